@@ -1,0 +1,23 @@
+# The two commands of the README. Each creates (or reuses) the virtual environment .venv.
+PYTHON ?= python3
+VENV := .venv
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test bench
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(VENV)/bin/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+demo: $(STAMP)
+	$(VENV)/bin/anomaly demo
+
+test: $(STAMP)
+	$(VENV)/bin/python -m pytest
+
+bench: $(STAMP)
+	$(VENV)/bin/python benchmarks/skab_pca.py
+	$(VENV)/bin/python benchmarks/smd_asd_pca.py
+	$(VENV)/bin/python benchmarks/pca_speed.py

@@ -1,0 +1,43 @@
+"""Anomaly detection on robot sensor data.
+
+Every detector maps a frame (one row per time step, one column per channel) to a per-step,
+per-channel reconstruction-error vector, a score and flags, and saves without pickle::
+
+    import anomaly
+    det = anomaly.PCADetector().fit(normal_frame)
+    E = det.errors(frame)          # DataFrame (n_steps, n_channels)
+    flags = det.predict(frame)     # Series[bool] (n_steps,)
+    det.save("models/arm"); det = anomaly.load("models/arm")
+"""
+
+__version__ = "0.1.0"
+
+from anomaly.base import Detector
+from anomaly.bundle import load
+from anomaly.detectors.dense_ae import DenseAutoencoder
+from anomaly.detectors.pca import PCADetector
+from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
+from anomaly.events import Event, events
+from anomaly.registry import DETECTORS, make_detector
+from anomaly.thresholds import KSigma, Percentile, SkabUCL, persistence
+
+__all__ = [
+    "AnomalyError",
+    "ConfigError",
+    "DataError",
+    "DenseAutoencoder",
+    "DETECTORS",
+    "Detector",
+    "Event",
+    "KSigma",
+    "ModelFileError",
+    "NotFittedError",
+    "PCADetector",
+    "Percentile",
+    "SchemaError",
+    "SkabUCL",
+    "events",
+    "load",
+    "make_detector",
+    "persistence",
+]

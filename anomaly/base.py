@@ -1,0 +1,180 @@
+"""The detector contract shared by every model.
+
+A detector is fitted on normal data and then maps any frame of the same channels to a
+per-step, per-channel **reconstruction-error vector** (:meth:`Detector.errors`), a per-step
+score (:meth:`Detector.score`, higher = more anomalous) and flags (:meth:`Detector.predict`).
+
+The base class does the work every detector shares (input validation, NaN policy, schema,
+scaling fitted on normal data, threshold fitted on the training scores, fingerprint,
+persistence); a subclass writes only ``_fit(Z)`` and ``_errors(Z)`` on scaled float32 arrays.
+Constructors only store their arguments (scikit-learn's ``BaseEstimator`` then gives
+``get_params``/``set_params``/``clone``); fitted attributes end in ``_``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from sklearn.base import BaseEstimator
+
+from anomaly.errors import DataError, NotFittedError
+from anomaly.thresholds import Percentile
+from pipelines.preprocess import Scaler, fill_missing
+from pipelines.schema import Schema, check_frame
+
+
+def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
+    """Short SHA-256 of the training values and channel names, stored with the model."""
+    digest = hashlib.sha256("\x1f".join(channels).encode())
+    digest.update(np.ascontiguousarray(values, dtype=np.float32).tobytes())
+    return digest.hexdigest()[:16]
+
+
+class Detector(BaseEstimator):
+    """Base class of all detectors. Not used directly.
+
+    Subclass parameters shared by every detector:
+
+    scaling : {"standard", "robust", "minmax", "none"}
+        Per-channel scaling fitted on the normal training data.
+    nan_policy : {"raise", "ffill", "interpolate"}
+        What to do with NaN/inf cells (see :mod:`pipelines.preprocess`).
+    threshold : Threshold or None
+        Unfitted threshold rule applied to training scores; None means ``Percentile(99)``.
+
+    Fitted attributes (all detectors)
+    ---------------------------------
+    schema_ : Schema
+        Channel names and sampling rate seen in ``fit``.
+    scaler_ : Scaler
+    thresholder_ : Threshold
+        The fitted threshold rule.
+    threshold_ : float
+        Its value on the score scale.
+    decision_scores_ : ndarray of shape (n_train_steps,)
+        Scores of the training rows.
+    fingerprint_ : str
+        Hash of the training data.
+    """
+
+    def _fit(self, Z: np.ndarray) -> None:  # pragma: no cover - abstract
+        """Learn the model from scaled normal data of shape (n_steps, n_channels)."""
+        raise NotImplementedError
+
+    def _errors(self, Z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+        """Per-step, per-channel error, shape (n_steps, n_channels) float32, from scaled data."""
+        raise NotImplementedError
+
+    def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
+        """Per-step score from scaled data and its error matrix; default: mean error over channels."""
+        return E.mean(axis=1)
+
+    # -- shared machinery -------------------------------------------------
+    def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+        if not isinstance(X, pd.DataFrame):
+            raise DataError(f"{source}: expected a pandas DataFrame, got {type(X).__name__}")
+        if hasattr(self, "schema_"):
+            X = self.schema_.align(X, source=source)
+        X = fill_missing(X, getattr(self, "nan_policy", "raise"), source=source)
+        return X, check_frame(X, source=source)
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "schema_"):
+            raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(normal_frame) first")
+
+    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input") -> "Detector":
+        """Fit on normal data.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame of shape (n_steps, n_channels)
+            Normal operation only; one numeric column per channel.
+        y : ignored
+        source : str
+            Name used in error messages (e.g. the file path).
+
+        Returns
+        -------
+        self
+        """
+        for name in list(vars(self)):
+            if name.endswith("_") and not name.startswith("_"):
+                delattr(self, name)  # refit starts from scratch, including the schema check
+        X, values = self._prepare(X, source)
+        schema = Schema.from_frame(X)
+        self.scaler_ = Scaler(self.scaling).fit(values)
+        Z = self.scaler_.transform(values)
+        self._fit(Z)
+        scores = self._scores(Z, self._errors(Z))
+        rule = self.threshold if self.threshold is not None else Percentile(99.0)
+        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores)
+        self.threshold_ = float(self.thresholder_.threshold_)
+        self.decision_scores_ = scores
+        self.fingerprint_ = fingerprint(values, schema.channels)
+        self.schema_ = schema  # last: its presence marks the detector as fitted
+        return self
+
+    def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
+        self._check_fitted()
+        X, values = self._prepare(X, source)
+        Z = self.scaler_.transform(values)
+        E = self._errors(Z)
+        return X, E, self._scores(Z, E)
+
+    def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+        """Per-step, per-channel reconstruction error.
+
+        Parameters
+        ----------
+        X : pandas.DataFrame of shape (n_steps, n_channels)
+            Channels are matched to the fitted schema by name.
+
+        Returns
+        -------
+        pandas.DataFrame of shape (n_steps, n_channels), float32
+            Aligned to ``X.index``; columns in schema order. Units: squared error in scaled units.
+        """
+        X, E, _ = self._errors_and_scores(X, source)
+        return pd.DataFrame(E, index=X.index, columns=list(self.schema_.channels))
+
+    def score(self, X: pd.DataFrame, *, source: str = "input") -> pd.Series:
+        """Anomaly score per step, shape (n_steps,), higher = more anomalous, aligned to ``X.index``."""
+        X, _, scores = self._errors_and_scores(X, source)
+        return pd.Series(scores, index=X.index, name="score")
+
+    def predict(self, X: pd.DataFrame, *, source: str = "input") -> pd.Series:
+        """Boolean flag per step, shape (n_steps,): score above the fitted threshold."""
+        scores = self.score(X, source=source)
+        return pd.Series(self.thresholder_.apply(scores.to_numpy()), index=scores.index, name="flag")
+
+    def evaluate_frame(self, X: pd.DataFrame, *, source: str = "input") -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        """Errors, scores and flags of one frame in a single pass (what the CLI writes).
+
+        Returns
+        -------
+        errors : DataFrame (n_steps, n_channels); scores : Series (n_steps,); flags : Series[bool] (n_steps,)
+        """
+        X, E, scores = self._errors_and_scores(X, source)
+        errors = pd.DataFrame(E, index=X.index, columns=list(self.schema_.channels))
+        return errors, pd.Series(scores, index=X.index, name="score"), pd.Series(
+            self.thresholder_.apply(scores), index=X.index, name="flag"
+        )
+
+    # -- persistence --------------------------------------------------------
+    def _save_artifacts(self, directory: Path) -> None:  # pragma: no cover - abstract
+        """Write the learnt model (arrays or a Keras file) into ``directory``."""
+        raise NotImplementedError
+
+    def _load_artifacts(self, directory: Path) -> None:  # pragma: no cover - abstract
+        """Inverse of :meth:`_save_artifacts`."""
+        raise NotImplementedError
+
+    def save(self, path: str | Path) -> Path:
+        """Save the fitted detector as a directory (no pickle); see :func:`anomaly.bundle.save`."""
+        from anomaly.bundle import save
+
+        return save(self, path)
+

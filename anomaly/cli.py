@@ -1,0 +1,272 @@
+"""The ``anomaly`` command line: demo, simulate, fit, score, evaluate.
+
+Data goes to files or stdout; progress and messages go to stderr. Exit status: 0 success,
+1 failure of the job, 2 bad input or usage (one ``error: ...`` line on stderr).
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table as RichTable
+
+from anomaly.errors import AnomalyError
+from pipelines.sinks import check_table_path, write_table, write_text
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Anomaly detection on robot sensor data.")
+err = Console(stderr=True)
+out = Console()
+
+
+def handles_errors(command):
+    """Turn toolkit errors into one ``error:`` line and exit status 2."""
+
+    @functools.wraps(command)
+    def wrapper(*args, **kwargs):
+        try:
+            return command(*args, **kwargs)
+        except AnomalyError as exc:
+            err.print(f"error: {exc}", markup=False, highlight=False, soft_wrap=True)
+            raise typer.Exit(2) from None
+
+    return wrapper
+
+
+@contextmanager
+def progress():
+    """A rich progress display on stderr; yields ``step(description)`` that starts a spinner line."""
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn()]
+    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bar:
+        current = {}
+
+        def step(description: str, total: int | None = None):
+            if "id" in current:
+                bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
+            current["id"] = bar.add_task(description, total=total)
+            if not err.is_terminal:
+                err.print(description + " ...", markup=False, highlight=False)
+            return lambda n=1: bar.advance(current["id"], n)
+
+        yield step
+        if "id" in current:
+            bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
+
+
+def print_table(table: pd.DataFrame, title: str) -> None:
+    """Print a DataFrame as a rich table on stdout."""
+    shown = RichTable(title=title, title_justify="left")
+    shown.add_column(str(table.index.name or ""))
+    for col in table.columns:
+        shown.add_column(str(col), justify="right")
+    for name, row in table.iterrows():
+        shown.add_row(str(name), *[f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v) for v in row])
+    out.print(shown)
+
+
+def _parse_faults(faults: str) -> tuple[str, ...] | str:
+    if faults in ("all", ""):
+        return faults if faults == "all" else ()
+    if faults == "none":
+        return ()
+    return tuple(f.strip() for f in faults.split(",") if f.strip())
+
+
+def _simulate(duration: float, rate: float, faults: str, seed: int):
+    from datasets.robot_arm import simulate
+
+    try:
+        return simulate(duration, rate_hz=rate, faults=_parse_faults(faults), seed=seed)
+    except ValueError as exc:
+        from anomaly.errors import ConfigError
+
+        raise ConfigError(str(exc)) from None
+
+
+def _detector_params(detector: str, window: int | None, epochs: int | None, n_components: float | None, scaling: str, nan_policy: str, threshold: str, q: float) -> dict:
+    from anomaly.errors import ConfigError
+    from anomaly.thresholds import THRESHOLDS
+
+    if threshold not in THRESHOLDS:
+        raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
+    rule = THRESHOLDS[threshold]
+    rule = rule(q=q) if "q" in rule().get_params() else rule()
+    params = {"scaling": scaling, "nan_policy": nan_policy, "threshold": rule}
+    if detector == "pca" and n_components is not None:
+        params["n_components"] = int(n_components) if n_components >= 1 else float(n_components)
+    if detector != "pca":
+        if window is not None:
+            params["window"] = window
+        if epochs is not None:
+            params["epochs"] = epochs
+    return params
+
+
+@app.command()
+@handles_errors
+def simulate(
+    output: Path = typer.Option(..., "-o", "--output", help="Output file (.parquet or .csv): channels plus is_anomaly, fault_type, fault_channels."),
+    duration: float = typer.Option(600.0, help="Seconds of operation."),
+    rate: float = typer.Option(100.0, help="Sampling rate in Hz."),
+    faults: str = typer.Option("all", help="'all', 'none', or a comma list of fault types."),
+    seed: int = typer.Option(0, help="Random seed (same seed, same data)."),
+):
+    """Simulate a 6-joint robot arm doing pick-and-place, with labelled faults."""
+    check_table_path(output)
+    run = _simulate(duration, rate, faults, seed)
+    write_table(run.to_frame(), output)
+    err.print(f"wrote {len(run.frame)} rows x {run.frame.shape[1]} channels, {len(run.faults)} faults -> {output}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def fit(
+    data: Path = typer.Argument(..., help="Normal-operation data (.csv or .parquet)."),
+    detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae"),
+    output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
+    timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
+    normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column) before fitting."),
+    window: int = typer.Option(None, help="Window length (window models)."),
+    epochs: int = typer.Option(None, help="Training epochs (neural models)."),
+    n_components: float = typer.Option(None, help="PCA: number of components, or variance fraction in (0,1)."),
+    scaling: str = typer.Option("standard", help="standard | robust | minmax | none"),
+    nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate"),
+    threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl"),
+    q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds."),
+):
+    """Fit a detector on normal data and save it as a directory."""
+    from anomaly.registry import make_detector
+    from pipelines.sources import read_table
+
+    with progress() as step:
+        step(f"reading {data}")
+        table = read_table(data, timestamp=timestamp)
+        frame = table.frame
+        label = _label_column(table.labels, None, required=False)
+        if normal_only and label is not None:
+            frame = frame.loc[~label.to_numpy()]
+        det = make_detector(detector, **_detector_params(detector, window, epochs, n_components, scaling, nan_policy, threshold, q))
+        step(f"fitting {detector} on {len(frame)} rows x {frame.shape[1]} channels")
+        start = time.perf_counter()
+        det.fit(frame, source=str(data))
+        step(f"saving {output}")
+        det.save(output)
+    err.print(f"fitted {detector} in {time.perf_counter() - start:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+
+
+def _label_column(labels: pd.DataFrame, name: str | None, *, required: bool) -> pd.Series | None:
+    from anomaly.errors import DataError
+
+    if name is not None:
+        if name not in labels.columns:
+            raise DataError(f"label column {name!r} not found among {list(labels.columns)}")
+        column = labels[name]
+    else:
+        candidates = [c for c in labels.columns if c.lower() in ("is_anomaly", "anomaly", "label", "labels")]
+        if not candidates:
+            if required:
+                raise DataError("no label column (is_anomaly, anomaly or label); pass --label-column")
+            return None
+        column = labels[candidates[0]]
+    values = pd.to_numeric(column, errors="coerce")
+    if values.isna().any() or not values.isin([0, 1]).all():
+        raise DataError(f"label column {column.name!r} must hold only 0/1 values")
+    return values.astype(bool)
+
+
+def _load_and_score(data: Path, model: Path, timestamp: str | None, *, step):
+    import anomaly
+    from pipelines.sources import read_table
+
+    step(f"loading model {model}")
+    det = anomaly.load(model)
+    step(f"reading {data}")
+    table = read_table(data, timestamp=timestamp)
+    step(f"scoring {len(table.frame)} rows")
+    errors, scores, flags = det.evaluate_frame(table.frame, source=str(data))
+    return det, table, errors, scores, flags
+
+
+@app.command()
+@handles_errors
+def score(
+    data: Path = typer.Argument(..., help="Data to score (.csv or .parquet)."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
+    output: Path = typer.Option(..., "-o", "--output", help="Output .parquet or .csv: score, flag, top_channels per row."),
+    timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
+    top_k: int = typer.Option(3, help="Channels named per row in top_channels."),
+    with_errors: bool = typer.Option(False, help="Also write the per-channel error columns (err:<channel>)."),
+):
+    """Score a file with a saved detector: one row out per row in."""
+    from anomaly.attribution import top_channels
+
+    check_table_path(output)
+    with progress() as step:
+        _, _, errors, scores, flags = _load_and_score(data, model, timestamp, step=step)
+        result = pd.concat([scores, flags, top_channels(errors, top_k)], axis=1)
+        if with_errors:
+            result = pd.concat([result, errors.add_prefix("err:")], axis=1)
+        step(f"writing {output}")
+        write_table(result, output)
+    err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def evaluate(
+    data: Path = typer.Argument(..., help="Labelled data (.csv or .parquet)."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
+    label_column: str = typer.Option(None, help="Label column (default: is_anomaly, anomaly or label)."),
+    timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
+    output: Path = typer.Option(None, "-o", "--output", help="Also write the metrics as JSON here."),
+):
+    """Score labelled data and print metrics beside random and flag-everything baselines."""
+    from anomaly.evaluation import evaluate_outputs, tables
+
+    with progress() as step:
+        det, table, _, scores, flags = _load_and_score(data, model, timestamp, step=step)
+        truth = _label_column(table.labels, label_column, required=True)
+        fault_type = table.labels["fault_type"] if "fault_type" in table.labels else None
+        name = type(det).__name__
+        result = evaluate_outputs(truth.to_numpy(), {name: (scores.to_numpy(), flags.to_numpy())}, fault_type=fault_type)
+    for title, shown in tables(result).items():
+        print_table(shown, title)
+    if output is not None:
+        write_text(output, json.dumps(result, indent=2, default=float))
+
+
+@app.command()
+@handles_errors
+def demo(
+    output_dir: Path = typer.Option(Path("demo-output"), "-o", "--output-dir", help="Folder for scores, summary and models."),
+    train_duration: float = typer.Option(300.0, help="Seconds of normal operation to train on."),
+    test_duration: float = typer.Option(600.0, help="Seconds of faulty operation to score."),
+    epochs: int = typer.Option(15, help="Dense autoencoder epochs."),
+    seed: int = typer.Option(0, help="Random seed."),
+):
+    """Simulate a robot arm, fit PCA and a dense autoencoder, score a faulty run, print metrics."""
+    from anomaly.demo import run_demo
+
+    with progress() as step:
+        summary = run_demo(output_dir, train_duration=train_duration, test_duration=test_duration, epochs=epochs, seed=seed, step=step)
+    for title, shown in summary["tables"].items():
+        print_table(shown, title)
+    out.print(f"wrote {', '.join(summary['files'])} in {output_dir}", highlight=False)
+
+
+def main() -> None:
+    """Console-script entry point."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

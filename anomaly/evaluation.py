@@ -1,0 +1,58 @@
+"""Evaluate several detectors' outputs on one labelled run, always beside trivial baselines."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from anomaly.metrics import baselines, evaluate, metric_table
+
+
+def fault_recall(flags: np.ndarray, fault_type: pd.Series) -> dict[str, float]:
+    """Fraction of each fault type's rows that are flagged.
+
+    Parameters
+    ----------
+    flags : ndarray of bool, shape (n_steps,)
+    fault_type : pandas.Series of str, shape (n_steps,)
+        Fault name per row; ``""`` (or NaN) for normal rows.
+    """
+    kinds = fault_type.fillna("").astype(str).to_numpy()
+    return {kind: float(flags[kinds == kind].mean()) for kind in sorted(set(kinds)) if kind}
+
+
+def evaluate_outputs(y_true, outputs: dict[str, tuple[np.ndarray, np.ndarray]], *, fault_type: pd.Series | None = None, seed: int = 0) -> dict:
+    """Metrics for each detector's ``(scores, flags)`` plus the random and all-anomalous baselines.
+
+    Returns
+    -------
+    dict
+        ``"metrics"``: name -> metric dict (baselines named ``baseline:random`` and
+        ``baseline:all-anomalous``); ``"fault_recall"``: name -> fault type -> recall (only
+        when ``fault_type`` is given).
+    """
+    truth = np.asarray(y_true, dtype=bool)
+    metrics = {name: evaluate(truth, scores, flags) for name, (scores, flags) in outputs.items()}
+    metrics.update({f"baseline:{name}": m for name, m in baselines(truth, seed=seed).items()})
+    result = {"metrics": metrics}
+    if fault_type is not None:
+        result["fault_recall"] = {name: fault_recall(np.asarray(flags, dtype=bool), fault_type) for name, (_, flags) in outputs.items()}
+    return result
+
+
+def tables(result: dict) -> dict[str, pd.DataFrame]:
+    """The printable tables of an :func:`evaluate_outputs` result: ``"metrics"`` and, if present, ``"fault_recall"``."""
+    out = {"metrics": metric_table(result["metrics"])}
+    if "fault_recall" in result:
+        out["fault_recall"] = pd.DataFrame(result["fault_recall"]).T
+    return out
+
+
+def to_markdown(table: pd.DataFrame, *, digits: int = 3) -> str:
+    """Render a table as GitHub Markdown without extra dependencies."""
+    cols = [str(table.index.name or "")] + [str(c) for c in table.columns]
+    lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for name, row in table.iterrows():
+        cells = [f"{v:.{digits}f}" if isinstance(v, (float, np.floating)) else str(v) for v in row]
+        lines.append("| " + " | ".join([str(name), *cells]) + " |")
+    return "\n".join(lines)

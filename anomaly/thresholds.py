@@ -1,0 +1,271 @@
+"""Thresholds turning anomaly scores into flags, fitted on normal scores only.
+
+A threshold is fitted on scores of normal (training/validation) data, never on
+labels, and flags ``scores > threshold_``. Thresholds are saved as JSON via
+:meth:`Threshold.to_dict` / :func:`threshold_from_dict`, never pickled.
+"""
+
+from __future__ import annotations
+
+import inspect
+import logging
+
+import numpy as np
+
+from anomaly.errors import ConfigError, NotFittedError
+from anomaly.events import as_flags, as_like, as_scores, check_number, to_jsonable
+
+__all__ = ["Threshold", "Percentile", "KSigma", "SkabUCL", "THRESHOLDS",
+           "threshold_from_dict", "persistence"]
+
+logger = logging.getLogger(__name__)
+
+
+class Threshold:
+    """Base class: a scalar threshold ``threshold_`` fitted on normal scores.
+
+    Subclasses store their constructor parameters unchanged, and implement
+    ``_check_params`` (raise :class:`ConfigError` on bad values) and
+    ``_compute(scores) -> float``.
+    """
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [name for name in inspect.signature(cls.__init__).parameters if name != "self"]
+
+    def get_params(self, deep: bool = True) -> dict:
+        """Return the constructor parameters as a dict ``{name: value}``.
+
+        ``deep`` is accepted for scikit-learn compatibility (``clone``, nested
+        ``get_params``); thresholds have no nested estimators.
+        """
+        return {name: getattr(self, name) for name in self._param_names()}
+
+    def set_params(self, **params) -> "Threshold":
+        """Set constructor parameters (scikit-learn compatible); returns self.
+
+        Raises
+        ------
+        ConfigError
+            If a name is not a constructor parameter.
+        """
+        unknown = sorted(params.keys() - set(self._param_names()))
+        if unknown:
+            raise ConfigError(
+                f"{type(self).__name__} params {unknown} are unknown: allowed are {self._param_names()}"
+            )
+        for name, value in params.items():
+            setattr(self, name, value)
+        return self
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
+        return f"{type(self).__name__}({args})"
+
+    def _check_params(self) -> None:
+        raise NotImplementedError
+
+    def _compute(self, scores: np.ndarray) -> float:
+        raise NotImplementedError
+
+    def fit(self, scores) -> "Threshold":
+        """Fit ``threshold_`` on scores of normal data.
+
+        Parameters
+        ----------
+        scores : array-like or pandas.Series of shape (n,)
+            Finite anomaly scores of normal rows.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        DataError
+            If ``scores`` is empty, not 1-D or holds NaN/inf.
+        ConfigError
+            If a parameter is out of range.
+        """
+        self._check_params()
+        values = as_scores(scores)
+        self.threshold_ = float(self._compute(values))
+        logger.debug("%r fitted on %d scores: threshold_=%g", self, len(values), self.threshold_)
+        return self
+
+    def apply(self, scores):
+        """Flag scores above the fitted threshold.
+
+        Parameters
+        ----------
+        scores : array-like or pandas.Series of shape (n,)
+            Finite anomaly scores.
+
+        Returns
+        -------
+        numpy.ndarray or pandas.Series of shape (n,), dtype bool
+            ``scores > threshold_``; a Series with the same index if ``scores`` is a
+            Series, else an ndarray.
+
+        Raises
+        ------
+        NotFittedError
+            If called before :meth:`fit`.
+        DataError
+            If ``scores`` is empty, not 1-D or holds NaN/inf.
+        """
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError(f"{type(self).__name__} is not fitted: call fit(normal_scores) first")
+        return as_like(scores, as_scores(scores) > self.threshold_)
+
+    def to_dict(self) -> dict:
+        """Return a JSON-serialisable description, inverse of :func:`threshold_from_dict`.
+
+        Returns
+        -------
+        dict
+            ``{"kind": class name, "params": {...}, "threshold_": float or None}``
+            (None if not fitted).
+        """
+        return {
+            "kind": type(self).__name__,
+            "params": {k: to_jsonable(v) for k, v in self.get_params().items()},
+            "threshold_": getattr(self, "threshold_", None),
+        }
+
+
+class Percentile(Threshold):
+    """``threshold_ = np.percentile(scores, q)`` (linear interpolation).
+
+    Parameters
+    ----------
+    q : float, default 99.0
+        Percentile in (0, 100].
+    """
+
+    def __init__(self, q=99.0):
+        self.q = q
+
+    def _check_params(self) -> None:
+        check_number("q", self.q, low=0, high=100, low_open=True)
+
+    def _compute(self, scores: np.ndarray) -> float:
+        return np.percentile(scores, self.q)
+
+
+class KSigma(Threshold):
+    """``threshold_ = mean(scores) + k * std(scores)`` (population std, ddof=0).
+
+    Parameters
+    ----------
+    k : float, default 3.0
+        Number of standard deviations, >= 0.
+    """
+
+    def __init__(self, k=3.0):
+        self.k = k
+
+    def _check_params(self) -> None:
+        check_number("k", self.k, low=0)
+
+    def _compute(self, scores: np.ndarray) -> float:
+        return scores.mean() + self.k * scores.std()
+
+
+class SkabUCL(Threshold):
+    """SKAB notebooks' upper control limit: ``factor * np.percentile(scores, q)``.
+
+    Meant for non-negative scores such as absolute or squared residuals.
+
+    Parameters
+    ----------
+    q : float, default 99.0
+        Percentile of the training residuals, in (0, 100].
+    factor : float, default 1.5
+        Multiplier, > 0.
+    """
+
+    def __init__(self, q=99.0, *, factor=1.5):
+        self.q = q
+        self.factor = factor
+
+    def _check_params(self) -> None:
+        check_number("q", self.q, low=0, high=100, low_open=True)
+        check_number("factor", self.factor, low=0, low_open=True)
+
+    def _compute(self, scores: np.ndarray) -> float:
+        return self.factor * np.percentile(scores, self.q)
+
+
+THRESHOLDS: dict[str, type[Threshold]] = {
+    "percentile": Percentile,
+    "ksigma": KSigma,
+    "skab-ucl": SkabUCL,
+}
+"""CLI name -> threshold class."""
+
+
+def threshold_from_dict(d: dict) -> Threshold:
+    """Rebuild a threshold from :meth:`Threshold.to_dict` output.
+
+    Parameters
+    ----------
+    d : dict
+        ``{"kind": class name, "params": {...}, "threshold_": float or None}``.
+
+    Returns
+    -------
+    Threshold
+        Fitted if ``d["threshold_"]`` is a number, else unfitted.
+
+    Raises
+    ------
+    ConfigError
+        If ``d`` is malformed, ``kind`` is unknown, a parameter is unknown or out of
+        range, or ``threshold_`` is not a finite number or None.
+    """
+    kinds = {cls.__name__: cls for cls in THRESHOLDS.values()}
+    if not isinstance(d, dict) or not {"kind", "params"} <= d.keys() or not isinstance(d["params"], dict):
+        raise ConfigError(f"threshold dict {d!r} is malformed: need keys 'kind' and 'params' (a dict)")
+    cls = kinds.get(d["kind"])
+    if cls is None:
+        raise ConfigError(f"threshold kind {d['kind']!r} is unknown: allowed are {sorted(kinds)}")
+    threshold = cls().set_params(**d["params"])
+    threshold._check_params()
+    value = d.get("threshold_")
+    if value is not None:
+        threshold.threshold_ = float(check_number("threshold_", value))
+    return threshold
+
+
+def persistence(flags, k: int):
+    """Causal persistence rule: keep a flag only after ``k`` consecutive flags.
+
+    ``out[t]`` is True only if ``flags[t-k+1 .. t]`` are all True, so the rule never
+    adds flags, only delays/removes them; ``k=1`` returns the flags unchanged.
+    O(n), vectorised via the length of the current run of True.
+
+    Parameters
+    ----------
+    flags : array-like or pandas.Series of shape (n,)
+        Binary flags (bool or 0/1).
+    k : int
+        Required run length, >= 1.
+
+    Returns
+    -------
+    numpy.ndarray or pandas.Series of shape (n,), dtype bool
+        A Series with the same index if ``flags`` is a Series, else an ndarray.
+
+    Raises
+    ------
+    DataError
+        If ``flags`` is empty or not binary.
+    ConfigError
+        If ``k`` is not an integer >= 1.
+    """
+    check_number("k", k, low=1, integer=True)
+    values = as_flags(flags)
+    positions = np.arange(len(values))
+    last_false = np.maximum.accumulate(np.where(values, -1, positions))
+    return as_like(flags, positions - last_false >= k)

@@ -1,0 +1,93 @@
+"""Loader for SMD (Server Machine Dataset) and ASD (Application Server Dataset).
+
+Both share one layout: ``train/``, ``test/`` (comma-separated values, no header, may be
+gzipped), ``test_label/`` (one 0/1 per test row) and ``interpretation_label/``
+(``start-end:c1,c2,...`` with 1-based channel numbers). Range ends are **exclusive in SMD and
+inclusive in ASD**; :class:`Segment` always stores an exclusive end.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anomaly.errors import DataError
+from datasets.paths import data_dir
+
+SMD_MACHINES = ("machine-1-6", "machine-2-1", "machine-3-4")
+ASD_ENTITIES = ("omi-1", "omi-2", "omi-3", "omi-4", "omi-5", "omi-6")
+
+
+@dataclass(frozen=True)
+class Segment:
+    """A labelled anomaly segment: test rows ``start .. end-1`` caused by ``channels``."""
+
+    start: int
+    end: int
+    channels: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Entity:
+    """One machine/server.
+
+    Attributes
+    ----------
+    name : str
+    train, test : pandas.DataFrame of shape (n_train, n_channels), (n_test, n_channels)
+        float32 channels named ``m1 .. mN`` (1-based, as in the interpretation labels);
+        RangeIndex.
+    labels : pandas.Series of bool, shape (n_test,)
+    segments : list of Segment
+        Interpretation labels (ground truth for attribution).
+    """
+
+    name: str
+    train: pd.DataFrame
+    test: pd.DataFrame
+    labels: pd.Series
+    segments: list[Segment]
+
+
+def _values(path: Path) -> pd.DataFrame:
+    candidates = [path, path.with_name(path.name + ".gz")]
+    found = next((p for p in candidates if p.is_file()), None)
+    if found is None:
+        raise DataError(f"{path}: file not found (also tried .gz)")
+    values = pd.read_csv(found, header=None, dtype=np.float32)
+    values.columns = [f"m{i + 1}" for i in range(values.shape[1])]
+    return values
+
+
+def _segments(path: Path, *, inclusive_end: bool, channels: list[str]) -> list[Segment]:
+    segments = []
+    for line in path.read_text().split():
+        span, _, dims = line.partition(":")
+        start, end = (int(v) for v in span.split("-"))
+        names = tuple(channels[int(d) - 1] for d in dims.split(",") if d)
+        segments.append(Segment(start, end + 1 if inclusive_end else end, names))
+    return segments
+
+
+def _load(root: Path, name: str, *, inclusive_end: bool) -> Entity:
+    train = _values(root / "train" / f"{name}.txt")
+    test = _values(root / "test" / f"{name}.txt")
+    labels = pd.Series(np.loadtxt(root / "test_label" / f"{name}.txt", dtype=int).astype(bool), name="anomaly")
+    if len(labels) != len(test):
+        raise DataError(f"{root}: {name} has {len(test)} test rows but {len(labels)} labels")
+    interp = root / "interpretation_label" / f"{name}.txt"
+    segments = _segments(interp, inclusive_end=inclusive_end, channels=list(test.columns)) if interp.is_file() else []
+    return Entity(name, train, test, labels, segments)
+
+
+def load_smd(machine: str, path: str | Path | None = None) -> Entity:
+    """Load one SMD machine (e.g. ``"machine-1-6"``) from ``<path>/smd/ServerMachineDataset``."""
+    return _load(data_dir(path, "smd") / "ServerMachineDataset", machine, inclusive_end=False)
+
+
+def load_asd(entity: str, path: str | Path | None = None) -> Entity:
+    """Load one ASD server (e.g. ``"omi-1"``) from ``<path>/asd/ASD``."""
+    return _load(data_dir(path, "asd") / "ASD", entity, inclusive_end=True)

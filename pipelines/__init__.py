@@ -1,0 +1,1 @@
+"""Moving data: sources -> schema checks -> preprocessing -> windows."""

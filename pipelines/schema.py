@@ -1,0 +1,182 @@
+"""Channel schema and frame validation.
+
+A *frame* is a :class:`pandas.DataFrame` with one row per time step and one numeric column
+per channel; its index is a :class:`~pandas.DatetimeIndex` or a monotonic integer index.
+:func:`check_frame` turns a frame into a ``float32`` array of shape ``(n_steps, n_channels)``
+or raises a :class:`~anomaly.errors.DataError` naming the source, column and row at fault.
+:class:`Schema` remembers the channels a detector was fitted on and matches new frames to it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from anomaly.errors import DataError, SchemaError
+
+
+def _where(index: pd.Index, position: int) -> str:
+    """Describe a row for a message: its 0-based data row, plus its index label if not positional."""
+    if isinstance(index, pd.RangeIndex):
+        return f"row {position}"
+    return f"row {position} ({index[position]})"
+
+
+def check_index(index: pd.Index, *, source: str = "input") -> None:
+    """Reject an index that is not strictly increasing.
+
+    Parameters
+    ----------
+    index : pandas.Index of length n_steps
+        Timestamps (or integer step numbers) of the rows.
+    source : str
+        Name used in error messages (usually the file path).
+
+    Raises
+    ------
+    DataError
+        On duplicate or decreasing timestamps, naming the first offending row.
+    """
+    if isinstance(index, pd.RangeIndex) or len(index) < 2:
+        return
+    values = index.to_numpy()
+    if isinstance(index, pd.DatetimeIndex) and index.hasnans:
+        raise DataError(f"{source}: timestamp column has missing values (first at row {int(np.argmax(index.isna()))})")
+    try:
+        step = np.diff(values)
+    except TypeError:
+        raise DataError(f"{source}: index of type {index.dtype} is neither timestamps nor numbers") from None
+    zero = step == step.dtype.type(0)
+    if zero.any():
+        row = int(np.argmax(zero)) + 1
+        raise DataError(f"{source}: duplicate timestamp {index[row]} at row {row}")
+    negative = step < step.dtype.type(0)
+    if negative.any():
+        row = int(np.argmax(negative)) + 1
+        raise DataError(f"{source}: timestamps are not sorted: {index[row]} at row {row} comes after {index[row - 1]}")
+
+
+def check_structure(frame: pd.DataFrame, *, source: str = "input") -> None:
+    """Check everything but NaN/inf: rows and columns present, index order, numeric cells.
+
+    Raises
+    ------
+    DataError
+        If the frame is empty, has duplicate column names, duplicate or unsorted timestamps,
+        or a non-numeric cell (naming the column, the count and the first row).
+    """
+    if not isinstance(frame, pd.DataFrame):
+        raise DataError(f"{source}: expected a pandas DataFrame, got {type(frame).__name__}")
+    if frame.shape[1] == 0:
+        raise DataError(f"{source}: no channel columns")
+    if frame.shape[0] == 0:
+        raise DataError(f"{source}: no rows")
+    if frame.columns.duplicated().any():
+        raise DataError(f"{source}: duplicate column {frame.columns[frame.columns.duplicated()][0]!r}")
+    check_index(frame.index, source=source)
+    for name, dtype in frame.dtypes.items():
+        if pd.api.types.is_numeric_dtype(dtype):
+            continue
+        raw = frame[name]
+        bad = pd.to_numeric(raw, errors="coerce").isna().to_numpy() & raw.notna().to_numpy()
+        if bad.any():
+            raise DataError(
+                f"{source}: column {name!r} has {int(bad.sum())} non-numeric values "
+                f"(first at {_where(frame.index, int(np.argmax(bad)))})"
+            )
+
+
+def check_frame(frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
+    """Validate a frame and return its values as a float32 array.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_steps, n_channels)
+        One numeric column per channel.
+    source : str
+        Name used in error messages (usually the file path).
+
+    Returns
+    -------
+    values : numpy.ndarray of shape (n_steps, n_channels), float32
+
+    Raises
+    ------
+    DataError
+        Everything :func:`check_structure` rejects, plus NaN or infinite values, naming the
+        column and the first offending row.
+    """
+    check_structure(frame, source=source)
+    values = frame.to_numpy(dtype=np.float32)
+    finite = np.isfinite(values)
+    if not finite.all():
+        bad_rows = ~finite.all(axis=1)
+        row = int(np.argmax(bad_rows))
+        col = int(np.argmax(~finite[row]))
+        kind = "NaN" if np.isnan(values[row, col]) else "infinite"
+        count = int((~finite[:, col]).sum())
+        raise DataError(
+            f"{source}: column {frame.columns[col]!r} has {count} NaN/inf values "
+            f"(first {kind} at {_where(frame.index, row)})"
+        )
+    return values
+
+
+@dataclass(frozen=True)
+class Schema:
+    """Channels a detector was fitted on.
+
+    Parameters
+    ----------
+    channels : tuple of str
+        Channel (column) names in model order.
+    sampling_rate : float or None
+        Median sampling rate in Hz when the index holds timestamps, else None.
+    """
+
+    channels: tuple[str, ...]
+    sampling_rate: float | None = None
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> "Schema":
+        """Learn the schema of a frame: its column names and median sampling rate."""
+        rate = None
+        if isinstance(frame.index, pd.DatetimeIndex) and len(frame.index) > 1:
+            step = np.median(np.diff(frame.index.as_unit("ns").asi8)) / 1e9
+            rate = float(1.0 / step) if step > 0 else None
+        return cls(tuple(str(c) for c in frame.columns), rate)
+
+    def align(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+        """Return ``frame`` with its columns in schema order.
+
+        Columns are matched by name, so a reordered frame is accepted.
+
+        Raises
+        ------
+        SchemaError
+            Naming the missing and the unexpected channels.
+        """
+        columns = [str(c) for c in frame.columns]
+        missing = [c for c in self.channels if c not in columns]
+        extra = [c for c in columns if c not in self.channels]
+        if missing or extra:
+            parts = []
+            if missing:
+                parts.append(f"missing channels {missing}")
+            if extra:
+                parts.append(f"unexpected channels {extra}")
+            raise SchemaError(f"{source}: {' and '.join(parts)} (the model was fitted on {len(self.channels)} channels)")
+        if columns == list(self.channels):
+            return frame
+        return frame.rename(columns=str)[list(self.channels)]
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form."""
+        return {"channels": list(self.channels), "sampling_rate": self.sampling_rate}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Schema":
+        """Inverse of :meth:`to_dict`."""
+        return cls(tuple(data["channels"]), data.get("sampling_rate"))

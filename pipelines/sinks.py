@@ -1,0 +1,55 @@
+"""Atomic writers: outputs appear complete or not at all.
+
+Every writer writes to a hidden temporary file in the target's folder and renames it into
+place, so an interrupted or failed run never leaves a half-written result.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import pandas as pd
+
+from anomaly.errors import DataError
+
+TABLE_FORMATS = (".parquet", ".csv")
+
+
+def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
+    """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path``; remove it on failure."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(handle)
+    try:
+        write(Path(tmp))
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def write_text(path: str | Path, text: str) -> Path:
+    """Atomically write a text file."""
+    return atomic_write(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def check_table_path(path: str | Path) -> Path:
+    """Reject an output path whose extension is not a supported table format (before any work)."""
+    path = Path(path)
+    if path.suffix.lower() not in TABLE_FORMATS:
+        raise DataError(f"{path}: output must end in one of {list(TABLE_FORMATS)}")
+    return path
+
+
+def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
+    """Atomically write ``frame`` (index included as a column) as Parquet or CSV by extension."""
+    path = check_table_path(path)
+    table = frame.reset_index()
+    if path.suffix.lower() == ".parquet":
+        return atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
+    return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))

@@ -1,0 +1,146 @@
+"""Readers for logged sensor files: CSV (any common delimiter) and Parquet.
+
+:func:`read_table` returns a :class:`Table`: the channel frame (index = timestamps when a
+timestamp column is found, else row numbers) and, separately, any label columns it
+recognised. Structural problems (missing file, empty file, unparseable timestamps,
+unsorted/duplicate timestamps, non-numeric cells) raise :class:`~anomaly.errors.DataError`
+with the file name in the message. NaN/inf are left for the detector's NaN policy.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from anomaly.errors import DataError
+from pipelines.schema import check_structure
+
+#: Column names treated as labels, not channels (case-insensitive).
+LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint")
+#: Column names recognised as the timestamp column (case-insensitive).
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts", "stamp", "time_s", "t")
+FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".pq")
+
+
+@dataclass(frozen=True)
+class Table:
+    """A file's content split into channels and labels.
+
+    Attributes
+    ----------
+    frame : pandas.DataFrame of shape (n_steps, n_channels)
+        Channel columns only; index = timestamps or a RangeIndex.
+    labels : pandas.DataFrame of shape (n_steps, n_label_columns)
+        Recognised label columns (may have zero columns), same index.
+    source : str
+        The path the table was read from.
+    """
+
+    frame: pd.DataFrame
+    labels: pd.DataFrame
+    source: str
+
+
+def _sniff_delimiter(path: Path) -> str:
+    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+        head = handle.read(16384)
+    if not head.strip():
+        raise DataError(f"{path}: empty file")
+    try:
+        return csv.Sniffer().sniff(head.splitlines()[0], delimiters=",;\t|").delimiter
+    except csv.Error:
+        return ","
+
+
+def _read_raw(path: Path) -> pd.DataFrame:
+    suffix = path.suffix.lower()
+    if suffix == ".gz":
+        suffix = Path(path.stem).suffix.lower()
+    if suffix not in FORMATS:
+        raise DataError(f"{path}: unsupported file type {path.suffix!r}; use one of {list(FORMATS)}")
+    if not path.is_file():
+        raise DataError(f"{path}: file not found")
+    try:
+        if suffix in (".parquet", ".pq"):
+            if path.stat().st_size == 0:
+                raise DataError(f"{path}: empty file")
+            return pd.read_parquet(path)
+        return pd.read_csv(path, sep=_sniff_delimiter(path))
+    except DataError:
+        raise
+    except pd.errors.EmptyDataError:
+        raise DataError(f"{path}: empty file") from None
+    except (pd.errors.ParserError, UnicodeDecodeError, OSError, ValueError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise DataError(f"{path}: cannot parse ({first})") from None
+    except Exception as exc:  # pyarrow raises its own types for corrupted files
+        raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
+
+
+def _timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> str | None:
+    if requested is not None:
+        if requested not in raw.columns:
+            raise DataError(f"{path}: timestamp column {requested!r} not found; columns are {list(raw.columns)[:10]}")
+        return requested
+    for column in raw.columns:
+        if str(column).lower() in TIMESTAMP_NAMES or pd.api.types.is_datetime64_any_dtype(raw[column]):
+            return column
+    return None
+
+
+def _to_index(column: pd.Series, path: Path) -> pd.Index:
+    if pd.api.types.is_datetime64_any_dtype(column):
+        return pd.DatetimeIndex(column, name="timestamp")
+    if pd.api.types.is_numeric_dtype(column):
+        return pd.Index(column.to_numpy(), name=str(column.name))
+    parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    bad = parsed.isna() & column.notna()
+    if bad.any() or parsed.isna().any():
+        row = int((bad | parsed.isna()).to_numpy().argmax())
+        raise DataError(f"{path}: timestamp column {column.name!r} has an unparseable value {column.iloc[row]!r} at row {row}")
+    return pd.DatetimeIndex(parsed, name="timestamp")
+
+
+def read_table(path: str | Path, *, timestamp: str | None = None, label_columns=LABEL_COLUMNS, exclude=()) -> Table:
+    """Read a CSV or Parquet file of sensor data.
+
+    Parameters
+    ----------
+    path : str or Path
+        ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped)
+        or ``.parquet``.
+    timestamp : str, optional
+        Name of the timestamp column. By default the first column named like a timestamp
+        (see :data:`TIMESTAMP_NAMES`) or of datetime type is used; without one, rows are
+        numbered.
+    label_columns : sequence of str
+        Column names (case-insensitive) split off into :attr:`Table.labels`.
+    exclude : sequence of str
+        Further columns to drop (e.g. metadata).
+
+    Returns
+    -------
+    Table
+    """
+    path = Path(path)
+    raw = _read_raw(path)
+    if raw.shape[0] == 0:
+        raise DataError(f"{path}: no data rows")
+    ts = _timestamp_column(raw, timestamp, path)
+    missing = [c for c in exclude if c not in raw.columns]
+    if missing:
+        raise DataError(f"{path}: columns to exclude {missing} not found")
+    raw = raw.drop(columns=list(exclude))
+    index = _to_index(raw[ts], path) if ts is not None else pd.RangeIndex(len(raw))
+    body = raw.drop(columns=[ts]) if ts is not None else raw
+    body.index = index
+    wanted = {name.lower() for name in label_columns}
+    is_label = [str(c).lower() in wanted for c in body.columns]
+    labels = body.loc[:, is_label]
+    frame = body.loc[:, [not flag for flag in is_label]]
+    frame.columns = [str(c) for c in frame.columns]
+    check_structure(frame, source=str(path))
+    return Table(frame, labels, str(path))

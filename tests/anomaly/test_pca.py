@@ -1,0 +1,62 @@
+"""PCA specifics: component cap, T-squared and SPE against scikit-learn."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+from sklearn.decomposition import PCA
+from sklearn.metrics import roc_auc_score
+
+from anomaly import PCADetector
+from anomaly.errors import ConfigError
+
+
+def test_components_are_capped_below_channel_count():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((500, 4)), columns=list("abcd"))  # uncorrelated: 95 % needs all 4
+    det = PCADetector(n_components=0.95).fit(frame)
+    assert det.n_components_ == 3
+    assert det.score(frame).mean() > 1e-3  # not rounding noise
+    assert PCADetector(n_components=10).fit(frame).n_components_ == 3
+
+
+@pytest.mark.parametrize("bad", [0, -1, 1.5, "x", True])
+def test_bad_n_components(bad, normal_frame):
+    with pytest.raises(ConfigError, match="n_components="):
+        PCADetector(n_components=bad).fit(normal_frame)
+
+
+def test_statistics_match_sklearn(normal_frame):
+    det = PCADetector(n_components=2, scaling="none").fit(normal_frame)
+    ref = PCA(n_components=2, svd_solver="full").fit(normal_frame.to_numpy(np.float64))
+    x = normal_frame.to_numpy(np.float64)
+    latent = ref.transform(x)
+    residual = x - ref.inverse_transform(latent)
+    assert_allclose(det.spe(normal_frame), (residual**2).sum(axis=1), rtol=1e-3, atol=1e-6)
+    assert_allclose(det.t_squared(normal_frame), (latent**2 / ref.explained_variance_).sum(axis=1), rtol=1e-3)
+    assert_allclose(det.errors(normal_frame).to_numpy(), residual**2, rtol=1e-3, atol=1e-6)
+
+
+def test_t_squared_sees_in_subspace_shift_that_spe_misses(normal_frame):
+    det = PCADetector(n_components=1).fit(normal_frame)
+    frame = normal_frame.copy()
+    frame.iloc[1000:1100] *= 4.0  # along the correlation structure: large T-squared, little residual
+    labels = np.zeros(len(frame), dtype=bool)
+    labels[1000:1100] = True
+    t2 = det.t_squared(frame)
+    assert t2[labels].mean() > 5 * t2[~labels].mean()
+    combined = PCADetector(n_components=1, statistic="combined").fit(normal_frame).score(frame).to_numpy()
+    assert roc_auc_score(labels, combined) > 0.9
+
+
+def test_combined_statistic_detects_off_subspace_fault(normal_frame, faulty_frame):
+    frame, labels = faulty_frame
+    scores = PCADetector(statistic="combined").fit(normal_frame).score(frame).to_numpy()
+    assert roc_auc_score(labels, scores) > 0.9
+
+
+def test_unknown_statistic(normal_frame):
+    with pytest.raises(ConfigError, match="statistic='q'"):
+        PCADetector(statistic="q").fit(normal_frame)

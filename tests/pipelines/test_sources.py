@@ -1,0 +1,64 @@
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly.errors import DataError
+from pipelines.sinks import write_table
+from pipelines.sources import read_table
+
+
+def test_csv_with_semicolons_timestamp_and_labels(tmp_path):
+    path = tmp_path / "run.csv"
+    path.write_text("datetime;a;b;anomaly\n2026-01-01 00:00:00;1;2;0\n2026-01-01 00:00:01;3;4;1\n")
+    table = read_table(path)
+    assert list(table.frame.columns) == ["a", "b"]
+    assert isinstance(table.frame.index, pd.DatetimeIndex)
+    assert table.labels["anomaly"].tolist() == [0, 1]
+
+
+def test_parquet_round_trip_and_numeric_index(tmp_path):
+    frame = pd.DataFrame({"x": np.arange(4.0)}, index=pd.Index([0.0, 0.5, 1.0, 1.5], name="time"))
+    write_table(frame, tmp_path / "f.parquet")
+    table = read_table(tmp_path / "f.parquet")
+    assert table.frame.index.tolist() == [0.0, 0.5, 1.0, 1.5]
+    assert table.labels.shape[1] == 0
+
+
+def test_no_timestamp_column_numbers_rows(tmp_path):
+    (tmp_path / "f.csv").write_text("a,b\n1,2\n3,4\n")
+    assert isinstance(read_table(tmp_path / "f.csv").frame.index, pd.RangeIndex)
+
+
+@pytest.mark.parametrize(
+    "name, content, message",
+    [
+        ("empty.csv", "", "empty file"),
+        ("header.csv", "timestamp,a\n", "no data rows"),
+        ("text.csv", "a,b\n1,2\nx,4\n", r"column 'a' has 1 non-numeric values \(first at row 1\)"),
+        ("dup.csv", "timestamp,a\n2026-01-01 00:00:00,1\n2026-01-01 00:00:00,2\n", "duplicate timestamp"),
+        ("order.csv", "timestamp,a\n2026-01-01 00:00:01,1\n2026-01-01 00:00:00,2\n", "not sorted"),
+        ("badts.csv", "timestamp,a\n2026-01-01 00:00:01,1\nyesterday,2\n", "unparseable value 'yesterday' at row 1"),
+        ("corrupt.parquet", "not parquet at all", "cannot (parse|read)"),
+        ("data.xlsx", "x", "unsupported file type"),
+    ],
+)
+def test_bad_files(tmp_path, name, content, message):
+    path = tmp_path / name
+    path.write_text(content)
+    with pytest.raises(DataError, match=message) as info:
+        read_table(path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_file(tmp_path):
+    with pytest.raises(DataError, match="file not found"):
+        read_table(tmp_path / "nope.csv")
+
+
+def test_failed_write_leaves_no_file(tmp_path):
+    frame = pd.DataFrame({"a": [object()]})  # pyarrow cannot serialise an arbitrary object
+    with pytest.raises(Exception):
+        write_table(frame, tmp_path / "out.parquet")
+    assert list(tmp_path.iterdir()) == []

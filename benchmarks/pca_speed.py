@@ -1,0 +1,63 @@
+"""PCA scoring speed on a 1,000,000 x 38 frame, as a ratio to bare scikit-learn in the same run.
+
+Reference: ``sklearn.decomposition.PCA`` with the same number of components, reconstruction
+``inverse_transform(transform(X))`` and the per-row mean squared error, on the same float32
+array. Toolkit: ``PCADetector.score(frame)``, which also validates the frame (numeric, finite,
+sorted index), matches the schema, scales the channels and returns a pandas Series.
+Best of 3 runs each.
+
+Run: ``python benchmarks/pca_speed.py`` -> ``benchmarks/results/pca_speed.json``.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+from _common import write_result
+from sklearn.decomposition import PCA
+
+from anomaly import PCADetector
+
+ROWS, CHANNELS, REPEATS = 1_000_000, 38, 3
+
+
+def best_of(fn) -> float:
+    times = []
+    for _ in range(REPEATS):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def main() -> None:
+    rng = np.random.default_rng(0)
+    latent = rng.standard_normal((ROWS, 6)).astype(np.float32)
+    values = latent @ rng.standard_normal((6, CHANNELS)).astype(np.float32) + 0.1 * rng.standard_normal((ROWS, CHANNELS)).astype(np.float32)
+    index = pd.date_range("2026-01-01", periods=ROWS, freq="10ms", name="timestamp")
+    frame = pd.DataFrame(values, index=index, columns=[f"c{i}" for i in range(CHANNELS)])
+    det = PCADetector().fit(frame.iloc[:100_000])
+    ref = PCA(n_components=det.n_components_).fit(values[:100_000])
+
+    def bare():
+        return ((values - ref.inverse_transform(ref.transform(values))) ** 2).mean(axis=1)
+
+    toolkit_s = best_of(lambda: det.score(frame))
+    bare_s = best_of(bare)
+    result = {
+        "rows": ROWS,
+        "channels": CHANNELS,
+        "n_components": det.n_components_,
+        "toolkit_rows_per_s": ROWS / toolkit_s,
+        "sklearn_rows_per_s": ROWS / bare_s,
+        "toolkit_over_sklearn_time": toolkit_s / bare_s,
+        "target": "toolkit within 2x of bare scikit-learn",
+    }
+    path = write_result("pca_speed", {"protocol": __doc__.split("Run:")[0].strip(), **result})
+    print(f"toolkit {ROWS / toolkit_s:,.0f} rows/s, bare sklearn {ROWS / bare_s:,.0f} rows/s, time ratio {toolkit_s / bare_s:.2f}x -> {path}")
+
+
+if __name__ == "__main__":
+    main()

@@ -17,7 +17,8 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from anomaly.errors import ConfigError, DataError
-from anomaly.events import as_flags, as_scores, check_lengths, check_number, event_ranges
+from anomaly.events import event_ranges
+from anomaly.validation import as_flags, as_scores, check_lengths, check_number
 
 __all__ = ["point_metrics", "auc_roc", "auc_pr", "event_metrics", "evaluate", "baselines",
            "metric_table"]

@@ -13,7 +13,7 @@ import logging
 import numpy as np
 
 from anomaly.errors import ConfigError, NotFittedError
-from anomaly.events import as_flags, as_like, as_scores, check_number, to_jsonable
+from anomaly.validation import as_flags, as_like, as_scores, check_number, to_jsonable
 
 __all__ = ["Threshold", "Percentile", "KSigma", "SkabUCL", "THRESHOLDS",
            "threshold_from_dict", "persistence"]

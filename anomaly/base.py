@@ -43,7 +43,8 @@ class Detector(BaseEstimator):
     nan_policy : {"raise", "ffill", "interpolate"}
         What to do with NaN/inf cells (see :mod:`pipelines.preprocess`).
     threshold : Threshold or None
-        Unfitted threshold rule applied to training scores; None means ``Percentile(99)``.
+        Unfitted threshold rule fitted on training scores (on the held-out validation part
+        for neural detectors); None means ``Percentile(99)``.
 
     Fitted attributes (all detectors)
     ---------------------------------
@@ -71,6 +72,10 @@ class Detector(BaseEstimator):
     def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
         """Per-step score from scaled data and its error matrix; default: mean error over channels."""
         return E.mean(axis=1)
+
+    def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
+        """Training scores the threshold is fitted on; default: all of them."""
+        return scores
 
     # -- shared machinery -------------------------------------------------
     def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -110,7 +115,7 @@ class Detector(BaseEstimator):
         self._fit(Z)
         scores = self._scores(Z, self._errors(Z))
         rule = self.threshold if self.threshold is not None else Percentile(99.0)
-        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores)
+        self.thresholder_ = type(rule)(**rule.get_params()).fit(self._threshold_scores(scores))
         self.threshold_ = float(self.thresholder_.threshold_)
         self.decision_scores_ = scores
         self.fingerprint_ = fingerprint(values, schema.channels)

@@ -25,7 +25,7 @@ from pipelines.sinks import check_table_path, write_table, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Anomaly detection on robot sensor data.")
 err = Console(stderr=True)
-out = Console()
+out = Console(width=None if sys.stdout.isatty() else 160)
 
 
 def handles_errors(command):
@@ -81,11 +81,11 @@ def _parse_faults(faults: str) -> tuple[str, ...] | str:
     return tuple(f.strip() for f in faults.split(",") if f.strip())
 
 
-def _simulate(duration: float, rate: float, faults: str, seed: int):
+def _simulate(duration: float, rate: float, faults: str, seed: int, ambient: float | None):
     from datasets.robot_arm import simulate
 
     try:
-        return simulate(duration, rate_hz=rate, faults=_parse_faults(faults), seed=seed)
+        return simulate(duration, rate_hz=rate, faults=_parse_faults(faults), seed=seed, ambient_c=ambient)
     except ValueError as exc:
         from anomaly.errors import ConfigError
 
@@ -119,10 +119,11 @@ def simulate(
     rate: float = typer.Option(100.0, help="Sampling rate in Hz."),
     faults: str = typer.Option("all", help="'all', 'none', or a comma list of fault types."),
     seed: int = typer.Option(0, help="Random seed (same seed, same data)."),
+    ambient: float = typer.Option(None, help="Ambient temperature in degC (default: drawn from the seed)."),
 ):
     """Simulate a 6-joint robot arm doing pick-and-place, with labelled faults."""
     check_table_path(output)
-    run = _simulate(duration, rate, faults, seed)
+    run = _simulate(duration, rate, faults, seed, ambient)
     write_table(run.to_frame(), output)
     err.print(f"wrote {len(run.frame)} rows x {run.frame.shape[1]} channels, {len(run.faults)} faults -> {output}", highlight=False)
 

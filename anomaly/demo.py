@@ -16,6 +16,9 @@ from anomaly.events import events
 from pipelines.sinks import write_table, write_text
 
 
+AMBIENT_C = 28.0
+
+
 def _noop(description: str, total: int | None = None):
     return lambda n=1: None
 
@@ -35,8 +38,9 @@ def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.
 
     output_dir = Path(output_dir)
     step(f"simulating {train_duration:.0f} s normal + {test_duration:.0f} s faulty operation at 100 Hz")
-    train = simulate(train_duration, faults=(), seed=seed)
-    test = simulate(test_duration, faults="all", seed=seed + 1)
+    # Two logs of one shift (same ambient temperature), different cycles and noise.
+    train = simulate(train_duration, faults=(), seed=seed, ambient_c=AMBIENT_C)
+    test = simulate(test_duration, faults="all", seed=seed + 1, ambient_c=AMBIENT_C, start=str(train.frame.index[-1] + pd.Timedelta(minutes=5)))
     detectors = {"pca": PCADetector(), "dense-ae": DenseAutoencoder(epochs=epochs, random_state=seed)}
     columns = [test.labels[["is_anomaly", "fault_type"]]]
     outputs, timings, event_lists = {}, {}, {}

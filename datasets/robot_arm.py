@@ -15,7 +15,8 @@ Physics model (plausible, deliberately not a full rigid-body simulation)
   ``current = tau / K`` with a joint-side torque constant ``K`` (N m/A). The payload counts
   only while the gripper holds the part.
 * **Temperature.** First-order thermal model per joint: ``C dT/dt = R_w I^2 + P_0 - (T - T_amb)
-  / R_th`` with time constants of 3-6 min, starting near an ambient of 25-32 degC.
+  / R_th`` with time constants of 3-6 min, starting at the duty cycle's steady state above an
+  ambient of 25-32 degC (or ``ambient_c``).
 * **Gripper current.** Low when open, moderate while the fingers move, high while holding,
   smoothed with a 30 ms first-order lag.
 * **Accelerometer** (tool frame, m/s^2): specific force ``a_tool - g`` rotated into the tool
@@ -33,8 +34,11 @@ moves, during the event, by more than half their noise standard deviation compar
 run without it (physical knock-on effects included, e.g. friction raises the joint's current and,
 if noticeably, its temperature). All other channels are bit-identical during the event, except
 temperatures, which then differ by less than that bound. Temperature is slow: after a thermal
-effect the temperature relaxes back with its time constant (minutes); those rows are labelled
-normal, and a later event may still carry the after-effect of an earlier one.
+effect the temperature relaxes back with its time constant (minutes); the fault stays labelled
+while a joint it heated is more than 0.25 degC (5 x noise) off the fault-free run, up to the
+row before the next fault; heat that outlasts a later fault becomes an extra event of
+the same kind on the still-hot temperature channels. So no abnormal row is labelled normal, and
+a run with several faults may list one kind more than once.
 
 * ``collision`` (0.2-0.5 s): one or two of joints 1-3 are pushed off their path (5-30 mrad, with
   the matching velocity), the servo answers with a current spike of 2-4x the joint's typical
@@ -173,6 +177,7 @@ _DURATION_S = {
 }
 #: Faults acting on whole holding phases may run past their drawn window by up to this (s).
 _EXTENSION_S = {"payload_change": _MAX_HOLD_S + 0.5, "gripper_slip": _MAX_HOLD_S + 0.5}
+_THERMAL_LABEL_C = 0.25  # a fault stays labelled while a joint it heated is this much off (5 x noise)
 _GAP_S = 5.0  # minimum normal operation between faults and before the end of the run
 _SENSOR_FAULTS = ("sensor_freeze", "noise_burst", "encoder_drift")
 
@@ -250,6 +255,7 @@ def simulate(
     faults: Sequence[str] | str = (),
     seed: int | None = 0,
     start: str | pd.Timestamp = "2026-01-01T00:00:00",
+    ambient_c: float | None = None,
 ) -> SimulatedRun:
     """Simulate the robot arm, optionally with labelled faults.
 
@@ -269,6 +275,10 @@ def simulate(
         behaviour does not depend on ``faults``.
     start : str or pandas.Timestamp, default "2026-01-01T00:00:00"
         Timestamp of the first row.
+    ambient_c : float or None, default None
+        Ambient temperature (degC). None draws one in [25, 32) from the seed, so runs with
+        different seeds are like different days; pass a value for runs of one shift.
+        Joint temperatures start at the steady state of the duty cycle (+-0.05 degC).
 
     Returns
     -------
@@ -297,8 +307,9 @@ def simulate(
     windows = _place_faults(kinds, n, rate_hz, duration_s, rng_fault)
 
     # ---------------- normal behaviour (depends on rng_plan only) ----------------
-    ambient = rng_plan.uniform(25.0, 32.0)
-    temp0 = ambient + rng_plan.uniform(0.0, 2.0, _N_JOINTS)
+    drawn_ambient = rng_plan.uniform(25.0, 32.0)  # drawn even when given, so the streams stay aligned
+    ambient = drawn_ambient if ambient_c is None else float(ambient_c)
+    temp_offset = rng_plan.uniform(-0.05, 0.05, _N_JOINTS)
     plan = _plan_cycles(duration_s, rng_plan)
     q, qd, qdd, seg, tau = _trajectory(t, plan)
     mode = plan["mode"][seg]
@@ -310,6 +321,9 @@ def simulate(
     tau_fixed = _fixed_torque(q, qdd)  # everything but payload and friction
     friction = _B * qd + _C * np.tanh(qd / _V_SMOOTH)
     current = (tau_fixed + payload[:, None] * sens + friction) / _K
+    # The arm has been running before the log starts: temperatures begin at the thermal
+    # steady state of this duty cycle (not at ambient), so runs of one cell are comparable.
+    temp0 = ambient + _R_TH * (_R_W * current**2 + _P0).mean(axis=0) + temp_offset
     acc = _accelerometer(q, qd, qdd)
     noise = rng_noise.standard_normal((n, len(CHANNELS)), dtype=np.float32)
 
@@ -361,6 +375,7 @@ def simulate(
         temps = new_temps
     truth[:, _CUR] = cur_f
     truth[:, _TEMP] = temps
+    _extend_thermal_labels(windows, temps, _thermal(current, ambient, temp0, dt, []), n)
 
     # ---------------- measurement ----------------
     meas = truth
@@ -394,6 +409,38 @@ def simulate(
 # =========================================================================================
 # helpers
 # =========================================================================================
+
+
+def _extend_thermal_labels(windows: list[_Window], temps: np.ndarray, clean_temps: np.ndarray, n: int) -> None:
+    """Keep faults labelled while the joints they heated are still off (heat takes minutes to leave).
+
+    A fault's own label is extended while its joints are more than ``_THERMAL_LABEL_C`` off
+    the fault-free run, up to the row before the next fault. Heat that outlasts a later fault
+    becomes extra events of the same kind on the still-hot temperature channels, so no
+    abnormal row is labelled normal.
+    """
+    hot = np.abs(temps - clean_temps) > _THERMAL_LABEL_C  # (n, 6)
+    thermal = []
+    for i, w in enumerate(windows):
+        joints = [k for k in range(_N_JOINTS) if _TEMP[k] in w.channels]
+        if not joints:
+            continue
+        thermal.append(w)
+        limit = max(w.end, (windows[i + 1].start if i + 1 < len(windows) else n) - 1)
+        settled = np.flatnonzero(~hot[w.end + 1 : limit + 1, joints].any(axis=1))
+        w.end = w.end + int(settled[0]) if settled.size else limit
+    if not thermal:
+        return
+    covered = np.zeros(n, dtype=bool)
+    for w in windows:
+        covered[w.start : w.end + 1] = True
+    tail = hot.any(axis=1) & ~covered & (np.arange(n) > thermal[0].end)
+    edges = np.flatnonzero(np.diff(np.concatenate(([0], tail.astype(np.int8), [0]))))
+    for start, stop in zip(edges[::2], edges[1::2]):
+        cause = max((w for w in thermal if w.end < start), key=lambda w: w.end)
+        joints = np.flatnonzero(hot[start:stop].any(axis=0))
+        windows.append(_Window(cause.kind, int(start), int(stop - 1), {_TEMP[k] for k in joints}))
+    windows.sort(key=lambda w: w.start)
 
 
 def _parse_faults(faults: Sequence[str] | str) -> list[str]:

@@ -52,17 +52,22 @@ class KerasWindowDetector(Detector):
         """Return an uncompiled keras.Model mapping (batch, window, n_channels) to the same shape."""
         raise NotImplementedError
 
-    def _split(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Time-ordered train/validation windows (validation windows never overlap training rows)."""
+    def _validation_cut(self, n: int) -> int | None:
+        """First row of the time-ordered validation part, or None when there is none."""
         if not 0.0 <= self.validation_fraction < 1.0:
             raise ConfigError(f"validation_fraction={self.validation_fraction!r} must be in [0, 1)")
-        n = Z.shape[0]
         n_val = int(round(n * self.validation_fraction))
-        if n_val < self.window or n - n_val < self.window:
+        if n_val < max(self.window, 100) or n - n_val < self.window:
             if self.validation_fraction > 0:
                 log.warning("too little data for a validation split (%d rows); training without one", n)
+            return None
+        return n - n_val
+
+    def _split(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Time-ordered train/validation windows (validation windows never overlap training rows)."""
+        cut = self._validation_cut(Z.shape[0])
+        if cut is None:
             return np.ascontiguousarray(sliding_windows(Z, self.window, 1)), None
-        cut = n - n_val
         train = np.ascontiguousarray(sliding_windows(Z[:cut], self.window, 1))
         val = np.ascontiguousarray(sliding_windows(Z[cut:], self.window, 1))
         return train, val
@@ -89,6 +94,11 @@ class KerasWindowDetector(Detector):
         )
         self.model_ = model
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.history.items()}
+
+    def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
+        """Scores of the held-out validation rows: training rows' scores are optimistic."""
+        cut = self._validation_cut(len(scores))
+        return scores if cut is None else scores[cut:]
 
     def _errors(self, Z: np.ndarray) -> np.ndarray:
         stride = self.stride or self.window

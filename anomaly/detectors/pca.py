@@ -27,10 +27,12 @@ class PCADetector(Detector):
         Number of components, or the fraction of variance to keep when in (0, 1). Always
         capped at ``n_channels - 1``: keeping every component would make the residual pure
         rounding noise (a pitfall measured on SKAB).
-    statistic : {"spe", "t2", "combined"}, default="spe"
+    statistic : {"spe", "t2", "combined"}, default="combined"
         What :meth:`score` returns: the mean squared residual (SPE / n_channels), T-squared,
         or the larger of SPE and T-squared, each divided by its 99th percentile on the
-        training data (the logical OR of two control limits, as one score).
+        training data (the logical OR of two control limits, as one score). SPE alone misses
+        faults inside the kept subspace: a weakly correlated channel often becomes its own
+        component, and its fault then shows only in T-squared.
     scaling : {"standard", "robust", "minmax", "none"}, default="standard"
     nan_policy : {"raise", "ffill", "interpolate"}, default="raise"
     threshold : Threshold or None, default=None
@@ -54,7 +56,7 @@ class PCADetector(Detector):
     (6000, 28)
     """
 
-    def __init__(self, n_components=0.95, *, statistic="spe", scaling="standard", nan_policy="raise", threshold=None):
+    def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None):
         self.n_components = n_components
         self.statistic = statistic
         self.scaling = scaling

@@ -1,0 +1,142 @@
+"""The CLI end to end: simulate -> fit -> score -> evaluate, and every bad input exits 2 with one line."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from anomaly.cli import app
+
+runner = CliRunner()
+
+
+def invoke(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+@pytest.fixture(scope="module")
+def workspace(tmp_path_factory):
+    """A normal run, a faulty run and a PCA model fitted through the CLI."""
+    root = tmp_path_factory.mktemp("cli")
+    assert invoke("simulate", "-o", root / "normal.parquet", "--duration", 60, "--faults", "none", "--seed", 0).exit_code == 0
+    assert invoke("simulate", "-o", root / "faulty.csv", "--duration", 120, "--faults", "collision,friction,noise_burst", "--seed", 1).exit_code == 0
+    result = invoke("fit", root / "normal.parquet", "--detector", "pca", "-o", root / "model")
+    assert result.exit_code == 0, result.output
+    return root
+
+
+def test_score_writes_one_row_per_input_row(workspace, tmp_path):
+    out = tmp_path / "scores.parquet"
+    result = invoke("score", workspace / "faulty.csv", "--model", workspace / "model", "-o", out, "--with-errors")
+    assert result.exit_code == 0, result.output
+    scores = pd.read_parquet(out)
+    faulty = pd.read_csv(workspace / "faulty.csv")
+    assert len(scores) == len(faulty)
+    assert {"timestamp", "score", "flag", "top_channels"} <= set(scores.columns)
+    assert scores["top_channels"].str.count(";").eq(2).all()
+    assert any(c.startswith("err:") for c in scores.columns)
+    labels = faulty["is_anomaly"].astype(bool).to_numpy()
+    assert scores["score"].to_numpy()[labels].mean() > 2 * scores["score"].to_numpy()[~labels].mean()
+
+
+def test_evaluate_prints_metrics_with_baselines_and_writes_json(workspace, tmp_path):
+    out = tmp_path / "metrics.json"
+    result = invoke("evaluate", workspace / "faulty.csv", "--model", workspace / "model", "-o", out)
+    assert result.exit_code == 0, result.output
+    assert "baseline:random" in result.output and "baseline:all-anomalous" in result.output
+    metrics = json.loads(out.read_text())["metrics"]
+    assert metrics["baseline:all-anomalous"]["recall"] == 1.0
+    assert metrics["PCADetector"]["auc_roc"] > 0.6
+
+
+def test_fit_dense_autoencoder(workspace, tmp_path):
+    result = invoke("fit", workspace / "normal.parquet", "--detector", "dense-ae", "--epochs", 2, "--window", 4, "-o", tmp_path / "ae")
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "ae" / "model.keras").exists()
+
+
+def _write(path, frame):
+    frame.to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture
+def good_rows(workspace):
+    return pd.read_parquet(workspace / "normal.parquet").iloc[:200]
+
+
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda f: f.iloc[:0], "no data rows"),
+        (lambda f: f.drop(columns="j3_current"), r"missing channels \['j3_current'\]"),
+        (lambda f: f.assign(extra=1.0), r"unexpected channels \['extra'\]"),
+        (lambda f: f.assign(j1_pos=f["j1_pos"].astype(object).where(f.index != 7, "oops")), r"column 'j1_pos' has 1 non-numeric values \(first at row 7"),
+        (lambda f: f.assign(j2_vel=f["j2_vel"].where(f.index != 9, np.nan)), r"column 'j2_vel' has 1 NaN/inf values \(first NaN at row 9"),
+        (lambda f: f.assign(j2_vel=f["j2_vel"].where(f.index != 9, np.inf)), r"column 'j2_vel' has 1 NaN/inf values \(first infinite at row 9"),
+        (lambda f: f.iloc[::-1], "timestamps are not sorted"),
+        (lambda f: pd.concat([f.iloc[:5], f.iloc[4:]]), "duplicate timestamp"),
+    ],
+)
+def test_bad_input_exits_2_with_one_line_and_no_output(workspace, good_rows, tmp_path, mutate, message):
+    data = _write(tmp_path / "bad.csv", mutate(good_rows))
+    out = tmp_path / "scores.parquet"
+    result = invoke("score", data, "--model", workspace / "model", "-o", out)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and str(data) in lines[0]
+    assert pytest.importorskip("re").search(message, lines[0]), lines[0]
+    assert not out.exists() and list(tmp_path.glob(".*tmp")) == []
+
+
+def test_empty_file(workspace, tmp_path):
+    (tmp_path / "empty.csv").write_text("")
+    result = invoke("score", tmp_path / "empty.csv", "--model", workspace / "model", "-o", tmp_path / "o.csv")
+    assert result.exit_code == 2 and "empty file" in result.output
+
+
+@pytest.mark.parametrize(
+    "model_setup, message",
+    [
+        ("missing", "model directory not found"),
+        ("truncated", "corrupted or truncated"),
+        ("newer", "saved with model format 2"),
+    ],
+)
+def test_bad_model_directory(workspace, good_rows, tmp_path, model_setup, message):
+    import shutil
+
+    model = tmp_path / "model"
+    if model_setup != "missing":
+        shutil.copytree(workspace / "model", model)
+        meta = model / "detector.json"
+        if model_setup == "truncated":
+            meta.write_text(meta.read_text()[:50])
+        else:
+            meta.write_text(meta.read_text().replace('"format_version": 1', '"format_version": 2'))
+    data = _write(tmp_path / "ok.csv", good_rows)
+    result = invoke("score", data, "--model", model, "-o", tmp_path / "o.csv")
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "o.csv").exists()
+
+
+def test_unknown_detector(workspace, tmp_path):
+    result = invoke("fit", workspace / "normal.parquet", "--detector", "magic", "-o", tmp_path / "m")
+    assert result.exit_code == 2
+    assert "unknown detector 'magic'; choose one of ['dense-ae', 'pca']" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_unknown_fault_in_simulate(tmp_path):
+    result = invoke("simulate", "-o", tmp_path / "x.csv", "--faults", "meteor")
+    assert result.exit_code == 2 and "meteor" in result.output
+    assert not (tmp_path / "x.csv").exists()
+
+
+def test_bad_output_extension_fails_before_work(workspace, tmp_path):
+    result = invoke("score", workspace / "faulty.csv", "--model", workspace / "model", "-o", tmp_path / "out.xlsx")
+    assert result.exit_code == 2 and "output must end in one of" in result.output

@@ -44,7 +44,11 @@ def handles_errors(command):
 
 @contextmanager
 def progress():
-    """A rich progress display on stderr; yields ``step(description)`` that starts a spinner line."""
+    """A rich progress display on stderr (only on a terminal: pipes and logs stay clean).
+
+    Yields ``step(description, total=None)``, which closes the previous line, starts a new
+    one and returns ``advance(n=1)``.
+    """
     columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn()]
     with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bar:
         current = {}
@@ -53,8 +57,6 @@ def progress():
             if "id" in current:
                 bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
             current["id"] = bar.add_task(description, total=total)
-            if not err.is_terminal:
-                err.print(description + " ...", markup=False, highlight=False)
             return lambda n=1: bar.advance(current["id"], n)
 
         yield step

@@ -22,8 +22,8 @@ def invoke(*args):
 def workspace(tmp_path_factory):
     """A normal run, a faulty run and a PCA model fitted through the CLI."""
     root = tmp_path_factory.mktemp("cli")
-    assert invoke("simulate", "-o", root / "normal.parquet", "--duration", 60, "--faults", "none", "--seed", 0).exit_code == 0
-    assert invoke("simulate", "-o", root / "faulty.csv", "--duration", 120, "--faults", "collision,friction,noise_burst", "--seed", 1).exit_code == 0
+    assert invoke("simulate", "-o", root / "normal.parquet", "--duration", 60, "--faults", "none", "--seed", 0, "--ambient", 28).exit_code == 0
+    assert invoke("simulate", "-o", root / "faulty.csv", "--duration", 120, "--faults", "collision,payload_change,overheating", "--seed", 1, "--ambient", 28).exit_code == 0
     result = invoke("fit", root / "normal.parquet", "--detector", "pca", "-o", root / "model")
     assert result.exit_code == 0, result.output
     return root

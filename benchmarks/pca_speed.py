@@ -38,25 +38,20 @@ def main() -> None:
     values = latent @ rng.standard_normal((6, CHANNELS)).astype(np.float32) + 0.1 * rng.standard_normal((ROWS, CHANNELS)).astype(np.float32)
     index = pd.date_range("2026-01-01", periods=ROWS, freq="10ms", name="timestamp")
     frame = pd.DataFrame(values, index=index, columns=[f"c{i}" for i in range(CHANNELS)])
-    det = PCADetector().fit(frame.iloc[:100_000])
-    ref = PCA(n_components=det.n_components_).fit(values[:100_000])
+    ref = PCA(n_components=PCADetector().fit(frame.iloc[:100_000]).n_components_).fit(values[:100_000])
 
     def bare():
         return ((values - ref.inverse_transform(ref.transform(values))) ** 2).mean(axis=1)
 
-    toolkit_s = best_of(lambda: det.score(frame))
     bare_s = best_of(bare)
-    result = {
-        "rows": ROWS,
-        "channels": CHANNELS,
-        "n_components": det.n_components_,
-        "toolkit_rows_per_s": ROWS / toolkit_s,
-        "sklearn_rows_per_s": ROWS / bare_s,
-        "toolkit_over_sklearn_time": toolkit_s / bare_s,
-        "target": "toolkit within 2x of bare scikit-learn",
-    }
-    path = write_result("pca_speed", {"protocol": __doc__.split("Run:")[0].strip(), **result})
-    print(f"toolkit {ROWS / toolkit_s:,.0f} rows/s, bare sklearn {ROWS / bare_s:,.0f} rows/s, time ratio {toolkit_s / bare_s:.2f}x -> {path}")
+    result = {"rows": ROWS, "channels": CHANNELS, "n_components": ref.n_components_, "sklearn_rows_per_s": ROWS / bare_s, "toolkit": {}}
+    for statistic in ("spe", "combined"):  # combined (T2+Q, the default) adds one projection for T2
+        det = PCADetector(statistic=statistic).fit(frame.iloc[:100_000])
+        toolkit_s = best_of(lambda: det.score(frame))
+        result["toolkit"][statistic] = {"rows_per_s": ROWS / toolkit_s, "time_ratio_to_sklearn": toolkit_s / bare_s}
+        print(f"toolkit statistic={statistic}: {ROWS / toolkit_s:,.0f} rows/s = {toolkit_s / bare_s:.2f}x the time of bare sklearn ({ROWS / bare_s:,.0f} rows/s)")
+    result["target"] = "toolkit within 2x of bare scikit-learn"
+    print(f"-> {write_result('pca_speed', {'protocol': __doc__.split('Run:')[0].strip(), **result})}")
 
 
 if __name__ == "__main__":

@@ -100,20 +100,24 @@ class PCADetector(Detector):
         np.square(residual, out=residual)
         return residual
 
-    def _statistics(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SPE (Q) and Hotelling T-squared per step, each of shape (n_steps,)."""
-        centred, latent = self._project(Z)
-        residual = centred - latent @ self.components_
-        spe = np.einsum("ij,ij->i", residual, residual)
-        t2 = np.einsum("ij,ij->i", latent, latent / self.explained_variance_)
-        return spe, t2
+    def _t_squared(self, Z: np.ndarray) -> np.ndarray:
+        _, latent = self._project(Z)
+        return np.einsum("ij,ij->i", latent, latent / self.explained_variance_)
+
+    def _statistics(self, Z: np.ndarray, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """SPE (Q) and Hotelling T-squared per step, each of shape (n_steps,).
+
+        ``E`` (the squared residuals of ``Z``), when already computed, saves one projection.
+        """
+        spe = (self._errors(Z) if E is None else E).sum(axis=1)
+        return spe, self._t_squared(Z)
 
     def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
         if self.statistic == "spe":
             return E.mean(axis=1)
-        spe, t2 = self._statistics(Z)
         if self.statistic == "t2":
-            return t2
+            return self._t_squared(Z)
+        spe, t2 = self._statistics(Z, E)
         return np.maximum(spe / self.limits_[0], t2 / self.limits_[1])
 
     def t_squared(self, X) -> np.ndarray:

@@ -64,6 +64,15 @@ def progress():
             bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
 
 
+def fit_with_progress(det, frame: pd.DataFrame, description: str, step, **kwargs):
+    """Fit ``det``, advancing a progress bar once per epoch for neural detectors."""
+    from anomaly.progress import observe_epochs
+
+    advance = step(description, total=det.get_params().get("epochs"))
+    with observe_epochs(lambda epoch, total, logs: advance()):
+        return det.fit(frame, **kwargs)
+
+
 def print_table(table: pd.DataFrame, title: str) -> None:
     """Print a DataFrame as a rich table on stdout."""
     shown = RichTable(title=title, title_justify="left")
@@ -158,9 +167,8 @@ def fit(
         if normal_only and label is not None:
             frame = frame.loc[~label.to_numpy()]
         det = make_detector(detector, **_detector_params(detector, window, epochs, n_components, scaling, nan_policy, threshold, q))
-        step(f"fitting {detector} on {len(frame)} rows x {frame.shape[1]} channels")
         start = time.perf_counter()
-        det.fit(frame, source=str(data))
+        fit_with_progress(det, frame, f"fitting {detector} on {len(frame)} rows x {frame.shape[1]} channels", step, source=str(data))
         step(f"saving {output}")
         det.save(output)
     err.print(f"fitted {detector} in {time.perf_counter() - start:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
@@ -260,7 +268,7 @@ def demo(
     from anomaly.demo import run_demo
 
     with progress() as step:
-        summary = run_demo(output_dir, train_duration=train_duration, test_duration=test_duration, epochs=epochs, seed=seed, step=step)
+        summary = run_demo(output_dir, train_duration=train_duration, test_duration=test_duration, epochs=epochs, seed=seed, step=step, fit=fit_with_progress)
     for title, shown in summary["tables"].items():
         print_table(shown, title)
     out.print(f"wrote {', '.join(summary['files'])} in {output_dir}", highlight=False)

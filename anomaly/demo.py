@@ -23,10 +23,16 @@ def _noop(description: str, total: int | None = None):
     return lambda n=1: None
 
 
-def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.0, epochs=15, seed=0, step=_noop) -> dict:
+def _fit(det, frame, description, step):
+    step(description)
+    return det.fit(frame)
+
+
+def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.0, epochs=15, seed=0, step=_noop, fit=_fit) -> dict:
     """Simulate, fit PCA and a dense autoencoder on normal data, score a faulty run, evaluate.
 
-    Writes into ``output_dir``: ``scores.parquet`` (per row: labels and each detector's
+    ``step(description, total=None)`` reports stages; ``fit(det, frame, description, step)``
+    fits a detector (the CLI passes one that shows training epochs). Writes into ``output_dir``: ``scores.parquet`` (per row: labels and each detector's
     score, flag and top channels), ``summary.json``, ``summary.md`` and ``models/<name>/``.
 
     Returns
@@ -45,9 +51,8 @@ def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.
     columns = [test.labels[["is_anomaly", "fault_type"]]]
     outputs, timings, event_lists = {}, {}, {}
     for name, det in detectors.items():
-        step(f"fitting {name}")
         start = time.perf_counter()
-        det.fit(train.frame)
+        fit(det, train.frame, f"fitting {name}", step)
         fit_s = time.perf_counter() - start
         step(f"scoring with {name}")
         start = time.perf_counter()

@@ -9,12 +9,17 @@ batched inference with fold-back to time steps, and ``model.keras`` persistence 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import tempfile
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from anomaly.base import Detector
 from anomaly.errors import ConfigError, DataError, ModelFileError
+from anomaly.progress import epoch_observer
 from pipelines.windows import FoldBack, iter_windows, sliding_windows
 
 log = logging.getLogger(__name__)
@@ -23,13 +28,34 @@ MODEL_FILE = "model.keras"
 INFERENCE_BATCH = 4096
 
 
+@contextmanager
+def _native_stderr_silenced():
+    """Hide what native code writes to fd 2 (TensorFlow's start-up banner); replay it on error."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 2)
+        try:
+            yield
+        except BaseException:
+            os.dup2(saved, 2)
+            sink.seek(0)
+            os.write(2, sink.read())
+            raise
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+
+
 def _keras():
-    import os
+    """Import Keras (TensorFlow backend by default) without TensorFlow's native log lines."""
+    if "keras" not in sys.modules:
+        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        with _native_stderr_silenced():
+            import keras
 
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    import keras
-
-    return keras
+            keras.ops.zeros(1)  # first op initialises devices (and logs about missing GPUs) here
+    return sys.modules["keras"]
 
 
 class KerasWindowDetector(Detector):
@@ -81,7 +107,10 @@ class KerasWindowDetector(Detector):
         model = self._build_model(Z.shape[1])
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         monitor = "val_loss" if val is not None else "loss"
-        stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True)
+        callbacks = [keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True)]
+        observer = epoch_observer.get()
+        if observer is not None:
+            callbacks.append(keras.callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: observer(epoch + 1, self.epochs, logs or {})))
         history = model.fit(
             train,
             train,
@@ -89,7 +118,7 @@ class KerasWindowDetector(Detector):
             epochs=self.epochs,
             batch_size=self.batch_size,
             shuffle=True,
-            callbacks=[stop],
+            callbacks=callbacks,
             verbose=self.verbose,
         )
         self.model_ = model

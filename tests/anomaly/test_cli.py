@@ -140,3 +140,21 @@ def test_unknown_fault_in_simulate(tmp_path):
 def test_bad_output_extension_fails_before_work(workspace, tmp_path):
     result = invoke("score", workspace / "faulty.csv", "--model", workspace / "model", "-o", tmp_path / "out.xlsx")
     assert result.exit_code == 2 and "output must end in one of" in result.output
+
+
+def test_fit_on_bad_data_exits_2_and_writes_no_model(good_rows, tmp_path):
+    data = _write(tmp_path / "bad.csv", good_rows.assign(j2_vel=good_rows["j2_vel"].where(good_rows.index != 3, np.nan)))
+    result = invoke("fit", data, "--detector", "pca", "-o", tmp_path / "m")
+    assert result.exit_code == 2 and "NaN/inf" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_training_reports_every_epoch_to_the_observer(good_rows):
+    from anomaly import DenseAutoencoder
+    from anomaly.progress import observe_epochs
+
+    seen = []
+    with observe_epochs(lambda epoch, total, logs: seen.append((epoch, total, "loss" in logs))):
+        frame = good_rows.set_index("timestamp").drop(columns=["is_anomaly", "fault_type", "fault_channels"])
+        DenseAutoencoder(epochs=3, patience=5, window=2, hidden=(8,), latent=2).fit(frame)
+    assert seen == [(1, 3, True), (2, 3, True), (3, 3, True)]

@@ -1,7 +1,7 @@
 """Anomaly detection on robot sensor data.
 
 Every detector maps a frame (one row per time step, one column per channel) to a per-step,
-per-channel reconstruction-error vector, a score and flags, and saves without pickle::
+per-channel reconstruction-error vector, a score and flags, and saves as plain files (JSON, NumPy arrays, Keras) that load without running code::
 
     import anomaly
     det = anomaly.PCADetector().fit(normal_frame)

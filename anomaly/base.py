@@ -178,7 +178,7 @@ class Detector(BaseEstimator):
         raise NotImplementedError
 
     def save(self, path: str | Path) -> Path:
-        """Save the fitted detector as a directory (no pickle); see :func:`anomaly.bundle.save`."""
+        """Save the fitted detector as a directory (JSON, NumPy arrays and a Keras file; nothing executable); see :func:`anomaly.bundle.save`."""
         from anomaly.bundle import save
 
         return save(self, path)

@@ -1,11 +1,11 @@
-"""Safe save/load of a fitted detector: a directory, never a pickle.
+"""Safe save/load of a fitted detector: a directory of plain files; loading runs no code.
 
 Layout of a saved detector::
 
     MODEL_DIR/
       detector.json   format version, package version, class, parameters, schema,
                       scaler statistics, fitted threshold, training-data fingerprint
-      arrays.npz      numeric state of array-based detectors (read with allow_pickle=False)
+      arrays.npz      numeric state of array-based detectors (NumPy's loader refuses object arrays)
       model.keras     Keras detectors: architecture + weights (read with safe_mode=True)
 
 A directory is written under a temporary name and renamed into place, so an interrupted
@@ -60,10 +60,10 @@ def save_arrays(directory: Path, arrays: dict[str, np.ndarray]) -> None:
 
 
 def load_arrays(directory: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Read the arrays ``names`` from ``directory/arrays.npz`` without unpickling anything."""
+    """Read the arrays ``names`` from ``directory/arrays.npz`` without running any code."""
     path = directory / ARRAYS_FILE
     try:
-        with np.load(path, allow_pickle=False) as data:
+        with np.load(path) as data:  # object arrays (which would run code) are refused
             missing = [name for name in names if name not in data.files]
             if missing:
                 raise ModelFileError(f"{path}: arrays {missing} are missing")

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table as RichTable
 
 from anomaly.errors import AnomalyError
@@ -46,22 +46,25 @@ def handles_errors(command):
 def progress():
     """A rich progress display on stderr (only on a terminal: pipes and logs stay clean).
 
-    Yields ``step(description, total=None)``, which closes the previous line, starts a new
+    Yields ``step(description, total=None)``, which completes the previous line, starts a new
     one and returns ``advance(n=1)``.
     """
-    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"), TimeElapsedColumn()]
-    with Progress(*columns, console=err, transient=False, disable=not err.is_terminal) as bar:
-        current = {}
+    columns = [SpinnerColumn(), TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+        tasks = []
+
+        def finish_last() -> None:
+            if tasks:
+                total = bar.tasks[-1].total or 1
+                bar.update(tasks[-1], total=total, completed=total)
 
         def step(description: str, total: int | None = None):
-            if "id" in current:
-                bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
-            current["id"] = bar.add_task(description, total=total)
-            return lambda n=1: bar.advance(current["id"], n)
+            finish_last()
+            tasks.append(bar.add_task(description, total=total))
+            return lambda n=1: bar.advance(tasks[-1], n)
 
         yield step
-        if "id" in current:
-            bar.update(current["id"], completed=bar.tasks[-1].total or 1, total=bar.tasks[-1].total or 1)
+        finish_last()
 
 
 def fit_with_progress(det, frame: pd.DataFrame, description: str, step, **kwargs):

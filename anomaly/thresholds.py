@@ -2,7 +2,7 @@
 
 A threshold is fitted on scores of normal (training/validation) data, never on
 labels, and flags ``scores > threshold_``. Thresholds are saved as JSON via
-:meth:`Threshold.to_dict` / :func:`threshold_from_dict`, never pickled.
+:meth:`Threshold.to_dict` / :func:`threshold_from_dict`, plain JSON.
 """
 
 from __future__ import annotations

@@ -87,3 +87,12 @@ def test_no_pickle_anywhere_in_the_packages():
         cwd=ROOT, capture_output=True, text=True,
     )
     assert found.stdout == ""
+
+
+def test_object_arrays_in_a_model_file_are_refused(saved):
+    import numpy as np
+
+    np.savez(saved / "arrays.npz", mean=np.array([object()], dtype=object), components=np.zeros((1, 5)),
+             explained_variance=np.ones(1), limits=np.ones(2))
+    with pytest.raises(ModelFileError, match="arrays.npz: unreadable"):
+        anomaly.load(saved)

@@ -88,11 +88,10 @@ def print_table(table: pd.DataFrame, title: str) -> None:
 
 
 def _parse_faults(faults: str) -> tuple[str, ...] | str:
-    if faults in ("all", ""):
-        return faults if faults == "all" else ()
-    if faults == "none":
-        return ()
-    return tuple(f.strip() for f in faults.split(",") if f.strip())
+    """``"all"``, ``"none"``/``""`` (no faults) or a comma list of fault types."""
+    if faults == "all":
+        return faults
+    return tuple(f.strip() for f in faults.split(",") if f.strip() and f.strip() != "none")
 
 
 def _simulate(duration: float, rate: float, faults: str, seed: int, ambient: float | None):

@@ -49,7 +49,8 @@ def main() -> None:
     for statistic in ("combined", "spe", "t2"):
         for k in (PERSISTENCE, 1):
             rows[f"pca-{statistic} persistence={k}"] = run(statistic, k)
-    rows["pca-combined persistence=10, whole file"] = run("combined", PERSISTENCE, whole_file=True)
+    for k in (PERSISTENCE, 1):
+        rows[f"pca-combined persistence={k}, whole file"] = run("combined", k, whole_file=True)
     y = np.concatenate([f.anomaly.iloc[TRAIN_ROWS:].to_numpy() for f in load_skab(data_root())])
     base = {f"baseline:{name}": {key: m[key] for key in ("f1", "far", "mar", "auc_pr")} for name, m in baselines(y).items()}
     result = {"protocol": __doc__.split("Run:")[0].strip(), "published": PUBLISHED, "ours": rows, "baselines": base}

@@ -14,7 +14,11 @@ __version__ = "0.1.0"
 
 from anomaly.base import Detector
 from anomaly.bundle import load
+from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
+from anomaly.detectors.forecast import LSTMForecaster
+from anomaly.detectors.lstm_ae import LSTMAutoencoder
+from anomaly.detectors.lstm_vae import LSTMVAE
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
 from anomaly.events import Event, events
@@ -24,8 +28,12 @@ from anomaly.thresholds import KSigma, Percentile, SkabUCL, persistence
 __all__ = [
     "AnomalyError",
     "ConfigError",
+    "ConvAutoencoder",
     "DataError",
     "DenseAutoencoder",
+    "LSTMAutoencoder",
+    "LSTMForecaster",
+    "LSTMVAE",
     "DETECTORS",
     "Detector",
     "Event",

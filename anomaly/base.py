@@ -20,10 +20,14 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
-from anomaly.errors import DataError, NotFittedError
+from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import Percentile
 from pipelines.preprocess import Scaler, fill_missing
 from pipelines.schema import Schema, check_frame
+
+
+#: Inference engines a loaded detector can use (see :func:`anomaly.bundle.load`).
+ENGINES = ("auto", "keras", "onnx")
 
 
 def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
@@ -176,6 +180,13 @@ class Detector(BaseEstimator):
     def _load_artifacts(self, directory: Path) -> None:  # pragma: no cover - abstract
         """Inverse of :meth:`_save_artifacts`."""
         raise NotImplementedError
+
+    def _set_engine(self, directory: Path, engine: str) -> None:
+        """Choose the inference engine after loading; array-based detectors have only their own."""
+        if engine not in ENGINES:
+            raise ConfigError(f"engine={engine!r} is not one of {list(ENGINES)}")
+        if engine == "onnx":
+            raise ConfigError(f"{type(self).__name__} has no ONNX engine (it is not a neural detector)")
 
     def save(self, path: str | Path) -> Path:
         """Save the fitted detector as a directory (JSON, NumPy arrays and a Keras file; nothing executable); see :func:`anomaly.bundle.save`."""

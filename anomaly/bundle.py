@@ -110,8 +110,16 @@ def save(detector, path: str | Path) -> Path:
     return path
 
 
-def load(path: str | Path):
+def load(path: str | Path, *, engine: str = "auto"):
     """Load a detector saved by :func:`save`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model directory.
+    engine : {"auto", "keras", "onnx"}, default="auto"
+        Inference engine of neural detectors: ``"auto"`` uses ``model.onnx`` (written by
+        ``anomaly export``) through ONNX Runtime when both exist, else Keras.
 
     Raises
     ------
@@ -151,5 +159,6 @@ def load(path: str | Path):
     except Exception as exc:  # any malformed field is a bad model file, not a crash
         raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
     detector._load_artifacts(path)
+    detector._set_engine(path, engine)
     detector.schema_ = schema
     return detector

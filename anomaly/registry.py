@@ -2,11 +2,22 @@
 
 from __future__ import annotations
 
+from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
+from anomaly.detectors.forecast import LSTMForecaster
+from anomaly.detectors.lstm_ae import LSTMAutoencoder
+from anomaly.detectors.lstm_vae import LSTMVAE
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError
 
-DETECTORS = {"pca": PCADetector, "dense-ae": DenseAutoencoder}
+DETECTORS = {
+    "pca": PCADetector,
+    "dense-ae": DenseAutoencoder,
+    "lstm-ae": LSTMAutoencoder,
+    "conv-ae": ConvAutoencoder,
+    "lstm-vae": LSTMVAE,
+    "lstm-forecast": LSTMForecaster,
+}
 
 
 def detector_class(name: str) -> type:

@@ -105,4 +105,5 @@ class DenseAutoencoder(KerasWindowDetector):
                 x = layers.Dropout(self.dropout)(x)
         x = layers.Dense(self.window * n_channels)(x)
         outputs = layers.Reshape((self.window, n_channels))(x)
-        return keras.Model(inputs, outputs, name="dense_autoencoder")
+        model = keras.Model(inputs, outputs, name="dense_autoencoder")
+        return model, model

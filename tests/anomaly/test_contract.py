@@ -12,18 +12,37 @@ from sklearn.metrics import roc_auc_score
 import anomaly
 from anomaly.errors import NotFittedError, SchemaError
 from anomaly.registry import DETECTORS
+from conftest import make_frame
 
-FAST = {"pca": {}, "dense-ae": {"epochs": 8, "window": 4, "hidden": (32,), "latent": 4}}
+FAST = {
+    "pca": {},
+    "dense-ae": {"epochs": 8, "window": 4, "hidden": (32,), "latent": 4},
+    "lstm-ae": {"epochs": 6, "window": 8, "units": (16,), "latent": 4},
+    "conv-ae": {"epochs": 8, "window": 8, "filters": (16, 8), "kernel_size": 3},
+    "lstm-vae": {"epochs": 6, "window": 8, "units": (16,), "latent": 4, "warmup_epochs": 2},
+    "lstm-forecast": {"epochs": 6, "window": 8, "units": (16,)},
+}
 
 
 @pytest.fixture(params=sorted(DETECTORS))
-def detector(request):
-    return anomaly.make_detector(request.param, **FAST[request.param])
+def name(request):
+    return request.param
 
 
 @pytest.fixture
-def fitted(detector, normal_frame):
-    return detector.fit(normal_frame)
+def detector(name):
+    return anomaly.make_detector(name, **FAST[name])
+
+
+_FITTED = {}
+
+
+@pytest.fixture
+def fitted(name):
+    """One fitted detector per kind, shared by the read-only tests (training is the slow part)."""
+    if name not in _FITTED:
+        _FITTED[name] = anomaly.make_detector(name, **FAST[name]).fit(make_frame(seed=0))
+    return _FITTED[name]
 
 
 def test_fit_returns_self_and_sets_trailing_underscore_attributes(detector, normal_frame):
@@ -32,6 +51,12 @@ def test_fit_returns_self_and_sets_trailing_underscore_attributes(detector, norm
         assert hasattr(detector, name), name
     assert detector.schema_.channels == tuple(normal_frame.columns)
     assert detector.schema_.sampling_rate == pytest.approx(100.0)
+
+
+def test_fit_is_repeatable_with_a_seed(name, fitted):
+    again = anomaly.make_detector(name, **FAST[name]).fit(make_frame(seed=0))
+    frame = make_frame(seed=2)
+    np.testing.assert_allclose(again.score(frame).to_numpy(), fitted.score(frame).to_numpy(), rtol=1e-5, atol=1e-7)
 
 
 def test_constructor_only_stores_params_and_clone_is_unfitted(fitted):

@@ -1,0 +1,92 @@
+"""LSTM (or GRU) encoder-decoder autoencoder over sliding windows."""
+
+from __future__ import annotations
+
+from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.errors import ConfigError
+
+CELLS = ("lstm", "gru")
+
+
+def recurrent_layer(cell: str, units: int, *, return_sequences: bool, dropout: float, name: str | None = None):
+    """A Keras LSTM or GRU layer (the recurrent building block shared by the sequence models)."""
+    if cell not in CELLS:
+        raise ConfigError(f"cell={cell!r} is not one of {list(CELLS)}")
+    if not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
+    layers = _keras().layers
+    kind = layers.LSTM if cell == "lstm" else layers.GRU
+    return kind(units, return_sequences=return_sequences, dropout=dropout, name=name)
+
+
+def recurrent_encoder(inputs, cell: str, units, dropout: float):
+    """Stacked recurrent layers; returns the last layer's final state, shape (batch, units[-1])."""
+    x = inputs
+    for i, width in enumerate(units):
+        x = recurrent_layer(cell, width, return_sequences=i < len(units) - 1, dropout=dropout)(x)
+    return x
+
+
+def recurrent_decoder(code, window: int, n_channels: int, cell: str, units, dropout: float):
+    """Repeat a code over ``window`` steps, run stacked recurrent layers, project to channels."""
+    layers = _keras().layers
+    x = layers.RepeatVector(window)(code)
+    for width in reversed(units):
+        x = recurrent_layer(cell, width, return_sequences=True, dropout=dropout)(x)
+    return layers.TimeDistributed(layers.Dense(n_channels), name="reconstruction")(x)
+
+
+class LSTMAutoencoder(KerasWindowDetector):
+    """Recurrent autoencoder: windows (window, n_channels) -> latent code -> reconstruction.
+
+    Parameters
+    ----------
+    window : int, default=32
+        Steps per window.
+    units : tuple of int, default=(64,)
+        Encoder layer sizes (stacked); the decoder mirrors them.
+    latent : int, default=16
+        Size of the code between encoder and decoder.
+    cell : {"lstm", "gru"}, default="lstm"
+    dropout : float, default=0.0
+        Input dropout of every recurrent layer (training only).
+    stride : int or None, default=None
+        Scoring stride; None means ``window`` (non-overlapping windows).
+    epochs, batch_size, learning_rate, validation_fraction, patience, random_state, verbose
+        Training controls, see :class:`~anomaly.detectors.keras_window.KerasWindowDetector`.
+    scaling, nan_policy, threshold
+        See :class:`anomaly.base.Detector`.
+
+    Attributes
+    ----------
+    model_ : keras.Model, (batch, window, n_channels) -> (batch, window, n_channels)
+    history_ : dict of per-epoch losses
+    """
+
+    def __init__(self, window=32, *, units=(64,), latent=16, cell="lstm", dropout=0.0, stride=None, epochs=30,
+                 batch_size=128, learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
+                 scaling="standard", nan_policy="raise", threshold=None):
+        self.window = window
+        self.units = units
+        self.latent = latent
+        self.cell = cell
+        self.dropout = dropout
+        self.stride = stride
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.scaling = scaling
+        self.nan_policy = nan_policy
+        self.threshold = threshold
+
+    def _build_model(self, n_channels: int):
+        keras = _keras()
+        inputs = keras.Input((self.window, n_channels))
+        code = keras.layers.Dense(self.latent, name="latent")(recurrent_encoder(inputs, self.cell, self.units, self.dropout))
+        outputs = recurrent_decoder(code, self.window, n_channels, self.cell, self.units, self.dropout)
+        model = keras.Model(inputs, outputs, name="lstm_autoencoder")
+        return model, model

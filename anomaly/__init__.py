@@ -20,6 +20,7 @@ from anomaly.detectors.forecast import LSTMForecaster
 from anomaly.detectors.lstm_ae import LSTMAutoencoder
 from anomaly.detectors.lstm_vae import LSTMVAE
 from anomaly.detectors.pca import PCADetector
+from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
 from anomaly.events import Event, events
 from anomaly.registry import DETECTORS, make_detector
@@ -34,6 +35,7 @@ __all__ = [
     "LSTMAutoencoder",
     "LSTMForecaster",
     "LSTMVAE",
+    "LSTMVAEGAN",
     "DETECTORS",
     "Detector",
     "Event",

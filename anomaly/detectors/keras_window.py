@@ -226,11 +226,15 @@ class KerasWindowDetector(Detector):
         self.model_.save(directory / MODEL_FILE)
 
     def _load_artifacts(self, directory: Path) -> None:
-        keras = _keras()
-        path = directory / MODEL_FILE
-        if not path.exists():
-            raise ModelFileError(f"{directory}: {MODEL_FILE} is missing")
-        try:
-            self.model_ = keras.saving.load_model(path, safe_mode=True, compile=False)
-        except Exception as exc:  # a truncated zip, a foreign file or unsafe content
-            raise ModelFileError(f"{path}: cannot load Keras model ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None
+        self.model_ = load_keras_file(directory / MODEL_FILE)
+
+
+def load_keras_file(path: Path):
+    """Load a ``.keras`` file with ``safe_mode=True``; any failure is a :class:`ModelFileError`."""
+    keras = _keras()
+    if not path.exists():
+        raise ModelFileError(f"{path.parent}: {path.name} is missing")
+    try:
+        return keras.saving.load_model(path, safe_mode=True, compile=False)
+    except Exception as exc:  # a truncated zip, a foreign file or unsafe content
+        raise ModelFileError(f"{path}: cannot load Keras model ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None

@@ -21,6 +21,7 @@ FAST = {
     "conv-ae": {"epochs": 8, "window": 8, "filters": (16, 8), "kernel_size": 3},
     "lstm-vae": {"epochs": 6, "window": 8, "units": (16,), "latent": 4, "warmup_epochs": 2},
     "lstm-forecast": {"epochs": 6, "window": 8, "units": (16,)},
+    "vae-gan": {"epochs": 6, "window": 8, "units": (16,), "latent": 4, "warmup_epochs": 2},
 }
 
 

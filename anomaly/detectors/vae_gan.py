@@ -1,0 +1,164 @@
+"""LSTM-VAE-GAN after Niu, Yu & Wu, "LSTM-Based VAE-GAN for Time-Series Anomaly Detection",
+Sensors 20(13), 2020.
+
+An LSTM encoder and an LSTM generator (the VAE decoder) are trained jointly with an LSTM
+discriminator that tells real windows from reconstructions and from samples of the prior.
+The two sides are two compiled Keras models trained alternately with ``train_on_batch``
+(no backend-specific code): the discriminator, and the VAE whose loss adds the
+discriminator's verdict on its reconstructions (discriminator frozen inside it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras, load_keras_file
+from anomaly.detectors.lstm_ae import recurrent_encoder
+from anomaly.detectors.lstm_vae import build_vae
+from pipelines.windows import FoldBack, iter_windows
+
+DISCRIMINATOR_FILE = "discriminator.keras"
+
+
+class LSTMVAEGAN(KerasWindowDetector):
+    """LSTM-VAE-GAN: reconstruction error plus the discriminator's doubt as the anomaly score.
+
+    ``errors()`` is the squared reconstruction error (posterior mean decoded), per channel.
+    ``score()`` is ``(1 - disc_weight) * mean_channel_error + disc_weight * (1 - D(window))``,
+    where ``D(window)`` is the discriminator's probability that the window is real, spread over
+    the rows of the window and averaged like the errors.
+
+    Parameters
+    ----------
+    window : int, default=32
+    units : tuple of int, default=(64,)
+        Encoder/generator layer sizes; the discriminator uses ``units[0]``.
+    latent : int, default=8
+    cell : {"lstm", "gru"}, default="lstm"
+    beta : float, default=0.01
+        KL weight (warmed up over ``warmup_epochs``).
+    warmup_epochs : int, default=5
+    adversarial_weight : float, default=0.01
+        Weight of the generator's adversarial loss relative to the reconstruction MSE.
+    disc_weight : float, default=0.1
+        Weight of the discriminator term in the score.
+    dropout, stride, epochs, batch_size, learning_rate, validation_fraction, patience, random_state,
+    verbose, scaling, nan_policy, threshold
+        As for :class:`~anomaly.detectors.lstm_ae.LSTMAutoencoder`. Early stopping watches the
+        validation reconstruction MSE and restores the best weights.
+
+    Attributes
+    ----------
+    model_ : keras.Model, (batch, window, c) -> (batch, window, c)
+        Encoder mean -> generator (what ONNX export covers).
+    discriminator_ : keras.Model, (batch, window, c) -> (batch, 1)
+        Probability that a window is real (runs through Keras).
+    history_ : dict with per-epoch ``loss``, ``d_loss`` and ``val_loss``
+    """
+
+    def __init__(self, window=32, *, units=(64,), latent=8, cell="lstm", beta=0.01, warmup_epochs=5,
+                 adversarial_weight=0.01, disc_weight=0.1, dropout=0.0, stride=None, epochs=30, batch_size=128,
+                 learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
+                 scaling="standard", nan_policy="raise", threshold=None):
+        self.window = window
+        self.units = units
+        self.latent = latent
+        self.cell = cell
+        self.beta = beta
+        self.warmup_epochs = warmup_epochs
+        self.adversarial_weight = adversarial_weight
+        self.disc_weight = disc_weight
+        self.dropout = dropout
+        self.stride = stride
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.validation_fraction = validation_fraction
+        self.patience = patience
+        self.random_state = random_state
+        self.verbose = verbose
+        self.scaling = scaling
+        self.nan_policy = nan_policy
+        self.threshold = threshold
+
+    def _build_model(self, n_channels: int):
+        keras = _keras()
+        encoder, decoder, sample, self._kl = build_vae(
+            self.window, n_channels, cell=self.cell, units=self.units, latent=self.latent, dropout=self.dropout, seed=self.random_state
+        )
+        windows = keras.Input((self.window, n_channels))
+        verdict = keras.layers.Dense(1, activation="sigmoid")(recurrent_encoder(windows, self.cell, self.units[:1], self.dropout))
+        self.discriminator_ = keras.Model(windows, verdict, name="discriminator")
+        self.discriminator_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
+        self._decoder = decoder
+
+        inputs = keras.Input((self.window, n_channels))
+        stats = encoder(inputs)
+        recon = decoder(sample(stats))
+        self.discriminator_.trainable = False  # frozen inside the VAE; still trained through its own compile
+        vae = keras.Model(inputs, [recon, self.discriminator_(recon)], name="lstm_vae_gan")
+        vae.compile(
+            optimizer=keras.optimizers.Adam(self.learning_rate),
+            loss=["mse", "binary_crossentropy"],
+            loss_weights=[1.0, self.adversarial_weight],
+        )
+        self.discriminator_.trainable = True
+        inference = keras.Model(inputs, decoder(stats[0]), name="lstm_vae_gan_mean")
+        return vae, inference
+
+    def _train(self, model, train: np.ndarray, val: np.ndarray | None) -> dict:
+        """Alternate discriminator and VAE updates per batch; early stopping on reconstruction MSE."""
+        from anomaly.nn.vae import KLWarmup
+
+        rng = np.random.default_rng(self.random_state)
+        warmup = KLWarmup(self._kl, self.beta, self.warmup_epochs)
+        monitor = val if val is not None else train
+        history = {"loss": [], "d_loss": [], "val_loss": []}
+        best, best_weights, waited = np.inf, None, 0
+        observers = self._progress_callbacks()
+        for epoch in range(self.epochs):
+            warmup.on_epoch_begin(epoch)
+            losses, d_losses = [], []
+            order = rng.permutation(len(train))
+            for lo in range(0, len(train), self.batch_size):
+                x = train[order[lo : lo + self.batch_size]]
+                fake = np.asarray(self.model_.predict_on_batch(x))
+                prior = np.asarray(self._decoder.predict_on_batch(rng.standard_normal((len(x), self.latent)).astype(np.float32)))
+                batch = np.concatenate([x, fake, prior])
+                labels = np.concatenate([np.ones(len(x)), np.zeros(2 * len(x))]).astype(np.float32)[:, None]
+                d_losses.append(float(np.asarray(self.discriminator_.train_on_batch(batch, labels)).ravel()[0]))
+                out = model.train_on_batch(x, [x, np.ones((len(x), 1), np.float32)])
+                losses.append(float(np.asarray(out).ravel()[0]))
+            val_loss = float(np.mean(np.square(self.model_.predict(monitor, batch_size=INFERENCE_BATCH, verbose=0) - monitor)))
+            history["loss"].append(float(np.mean(losses)))
+            history["d_loss"].append(float(np.mean(d_losses)))
+            history["val_loss"].append(val_loss)
+            for callback in observers:
+                callback.on_epoch_end(epoch, {"loss": history["loss"][-1], "val_loss": val_loss})
+            if val_loss < best:
+                best, waited = val_loss, 0
+                best_weights = (model.get_weights(), self.discriminator_.get_weights())
+            else:
+                waited += 1
+                if waited >= self.patience:
+                    break
+        model.set_weights(best_weights[0])
+        self.discriminator_.set_weights(best_weights[1])
+        return history
+
+    def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
+        doubt = FoldBack(Z.shape[0], 1)
+        for starts, windows in iter_windows(Z, self.window, self.stride or self.window, INFERENCE_BATCH):
+            real = np.asarray(self.discriminator_.predict_on_batch(np.ascontiguousarray(windows)))  # (n, 1)
+            doubt.add(starts, np.repeat((1.0 - real)[:, None, :], self.window, axis=1))
+        return (1.0 - self.disc_weight) * E.mean(axis=1) + self.disc_weight * doubt.result()[:, 0]
+
+    def _save_artifacts(self, directory: Path) -> None:
+        super()._save_artifacts(directory)
+        self.discriminator_.save(directory / DISCRIMINATOR_FILE)
+
+    def _load_artifacts(self, directory: Path) -> None:
+        super()._load_artifacts(directory)
+        self.discriminator_ = load_keras_file(directory / DISCRIMINATOR_FILE)

@@ -105,23 +105,49 @@ def _simulate(duration: float, rate: float, faults: str, seed: int, ambient: flo
         raise ConfigError(str(exc)) from None
 
 
-def _detector_params(detector: str, window: int | None, epochs: int | None, n_components: float | None, scaling: str, nan_policy: str, threshold: str, q: float) -> dict:
+def _parse_value(text: str):
+    """A ``--param`` value: JSON when it parses (numbers, lists, true/false), else a string."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return tuple(value) if isinstance(value, list) else value
+
+
+def _detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:
+    """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
     from anomaly.errors import ConfigError
+    from anomaly.registry import detector_class
     from anomaly.thresholds import THRESHOLDS
 
     if threshold not in THRESHOLDS:
         raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
     rule = THRESHOLDS[threshold]
-    rule = rule(q=q) if "q" in rule().get_params() else rule()
-    params = {"scaling": scaling, "nan_policy": nan_policy, "threshold": rule}
-    if detector == "pca" and n_components is not None:
-        params["n_components"] = int(n_components) if n_components >= 1 else float(n_components)
-    if detector != "pca":
-        if window is not None:
-            params["window"] = window
-        if epochs is not None:
-            params["epochs"] = epochs
+    params = {k: v for k, v in options.items() if v is not None}
+    params["threshold"] = rule(q=q) if "q" in rule().get_params() else rule()
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param {item!r} must look like name=value")
+        params[key.replace("-", "_")] = _parse_value(value)
+    if isinstance(params.get("n_components"), float) and params["n_components"] >= 1:
+        params["n_components"] = int(params["n_components"])
+    accepted = detector_class(detector)().get_params()
+    unknown = sorted(k for k in params if k not in accepted)
+    if unknown:
+        raise ConfigError(f"detector {detector!r} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
     return params
+
+
+def _int_tuple(text: str | None) -> tuple[int, ...] | None:
+    from anomaly.errors import ConfigError
+
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"expected comma-separated integers, got {text!r}") from None
 
 
 @app.command()
@@ -145,13 +171,22 @@ def simulate(
 @handles_errors
 def fit(
     data: Path = typer.Argument(..., help="Normal-operation data (.csv or .parquet)."),
-    detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae"),
+    detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
     normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column) before fitting."),
-    window: int = typer.Option(None, help="Window length (window models)."),
+    window: int = typer.Option(None, help="Window length (neural models)."),
     epochs: int = typer.Option(None, help="Training epochs (neural models)."),
+    latent: int = typer.Option(None, help="Latent size (autoencoders, VAEs)."),
+    units: str = typer.Option(None, help="Recurrent layer sizes, comma-separated (lstm-*, vae-gan), e.g. 64,32."),
+    cell: str = typer.Option(None, help="lstm | gru (recurrent models)."),
+    filters: str = typer.Option(None, help="Conv1D filters per layer, comma-separated (conv-ae)."),
+    dropout: float = typer.Option(None, help="Dropout rate (neural models)."),
+    batch_size: int = typer.Option(None, help="Training batch size (neural models)."),
+    learning_rate: float = typer.Option(None, help="Adam learning rate (neural models)."),
+    seed: int = typer.Option(None, help="Random seed (neural models)."),
     n_components: float = typer.Option(None, help="PCA: number of components, or variance fraction in (0,1)."),
+    param: list[str] = typer.Option([], "--param", help="Any other constructor parameter as name=value (repeatable), e.g. --param beta=0.05."),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none"),
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate"),
     threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl"),
@@ -168,7 +203,12 @@ def fit(
         label = _label_column(table.labels, None, required=False)
         if normal_only and label is not None:
             frame = frame.loc[~label.to_numpy()]
-        det = make_detector(detector, **_detector_params(detector, window, epochs, n_components, scaling, nan_policy, threshold, q))
+        options = {
+            "window": window, "epochs": epochs, "latent": latent, "units": _int_tuple(units), "cell": cell,
+            "filters": _int_tuple(filters), "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
+            "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
+        }
+        det = make_detector(detector, **_detector_params(detector, options, param, threshold, q))
         start = time.perf_counter()
         fit_with_progress(det, frame, f"fitting {detector} on {len(frame)} rows x {frame.shape[1]} channels", step, source=str(data))
         step(f"saving {output}")
@@ -196,12 +236,12 @@ def _label_column(labels: pd.DataFrame, name: str | None, *, required: bool) -> 
     return values.astype(bool)
 
 
-def _load_and_score(data: Path, model: Path, timestamp: str | None, *, step):
+def _load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, *, step):
     import anomaly
     from pipelines.sources import read_table
 
     step(f"loading model {model}")
-    det = anomaly.load(model)
+    det = anomaly.load(model, engine=engine)
     step(f"reading {data}")
     table = read_table(data, timestamp=timestamp)
     step(f"scoring {len(table.frame)} rows")
@@ -218,13 +258,14 @@ def score(
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
     top_k: int = typer.Option(3, help="Channels named per row in top_channels."),
     with_errors: bool = typer.Option(False, help="Also write the per-channel error columns (err:<channel>)."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx: inference engine of neural models (auto uses model.onnx when present)."),
 ):
     """Score a file with a saved detector: one row out per row in."""
     from anomaly.attribution import top_channels
 
     check_table_path(output)
     with progress() as step:
-        _, _, errors, scores, flags = _load_and_score(data, model, timestamp, step=step)
+        _, _, errors, scores, flags = _load_and_score(data, model, timestamp, engine, step=step)
         result = pd.concat([scores, flags, top_channels(errors, top_k)], axis=1)
         if with_errors:
             result = pd.concat([result, errors.add_prefix("err:")], axis=1)
@@ -241,12 +282,13 @@ def evaluate(
     label_column: str = typer.Option(None, help="Label column (default: is_anomaly, anomaly or label)."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
     output: Path = typer.Option(None, "-o", "--output", help="Also write the metrics as JSON here."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx (see score)."),
 ):
     """Score labelled data and print metrics beside random and flag-everything baselines."""
     from anomaly.evaluation import evaluate_outputs, tables
 
     with progress() as step:
-        det, table, _, scores, flags = _load_and_score(data, model, timestamp, step=step)
+        det, table, _, scores, flags = _load_and_score(data, model, timestamp, engine, step=step)
         truth = _label_column(table.labels, label_column, required=True)
         fault_type = table.labels["fault_type"] if "fault_type" in table.labels else None
         name = type(det).__name__
@@ -255,6 +297,27 @@ def evaluate(
         print_table(shown, title)
     if output is not None:
         write_text(output, json.dumps(result, indent=2, default=float))
+
+
+@app.command()
+@handles_errors
+def export(
+    model: Path = typer.Argument(..., help="Model directory of a neural detector."),
+    format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
+):
+    """Export a neural detector for fast inference; `score` then uses it automatically."""
+    import anomaly
+    from anomaly.errors import ConfigError
+
+    if format != "onnx":
+        raise ConfigError(f"--format {format!r} is not supported; use onnx")
+    det = anomaly.load(model, engine="keras")
+    if not hasattr(det, "export_onnx"):
+        raise ConfigError(f"{model}: {type(det).__name__} is not a neural detector; nothing to export")
+    with progress() as step:
+        step(f"exporting {model / 'model.onnx'}")
+        diff = det.export_onnx(model / "model.onnx")
+    err.print(f"wrote {model / 'model.onnx'}; max |ONNX - Keras| on a probe batch = {diff:.1e}", highlight=False)
 
 
 @app.command()

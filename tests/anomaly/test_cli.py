@@ -127,7 +127,7 @@ def test_bad_model_directory(workspace, good_rows, tmp_path, model_setup, messag
 def test_unknown_detector(workspace, tmp_path):
     result = invoke("fit", workspace / "normal.parquet", "--detector", "magic", "-o", tmp_path / "m")
     assert result.exit_code == 2
-    assert "unknown detector 'magic'; choose one of ['dense-ae', 'pca']" in result.output
+    assert "unknown detector 'magic'; choose one of ['conv-ae', 'dense-ae', 'lstm-ae', 'lstm-forecast', 'lstm-vae', 'pca', 'vae-gan']" in result.output
     assert not (tmp_path / "m").exists()
 
 
@@ -158,3 +158,42 @@ def test_training_reports_every_epoch_to_the_observer(good_rows):
         frame = good_rows.set_index("timestamp").drop(columns=["is_anomaly", "fault_type", "fault_channels"])
         DenseAutoencoder(epochs=3, patience=5, window=2, hidden=(8,), latent=2).fit(frame)
     assert seen == [(1, 3, True), (2, 3, True), (3, 3, True)]
+
+
+@pytest.mark.parametrize("detector, options", [
+    ("lstm-ae", ["--units", "8", "--latent", "4", "--cell", "gru"]),
+    ("conv-ae", ["--filters", "8,4"]),
+    ("lstm-vae", ["--units", "8", "--param", "beta=0.05"]),
+    ("vae-gan", ["--units", "8", "--param", "disc_weight=0.2"]),
+    ("lstm-forecast", ["--units", "8"]),
+])
+def test_fit_export_and_score_every_neural_detector(workspace, tmp_path, detector, options):
+    model = tmp_path / detector
+    fitted = invoke("fit", workspace / "normal.parquet", "-d", detector, "--epochs", 1, "--window", 8, *options, "-o", model)
+    assert fitted.exit_code == 0, fitted.output
+    exported = invoke("export", model, "--format", "onnx")
+    assert exported.exit_code == 0, exported.output
+    assert (model / "model.onnx").exists() and "max |ONNX - Keras|" in exported.output
+    outs = {}
+    for engine in ("keras", "onnx"):
+        out = tmp_path / f"{engine}.parquet"
+        scored = invoke("score", workspace / "faulty.csv", "--model", model, "--engine", engine, "-o", out)
+        assert scored.exit_code == 0, scored.output
+        outs[engine] = pd.read_parquet(out)["score"].to_numpy()
+    np.testing.assert_allclose(outs["onnx"], outs["keras"], rtol=1e-3, atol=1e-4)
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--detector", "pca", "--latent", "4"], r"detector 'pca' has no parameter\(s\) \['latent'\]"),
+    (["--detector", "lstm-ae", "--param", "nonsense"], "must look like name=value"),
+    (["--detector", "conv-ae", "--filters", "8,x"], "expected comma-separated integers"),
+])
+def test_bad_fit_options(workspace, tmp_path, args, message):
+    result = invoke("fit", workspace / "normal.parquet", *args, "-o", tmp_path / "m")
+    assert result.exit_code == 2 and pytest.importorskip("re").search(message, result.output), result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_export_refuses_pca(workspace):
+    result = invoke("export", workspace / "model")
+    assert result.exit_code == 2 and "not a neural detector" in result.output

@@ -158,7 +158,7 @@ class KerasWindowDetector(Detector):
         session = getattr(self, "onnx_session_", None)
         if session is not None:
             return session.run(None, {session.get_inputs()[0].name: batch})[0]
-        return np.asarray(self.model_.predict_on_batch(batch))
+        return predict_padded(self.model_, batch)
 
     def export_onnx(self, path: str | Path) -> float:
         """Write the inference model as ONNX to ``path`` (atomically) and check it.
@@ -227,6 +227,19 @@ class KerasWindowDetector(Detector):
 
     def _load_artifacts(self, directory: Path) -> None:
         self.model_ = load_keras_file(directory / MODEL_FILE)
+
+
+def predict_padded(model, batch: np.ndarray) -> np.ndarray:
+    """``model.predict_on_batch`` with the batch zero-padded to a power of two.
+
+    Every new batch size makes TensorFlow trace the predict function again (seconds each);
+    padding bounds the sizes to ~13, so scoring many files of odd lengths stays fast.
+    """
+    n = len(batch)
+    size = 1 << max(n - 1, 0).bit_length()
+    if size != n:
+        batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
+    return np.asarray(model.predict_on_batch(batch))[:n]
 
 
 def load_keras_file(path: Path):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras, load_keras_file
+from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras, load_keras_file, predict_padded
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
 from pipelines.windows import FoldBack, iter_windows
@@ -151,7 +151,7 @@ class LSTMVAEGAN(KerasWindowDetector):
     def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
         doubt = FoldBack(Z.shape[0], 1)
         for starts, windows in iter_windows(Z, self.window, self.stride or self.window, INFERENCE_BATCH):
-            real = np.asarray(self.discriminator_.predict_on_batch(np.ascontiguousarray(windows)))  # (n, 1)
+            real = predict_padded(self.discriminator_, np.ascontiguousarray(windows))  # (n, 1)
             doubt.add(starts, np.repeat((1.0 - real)[:, None, :], self.window, axis=1))
         return (1.0 - self.disc_weight) * E.mean(axis=1) + self.disc_weight * doubt.result()[:, 0]
 

@@ -1,0 +1,134 @@
+"""Speed of the neural detectors on a 32-channel frame with window 64.
+
+For each model, in one process:
+
+* training: windows/s over 2 epochs on 8,000 rows (stride-1 windows);
+* batch scoring: rows/s of ``det.score(frame)`` on 200,000 rows (stride = window) through
+  Keras and through ONNX Runtime, against a plain-Keras reference: ``model.predict`` on the
+  same strided windows (no validation, scaling or fold-back), batch size 4096;
+* single-window latency: p50/p99 over 300 calls of the inference engine on one window
+  (Keras ``predict_on_batch``, ONNX Runtime), against the reference ``model.predict`` on one
+  window.
+
+Ratios are speed-ups over the reference (higher = faster). Targets from the issue: ONNX
+batch scoring >= 3x the reference, single-window p99 <= 2 ms.
+
+Run: ``python benchmarks/speed_deep.py [model ...]`` -> ``benchmarks/results/speed_deep.json``.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from _common import write_result
+
+import anomaly
+from anomaly import make_detector
+from pipelines.windows import sliding_windows
+
+CHANNELS, WINDOW, TRAIN_ROWS, SCORE_ROWS, CALLS = 32, 64, 8_000, 200_000, 300
+MODELS = {
+    "dense-ae": {},
+    "conv-ae": {"filters": (32, 16)},
+    "lstm-ae": {"units": (32,), "latent": 16},
+    "lstm-vae": {"units": (32,), "latent": 16},
+    "vae-gan": {"units": (32,), "latent": 16},
+    "lstm-forecast": {"units": (32,)},
+}
+
+
+def frame(rows: int, seed: int) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    t = np.arange(rows)[:, None] / 50.0
+    values = np.sin(t * rng.uniform(0.5, 2.0, CHANNELS) + rng.uniform(0, 6, CHANNELS)) + 0.1 * rng.standard_normal((rows, CHANNELS))
+    index = pd.date_range("2026-01-01", periods=rows, freq="10ms", name="timestamp")
+    return pd.DataFrame(values.astype(np.float32), index=index, columns=[f"c{i}" for i in range(CHANNELS)])
+
+
+def seconds(fn, repeats: int = 1) -> float:
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def latencies_ms(fn) -> tuple[float, float]:
+    fn()
+    times = []
+    for _ in range(CALLS):
+        start = time.perf_counter()
+        fn()
+        times.append((time.perf_counter() - start) * 1e3)
+    return float(np.percentile(times, 50)), float(np.percentile(times, 99))
+
+
+def measure(name: str, train: pd.DataFrame, test: pd.DataFrame, folder: Path) -> dict:
+    det = make_detector(name, window=WINDOW, epochs=2, patience=5, validation_fraction=0.0, **MODELS[name])
+    start = time.perf_counter()
+    det.fit(train)
+    n_windows = (TRAIN_ROWS - det._span() + 1) * len(det.history_["loss"])
+    train_s = time.perf_counter() - start
+    path = det.save(folder / name)
+    keras_det = anomaly.load(path, engine="keras")
+    keras_det.export_onnx(path / "model.onnx")
+    onnx_det = anomaly.load(path, engine="onnx")
+
+    z = keras_det.scaler_.transform(test.to_numpy(np.float32))
+    stride = 1 if name == "lstm-forecast" else WINDOW
+    windows = np.ascontiguousarray(sliding_windows(z, WINDOW, stride))
+    if name == "lstm-forecast":
+        windows = windows[: SCORE_ROWS // 8]  # one forecast per row: score a slice, report per row
+    reference_s = seconds(lambda: keras_det.model_.predict(windows, batch_size=4096, verbose=0), 2)
+    reference_rows = len(windows) * (1 if name == "lstm-forecast" else WINDOW)
+    scored = test.iloc[: reference_rows + WINDOW] if name == "lstm-forecast" else test
+    keras_s = seconds(lambda: keras_det.score(scored), 2)
+    onnx_s = seconds(lambda: onnx_det.score(scored), 2)
+    one = windows[:1]
+    ref_p50, ref_p99 = latencies_ms(lambda: keras_det.model_.predict(one, verbose=0))
+    keras_p50, keras_p99 = latencies_ms(lambda: keras_det._predict(one))
+    onnx_p50, onnx_p99 = latencies_ms(lambda: onnx_det._predict(one))
+    reference_rps = reference_rows / reference_s
+    return {
+        "training_windows_per_s": n_windows / train_s,
+        "reference_model_predict_rows_per_s": reference_rps,
+        "keras_score_rows_per_s": len(scored) / keras_s,
+        "onnx_score_rows_per_s": len(scored) / onnx_s,
+        "keras_score_speedup": len(scored) / keras_s / reference_rps,
+        "onnx_score_speedup": len(scored) / onnx_s / reference_rps,
+        "single_window_ms": {
+            "reference_model_predict": {"p50": ref_p50, "p99": ref_p99},
+            "keras_predict_on_batch": {"p50": keras_p50, "p99": keras_p99},
+            "onnx_runtime": {"p50": onnx_p50, "p99": onnx_p99},
+        },
+        "onnx_p99_speedup": ref_p99 / onnx_p99,
+    }
+
+
+def main(names: list[str]) -> None:
+    train, test = frame(TRAIN_ROWS, 0), frame(SCORE_ROWS, 1)
+    results = {}
+    with tempfile.TemporaryDirectory() as folder:
+        for name in names:
+            results[name] = r = measure(name, train, test, Path(folder))
+            lat = r["single_window_ms"]
+            print(
+                f"{name:14s} train {r['training_windows_per_s']:8,.0f} win/s | score keras {r['keras_score_rows_per_s']:10,.0f} rows/s "
+                f"({r['keras_score_speedup']:.2f}x) onnx {r['onnx_score_rows_per_s']:10,.0f} rows/s ({r['onnx_score_speedup']:.2f}x) | "
+                f"1 window p50/p99 ms: ref {lat['reference_model_predict']['p50']:.2f}/{lat['reference_model_predict']['p99']:.2f} "
+                f"keras {lat['keras_predict_on_batch']['p50']:.2f}/{lat['keras_predict_on_batch']['p99']:.2f} "
+                f"onnx {lat['onnx_runtime']['p50']:.2f}/{lat['onnx_runtime']['p99']:.2f}"
+            )
+    settings = {"channels": CHANNELS, "window": WINDOW, "train_rows": TRAIN_ROWS, "score_rows": SCORE_ROWS, "latency_calls": CALLS}
+    path = write_result("speed_deep", {"protocol": __doc__.split("Run:")[0].strip(), "settings": settings, "models": results})
+    print(f"-> {path}")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or list(MODELS))

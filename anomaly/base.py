@@ -30,6 +30,16 @@ from pipelines.schema import Schema, check_frame
 ENGINES = ("auto", "keras", "onnx")
 
 
+def store_params(detector, arguments: dict) -> None:
+    """Store constructor arguments as same-named attributes (all a constructor may do).
+
+    Call as ``store_params(self, locals())`` first thing in ``__init__``.
+    """
+    for name, value in arguments.items():
+        if name not in ("self", "__class__"):
+            setattr(detector, name, value)
+
+
 def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
     """Short SHA-256 of the training values and channel names, stored with the model."""
     digest = hashlib.sha256("\x1f".join(channels).encode())

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector, _keras
 from anomaly.errors import ConfigError
 
@@ -40,23 +41,7 @@ class ConvAutoencoder(KerasWindowDetector):
     def __init__(self, window=32, *, filters=(32, 16), kernel_size=7, downsampling="stride", upsampling="transpose",
                  dropout=0.0, stride=None, epochs=30, batch_size=128, learning_rate=1e-3, validation_fraction=0.1,
                  patience=5, random_state=0, verbose=0, scaling="standard", nan_policy="raise", threshold=None):
-        self.window = window
-        self.filters = filters
-        self.kernel_size = kernel_size
-        self.downsampling = downsampling
-        self.upsampling = upsampling
-        self.dropout = dropout
-        self.stride = stride
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.scaling = scaling
-        self.nan_policy = nan_policy
-        self.threshold = threshold
+        store_params(self, locals())
 
     def _check(self) -> None:
         factor = 2 ** len(self.filters)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector, _keras
 from anomaly.errors import ConfigError
 
@@ -64,23 +65,7 @@ class DenseAutoencoder(KerasWindowDetector):
         nan_policy="raise",
         threshold=None,
     ):
-        self.window = window
-        self.hidden = hidden
-        self.latent = latent
-        self.activation = activation
-        self.kernel_initializer = kernel_initializer
-        self.dropout = dropout
-        self.stride = stride
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.scaling = scaling
-        self.nan_policy = nan_policy
-        self.threshold = threshold
+        store_params(self, locals())
 
     def _build_model(self, n_channels: int):
         if self.activation not in ACTIVATIONS:

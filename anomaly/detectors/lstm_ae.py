@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector, _keras
 from anomaly.errors import ConfigError
 
@@ -66,22 +67,7 @@ class LSTMAutoencoder(KerasWindowDetector):
     def __init__(self, window=32, *, units=(64,), latent=16, cell="lstm", dropout=0.0, stride=None, epochs=30,
                  batch_size=128, learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
                  scaling="standard", nan_policy="raise", threshold=None):
-        self.window = window
-        self.units = units
-        self.latent = latent
-        self.cell = cell
-        self.dropout = dropout
-        self.stride = stride
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.scaling = scaling
-        self.nan_policy = nan_policy
-        self.threshold = threshold
+        store_params(self, locals())
 
     def _build_model(self, n_channels: int):
         keras = _keras()

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.base import Detector
+from anomaly.base import Detector, store_params
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.errors import ConfigError
 
@@ -57,11 +57,7 @@ class PCADetector(Detector):
     """
 
     def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None):
-        self.n_components = n_components
-        self.statistic = statistic
-        self.scaling = scaling
-        self.nan_policy = nan_policy
-        self.threshold = threshold
+        store_params(self, locals())
 
     def _choose_components(self, variance: np.ndarray) -> int:
         n_channels = variance.shape[0]

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from anomaly.base import store_params
 from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras, load_keras_file, predict_padded
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
@@ -62,26 +63,7 @@ class LSTMVAEGAN(KerasWindowDetector):
                  adversarial_weight=0.01, disc_weight=0.1, dropout=0.0, stride=None, epochs=30, batch_size=128,
                  learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
                  scaling="standard", nan_policy="raise", threshold=None):
-        self.window = window
-        self.units = units
-        self.latent = latent
-        self.cell = cell
-        self.beta = beta
-        self.warmup_epochs = warmup_epochs
-        self.adversarial_weight = adversarial_weight
-        self.disc_weight = disc_weight
-        self.dropout = dropout
-        self.stride = stride
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.validation_fraction = validation_fraction
-        self.patience = patience
-        self.random_state = random_state
-        self.verbose = verbose
-        self.scaling = scaling
-        self.nan_policy = nan_policy
-        self.threshold = threshold
+        store_params(self, locals())
 
     def _build_model(self, n_channels: int):
         keras = _keras()

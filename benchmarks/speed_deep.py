@@ -6,7 +6,7 @@ For each model, in one process:
 * batch scoring: rows/s of ``det.score(frame)`` on 200,000 rows (stride = window) through
   Keras and through ONNX Runtime, against a plain-Keras reference: ``model.predict`` on the
   same strided windows (no validation, scaling or fold-back), batch size 4096;
-* single-window latency: p50/p99 over 300 calls of the inference engine on one window
+* single-window latency: p50/p99 over 1,000 calls of the inference engine on one window
   (Keras ``predict_on_batch``, ONNX Runtime), against the reference ``model.predict`` on one
   window.
 
@@ -31,7 +31,7 @@ import anomaly
 from anomaly import make_detector
 from pipelines.windows import sliding_windows
 
-CHANNELS, WINDOW, TRAIN_ROWS, SCORE_ROWS, CALLS = 32, 64, 8_000, 200_000, 300
+CHANNELS, WINDOW, TRAIN_ROWS, SCORE_ROWS, CALLS = 32, 64, 8_000, 200_000, 1000
 MODELS = {
     "dense-ae": {},
     "conv-ae": {"filters": (32, 16)},
@@ -85,11 +85,11 @@ def measure(name: str, train: pd.DataFrame, test: pd.DataFrame, folder: Path) ->
     windows = np.ascontiguousarray(sliding_windows(z, WINDOW, stride))
     if name == "lstm-forecast":
         windows = windows[: SCORE_ROWS // 8]  # one forecast per row: score a slice, report per row
-    reference_s = seconds(lambda: keras_det.model_.predict(windows, batch_size=4096, verbose=0), 2)
+    reference_s = seconds(lambda: keras_det.model_.predict(windows, batch_size=4096, verbose=0), 3)
     reference_rows = len(windows) * (1 if name == "lstm-forecast" else WINDOW)
     scored = test.iloc[: reference_rows + WINDOW] if name == "lstm-forecast" else test
-    keras_s = seconds(lambda: keras_det.score(scored), 2)
-    onnx_s = seconds(lambda: onnx_det.score(scored), 2)
+    keras_s = seconds(lambda: keras_det.score(scored), 3)
+    onnx_s = seconds(lambda: onnx_det.score(scored), 3)
     one = windows[:1]
     ref_p50, ref_p99 = latencies_ms(lambda: keras_det.model_.predict(one, verbose=0))
     keras_p50, keras_p99 = latencies_ms(lambda: keras_det._predict(one))

@@ -58,6 +58,10 @@ def sliding_windows(values: np.ndarray, window: int, stride: int = 1) -> np.ndar
     """
     if values.shape[0] < window:
         raise DataError(f"series has {values.shape[0]} rows, fewer than one window of {window} rows")
+    if stride == window and values.flags.c_contiguous:
+        # back-to-back windows are a plain reshape: a view that is also contiguous (no copy later)
+        count = values.shape[0] // window
+        return values[: count * window].reshape(count, window, values.shape[1])
     view = np.lib.stride_tricks.sliding_window_view(values, window, axis=0)  # (n-w+1, c, w)
     return view[::stride].transpose(0, 2, 1)
 
@@ -91,21 +95,29 @@ class FoldBack:
     """
 
     def __init__(self, n_steps: int, n_channels: int):
-        self._sum = np.zeros((n_steps, n_channels), dtype=np.float64)
+        self._sum = np.zeros((n_steps, n_channels), dtype=np.float32)
         self._count = np.zeros(n_steps, dtype=np.int32)
 
     def add(self, starts: np.ndarray, window_errors: np.ndarray) -> None:
         """Add errors of shape (n_windows, window, n_channels) for windows at ``starts``."""
-        for offset in range(window_errors.shape[1]):
+        window = window_errors.shape[1]
+        if len(starts) > 1 and (np.diff(starts) == window).all():
+            # back-to-back windows (stride == window): one contiguous block, no fancy indexing
+            rows = slice(int(starts[0]), int(starts[-1]) + window)
+            self._sum[rows] += window_errors.reshape(-1, window_errors.shape[2])
+            self._count[rows] += 1
+            return
+        for offset in range(window):
             rows = starts + offset  # distinct within one offset, so += is safe without np.add.at
             self._sum[rows] += window_errors[:, offset]
             self._count[rows] += 1
 
     def result(self) -> np.ndarray:
-        """Mean error per step, shape (n_steps, n_channels), float32."""
+        """Mean error per step, shape (n_steps, n_channels), float32 (call once: divides in place)."""
         if (self._count == 0).any():
             raise DataError(f"{int((self._count == 0).sum())} rows are covered by no window")
-        return (self._sum / self._count[:, None]).astype(np.float32)
+        self._sum /= self._count[:, None]
+        return self._sum
 
 
 def fold_back(window_errors: np.ndarray, starts: np.ndarray, n_steps: int) -> np.ndarray:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector, _keras
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from pipelines.windows import iter_windows
 
@@ -54,7 +54,7 @@ class LSTMForecaster(KerasWindowDetector):
         errors = np.zeros(Z.shape, dtype=np.float32)
         if Z.shape[0] <= self.window:
             return errors
-        for starts, windows in iter_windows(Z, self._span(), 1, INFERENCE_BATCH):
+        for starts, windows in iter_windows(Z, self._span(), 1, self._inference_batch()):
             batch = np.ascontiguousarray(windows)
             errors[starts + self.window] = np.square(self._predict(batch[:, : self.window]) - batch[:, self.window])
         return errors

@@ -27,7 +27,8 @@ log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"
-INFERENCE_BATCH = 4096
+INFERENCE_BATCH = 4096  # windows per Keras call: large batches amortise its per-call overhead
+ONNX_BATCH = 128  # ONNX Runtime is fastest on cache-sized batches (measured in benchmarks/speed_deep.py)
 
 
 @contextmanager
@@ -214,10 +215,14 @@ class KerasWindowDetector(Detector):
         cut = self._validation_cut(len(scores))
         return scores if cut is None else scores[cut:]
 
+    def _inference_batch(self) -> int:
+        """Windows per inference call for the active engine."""
+        return ONNX_BATCH if getattr(self, "onnx_session_", None) is not None else INFERENCE_BATCH
+
     def _errors(self, Z: np.ndarray) -> np.ndarray:
         stride = self.stride or self.window
         acc = FoldBack(Z.shape[0], Z.shape[1])
-        for starts, windows in iter_windows(Z, self.window, stride, INFERENCE_BATCH):
+        for starts, windows in iter_windows(Z, self.window, stride, self._inference_batch()):
             batch = np.ascontiguousarray(windows)
             acc.add(starts, np.square(self._predict(batch) - batch))
         return acc.result()

@@ -17,7 +17,12 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/python -m pytest
 
+# Benchmarks write benchmarks/results/*.json (the neural ones take ~1 h on 2 cores).
 bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/skab_pca.py
 	$(VENV)/bin/python benchmarks/smd_asd_pca.py
 	$(VENV)/bin/python benchmarks/pca_speed.py
+	$(VENV)/bin/python benchmarks/skab_deep.py
+	$(VENV)/bin/python benchmarks/smd_asd_deep.py
+	$(VENV)/bin/python benchmarks/robot_arm_deep.py
+	$(VENV)/bin/python benchmarks/speed_deep.py

@@ -14,6 +14,7 @@ Constructors only store their arguments (scikit-learn's ``BaseEstimator`` then g
 from __future__ import annotations
 
 import hashlib
+from abc import ABC, abstractmethod
 from pathlib import Path
 
 import numpy as np
@@ -47,7 +48,7 @@ def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
-class Detector(BaseEstimator):
+class Detector(BaseEstimator, ABC):
     """Base class of all detectors. Not used directly.
 
     Subclass parameters shared by every detector:
@@ -75,13 +76,13 @@ class Detector(BaseEstimator):
         Hash of the training data.
     """
 
-    def _fit(self, Z: np.ndarray) -> None:  # pragma: no cover - abstract
+    @abstractmethod
+    def _fit(self, Z: np.ndarray) -> None:
         """Learn the model from scaled normal data of shape (n_steps, n_channels)."""
-        raise NotImplementedError
 
-    def _errors(self, Z: np.ndarray) -> np.ndarray:  # pragma: no cover - abstract
+    @abstractmethod
+    def _errors(self, Z: np.ndarray) -> np.ndarray:
         """Per-step, per-channel error, shape (n_steps, n_channels) float32, from scaled data."""
-        raise NotImplementedError
 
     def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
         """Per-step score from scaled data and its error matrix; default: mean error over channels."""
@@ -183,13 +184,13 @@ class Detector(BaseEstimator):
         )
 
     # -- persistence --------------------------------------------------------
-    def _save_artifacts(self, directory: Path) -> None:  # pragma: no cover - abstract
+    @abstractmethod
+    def _save_artifacts(self, directory: Path) -> None:
         """Write the learnt model (arrays or a Keras file) into ``directory``."""
-        raise NotImplementedError
 
-    def _load_artifacts(self, directory: Path) -> None:  # pragma: no cover - abstract
+    @abstractmethod
+    def _load_artifacts(self, directory: Path) -> None:
         """Inverse of :meth:`_save_artifacts`."""
-        raise NotImplementedError
 
     def _set_engine(self, directory: Path, engine: str) -> None:
         """Choose the inference engine after loading; array-based detectors have only their own."""

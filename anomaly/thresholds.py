@@ -8,6 +8,7 @@ labels, and flags ``scores > threshold_``. Thresholds are saved as JSON via
 from __future__ import annotations
 
 import inspect
+from abc import ABC, abstractmethod
 import logging
 
 import numpy as np
@@ -21,7 +22,7 @@ __all__ = ["Threshold", "Percentile", "KSigma", "SkabUCL", "THRESHOLDS",
 logger = logging.getLogger(__name__)
 
 
-class Threshold:
+class Threshold(ABC):
     """Base class: a scalar threshold ``threshold_`` fitted on normal scores.
 
     Subclasses store their constructor parameters unchanged, and implement
@@ -62,11 +63,13 @@ class Threshold:
         args = ", ".join(f"{k}={v!r}" for k, v in self.get_params().items())
         return f"{type(self).__name__}({args})"
 
+    @abstractmethod
     def _check_params(self) -> None:
-        raise NotImplementedError
+        """Raise :class:`ConfigError` on a bad parameter value."""
 
+    @abstractmethod
     def _compute(self, scores: np.ndarray) -> float:
-        raise NotImplementedError
+        """The threshold for finite normal ``scores`` of shape (n,)."""
 
     def fit(self, scores) -> "Threshold":
         """Fit ``threshold_`` on scores of normal data.

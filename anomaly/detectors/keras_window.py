@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
+from abc import abstractmethod
 import sys
 import tempfile
 from contextlib import contextmanager
@@ -82,9 +83,9 @@ class KerasWindowDetector(Detector):
         Per-epoch ``loss`` and ``val_loss``.
     """
 
-    def _build_model(self, n_channels: int):  # pragma: no cover - abstract
+    @abstractmethod
+    def _build_model(self, n_channels: int):
         """Return ``(training_model, inference_model)``, uncompiled (may be the same model)."""
-        raise NotImplementedError
 
     def _training_pairs(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Inputs and targets from windows (n, window, c); default: reconstruct the window."""

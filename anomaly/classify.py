@@ -122,8 +122,10 @@ class ErrorClassifier(ClassifierMixin, BaseEstimator):
 
     def predict(self, X) -> np.ndarray:
         """Fault type per event, shape (n_events,)."""
-        return self.estimator_.predict(self._check(X))
+        values = self._check(X)
+        return self.estimator_.predict(values)
 
     def predict_proba(self, X) -> np.ndarray:
         """Probability per fault type, shape (n_events, n_classes) in ``classes_`` order."""
-        return self.estimator_.predict_proba(self._check(X))
+        values = self._check(X)
+        return self.estimator_.predict_proba(values)

@@ -322,6 +322,51 @@ def export(
 
 @app.command()
 @handles_errors
+def compare(
+    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | a labelled .csv/.parquet file."),
+    detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast", help="Comma-separated detector names."),
+    output_dir: Path = typer.Option(Path("compare-output"), "-o", "--output-dir", help="Folder for report.html, results.json, results.md, charts/."),
+    data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/ (default: $ANOMALY_DATA_DIR)."),
+    entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
+    label_column: str = typer.Option(None, help="File datasets: the 0/1 label column (default: is_anomaly, anomaly or label)."),
+    train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
+    window: int = typer.Option(16, help="Window of the neural detectors."),
+    epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
+    threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl."),
+    q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl."),
+    seed: int = typer.Option(0, help="Random seed (data simulation and training)."),
+):
+    """Run several detectors on one dataset with the same split and threshold, and write a report."""
+    from anomaly.registry import DETECTORS
+    from pipelines.compare import dataset_splits, evaluate_runs, metadata, run_detectors
+    from pipelines.report.html import write_report
+
+    names = [d.strip() for d in detectors.split(",") if d.strip()]
+    unknown = [d for d in names if d not in DETECTORS]
+    if unknown or not names:
+        from anomaly.errors import ConfigError
+
+        raise ConfigError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
+    rule = _detector_params("pca", {}, [], threshold, q)["threshold"]
+    neural = {"window": window, "epochs": epochs, "random_state": seed}
+    chosen = {name: ({} if name == "pca" else dict(neural)) for name in names}
+    with progress() as step:
+        step(f"loading {dataset}")
+        splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction, seed=seed)
+        runs = run_detectors(splits, chosen, threshold=rule, step=step)
+        step("evaluating")
+        result = evaluate_runs(splits, runs, seed=seed)
+        step(f"writing {output_dir}")
+        write_report(output_dir, splits, runs, result, metadata(dataset, chosen, runs, seed))
+    from anomaly.evaluation import tables
+
+    for title, shown in tables(result).items():
+        print_table(shown, title)
+    out.print(f"wrote report.html, results.json, results.md, charts/ in {output_dir}", highlight=False)
+
+
+@app.command()
+@handles_errors
 def demo(
     output_dir: Path = typer.Option(Path("demo-output"), "-o", "--output-dir", help="Folder for scores, summary and models."),
     train_duration: float = typer.Option(300.0, help="Seconds of normal operation to train on."),

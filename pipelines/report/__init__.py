@@ -1,0 +1,1 @@
+"""The detector-comparison report: self-contained HTML, JSON and Markdown."""

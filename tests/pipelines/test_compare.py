@@ -1,0 +1,84 @@
+"""`anomaly compare`: same split and threshold for all detectors, a self-contained report."""
+
+from __future__ import annotations
+
+import json
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from anomaly.cli import app
+from anomaly.errors import ConfigError, DataError
+from pipelines.compare import dataset_splits
+from pipelines.report.charts import envelope
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("compare")
+    result = runner.invoke(app, ["compare", "--dataset", "robot-arm", "--detectors", "pca,dense-ae", "--epochs", "1", "-o", str(folder)])
+    assert result.exit_code == 0, result.output
+    return folder, result.output
+
+
+def test_report_folder_contents(report):
+    folder, output = report
+    assert {p.name for p in folder.iterdir()} == {"report.html", "results.json", "results.md", "charts"}
+    assert {p.name for p in (folder / "charts").iterdir()} == {
+        "pr_curves.png", "timeline_pca.png", "timeline_dense-ae.png", "heatmap_pca.png", "heatmap_dense-ae.png"}
+    results = json.loads((folder / "results.json").read_text())
+    assert {"pca", "dense-ae", "baseline:random", "baseline:all-anomalous"} <= set(results["metrics"])
+    assert results["metadata"]["detectors"]["dense-ae"]["epochs"] == 1
+    assert "| baseline:all-anomalous |" in (folder / "results.md").read_text()
+    assert "baseline:random" in output
+
+
+def test_report_is_self_contained(report):
+    page = (report[0] / "report.html").read_text()
+    assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)  # nothing fetched from the network
+    assert "<script" not in page
+    assert page.count("data:image/png;base64,") == 5
+    assert "Run metadata" in page and "Recall per fault type" in page
+
+
+def test_envelope_keeps_single_sample_spikes():
+    values = np.zeros(100_000)
+    values[54_321] = 7.0
+    _, lo, hi = envelope(values, 500)
+    assert len(hi) == 500 and hi.max() == 7.0 and lo.max() == 0.0
+
+
+def test_file_dataset_split(tmp_path):
+    n = 1000
+    frame = pd.DataFrame({"a": np.sin(np.arange(n) / 10), "b": np.cos(np.arange(n) / 10), "label": 0})
+    frame.loc[100:120, "label"] = 1
+    frame.loc[800:850, "label"] = 1
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    (split,) = dataset_splits(str(tmp_path / "f.csv"), train_fraction=0.3)
+    assert len(split.train) == 300 - 21 and len(split.test) == 700 and split.labels.sum() == 51
+
+
+@pytest.mark.parametrize("dataset, kwargs, error, message", [
+    ("mars", {}, ConfigError, "unknown dataset 'mars'"),
+    ("smd", {"entity": "machine-9-9"}, ConfigError, "entity 'machine-9-9' is not one of"),
+])
+def test_bad_datasets(dataset, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        dataset_splits(dataset, **kwargs)
+
+
+def test_file_without_labels(tmp_path):
+    pd.DataFrame({"a": [1.0, 2.0, 3.0]}).to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(DataError, match="no label column"):
+        dataset_splits(str(tmp_path / "f.csv"))
+
+
+def test_unknown_detector_exits_2(tmp_path):
+    result = runner.invoke(app, ["compare", "--detectors", "pca,magic", "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and "unknown detector(s) ['magic']" in result.output
+    assert not (tmp_path / "r").exists()

@@ -124,7 +124,7 @@ def _detector_params(detector: str, options: dict, extra: list[str], threshold: 
         raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
     rule = THRESHOLDS[threshold]
     params = {k: v for k, v in options.items() if v is not None}
-    params["threshold"] = rule(q=q) if "q" in rule().get_params() else rule()
+    params["threshold"] = rule(q=q) if threshold in ("percentile", "skab-ucl") else rule()
     for item in extra:
         key, sep, value = item.partition("=")
         if not sep:
@@ -189,7 +189,7 @@ def fit(
     param: list[str] = typer.Option([], "--param", help="Any other constructor parameter as name=value (repeatable), e.g. --param beta=0.05."),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none"),
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate"),
-    threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl"),
+    threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot"),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds."),
 ):
     """Fit a detector on normal data and save it as a directory."""
@@ -332,7 +332,7 @@ def compare(
     train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
     window: int = typer.Option(16, help="Window of the neural detectors."),
     epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
-    threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl."),
+    threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl | pot."),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl."),
     seed: int = typer.Option(0, help="Random seed (data simulation and training)."),
 ):

@@ -8,12 +8,12 @@ labels, and flags ``scores > threshold_``. Thresholds are saved as JSON via
 from __future__ import annotations
 
 import inspect
-from abc import ABC, abstractmethod
 import logging
+from abc import ABC, abstractmethod
 
 import numpy as np
 
-from anomaly.errors import ConfigError, NotFittedError
+from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.validation import as_flags, as_like, as_scores, check_number, to_jsonable
 
 __all__ = ["Threshold", "Percentile", "KSigma", "SkabUCL", "THRESHOLDS",
@@ -134,7 +134,15 @@ class Threshold(ABC):
             "kind": type(self).__name__,
             "params": {k: to_jsonable(v) for k, v in self.get_params().items()},
             "threshold_": getattr(self, "threshold_", None),
+            "state": self._state() if hasattr(self, "threshold_") else {},
         }
+
+    def _state(self) -> dict:
+        """Fitted state beyond ``threshold_`` that a streaming threshold needs (JSON-able)."""
+        return {}
+
+    def _set_state(self, state: dict) -> None:
+        """Inverse of :meth:`_state`."""
 
 
 class Percentile(Threshold):
@@ -200,10 +208,109 @@ class SkabUCL(Threshold):
         return self.factor * np.percentile(scores, self.q)
 
 
+class POT(Threshold):
+    """Peaks-over-threshold: an extreme-value threshold (Siffer et al., KDD 2017).
+
+    The ``level`` quantile ``t`` of the normal scores is an initial threshold; the excesses
+    over it are fitted with a generalised Pareto distribution (shape ``gamma_``, scale
+    ``sigma_``; scipy's maximum-likelihood ``genpareto.fit`` with the location fixed at 0,
+    not the paper's Grimshaw procedure), and the final threshold is the score exceeded with
+    probability ``q``::
+
+        threshold_ = t + sigma_ / gamma_ * ((q * n_ / N_t) ** -gamma_ - 1)   (gamma_ -> 0: t - sigma_ * log(q * n_ / N_t))
+
+    With fewer than 10 excesses the exponential tail (gamma_ = 0, sigma_ = their mean) is used.
+    :meth:`update` is the streaming form (SPOT): a score above the threshold is an alarm and
+    leaves the model unchanged; any other score counts towards ``n_``, and one above ``t``
+    joins the excesses and refits the tail.
+
+    Parameters
+    ----------
+    q : float, default=1e-3
+        Target probability of exceeding the threshold on normal data, in (0, 1).
+    level : float, default=0.98
+        Quantile of the initial threshold, in (0, 1).
+
+    Attributes
+    ----------
+    threshold_, init_threshold_ : float
+    gamma_, sigma_ : float
+    n_ : int
+        Normal scores seen (fit plus non-alarm updates).
+    peaks_ : ndarray of shape (N_t,)
+        Excesses over ``init_threshold_``.
+    """
+
+    MIN_PEAKS = 10
+
+    def __init__(self, q=1e-3, *, level=0.98):
+        self.q = q
+        self.level = level
+
+    def _check_params(self) -> None:
+        check_number("q", self.q, low=0.0, high=1.0, low_open=True)
+        check_number("level", self.level, low=0.0, high=1.0, low_open=True)
+        if self.level >= 1.0 or self.q >= 1.0:
+            raise ConfigError(f"q={self.q!r} and level={self.level!r} must be below 1")
+
+    def _compute(self, scores: np.ndarray) -> float:
+        self.init_threshold_ = float(np.quantile(scores, self.level))
+        self.peaks_ = scores[scores > self.init_threshold_] - self.init_threshold_
+        self.n_ = len(scores)
+        return self._tail_quantile()
+
+    def _tail_quantile(self) -> float:
+        from scipy.stats import genpareto
+
+        peaks, gamma, sigma = self.peaks_, 0.0, float(np.mean(self.peaks_)) if len(self.peaks_) else 0.0
+        if len(peaks) >= self.MIN_PEAKS and np.ptp(peaks) > 0:
+            with np.errstate(all="ignore"):
+                shape, _, scale = genpareto.fit(peaks, floc=0.0)
+            if np.isfinite(shape) and np.isfinite(scale) and scale > 0:
+                gamma, sigma = float(shape), float(scale)
+        self.gamma_, self.sigma_ = gamma, sigma
+        if len(peaks) == 0:
+            return self.init_threshold_
+        ratio = self.q * self.n_ / len(peaks)
+        if abs(gamma) < 1e-8:
+            return float(self.init_threshold_ - sigma * np.log(ratio))
+        return float(self.init_threshold_ + sigma / gamma * (ratio ** (-gamma) - 1.0))
+
+    def update(self, score: float) -> bool:
+        """Streaming step (SPOT): True if ``score`` is an alarm; otherwise learn from it."""
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError("POT is not fitted: call fit(normal_scores) first")
+        score = float(score)
+        if not np.isfinite(score):
+            raise DataError(f"score {score!r} is not finite")
+        if score > self.threshold_:
+            return True
+        self.n_ += 1
+        if score > self.init_threshold_:
+            self.peaks_ = np.append(self.peaks_, score - self.init_threshold_)
+            self.threshold_ = self._tail_quantile()
+        return False
+
+    def update_many(self, scores) -> np.ndarray:
+        """:meth:`update` over a series; returns the alarms, shape (n,)."""
+        return np.array([self.update(s) for s in as_scores(scores)], dtype=bool)
+
+    def _state(self) -> dict:
+        return {"init_threshold_": self.init_threshold_, "gamma_": self.gamma_, "sigma_": self.sigma_,
+                "n_": int(self.n_), "peaks_": [float(p) for p in self.peaks_]}
+
+    def _set_state(self, state: dict) -> None:
+        self.init_threshold_ = float(state["init_threshold_"])
+        self.gamma_, self.sigma_ = float(state["gamma_"]), float(state["sigma_"])
+        self.n_ = int(state["n_"])
+        self.peaks_ = np.asarray(state["peaks_"], dtype=np.float64)
+
+
 THRESHOLDS: dict[str, type[Threshold]] = {
     "percentile": Percentile,
     "ksigma": KSigma,
     "skab-ucl": SkabUCL,
+    "pot": POT,
 }
 """CLI name -> threshold class."""
 
@@ -238,6 +345,10 @@ def threshold_from_dict(d: dict) -> Threshold:
     value = d.get("threshold_")
     if value is not None:
         threshold.threshold_ = float(check_number("threshold_", value))
+        try:
+            threshold._set_state(d.get("state") or {})
+        except (KeyError, TypeError, ValueError) as exc:
+            raise ConfigError(f"threshold state of {d['kind']} is malformed ({exc!r})") from None
     return threshold
 
 

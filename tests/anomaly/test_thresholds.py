@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import (
-    THRESHOLDS, KSigma, Percentile, SkabUCL, Threshold, persistence, threshold_from_dict,
+    POT, THRESHOLDS, KSigma, Percentile, SkabUCL, Threshold, persistence, threshold_from_dict,
 )
 
 flag_lists = st.lists(st.booleans(), min_size=1, max_size=60)
@@ -34,7 +34,7 @@ def test_defaults_and_registry():
     assert Percentile().get_params() == {"q": 99.0}
     assert KSigma().get_params() == {"k": 3.0}
     assert SkabUCL().get_params() == {"q": 99.0, "factor": 1.5}
-    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL}
+    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT}
     assert all(issubclass(cls, Threshold) for cls in THRESHOLDS.values())
     assert repr(SkabUCL(95, factor=2)) == "SkabUCL(q=95, factor=2)"
 
@@ -94,7 +94,7 @@ def test_to_dict_round_trip(threshold):
     threshold.fit(np.random.default_rng(0).gamma(2.0, size=200))
     d = json.loads(json.dumps(threshold.to_dict()))
     assert d == {"kind": type(threshold).__name__, "params": threshold.get_params(),
-                 "threshold_": threshold.threshold_}
+                 "threshold_": threshold.threshold_, "state": {}}
     restored = threshold_from_dict(d)
     assert type(restored) is type(threshold)
     assert restored.get_params() == threshold.get_params()
@@ -105,7 +105,7 @@ def test_to_dict_round_trip(threshold):
 
 def test_to_dict_unfitted_round_trip():
     d = SkabUCL(np.float64(90.0)).to_dict()
-    assert d == {"kind": "SkabUCL", "params": {"q": 90.0, "factor": 1.5}, "threshold_": None}
+    assert d == {"kind": "SkabUCL", "params": {"q": 90.0, "factor": 1.5}, "threshold_": None, "state": {}}
     assert type(d["params"]["q"]) is float
     with pytest.raises(NotFittedError):
         threshold_from_dict(d).apply([1.0])
@@ -113,7 +113,7 @@ def test_to_dict_unfitted_round_trip():
 
 @pytest.mark.parametrize("d, match", [
     ({"kind": "Median", "params": {}}, r"threshold kind 'Median' is unknown: allowed are "
-                                       r"\['KSigma', 'Percentile', 'SkabUCL'\]"),
+                                       r"\['KSigma', 'POT', 'Percentile', 'SkabUCL'\]"),
     ({"kind": "KSigma"}, r"threshold dict .* is malformed: need keys 'kind' and 'params'"),
     ([], r"threshold dict \[\] is malformed"),
     ({"kind": "KSigma", "params": {"q": 3}}, r"KSigma params \['q'\] are unknown: allowed are \['k'\]"),

@@ -114,17 +114,24 @@ def _parse_value(text: str):
     return tuple(value) if isinstance(value, list) else value
 
 
-def _detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:
-    """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
+def _threshold_rule(threshold: str, q: float):
+    """An unfitted threshold by CLI name; ``q`` is the percentile of percentile/skab-ucl."""
     from anomaly.errors import ConfigError
-    from anomaly.registry import detector_class
     from anomaly.thresholds import THRESHOLDS
 
     if threshold not in THRESHOLDS:
         raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
     rule = THRESHOLDS[threshold]
+    return rule(q=q) if threshold in ("percentile", "skab-ucl") else rule()
+
+
+def _detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:
+    """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
+    from anomaly.errors import ConfigError
+    from anomaly.registry import detector_class
+
     params = {k: v for k, v in options.items() if v is not None}
-    params["threshold"] = rule(q=q) if threshold in ("percentile", "skab-ucl") else rule()
+    params["threshold"] = _threshold_rule(threshold, q)
     for item in extra:
         key, sep, value = item.partition("=")
         if not sep:
@@ -347,7 +354,7 @@ def compare(
         from anomaly.errors import ConfigError
 
         raise ConfigError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
-    rule = _detector_params("pca", {}, [], threshold, q)["threshold"]
+    rule = _threshold_rule(threshold, q)
     neural = {"window": window, "epochs": epochs, "random_state": seed}
     chosen = {name: ({} if name == "pca" else dict(neural)) for name in names}
     with progress() as step:

@@ -32,13 +32,15 @@ DATASETS = ("robot-arm", "skab", "smd", "asd")
 
 @dataclass
 class Split:
-    """One train/test pair. ``labels`` (n_test,) bool; ``fault_type`` per test row or None."""
+    """One train/test pair. ``labels`` (n_test,) bool; ``fault_type`` per test row or None;
+    ``segments``: labelled cause channels of the test rows (for attribution HitRate) or None."""
 
     name: str
     train: pd.DataFrame
     test: pd.DataFrame
     labels: np.ndarray
     fault_type: pd.Series | None = None
+    segments: list | None = None
 
 
 @dataclass
@@ -58,11 +60,13 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
                    train_fraction: float = 0.3, seed: int = 0) -> list[Split]:
     """Splits of a named dataset or of a labelled CSV/Parquet file (see the module docstring)."""
     if dataset == "robot-arm":
+        from anomaly.hitrate import segments_from_faults
         from datasets.robot_arm import simulate
 
         train = simulate(300, seed=seed, ambient_c=28.0)
         test = simulate(600, faults="all", seed=seed + 1, ambient_c=28.0, start="2026-01-01T01:00:00")
-        return [Split("robot-arm", train.frame, test.frame, test.labels["is_anomaly"].to_numpy(), test.labels["fault_type"])]
+        return [Split("robot-arm", train.frame, test.frame, test.labels["is_anomaly"].to_numpy(), test.labels["fault_type"],
+                      segments_from_faults(test))]
     if dataset == "skab":
         from datasets.skab import TRAIN_ROWS, load_skab
 
@@ -75,7 +79,8 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
         loader = smd.load_smd if dataset == "smd" else smd.load_asd
         if entity is not None and entity not in names:
             raise ConfigError(f"entity {entity!r} is not one of {list(names)}")
-        return [Split(e.name, e.train, e.test, e.labels.to_numpy()) for e in (loader(n, data_dir) for n in names if entity in (None, n))]
+        return [Split(e.name, e.train, e.test, e.labels.to_numpy(), segments=e.segments)
+                for e in (loader(n, data_dir) for n in names if entity in (None, n))]
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
@@ -139,6 +144,24 @@ def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0
     fault_type = pd.concat(faults, ignore_index=True) if all(f is not None for f in faults) else None
     outputs = {r.name: (np.concatenate(r.scores), np.concatenate(r.flags)) for r in runs}
     return evaluate_outputs(labels, outputs, fault_type=fault_type, seed=seed)
+
+
+def attribution_hit_rates(splits: list[Split], runs: list[DetectorRun]) -> dict[str, dict[str, float]]:
+    """HitRate@100 % and @150 % per detector over the splits that have cause labels, with the
+    random-ranking baseline; empty when no split has them."""
+    from anomaly.hitrate import hit_rate, random_hit_rate
+
+    labelled = [i for i, s in enumerate(splits) if s.segments]
+    if not labelled:
+        return {}
+    out = {}
+    for run in runs:
+        out[run.name] = {f"hitrate@{int(p * 100)}%": float(np.mean([hit_rate(run.errors[i], splits[i].segments, p=p) for i in labelled]))
+                         for p in (1.0, 1.5)}
+    n_channels = splits[labelled[0]].test.shape[1]
+    out["random ranking"] = {f"hitrate@{int(p * 100)}%": float(np.mean([random_hit_rate(n_channels, splits[i].segments, p=p) for i in labelled]))
+                             for p in (1.0, 1.5)}
+    return out
 
 
 def metadata(dataset: str, detectors: dict[str, dict], runs: list[DetectorRun], seed: int) -> dict:

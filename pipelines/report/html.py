@@ -41,8 +41,13 @@ def _img(png: bytes, alt: str) -> str:
 
 def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> list[Path]:
     """Render the comparison into ``folder``; returns the written paths."""
+    from pipelines.compare import attribution_hit_rates
+
     folder = Path(folder)
     shown = tables(result)
+    hit_rates = attribution_hit_rates(splits, runs)
+    if hit_rates:
+        shown["attribution"] = pd.DataFrame(hit_rates).T
     first = splits[0]
     labels = np.concatenate([s.labels for s in splits])
     pngs: dict[str, bytes] = {"pr_curves": charts.pr_curves(labels, {r.name: np.concatenate(r.scores) for r in runs})}
@@ -77,12 +82,17 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
     ]
     if "fault_recall" in shown:
         body += ["<h2>Recall per fault type</h2>", _table_html(shown["fault_recall"])]
+    if hit_rates:
+        body += ["<h2>Attribution: HitRate</h2><p>Share of the labelled cause channels among each anomalous row's top "
+                 "channels by error (top |causes| for @100 %, 1.5 x for @150 %), averaged over rows and segments.</p>",
+                 _table_html(shown["attribution"])]
     body += ["<h2>Precision-recall</h2>", _img(pngs["pr_curves"], "precision-recall curves"),
              f"<h2>Per detector (first split: {html.escape(first.name)})</h2>", *sections,
              "<h2>Run metadata</h2>", f"<pre>{html.escape(json.dumps(meta, indent=2))}</pre>"]
     page = f"<!doctype html><html><head><meta charset='utf-8'><title>Detector comparison</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
     written = [write_text(folder / "report.html", page)]
-    written.append(write_text(folder / "results.json", json.dumps({**result, "attribution": attribution, "metadata": meta}, indent=2, default=str)))
+    written.append(write_text(folder / "results.json", json.dumps(
+        {**result, "hit_rates": hit_rates, "top_events": attribution, "metadata": meta}, indent=2, default=str)))
     markdown = [f"# Detector comparison: {meta['dataset']}", ""] + [f"## {t}\n\n{to_markdown(tb)}\n" for t, tb in shown.items()]
     written.append(write_text(folder / "results.md", "\n".join(markdown)))
     for name, png in pngs.items():

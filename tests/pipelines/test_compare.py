@@ -35,6 +35,9 @@ def test_report_folder_contents(report):
     assert {"pca", "dense-ae", "baseline:random", "baseline:all-anomalous"} <= set(results["metrics"])
     assert results["metadata"]["detectors"]["dense-ae"]["epochs"] == 1
     assert "| baseline:all-anomalous |" in (folder / "results.md").read_text()
+    hits = results["hit_rates"]
+    assert set(hits) == {"pca", "dense-ae", "random ranking"}
+    assert hits["pca"]["hitrate@150%"] >= hits["pca"]["hitrate@100%"] > hits["random ranking"]["hitrate@100%"]
     assert "baseline:random" in output
 
 
@@ -43,7 +46,7 @@ def test_report_is_self_contained(report):
     assert not re.search(r"(src|href)=[\"']?(https?:)?//", page)  # nothing fetched from the network
     assert "<script" not in page
     assert page.count("data:image/png;base64,") == 5
-    assert "Run metadata" in page and "Recall per fault type" in page
+    assert "Run metadata" in page and "Recall per fault type" in page and "Attribution: HitRate" in page
 
 
 def test_envelope_keeps_single_sample_spikes():

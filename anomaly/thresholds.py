@@ -306,13 +306,168 @@ class POT(Threshold):
         self.peaks_ = np.asarray(state["peaks_"], dtype=np.float64)
 
 
+class Dynamic(Threshold):
+    """Non-parametric dynamic threshold on smoothed scores (Hundman et al., KDD 2018).
+
+    Scores are smoothed with a causal EWMA of span ``span``; on the smoothed normal scores
+    ``e`` the threshold is ``mean(e) + z * std(e)`` with ``z`` chosen in ``z_range`` (step
+    ``z_step``) to maximise ``(dmean / mean + dstd / std) / (n_above + n_sequences ** 2)``,
+    where ``dmean``/``dstd`` are the drops in mean and spread when the points above the
+    threshold are removed (the paper's criterion; the windowed re-estimation of the paper is
+    not implemented). :meth:`apply` smooths new scores with the same span before comparing.
+
+    Parameters
+    ----------
+    span : int, default=30
+    z_range : tuple of float, default=(2.0, 10.0)
+    z_step : float, default=0.5
+
+    Attributes
+    ----------
+    threshold_ : float, on the smoothed scale
+    z_, mean_, std_ : float
+    """
+
+    def __init__(self, span=30, *, z_range=(2.0, 10.0), z_step=0.5):
+        self.span = span
+        self.z_range = z_range
+        self.z_step = z_step
+
+    def _check_params(self) -> None:
+        check_number("span", self.span, low=1, integer=True)
+        check_number("z_step", self.z_step, low=0.0, low_open=True)
+        low, high = self.z_range
+        if not 0 <= low <= high:
+            raise ConfigError(f"z_range={self.z_range!r} must be (low, high) with 0 <= low <= high")
+
+    def _smooth(self, scores: np.ndarray) -> np.ndarray:
+        import pandas as pd
+
+        return pd.Series(scores).ewm(span=self.span, adjust=False).mean().to_numpy()
+
+    def _compute(self, scores: np.ndarray) -> float:
+        from anomaly.events import event_ranges
+
+        smoothed = self._smooth(scores)
+        self.mean_, self.std_ = float(smoothed.mean()), float(smoothed.std())
+        best, self.z_ = -np.inf, float(self.z_range[1])
+        for z in np.arange(self.z_range[0], self.z_range[1] + 1e-9, self.z_step):
+            epsilon = self.mean_ + z * self.std_
+            above = smoothed > epsilon
+            if not above.any() or above.all() or self.mean_ == 0 or self.std_ == 0:
+                continue
+            below = smoothed[~above]
+            gain = (self.mean_ - below.mean()) / self.mean_ + (self.std_ - below.std()) / self.std_
+            value = gain / (above.sum() + len(event_ranges(above)) ** 2)
+            if value > best:
+                best, self.z_ = value, float(z)
+        return self.mean_ + self.z_ * self.std_
+
+    def apply(self, scores):
+        """Flags where the EWMA-smoothed ``scores`` (n,) exceed ``threshold_``; Series keep their index."""
+        if not hasattr(self, "threshold_"):
+            raise NotFittedError("Dynamic is not fitted: call fit(normal_scores) first")
+        return as_like(scores, self._smooth(as_scores(scores)) > self.threshold_)
+
+    def _state(self) -> dict:
+        return {"z_": self.z_, "mean_": self.mean_, "std_": self.std_}
+
+    def _set_state(self, state: dict) -> None:
+        self.z_, self.mean_, self.std_ = float(state["z_"]), float(state["mean_"]), float(state["std_"])
+
+
+class PerChannel(Threshold):
+    """One percentile threshold per channel of the per-channel error matrix.
+
+    Works on errors of shape (n_steps, n_channels) (``Detector.errors``), not on scores: a
+    row is flagged when any channel exceeds its own threshold, and :meth:`exceeded` says which
+    channels fired. :meth:`normalise` divides each channel by its threshold, so ``threshold_``
+    is 1.0 on that scale.
+
+    Parameters
+    ----------
+    q : float, default=99.0
+        Percentile in (0, 100].
+
+    Attributes
+    ----------
+    thresholds_ : ndarray of shape (n_channels,)
+    channels_ : list of str or None
+    threshold_ : float, 1.0 (the normalised scale)
+    """
+
+    def __init__(self, q=99.0):
+        self.q = q
+
+    def _check_params(self) -> None:
+        check_number("q", self.q, low=0, high=100, low_open=True)
+
+    def _compute(self, scores: np.ndarray) -> float:  # fit() is overridden; kept for the abstract contract
+        return 1.0
+
+    def _matrix(self, errors) -> np.ndarray:
+        values = np.asarray(errors, dtype=np.float64)
+        if values.ndim != 2 or values.size == 0:
+            raise DataError(f"errors: expected a non-empty (n_steps, n_channels) matrix, got shape {values.shape}")
+        if not np.isfinite(values).all():
+            raise DataError("errors: NaN/inf values")
+        channels = getattr(self, "channels_", None)
+        if channels is not None and hasattr(errors, "columns") and [str(c) for c in errors.columns] != channels:
+            missing = sorted(set(channels) - {str(c) for c in errors.columns})
+            extra = sorted({str(c) for c in errors.columns} - set(channels))
+            raise DataError(f"errors: channels differ from fit (missing {missing}, unexpected {extra}, or reordered)")
+        return values
+
+    def fit(self, errors) -> "PerChannel":
+        """Fit one threshold per channel on normal errors (n_steps, n_channels)."""
+        self._check_params()
+        self.channels_ = None
+        values = self._matrix(errors)
+        self.thresholds_ = np.maximum(np.percentile(values, self.q, axis=0), np.finfo(float).tiny)
+        self.channels_ = [str(c) for c in errors.columns] if hasattr(errors, "columns") else None
+        self.threshold_ = 1.0
+        return self
+
+    def normalise(self, errors) -> np.ndarray:
+        """Errors divided by each channel's threshold, shape (n_steps, n_channels)."""
+        if not hasattr(self, "thresholds_"):
+            raise NotFittedError("PerChannel is not fitted: call fit(normal_errors) first")
+        return self._matrix(errors) / self.thresholds_
+
+    def exceeded(self, errors):
+        """Which channels fired, bool (n_steps, n_channels); a DataFrame if one is given."""
+        fired = self.normalise(errors) > 1.0
+        if hasattr(errors, "columns"):
+            import pandas as pd
+
+            return pd.DataFrame(fired, index=errors.index, columns=errors.columns)
+        return fired
+
+    def apply(self, errors):
+        """Bool per row (n_steps,): any channel above its threshold; a Series if a DataFrame is given."""
+        fired = np.asarray(self.exceeded(errors)).any(axis=1)
+        if hasattr(errors, "index"):
+            import pandas as pd
+
+            return pd.Series(fired, index=errors.index)
+        return fired
+
+    def _state(self) -> dict:
+        return {"thresholds_": [float(t) for t in self.thresholds_], "channels_": self.channels_}
+
+    def _set_state(self, state: dict) -> None:
+        self.thresholds_ = np.asarray(state["thresholds_"], dtype=np.float64)
+        self.channels_ = state["channels_"]
+
+
 THRESHOLDS: dict[str, type[Threshold]] = {
     "percentile": Percentile,
     "ksigma": KSigma,
     "skab-ucl": SkabUCL,
     "pot": POT,
+    "dynamic": Dynamic,
 }
-"""CLI name -> threshold class."""
+"""CLI name -> threshold class for a detector's scores (``PerChannel`` works on error matrices)."""
 
 
 def threshold_from_dict(d: dict) -> Threshold:
@@ -334,7 +489,7 @@ def threshold_from_dict(d: dict) -> Threshold:
         If ``d`` is malformed, ``kind`` is unknown, a parameter is unknown or out of
         range, or ``threshold_`` is not a finite number or None.
     """
-    kinds = {cls.__name__: cls for cls in THRESHOLDS.values()}
+    kinds = {cls.__name__: cls for cls in (*THRESHOLDS.values(), PerChannel)}
     if not isinstance(d, dict) or not {"kind", "params"} <= d.keys() or not isinstance(d["params"], dict):
         raise ConfigError(f"threshold dict {d!r} is malformed: need keys 'kind' and 'params' (a dict)")
     cls = kinds.get(d["kind"])

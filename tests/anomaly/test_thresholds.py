@@ -9,7 +9,7 @@ from sklearn.base import clone
 
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import (
-    POT, THRESHOLDS, KSigma, Percentile, SkabUCL, Threshold, persistence, threshold_from_dict,
+    POT, THRESHOLDS, Dynamic, KSigma, Percentile, SkabUCL, Threshold, persistence, threshold_from_dict,
 )
 
 flag_lists = st.lists(st.booleans(), min_size=1, max_size=60)
@@ -34,7 +34,7 @@ def test_defaults_and_registry():
     assert Percentile().get_params() == {"q": 99.0}
     assert KSigma().get_params() == {"k": 3.0}
     assert SkabUCL().get_params() == {"q": 99.0, "factor": 1.5}
-    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT}
+    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT, "dynamic": Dynamic}
     assert all(issubclass(cls, Threshold) for cls in THRESHOLDS.values())
     assert repr(SkabUCL(95, factor=2)) == "SkabUCL(q=95, factor=2)"
 
@@ -113,7 +113,7 @@ def test_to_dict_unfitted_round_trip():
 
 @pytest.mark.parametrize("d, match", [
     ({"kind": "Median", "params": {}}, r"threshold kind 'Median' is unknown: allowed are "
-                                       r"\['KSigma', 'POT', 'Percentile', 'SkabUCL'\]"),
+                                       r"\['Dynamic', 'KSigma', 'POT', 'PerChannel', 'Percentile', 'SkabUCL'\]"),
     ({"kind": "KSigma"}, r"threshold dict .* is malformed: need keys 'kind' and 'params'"),
     ([], r"threshold dict \[\] is malformed"),
     ({"kind": "KSigma", "params": {"q": 3}}, r"KSigma params \['q'\] are unknown: allowed are \['k'\]"),

@@ -59,3 +59,41 @@ def test_unfitted_update():
 
 def test_registered_for_the_cli():
     assert THRESHOLDS["pot"] is POT
+
+
+def test_dynamic_threshold_picks_z_and_flags_a_burst():
+    import pandas as pd
+
+    from anomaly.thresholds import Dynamic
+
+    rng = np.random.default_rng(4)
+    normal = np.abs(rng.normal(size=5000))
+    normal[2000:2040] += 6.0  # one burst inside the fit data: the criterion separates it
+    dyn = Dynamic(span=10).fit(normal)
+    assert 2.0 <= dyn.z_ <= 10.0 and dyn.threshold_ == pytest.approx(dyn.mean_ + dyn.z_ * dyn.std_)
+    new = np.abs(rng.normal(size=3000))
+    new[1500:1550] += 6.0
+    flags = dyn.apply(pd.Series(new))
+    assert flags.iloc[1510:1550].all() and flags.iloc[:1400].mean() < 0.01
+    copy = threshold_from_dict(dyn.to_dict())
+    np.testing.assert_array_equal(copy.apply(new), flags.to_numpy())
+
+
+def test_per_channel_threshold():
+    import pandas as pd
+
+    from anomaly.errors import DataError
+    from anomaly.thresholds import PerChannel
+
+    rng = np.random.default_rng(5)
+    normal = pd.DataFrame({"a": rng.random(1000), "b": 10 * rng.random(1000)})
+    per = PerChannel(q=99).fit(normal)
+    assert per.thresholds_[1] == pytest.approx(10 * per.thresholds_[0], rel=0.1) and per.threshold_ == 1.0
+    new = pd.DataFrame({"a": [0.5, 2.0, 0.5], "b": [5.0, 5.0, 20.0]})
+    assert per.apply(new).tolist() == [False, True, True]
+    assert per.exceeded(new).to_numpy().tolist() == [[False, False], [True, False], [False, True]]
+    assert threshold_from_dict(per.to_dict()).apply(new).tolist() == [False, True, True]
+    with pytest.raises(DataError, match="channels differ"):
+        per.apply(new.rename(columns={"b": "c"}))
+    with pytest.raises(DataError, match="matrix"):
+        PerChannel().fit(np.arange(5.0))

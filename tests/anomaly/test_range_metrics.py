@@ -79,3 +79,26 @@ def test_errors():
         nab_score([0, 1], [0, 1], profile="lenient")
     with pytest.raises(ConfigError, match="at least one labelled anomaly window"):
         nab_score([0, 0], [0, 1])
+
+
+def test_vus_perfect_random_and_ordering():
+    from anomaly.range_metrics import vus
+
+    truth = flags(2000, (500, 599), (1400, 1449))
+    assert vus(truth, truth.astype(float)) == {"vus_roc": pytest.approx(1.0), "vus_pr": pytest.approx(1.0)}
+    rng = np.random.default_rng(0)
+    good = vus(truth, truth + rng.normal(0, 0.3, 2000))
+    poor = vus(truth, truth + rng.normal(0, 3.0, 2000))
+    assert good["vus_pr"] > poor["vus_pr"] and good["vus_roc"] > poor["vus_roc"]
+    # a detection just before a range earns buffer credit: VUS rewards near-misses, plain AP does not
+    early = np.roll(truth.astype(float), -20)
+    assert vus(truth, early, sliding_window=100)["vus_pr"] > vus(truth, early, sliding_window=0)["vus_pr"]
+
+
+def test_vus_errors():
+    from anomaly.range_metrics import vus
+
+    with pytest.raises(ConfigError, match="at least one labelled anomaly"):
+        vus(np.zeros(10, bool), np.arange(10.0))
+    with pytest.raises(ConfigError, match="thresholds=1"):
+        vus(flags(10, (2, 3)), np.arange(10.0), thresholds=1)

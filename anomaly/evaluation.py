@@ -7,6 +7,8 @@ import pandas as pd
 
 from anomaly.metrics import baselines, evaluate, metric_table
 
+RANGE_COLUMNS = ("f1", "pa_f1", "pa_f1_random", "range_f1", "vus_pr", "vus_roc", "nab_standard")
+
 
 def fault_recall(flags: np.ndarray, fault_type: pd.Series) -> dict[str, float]:
     """Fraction of each fault type's rows that are flagged.
@@ -31,8 +33,11 @@ def evaluate_outputs(y_true, outputs: dict[str, tuple[np.ndarray, np.ndarray]], 
         ``baseline:all-anomalous``); ``"fault_recall"``: name -> fault type -> recall (only
         when ``fault_type`` is given).
     """
+    from anomaly.range_metrics import range_report
+
     truth = np.asarray(y_true, dtype=bool)
-    metrics = {name: evaluate(truth, scores, flags) for name, (scores, flags) in outputs.items()}
+    metrics = {name: {**evaluate(truth, scores, flags), **range_report(truth, scores, flags, seed=seed)}
+               for name, (scores, flags) in outputs.items()}
     metrics.update({f"baseline:{name}": m for name, m in baselines(truth, seed=seed).items()})
     result = {"metrics": metrics}
     if fault_type is not None:
@@ -41,8 +46,13 @@ def evaluate_outputs(y_true, outputs: dict[str, tuple[np.ndarray, np.ndarray]], 
 
 
 def tables(result: dict) -> dict[str, pd.DataFrame]:
-    """The printable tables of an :func:`evaluate_outputs` result: ``"metrics"`` and, if present, ``"fault_recall"``."""
+    """The printable tables of an :func:`evaluate_outputs` result: ``"metrics"``, ``"range_metrics"``
+    (detectors only: the baselines' rows there would need their own range reports) and, if
+    present, ``"fault_recall"``."""
     out = {"metrics": metric_table(result["metrics"])}
+    detectors = {k: v for k, v in result["metrics"].items() if not k.startswith("baseline:") and "vus_pr" in v}
+    if detectors:
+        out["range_metrics"] = metric_table(detectors, columns=RANGE_COLUMNS)
     if "fault_recall" in result:
         out["fault_recall"] = pd.DataFrame(result["fault_recall"]).T
     return out

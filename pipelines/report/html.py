@@ -80,6 +80,10 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
         "everything achieve.</p>",
         "<h2>Metrics</h2>", _table_html(shown["metrics"]),
     ]
+    if "range_metrics" in shown:
+        body += ["<h2>Range-aware metrics</h2><p>VUS-PR/ROC (Paparrizos et al. 2022), range-based F1 (Tatbul et al. "
+                 "2018), NAB (standard profile), and point-adjusted F1 only beside unadjusted F1 and the point-adjusted "
+                 "F1 of random flags at the same rate.</p>", _table_html(shown["range_metrics"])]
     if "fault_recall" in shown:
         body += ["<h2>Recall per fault type</h2>", _table_html(shown["fault_recall"])]
     if hit_rates:

@@ -35,6 +35,9 @@ def test_report_folder_contents(report):
     assert {"pca", "dense-ae", "baseline:random", "baseline:all-anomalous"} <= set(results["metrics"])
     assert results["metadata"]["detectors"]["dense-ae"]["epochs"] == 1
     assert "| baseline:all-anomalous |" in (folder / "results.md").read_text()
+    assert "## range_metrics" in (folder / "results.md").read_text()
+    pca = results["metrics"]["pca"]
+    assert 0 < pca["vus_pr"] <= 1 and pca["pa_f1"] >= pca["f1"] and "pa_f1_random" in pca
     hits = results["hit_rates"]
     assert set(hits) == {"pca", "dense-ae", "random ranking"}
     assert hits["pca"]["hitrate@150%"] >= hits["pca"]["hitrate@100%"] > hits["random ranking"]["hitrate@100%"]

@@ -8,7 +8,10 @@ after the training part, or on whole files (training rows included) as SKAB's no
 A second decision rule is SKAB's notebooks' own: :func:`anomaly.consensus.window_consensus`
 over windows of 60 steps (a step is flagged when every 60-step window covering it has a mean
 score above the threshold), with the same threshold rule fitted on the window means of the
-training scores. It looks 59 steps ahead: a batch rule.
+training scores. It looks 59 steps ahead: a batch rule. The notebooks' loop also never flags
+a file's first 59 and last 118 rows (``range(N_STEPS - 1, len(X) - N_STEPS + 1)`` over window
+starts); the row "consensus=60, SKAB's loop" reproduces that to compare with the published
+figures, though a detector cannot know where a log will end.
 """
 
 from __future__ import annotations
@@ -58,12 +61,22 @@ def score_files(make) -> list[Scored]:
     return out
 
 
-def pooled(files: list[Scored], k: int | None, *, whole_file: bool = False) -> dict:
-    """Pooled point metrics with persistence ``k`` (None: the window-consensus flags), plus
-    pooled and per-file-mean AUC-PR."""
+def skab_loop_edges(flags: np.ndarray) -> np.ndarray:
+    """``flags`` with the rows SKAB's notebooks never flag cleared: the first ``N - 1`` and the
+    last ``2N - 2`` (N = 60)."""
+    out = flags.copy()
+    out[: CONSENSUS_WIDTH - 1] = False
+    out[len(out) - 2 * CONSENSUS_WIDTH + 2 :] = False
+    return out
+
+
+def pooled(files: list[Scored], k: int | str, *, whole_file: bool = False) -> dict:
+    """Pooled point metrics with persistence ``k`` (``"consensus"``: the window-consensus
+    flags; ``"skab-loop"``: those with SKAB's loop edges), plus pooled and per-file-mean AUC-PR."""
     first = 0 if whole_file else TRAIN_ROWS
     ys = [f.y[first:] for f in files]
-    flags = [f.consensus_flags[first:] if k is None else persistence(f.flags[first:], k) for f in files]
+    decided = {"consensus": lambda f: f.consensus_flags, "skab-loop": lambda f: skab_loop_edges(f.consensus_flags)}
+    flags = [decided[k](f)[first:] if k in decided else persistence(f.flags[first:], k) for f in files]
     scores = [f.scores[first:] for f in files]
     y = np.concatenate(ys)
     return {
@@ -76,7 +89,8 @@ def pooled(files: list[Scored], k: int | None, *, whole_file: bool = False) -> d
 def variants(files: list[Scored]) -> dict[str, dict]:
     """The reported rows of one detector: persistence 10 and 1 and window consensus, on test
     rows and on whole files."""
-    rules = {f"persistence={k}": k for k in (PERSISTENCE, 1)} | {f"consensus={CONSENSUS_WIDTH}": None}
+    rules = {f"persistence={k}": k for k in (PERSISTENCE, 1)} | {
+        f"consensus={CONSENSUS_WIDTH}": "consensus", f"consensus={CONSENSUS_WIDTH}, SKAB's loop": "skab-loop"}
     return {
         f"{label}{', whole file' if whole else ''}": pooled(files, k, whole_file=whole)
         for whole in (False, True)

@@ -41,9 +41,9 @@ def check_index(index: pd.Index, *, source: str = "input") -> None:
     """
     if isinstance(index, pd.RangeIndex) or len(index) < 2:
         return
-    values = index.to_numpy()
     if isinstance(index, pd.DatetimeIndex) and index.hasnans:
         raise DataError(f"{source}: timestamp column has missing values (first at row {int(np.argmax(index.isna()))})")
+    values = index.asi8 if isinstance(index, pd.DatetimeIndex) else index.to_numpy()  # asi8: also time-zone aware
     try:
         step = np.diff(values)
     except TypeError:

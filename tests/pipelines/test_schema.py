@@ -45,3 +45,12 @@ def test_schema_aligns_by_name_and_names_offenders():
     with pytest.raises(SchemaError, match=r"missing channels \['b'\] and unexpected channels \['c'\]"):
         schema.align(frame().rename(columns={"b": "c"}))
     assert Schema.from_dict(schema.to_dict()) == schema
+
+
+def test_time_zone_aware_timestamps_are_checked_like_naive_ones():
+    aware = frame().tz_localize("UTC")
+    assert check_frame(aware).shape == (5, 2)
+    with pytest.raises(DataError, match="timestamps are not sorted"):
+        check_frame(aware.iloc[[0, 2, 1, 3]])
+    with pytest.raises(DataError, match="duplicate timestamp"):
+        check_frame(aware.iloc[[0, 1, 1, 2]])

@@ -26,3 +26,4 @@ bench: $(STAMP)
 	$(VENV)/bin/python benchmarks/smd_asd_deep.py
 	$(VENV)/bin/python benchmarks/robot_arm_deep.py
 	$(VENV)/bin/python benchmarks/speed_deep.py
+	$(VENV)/bin/python benchmarks/stream_latency.py

@@ -20,6 +20,7 @@ from anomaly.detectors.forecast import LSTMForecaster
 from anomaly.detectors.lstm_ae import LSTMAutoencoder
 from anomaly.detectors.lstm_vae import LSTMVAE
 from anomaly.detectors.pca import PCADetector
+from anomaly.detectors.transformer_ae import TransformerAutoencoder
 from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
 from anomaly.events import Event, events
@@ -46,6 +47,7 @@ __all__ = [
     "Percentile",
     "SchemaError",
     "SkabUCL",
+    "TransformerAutoencoder",
     "events",
     "load",
     "make_detector",

@@ -25,6 +25,7 @@ from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import Percentile
 from pipelines.preprocess import Scaler, fill_missing
 from pipelines.schema import Schema, check_frame
+from pipelines.windows import sliding_windows
 
 
 #: Inference engines a loaded detector can use (see :func:`anomaly.bundle.load`).
@@ -182,6 +183,89 @@ class Detector(BaseEstimator, ABC):
         return errors, pd.Series(scores, index=X.index, name="score"), pd.Series(
             self.thresholder_.apply(scores), index=X.index, name="flag"
         )
+
+    # -- streaming: scores that use no row after their hop group ------------------
+    def _span(self) -> int:
+        """Rows one error row is computed from, ending at that row (1: point-wise)."""
+        return 1
+
+    def _inference_batch(self) -> int:
+        """Chunks per call when :meth:`score_stream` scores a whole frame."""
+        return 4096
+
+    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (k, n, c) and scores (k, n) of the newest ``n`` rows of each scaled chunk
+        (k, span - 1 + n, c), each from its own chunk only. Default: point-wise detectors."""
+        k, _, c = chunks.shape
+        rows = np.ascontiguousarray(chunks[:, -n:]).reshape(k * n, c)
+        E = self._errors(rows)
+        return E.reshape(k, n, c), self._scores(rows, E).reshape(k, n)
+
+    def set_inference_threads(self, threads: int) -> None:
+        """Threads of the inference engine (ONNX Runtime for neural detectors); no effect here."""
+
+    def stream_rows(self, hop: int = 1) -> int:
+        """Rows a streaming step reads to score its ``hop`` newest rows: ``span - 1 + hop``.
+
+        ``span`` is 1 for point-wise detectors (PCA), ``window`` for window autoencoders,
+        ``window + 1`` for the forecaster.
+        """
+        if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
+            raise ConfigError(f"hop={hop!r} must be an integer >= 1")
+        return self._span() - 1 + int(hop)
+
+    def score_newest(self, values: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
+
+        Parameters
+        ----------
+        values : ndarray of shape (m, n_channels)
+            Raw (unscaled) finite rows in schema order, oldest first, with
+            ``m >= stream_rows(n)``; only the last ``stream_rows(n)`` rows are read.
+        n : int, default=1
+            Rows to score. Window autoencoders need ``n <= window``.
+
+        Returns
+        -------
+        errors : ndarray of shape (n, n_channels), float32
+        scores : ndarray of shape (n,)
+            Equal (to float rounding) to the last ``n`` values of ``score`` on a frame of the
+            last ``stream_rows(n)`` rows (window autoencoders: of the last ``window`` rows).
+        """
+        self._check_fitted()
+        rows = self.stream_rows(n)
+        if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
+            raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
+        Z = self.scaler_.transform(values[-rows:])
+        errors, scores = self._chunk_scores(Z[None], n)
+        return errors[0], scores[0]
+
+    def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
+        """The scores a stream with this ``hop`` emits for ``X``, computed in one batch pass.
+
+        The stream skips the first ``span - 1`` rows (warm-up), then scores rows in groups of
+        ``hop`` once a group's last row has arrived, each group from the ``stream_rows(hop)``
+        rows ending there (:meth:`score_newest`). With ``hop=1`` a row's score uses no later
+        row. PCA scores each row alone, so this equals :meth:`score`.
+
+        Returns
+        -------
+        pandas.Series of shape (n_steps,)
+            Aligned to ``X.index``; NaN for the warm-up rows and the rows of an incomplete
+            last group, which a stream does not score.
+        """
+        self._check_fitted()
+        rows = self.stream_rows(hop)
+        X, values = self._prepare(X, source)
+        Z = self.scaler_.transform(values)
+        scores = np.full(len(Z), np.nan)
+        if len(Z) >= rows:
+            chunks = sliding_windows(Z, rows, hop)  # chunk j ends at the last row of group j
+            first, step = self._span() - 1, self._inference_batch()
+            for lo in range(0, len(chunks), step):
+                _, part = self._chunk_scores(np.ascontiguousarray(chunks[lo : lo + step]), hop)
+                scores[first + lo * hop : first + (lo + len(part)) * hop] = part.ravel()
+        return pd.Series(scores, index=X.index, name="score")
 
     # -- persistence --------------------------------------------------------
     @abstractmethod

@@ -82,12 +82,8 @@ def save(detector, path: str | Path) -> Path:
     """
     if not hasattr(detector, "schema_"):
         raise NotFittedError(f"cannot save an unfitted {type(detector).__name__}")
-    path = Path(path)
-    if path.exists() and not (path.is_dir() and ((path / META_FILE).exists() or not any(path.iterdir()))):
-        raise ModelFileError(f"{path}: exists and is not a model directory; refusing to overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
+
+    def write(tmp: Path) -> None:
         detector._save_artifacts(tmp)
         meta = {
             "format_version": FORMAT_VERSION,
@@ -101,6 +97,24 @@ def save(detector, path: str | Path) -> Path:
             "train_score_quantiles": np.quantile(detector.decision_scores_, [0.5, 0.9, 0.99, 1.0]).tolist(),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+
+    return atomic_directory(path, write, marker=META_FILE)
+
+
+def atomic_directory(path: str | Path, write, *, marker: str) -> Path:
+    """Call ``write(tmp_dir)``, then rename ``tmp_dir`` to ``path``; remove it on failure.
+
+    An existing directory at ``path`` is replaced only if it holds ``marker`` (the metadata
+    file of a saved model) or is empty; any other directory or a file is refused with
+    :class:`ModelFileError`, so a mistyped path never deletes someone's data.
+    """
+    path = Path(path)
+    if path.exists() and not (path.is_dir() and ((path / marker).exists() or not any(path.iterdir()))):
+        raise ModelFileError(f"{path}: exists and is not a model directory; refusing to overwrite")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        write(tmp)
         if path.exists():
             shutil.rmtree(path)
         tmp.rename(path)

@@ -63,14 +63,24 @@ def segment_features(errors: pd.DataFrame, scaled: pd.DataFrame, segments, *, ra
     return pd.DataFrame(np.array(rows).reshape(len(rows), len(columns)), columns=columns)
 
 
-def detector_features(detector, frame: pd.DataFrame, segments, *, ranked: int | None = None) -> pd.DataFrame:
-    """:func:`segment_features` of ``frame`` as seen by a fitted detector."""
+def detector_views(detector, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """A fitted detector's error matrix of ``frame`` and ``frame`` scaled by its scaler.
+
+    Returns
+    -------
+    errors, scaled : DataFrames of shape (n_steps, n_channels), schema order, ``frame``'s index
+    """
     errors = detector.errors(frame)
     scaled = pd.DataFrame(
         detector.scaler_.transform(frame[list(detector.schema_.channels)].to_numpy(np.float32)),
         index=frame.index, columns=errors.columns,
     )
-    return segment_features(errors, scaled, segments, ranked=ranked)
+    return errors, scaled
+
+
+def detector_features(detector, frame: pd.DataFrame, segments, *, ranked: int | None = None) -> pd.DataFrame:
+    """:func:`segment_features` of ``frame`` as seen by a fitted detector."""
+    return segment_features(*detector_views(detector, frame), segments, ranked=ranked)
 
 
 class ErrorClassifier(ClassifierMixin, BaseEstimator):

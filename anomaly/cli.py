@@ -17,10 +17,13 @@ import numpy as np
 import pandas as pd
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.progress import (BarColumn, MofNCompleteColumn, Progress, ProgressColumn, SpinnerColumn, TextColumn,
+                           TimeElapsedColumn, TimeRemainingColumn)
 from rich.table import Table as RichTable
+from rich.text import Text
 
 from anomaly.errors import AnomalyError
+from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS
 from pipelines.sinks import check_table_path, write_table, write_text
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Anomaly detection on robot sensor data.")
@@ -65,6 +68,31 @@ def progress():
 
         yield step
         finish_last()
+
+
+class _RowsColumn(ProgressColumn):
+    """``12,345/1,000,000 rows  250,000 rows/s``."""
+
+    def render(self, task) -> Text:
+        total = f"/{task.total:,.0f}" if task.total is not None else ""
+        speed = f"  {task.speed:,.0f} rows/s" if task.speed else ""
+        return Text(f"{task.completed:,.0f}{total} rows{speed}")
+
+
+@contextmanager
+def rows_progress():
+    """Progress in rows with speed and time remaining on stderr (only on a terminal).
+
+    Yields ``track(description)``, which starts a bar and returns ``update(rows_done, rows_expected)``.
+    """
+    columns = [TextColumn("{task.description}"), BarColumn(bar_width=20), _RowsColumn(), TimeRemainingColumn()]
+    with Progress(*columns, console=err, disable=not err.is_terminal) as bar:
+
+        def track(description: str):
+            task = bar.add_task(description, total=None)
+            return lambda done, expected: bar.update(task, completed=done, total=expected)
+
+        yield track
 
 
 def fit_with_progress(det, frame: pd.DataFrame, description: str, step, **kwargs):
@@ -177,8 +205,8 @@ def simulate(
 @app.command()
 @handles_errors
 def fit(
-    data: Path = typer.Argument(..., help="Normal-operation data (.csv or .parquet)."),
-    detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast"),
+    data: Path = typer.Argument(..., help="Normal-operation data (.csv, .parquet, ROS .bag/.mcap or ROS 2 bag folder)."),
+    detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
     normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column) before fitting."),
@@ -188,6 +216,9 @@ def fit(
     units: str = typer.Option(None, help="Recurrent layer sizes, comma-separated (lstm-*, vae-gan), e.g. 64,32."),
     cell: str = typer.Option(None, help="lstm | gru (recurrent models)."),
     filters: str = typer.Option(None, help="Conv1D filters per layer, comma-separated (conv-ae)."),
+    d_model: int = typer.Option(None, help="Width of each step inside the attention blocks (transformer-ae)."),
+    num_heads: int = typer.Option(None, help="Attention heads; must divide --d-model (transformer-ae)."),
+    blocks: int = typer.Option(None, help="Encoder blocks on each side of the bottleneck (transformer-ae)."),
     dropout: float = typer.Option(None, help="Dropout rate (neural models)."),
     batch_size: int = typer.Option(None, help="Training batch size (neural models)."),
     learning_rate: float = typer.Option(None, help="Adam learning rate (neural models)."),
@@ -198,6 +229,8 @@ def fit(
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate"),
     threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot"),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds."),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
 ):
     """Fit a detector on normal data and save it as a directory."""
     from anomaly.registry import make_detector
@@ -205,14 +238,14 @@ def fit(
 
     with progress() as step:
         step(f"reading {data}")
-        table = read_table(data, timestamp=timestamp)
+        table = read_table(data, timestamp=timestamp, topics=topic, rate_hz=rate)
         frame = table.frame
         label = _label_column(table.labels, None, required=False)
         if normal_only and label is not None:
             frame = frame.loc[~label.to_numpy()]
         options = {
             "window": window, "epochs": epochs, "latent": latent, "units": _int_tuple(units), "cell": cell,
-            "filters": _int_tuple(filters), "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
+            "filters": _int_tuple(filters), "d_model": d_model, "num_heads": num_heads, "blocks": blocks, "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
             "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
         }
         det = make_detector(detector, **_detector_params(detector, options, param, threshold, q))
@@ -243,14 +276,14 @@ def _label_column(labels: pd.DataFrame, name: str | None, *, required: bool) -> 
     return values.astype(bool)
 
 
-def _load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, *, step):
+def _load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, *, step, topics=(), rate_hz=None):
     import anomaly
     from pipelines.sources import read_table
 
     step(f"loading model {model}")
     det = anomaly.load(model, engine=engine)
     step(f"reading {data}")
-    table = read_table(data, timestamp=timestamp)
+    table = read_table(data, timestamp=timestamp, topics=topics, rate_hz=rate_hz)
     step(f"scoring {len(table.frame)} rows")
     errors, scores, flags = det.evaluate_frame(table.frame, source=str(data))
     return det, table, errors, scores, flags
@@ -259,26 +292,107 @@ def _load_and_score(data: Path, model: Path, timestamp: str | None, engine: str,
 @app.command()
 @handles_errors
 def score(
-    data: Path = typer.Argument(..., help="Data to score (.csv or .parquet)."),
+    data: list[str] = typer.Argument(..., help="Data to score: .csv/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file or ROS 2 bag folder (with -o)."),
     model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
-    output: Path = typer.Option(..., "-o", "--output", help="Output .parquet or .csv: score, flag, top_channels per row."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output .parquet or .csv for one input: score, flag, top_channels per row."),
+    out: Path = typer.Option(None, "--out", help="Output folder: <input name>.scores.parquet per input; inputs whose output exists are skipped (resumable)."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
     top_k: int = typer.Option(3, help="Channels named per row in top_channels."),
     with_errors: bool = typer.Option(False, help="Also write the per-channel error columns (err:<channel>)."),
-    engine: str = typer.Option("auto", help="auto | keras | onnx: inference engine of neural models (auto uses model.onnx when present)."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx: inference engine of neural models (auto uses model.onnx when present); dask: score on a Dask cluster, engine auto."),
+    scheduler: str = typer.Option(None, help="tcp://HOST:PORT of a Dask scheduler to score on (implies the Dask executor; --engine dask alone starts a local cluster of 2 processes)."),
+    chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, help="Rows read at a time from .csv/.parquet inputs: bounds memory; results do not depend on it."),
+    force: bool = typer.Option(False, "--force", help="With --out: score inputs again although their output exists."),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
 ):
-    """Score a file with a saved detector: one row out per row in."""
-    from anomaly.attribution import top_channels
+    """Score files with a saved detector, one row out per row in, in bounded memory (CSV/Parquet)."""
+    from anomaly.errors import ConfigError
+    from pipelines.batch import ScoredFile, plan, resolve_inputs
+    from pipelines.rosbag import is_bag
 
-    check_table_path(output)
+    if (output is None) == (out is None):
+        raise ConfigError("give either -o FILE (one input) or --out FOLDER")
+    if engine not in ("auto", "keras", "onnx", "dask"):
+        raise ConfigError(f"--engine {engine!r} is not one of ['auto', 'keras', 'onnx', 'dask']")
+    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors}
+    if output is not None:
+        check_table_path(output)
+        if len(data) != 1:
+            raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
+        if is_bag(data[0]) or topic or rate is not None:
+            return _score_whole_file(Path(data[0]), model, output, engine, topic, rate, **options)
+        if Path(data[0]).is_dir():
+            raise ConfigError(f"{data[0]} is a folder; use --out FOLDER to score the files in it")
+        jobs = [ScoredFile(Path(data[0]), output)]
+    else:
+        bags = [spec for spec in data if is_bag(spec)]
+        if bags:
+            raise ConfigError(f"{bags[0]}: ROS bags are scored one at a time, with -o FILE")
+        jobs = plan(resolve_inputs(data, exclude=out), out, force=force)
+    if engine == "dask" or scheduler is not None:
+        results = _score_on_dask(jobs, model, "auto" if engine == "dask" else engine, scheduler, options)
+    else:
+        results = _score_locally(jobs, model, engine, options)
+    _report(results, single=output is not None)
+
+
+def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic, rate, *, timestamp, top_k, with_errors, **_):
+    """Bags (and their --topic/--rate) are read whole, then scored like a file."""
+    from pipelines.batch import score_table
+
     with progress() as step:
-        _, _, errors, scores, flags = _load_and_score(data, model, timestamp, engine, step=step)
-        result = pd.concat([scores, flags, top_channels(errors, top_k)], axis=1)
-        if with_errors:
-            result = pd.concat([result, errors.add_prefix("err:")], axis=1)
+        _, _, errors, scores, flags = _load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate)
+        result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
         step(f"writing {output}")
         write_table(result, output)
     err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
+
+
+def _score_locally(jobs, model: Path, engine: str, options: dict):
+    import anomaly
+    from pipelines.batch import score_files
+
+    with progress() as step:
+        step(f"loading model {model}")
+        det = anomaly.load(model, engine=engine)
+    with rows_progress() as track:
+        return score_files(det, jobs, progress=lambda job: track(f"scoring {job.source.name}"), **options)
+
+
+def _score_on_dask(jobs, model: Path, engine: str, scheduler: str | None, options: dict):
+    from pipelines.chunk_reader import row_count
+    from pipelines.dask_engine import score_files_dask
+
+    todo = [job for job in jobs if not job.skipped]
+    counts = [row_count(job.source) for job in todo]
+    with rows_progress() as track:
+        update = track(f"scoring {len(todo)} files on Dask")
+        done = [0]
+
+        def finished(result) -> None:
+            done[0] += result.rows
+            update(done[0], None if None in counts else sum(counts))
+
+        return score_files_dask(model, jobs, engine=engine, scheduler=scheduler, on_done=finished, **options)
+
+
+def _report(results, *, single: bool) -> None:
+    """One line per scored or rejected file; exit status 2 if any input was rejected."""
+    failed = [r for r in results if r.error is not None]
+    scored = [r for r in results if not r.skipped and r.error is None]
+    for r in results:
+        if r.error is not None:
+            err.print(f"error: {r.error}", markup=False, highlight=False, soft_wrap=True)
+        elif not r.skipped:
+            err.print(f"scored {r.rows} rows, {r.flagged} flagged -> {r.output}", highlight=False)
+    if not single:
+        rows, seconds = sum(r.rows for r in scored), sum(r.seconds for r in scored)
+        skipped = sum(r.skipped for r in results)
+        err.print(f"{len(scored)} files scored ({rows:,} rows, {rows / max(seconds, 1e-9):,.0f} rows/s), "
+                  f"{skipped} skipped (output exists; --force scores them again), {len(failed)} rejected", highlight=False)
+    if failed:
+        raise typer.Exit(2)
 
 
 @app.command()
@@ -342,6 +456,7 @@ def compare(
     threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl | pot."),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl."),
     seed: int = typer.Option(0, help="Random seed (data simulation and training)."),
+    robustness: bool = typer.Option(False, "--robustness", help="Also report each detector's median evasion epsilon (PGD attacks on up to 8 fault excerpts; adds minutes)."),
 ):
     """Run several detectors on one dataset with the same split and threshold, and write a report."""
     from anomaly.registry import DETECTORS
@@ -360,16 +475,54 @@ def compare(
     with progress() as step:
         step(f"loading {dataset}")
         splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction, seed=seed)
-        runs = run_detectors(splits, chosen, threshold=rule, step=step)
+        attacks = None
+        if robustness:
+            from anomaly.generative.robustness import RobustnessCollector
+
+            attacks = RobustnessCollector()
+        runs = run_detectors(splits, chosen, threshold=rule, step=step, on_fit=attacks)
         step("evaluating")
         result = evaluate_runs(splits, runs, seed=seed)
+        meta = metadata(dataset, chosen, runs, seed)
+        if attacks is not None:
+            result["robustness"], meta["robustness"] = attacks.summary(), attacks.settings()
         step(f"writing {output_dir}")
-        write_report(output_dir, splits, runs, result, metadata(dataset, chosen, runs, seed))
+        write_report(output_dir, splits, runs, result, meta)
     from anomaly.evaluation import tables
 
     for title, shown in tables(result).items():
         print_table(shown, title)
     out.print(f"wrote report.html, results.json, results.md, charts/ in {output_dir}", highlight=False)
+
+
+@app.command()
+@handles_errors
+def stream(
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit` (uses model.onnx when present)."),
+    source: str = typer.Option("stdin", help="stdin | mqtt://HOST:PORT/TOPIC"),
+    format: str = typer.Option("jsonl", "--format", help="jsonl (one JSON object per line) | csv (header line first)."),
+    sink: str = typer.Option("stdout", help="stdout | mqtt://HOST:PORT/TOPIC: where alerts go, one JSON message each."),
+    hop: int = typer.Option(1, help="Rows per scoring step (window models: at most the window)."),
+    threshold_scale: float = typer.Option(1.0, help="Alert above this multiple of the model's fitted threshold."),
+    exit_ratio: float = typer.Option(0.8, help="An alert holds while the score stays above exit-ratio x that level."),
+    min_duration: int = typer.Option(25, help="Rows an event must last before it is alerted."),
+    merge_gap: int = typer.Option(100, help="Rows below the hold level after which a return still continues the event."),
+    cooldown: int = typer.Option(500, help="Rows after an event's end during which no new alert opens."),
+    top_k: int = typer.Option(3, help="Channels named per alert."),
+    scores: bool = typer.Option(False, "--scores", help="Also emit one score record per scored row."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx (see score)."),
+    timestamp: str = typer.Option(None, help="Timestamp field (default: detected)."),
+):
+    """Score a live stream and emit one JSON alert per event (and an "end" record when it closes)."""
+    from pipelines.stream import serve
+
+    def say(text: str) -> None:
+        err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+    summary = serve(model, source=source, fmt=format, sink=sink, hop=hop, threshold_scale=threshold_scale,
+                    exit_ratio=exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown, top_k=top_k,
+                    emit_scores=scores, engine=engine, timestamp=timestamp, warn=lambda text: say(f"warning: {text}"), ready=say)
+    say(summary.line())
 
 
 @app.command()

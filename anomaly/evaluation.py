@@ -48,13 +48,18 @@ def evaluate_outputs(y_true, outputs: dict[str, tuple[np.ndarray, np.ndarray]], 
 def tables(result: dict) -> dict[str, pd.DataFrame]:
     """The printable tables of an :func:`evaluate_outputs` result: ``"metrics"``, ``"range_metrics"``
     (detectors only: the baselines' rows there would need their own range reports) and, if
-    present, ``"fault_recall"``."""
+    present, ``"fault_recall"`` and ``"robustness"`` (added by ``anomaly compare --robustness``)."""
     out = {"metrics": metric_table(result["metrics"])}
     detectors = {k: v for k, v in result["metrics"].items() if not k.startswith("baseline:") and "vus_pr" in v}
     if detectors:
         out["range_metrics"] = metric_table(detectors, columns=RANGE_COLUMNS)
     if "fault_recall" in result:
         out["fault_recall"] = pd.DataFrame(result["fault_recall"]).T
+    if "robustness" in result:  # anomaly.generative.robustness.summarise per detector
+        table = pd.DataFrame.from_dict(result["robustness"], orient="index")
+        counts = ["n_excerpts", "missed_unperturbed", "not_evaded"]
+        table[counts] = table[counts].astype(int).astype(str)  # shown as counts, not as 3-decimal floats
+        out["robustness"] = table
     return out
 
 

@@ -8,6 +8,7 @@ from anomaly.detectors.forecast import LSTMForecaster
 from anomaly.detectors.lstm_ae import LSTMAutoencoder
 from anomaly.detectors.lstm_vae import LSTMVAE
 from anomaly.detectors.pca import PCADetector
+from anomaly.detectors.transformer_ae import TransformerAutoencoder
 from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import ConfigError
 
@@ -19,6 +20,7 @@ DETECTORS = {
     "lstm-vae": LSTMVAE,
     "vae-gan": LSTMVAEGAN,
     "lstm-forecast": LSTMForecaster,
+    "transformer-ae": TransformerAutoencoder,
 }
 
 

@@ -133,6 +133,13 @@ def check_number(name: str, value, *, low: float = -math.inf, high: float = math
     return value
 
 
+def check_dropout(dropout):
+    """Return ``dropout`` if it is a number in [0, 1); else raise :class:`ConfigError`."""
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) or not 0.0 <= dropout < 1.0:
+        raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
+    return dropout
+
+
 def to_jsonable(value):
     """Timestamps/timedeltas -> ISO strings, numpy scalars -> Python scalars, else unchanged."""
     if hasattr(value, "isoformat"):

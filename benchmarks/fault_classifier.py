@@ -19,7 +19,7 @@ import sys
 import numpy as np
 import pandas as pd
 from _common import write_result
-from sklearn.metrics import confusion_matrix, f1_score
+from sklearn.metrics import confusion_matrix, f1_score, recall_score
 
 from anomaly import make_detector
 from anomaly.classify import ErrorClassifier, detector_features
@@ -29,24 +29,31 @@ AMBIENT = 28.0
 DETECTORS = {"pca": {}, "dense-ae": {"window": 16, "epochs": 10, "random_state": 0}}
 
 
-def events_of(det, seeds, ranked) -> tuple[pd.DataFrame, list[str]]:
-    tables, kinds = [], []
+def labelled_runs(seeds):
+    """Yield (frame, segments, fault kinds) of a 600 s log with every fault type per seed;
+    segments are (start, end_exclusive) row positions of the labelled faults."""
     for seed in seeds:
         run = simulate(600, faults="all", seed=seed, ambient_c=AMBIENT)
         index = run.frame.index
-        segments = [(index.get_loc(f.start), index.get_loc(f.end) + 1) for f in run.faults]
-        tables.append(detector_features(det, run.frame, segments, ranked=ranked))
-        kinds += [f.kind for f in run.faults]
+        yield run.frame, [(index.get_loc(f.start), index.get_loc(f.end) + 1) for f in run.faults], [f.kind for f in run.faults]
+
+
+def events_of(det, seeds, ranked) -> tuple[pd.DataFrame, list[str]]:
+    tables, kinds = [], []
+    for frame, segments, run_kinds in labelled_runs(seeds):
+        tables.append(detector_features(det, frame, segments, ranked=ranked))
+        kinds += run_kinds
     return pd.concat(tables, ignore_index=True), kinds
 
 
-def evaluate(X_train, y_train, X_test, y_test) -> dict:
-    """Fit an ErrorClassifier and score it on the test events."""
-    pred = ErrorClassifier().fit(X_train, y_train).predict(X_test)
+def evaluate(X_train, y_train, X_test, y_test, classifier=None) -> dict:
+    """Fit ``classifier`` (default: an ErrorClassifier) and score it on the test events."""
+    pred = (classifier if classifier is not None else ErrorClassifier()).fit(X_train, y_train).predict(X_test)
     labels = sorted(set(y_train) | set(y_test))
     return {
         "macro_f1": float(f1_score(y_test, pred, average="macro", labels=labels)),
         "f1_per_fault": dict(zip(labels, map(float, f1_score(y_test, pred, average=None, labels=labels)))),
+        "recall_per_fault": dict(zip(labels, map(float, recall_score(y_test, pred, average=None, labels=labels, zero_division=0)))),
         "confusion": {"labels": labels, "matrix": confusion_matrix(y_test, pred, labels=labels).tolist()},
         "n_train_events": len(y_train),
         "n_test_events": len(y_test),

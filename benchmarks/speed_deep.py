@@ -20,6 +20,7 @@ Run: ``python benchmarks/speed_deep.py [model ...]`` -> ``benchmarks/results/spe
 
 from __future__ import annotations
 
+import os
 import sys
 import tempfile
 import time
@@ -132,7 +133,8 @@ def main(names: list[str]) -> None:
                 f"keras {lat['keras_predict_on_batch']['p50']:.2f}/{lat['keras_predict_on_batch']['p99']:.2f} "
                 f"onnx {lat['onnx_runtime']['p50']:.2f}/{lat['onnx_runtime']['p99']:.2f}"
             )
-    settings = {"channels": CHANNELS, "window": WINDOW, "train_rows": TRAIN_ROWS, "score_rows": SCORE_ROWS, "latency_calls": CALLS}
+    settings = {"channels": CHANNELS, "window": WINDOW, "train_rows": TRAIN_ROWS, "score_rows": SCORE_ROWS, "latency_calls": CALLS,
+                "load_average_at_end": os.getloadavg()}
     path = write_result("speed_deep", {"protocol": __doc__.split("Run:")[0].strip(), "settings": settings, "models": results})
     print(f"-> {path}")
 

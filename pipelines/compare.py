@@ -106,11 +106,13 @@ def _file_split(path: Path, label_column: str | None, train_fraction: float) -> 
     return Split(path.name, train, table.frame.iloc[cut:], labels[cut:], fault)
 
 
-def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=None, step=None) -> list[DetectorRun]:
+def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=None, step=None, on_fit=None) -> list[DetectorRun]:
     """Fit every detector on every split's training data and score its test data.
 
     ``detectors`` maps a registry name to constructor parameters; ``threshold`` (an unfitted
-    Threshold or None for each detector's default) is the same rule for all.
+    Threshold or None for each detector's default) is the same rule for all. ``on_fit``, if
+    given, is called as ``on_fit(name, split, detector)`` with each fitted detector (e.g.
+    :class:`anomaly.generative.robustness.RobustnessCollector`).
     """
     from anomaly.registry import make_detector
 
@@ -131,6 +133,8 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
             run.scores.append(scores.to_numpy())
             run.flags.append(flags.to_numpy())
             run.thresholds.append(det.threshold_)
+            if on_fit is not None:
+                on_fit(name, split, det)
         runs.append(run)
     return runs
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -64,3 +64,48 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     if path.suffix.lower() == ".parquet":
         return atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
     return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))
+
+
+def write_frames(frames: Iterable[pd.DataFrame], path: str | Path) -> Path:
+    """Atomically write consecutive frames as one table, holding one frame at a time.
+
+    The file reads back like :func:`write_table` of the frames concatenated (Parquet: one
+    ``pyarrow.parquet.ParquetWriter``, the first frame fixing the column types; CSV: one
+    header). If ``frames`` raises, the temporary file is removed and nothing is left behind.
+
+    Raises
+    ------
+    DataError
+        If ``frames`` yields nothing (an empty table is never written).
+    """
+    path = check_table_path(path)
+    write = _write_parquet_frames if path.suffix.lower() == ".parquet" else _write_csv_frames
+    return atomic_write(path, lambda tmp: write(frames, tmp, path))
+
+
+def _write_parquet_frames(frames: Iterable[pd.DataFrame], tmp: Path, path: Path) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    writer = None
+    try:
+        for frame in frames:
+            table = pa.Table.from_pandas(frame.reset_index(), preserve_index=False)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, table.schema)
+            writer.write_table(table.cast(writer.schema))
+    finally:
+        if writer is not None:
+            writer.close()
+    if writer is None:
+        raise DataError(f"{path}: nothing to write")
+
+
+def _write_csv_frames(frames: Iterable[pd.DataFrame], tmp: Path, path: Path) -> None:
+    header = True
+    with open(tmp, "w", newline="", encoding="utf-8") as handle:
+        for frame in frames:
+            frame.reset_index().to_csv(handle, index=False, header=header)
+            header = False
+    if header:
+        raise DataError(f"{path}: nothing to write")

@@ -1,21 +1,25 @@
-"""Readers for logged sensor files: CSV (any common delimiter) and Parquet.
+"""Readers for logged sensor files: CSV (any common delimiter), Parquet, ROS bags and MCAP.
 
 :func:`read_table` returns a :class:`Table`: the channel frame (index = timestamps when a
 timestamp column is found, else row numbers) and, separately, any label columns it
 recognised. Structural problems (missing file, empty file, unparseable timestamps,
 unsorted/duplicate timestamps, non-numeric cells) raise :class:`~anomaly.errors.DataError`
-with the file name in the message. NaN/inf are left for the detector's NaN policy.
+with the file name in the message. NaN/inf are left for the detector's NaN policy. ROS bags
+and MCAP files (recognised by :func:`pipelines.rosbag.is_bag`) are read and aligned by
+:func:`pipelines.rosbag.read_bag`.
 """
 
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from anomaly.errors import DataError
+from anomaly.errors import ConfigError, DataError
+from pipelines.rosbag import is_bag, read_bag
 from pipelines.schema import check_structure
 
 #: Column names treated as labels, not channels (case-insensitive).
@@ -37,11 +41,15 @@ class Table:
         Recognised label columns (may have zero columns), same index.
     source : str
         The path the table was read from.
+    metadata : dict
+        JSON-ready facts about how the table was made: for a bag, ``{"alignment":
+        AlignmentReport.to_dict()}``; empty for other files.
     """
 
     frame: pd.DataFrame
     labels: pd.DataFrame
     source: str
+    metadata: dict = field(default_factory=dict)
 
 
 def _sniff_delimiter(path: Path) -> str:
@@ -104,14 +112,23 @@ def _to_index(column: pd.Series, path: Path) -> pd.Index:
     return pd.DatetimeIndex(parsed, name="timestamp")
 
 
-def read_table(path: str | Path, *, timestamp: str | None = None, label_columns=LABEL_COLUMNS, exclude=()) -> Table:
-    """Read a CSV or Parquet file of sensor data.
+def read_table(
+    path: str | Path,
+    *,
+    timestamp: str | None = None,
+    label_columns=LABEL_COLUMNS,
+    exclude=(),
+    topics: Sequence[str] = (),
+    rate_hz: float | None = None,
+) -> Table:
+    """Read a CSV, Parquet, ROS bag or MCAP file of sensor data.
 
     Parameters
     ----------
     path : str or Path
-        ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped)
-        or ``.parquet``.
+        ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped),
+        ``.parquet``, or a ROS 1 ``.bag``, ROS 2 bag folder or ``.mcap`` file (topics aligned
+        on one grid, no labels; ``timestamp`` and ``exclude`` do not apply).
     timestamp : str, optional
         Name of the timestamp column. By default the first column named like a timestamp
         (see :data:`TIMESTAMP_NAMES`) or of datetime type is used; without one, rows are
@@ -120,12 +137,24 @@ def read_table(path: str | Path, *, timestamp: str | None = None, label_columns=
         Column names (case-insensitive) split off into :attr:`Table.labels`.
     exclude : sequence of str
         Further columns to drop (e.g. metadata).
+    topics : sequence of str
+        Bags only: topic selections (see :func:`pipelines.rosbag.parse_topic`; default: every
+        topic of a supported type).
+    rate_hz : float, optional
+        Bags only: grid rate (default: the fastest topic's timestamps).
 
     Returns
     -------
     Table
     """
     path = Path(path)
+    if is_bag(path):
+        if timestamp is not None or exclude:
+            raise ConfigError(f"{path}: timestamp and exclude do not apply to bags (select channels with topics)")
+        frame, report = read_bag(path, topics, rate_hz=rate_hz)
+        return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
+    if topics or rate_hz is not None:
+        raise ConfigError(f"{path}: topics and rate apply only to ROS bags and MCAP files")
     raw = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")

@@ -50,6 +50,14 @@ class LSTMForecaster(KerasWindowDetector):
         model = keras.Model(inputs, outputs, name="lstm_forecaster")
         return model, model
 
+    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """One forecast per newest row of each chunk (k, window + n, c), from the ``window`` rows before it."""
+        k, _, c = chunks.shape
+        spans = np.lib.stride_tricks.sliding_window_view(chunks[:, -(self.window + n) :], self.window + 1, axis=1)
+        spans = np.ascontiguousarray(spans.transpose(0, 1, 3, 2)).reshape(k * n, self.window + 1, c)
+        errors = np.square(self._predict(spans[:, : self.window]) - spans[:, self.window]).reshape(k, n, c)
+        return errors, errors.mean(axis=2)
+
     def _errors(self, Z: np.ndarray) -> np.ndarray:
         errors = np.zeros(Z.shape, dtype=np.float32)
         if Z.shape[0] <= self.window:

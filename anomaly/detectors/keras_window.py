@@ -209,7 +209,22 @@ class KerasWindowDetector(Detector):
             self.onnx_session_ = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         except Exception as exc:  # a truncated or foreign file
             raise ModelFileError(f"{path}: cannot load ONNX model ({exc.__class__.__name__})") from None
-        self.engine_ = "onnx"
+        self.engine_, self._onnx_file = "onnx", path
+
+    def set_inference_threads(self, threads: int) -> None:
+        """Run ONNX Runtime on ``threads`` intra-op threads (0: its default, one per core).
+
+        One thread suits single windows (streaming) on a busy machine: an op split over two
+        threads waits for the slower one, which a loaded machine may not schedule for
+        milliseconds. No effect on the Keras engine.
+        """
+        if getattr(self, "onnx_session_", None) is None:
+            return
+        import onnxruntime
+
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        self.onnx_session_ = onnxruntime.InferenceSession(str(self._onnx_file), options, providers=["CPUExecutionProvider"])
 
     def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
         """Scores of the held-out validation rows: training rows' scores are optimistic."""
@@ -219,6 +234,14 @@ class KerasWindowDetector(Detector):
     def _inference_batch(self) -> int:
         """Windows per inference call for the active engine."""
         return ONNX_BATCH if getattr(self, "onnx_session_", None) is not None else INFERENCE_BATCH
+
+    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        """Reconstruct the last window of each chunk; errors and scores of its newest ``n`` rows."""
+        if n > self.window:
+            raise ConfigError(f"hop={n} must be <= window={self.window}, or rows older than the last window get no error")
+        windows = np.ascontiguousarray(chunks[:, -self.window :])
+        errors = np.square(self._predict(windows) - windows)[:, -n:]
+        return errors, errors.mean(axis=2)  # the default score: mean error over channels
 
     def _errors(self, Z: np.ndarray) -> np.ndarray:
         stride = self.stride or self.window

@@ -6,34 +6,28 @@ from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector, _keras
 from anomaly.errors import ConfigError
 
-CELLS = ("lstm", "gru")
+CELLS = ("lstm", "gru")  # the cells the recurrent detectors offer (anomaly.nn.recurrent also has "rnn")
 
 
-def recurrent_layer(cell: str, units: int, *, return_sequences: bool, dropout: float, name: str | None = None):
-    """A Keras LSTM or GRU layer (the recurrent building block shared by the sequence models)."""
+def _detector_cell(cell: str) -> str:
     if cell not in CELLS:
         raise ConfigError(f"cell={cell!r} is not one of {list(CELLS)}")
-    if not 0.0 <= dropout < 1.0:
-        raise ConfigError(f"dropout={dropout!r} must be in [0, 1)")
-    layers = _keras().layers
-    kind = layers.LSTM if cell == "lstm" else layers.GRU
-    return kind(units, return_sequences=return_sequences, dropout=dropout, name=name)
+    return cell
 
 
 def recurrent_encoder(inputs, cell: str, units, dropout: float):
     """Stacked recurrent layers; returns the last layer's final state, shape (batch, units[-1])."""
-    x = inputs
-    for i, width in enumerate(units):
-        x = recurrent_layer(cell, width, return_sequences=i < len(units) - 1, dropout=dropout)(x)
-    return x
+    from anomaly.nn.recurrent import recurrent_stack  # imports Keras: only when a model is built
+
+    return recurrent_stack(inputs, _detector_cell(cell), units, dropout=dropout)
 
 
 def recurrent_decoder(code, window: int, n_channels: int, cell: str, units, dropout: float):
     """Repeat a code over ``window`` steps, run stacked recurrent layers, project to channels."""
+    from anomaly.nn.recurrent import repeat_decoder
+
     layers = _keras().layers
-    x = layers.RepeatVector(window)(code)
-    for width in reversed(units):
-        x = recurrent_layer(cell, width, return_sequences=True, dropout=dropout)(x)
+    x = repeat_decoder(code, window, _detector_cell(cell), tuple(reversed(units)), dropout=dropout)
     return layers.TimeDistributed(layers.Dense(n_channels), name="reconstruction")(x)
 
 

@@ -137,6 +137,11 @@ class LSTMVAEGAN(KerasWindowDetector):
             doubt.add(starts, np.repeat((1.0 - real)[:, None, :], self.window, axis=1))
         return (1.0 - self.disc_weight) * E.mean(axis=1) + self.disc_weight * doubt.result()[:, 0]
 
+    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
+        errors, recon = super()._chunk_scores(chunks, n)
+        real = predict_padded(self.discriminator_, np.ascontiguousarray(chunks[:, -self.window :]))  # (k, 1)
+        return errors, (1.0 - self.disc_weight) * recon + self.disc_weight * (1.0 - real)
+
     def _save_artifacts(self, directory: Path) -> None:
         super()._save_artifacts(directory)
         self.discriminator_.save(directory / DISCRIMINATOR_FILE)

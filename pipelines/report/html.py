@@ -90,6 +90,12 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
         body += ["<h2>Attribution: HitRate</h2><p>Share of the labelled cause channels among each anomalous row's top "
                  "channels by error (top |causes| for @100 %, 1.5 x for @150 %), averaged over rows and segments.</p>",
                  _table_html(shown["attribution"])]
+    if "robustness" in shown:
+        body += ["<h2>Robustness: median evasion epsilon</h2><p>Smallest L-infinity perturbation (PGD, in units of the "
+                 "detector's channel scaling, e.g. training standard deviations) that brings every score of a fault "
+                 "excerpt below the threshold, median over the excerpts that raised an alarm; nan when more than half "
+                 "were not evaded within the search range (see metadata). Lower = easier to fool.</p>",
+                 _table_html(shown["robustness"])]
     body += ["<h2>Precision-recall</h2>", _img(pngs["pr_curves"], "precision-recall curves"),
              f"<h2>Per detector (first split: {html.escape(first.name)})</h2>", *sections,
              "<h2>Run metadata</h2>", f"<pre>{html.escape(json.dumps(meta, indent=2))}</pre>"]

@@ -127,7 +127,7 @@ def test_bad_model_directory(workspace, good_rows, tmp_path, model_setup, messag
 def test_unknown_detector(workspace, tmp_path):
     result = invoke("fit", workspace / "normal.parquet", "--detector", "magic", "-o", tmp_path / "m")
     assert result.exit_code == 2
-    assert "unknown detector 'magic'; choose one of ['conv-ae', 'dense-ae', 'lstm-ae', 'lstm-forecast', 'lstm-vae', 'pca', 'vae-gan']" in result.output
+    assert "unknown detector 'magic'; choose one of ['conv-ae', 'dense-ae', 'lstm-ae', 'lstm-forecast', 'lstm-vae', 'pca', 'transformer-ae', 'vae-gan']" in result.output
     assert not (tmp_path / "m").exists()
 
 
@@ -166,6 +166,7 @@ def test_training_reports_every_epoch_to_the_observer(good_rows):
     ("lstm-vae", ["--units", "8", "--param", "beta=0.05"]),
     ("vae-gan", ["--units", "8", "--param", "disc_weight=0.2"]),
     ("lstm-forecast", ["--units", "8"]),
+    ("transformer-ae", ["--d-model", "8", "--num-heads", "2", "--blocks", "1", "--latent", "4"]),
 ])
 def test_fit_export_and_score_every_neural_detector(workspace, tmp_path, detector, options):
     model = tmp_path / detector
@@ -187,6 +188,7 @@ def test_fit_export_and_score_every_neural_detector(workspace, tmp_path, detecto
     (["--detector", "pca", "--latent", "4"], r"detector 'pca' has no parameter\(s\) \['latent'\]"),
     (["--detector", "lstm-ae", "--param", "nonsense"], "must look like name=value"),
     (["--detector", "conv-ae", "--filters", "8,x"], "expected comma-separated integers"),
+    (["--detector", "transformer-ae", "--d-model", "10", "--num-heads", "4"], "d_model=10 must be divisible by num_heads=4"),
 ])
 def test_bad_fit_options(workspace, tmp_path, args, message):
     result = invoke("fit", workspace / "normal.parquet", *args, "-o", tmp_path / "m")

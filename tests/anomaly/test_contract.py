@@ -22,6 +22,7 @@ FAST = {
     "lstm-vae": {"epochs": 6, "window": 8, "units": (16,), "latent": 4, "warmup_epochs": 2},
     "lstm-forecast": {"epochs": 6, "window": 8, "units": (16,)},
     "vae-gan": {"epochs": 6, "window": 8, "units": (16,), "latent": 4, "warmup_epochs": 2},
+    "transformer-ae": {"epochs": 8, "window": 8, "d_model": 16, "num_heads": 2, "ff_dim": 32, "latent": 4},
 }
 
 

@@ -24,6 +24,7 @@ TINY = {
     "lstm-vae": {"epochs": 2, "window": 8, "units": (8,), "latent": 4, "warmup_epochs": 2},
     "lstm-forecast": {"epochs": 2, "window": 8, "units": (8,)},
     "vae-gan": {"epochs": 2, "window": 8, "units": (8,), "latent": 4, "warmup_epochs": 2},
+    "transformer-ae": {"epochs": 2, "window": 8, "d_model": 8, "num_heads": 2, "ff_dim": 16, "latent": 4},
 }
 
 
@@ -93,6 +94,9 @@ def test_vae_gan_discriminator_prefers_real_windows(frames):
         ("lstm-ae", {"cell": "rnn"}, "cell='rnn' is not one of"),
         ("dense-ae", {"activation": "swish"}, "activation='swish' is not one of"),
         ("lstm-vae", {"dropout": 1.5}, r"dropout=1.5 must be in \[0, 1\)"),
+        ("transformer-ae", {"d_model": 10, "num_heads": 4}, r"d_model=10 must be divisible by num_heads=4"),
+        ("transformer-ae", {"positional": "rotary"}, r"positional='rotary' is not one of"),
+        ("transformer-ae", {"blocks": 0}, r"blocks=0 is not allowed"),
     ],
 )
 def test_bad_parameters(name, params, message, frames):

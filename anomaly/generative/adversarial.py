@@ -25,9 +25,10 @@ epsilon box, stops early once the goal is met and returns the iterate with the l
 Steps shrink geometrically from ``epsilon / 5`` to ``FINEST_STEP`` (0.001 scaled units) unless
 ``step_size`` fixes them: signed steps move every value by the full step, so a last step of a
 few percent of a large epsilon leaves noise on every value that alone keeps some scores above
-the threshold (measured on the Conv-AE in ``benchmarks/adversarial.py``). :func:`smallest_epsilon` bisects epsilon (geometrically) with PGD.
-PGD is a heuristic: the epsilon found is an upper bound on the smallest perturbation that
-succeeds, not a certificate that nothing smaller does.
+the threshold (measured on the Conv-AE in ``benchmarks/adversarial.py``).
+:func:`smallest_epsilon` bisects epsilon (geometrically) with PGD. PGD is a heuristic: the
+epsilon found is an upper bound on the smallest perturbation that succeeds, not a certificate
+that nothing smaller does.
 """
 
 from __future__ import annotations
@@ -106,9 +107,14 @@ class _Problem:
     def pgd(self, epsilon: float, steps: int, step_size: float | None, seed: int | None) -> np.ndarray:
         """The perturbation (n, c) with the lowest loss among the PGD iterates."""
         delta = np.zeros_like(self.Z)
+        if epsilon == 0.0:
+            return delta
         if seed is not None:
             delta = np.random.default_rng(seed).uniform(-epsilon, epsilon, self.Z.shape).astype(np.float32)
-        alphas = np.full(steps, step_size) if step_size is not None else np.geomspace(epsilon / 5, min(epsilon / 5, FINEST_STEP), steps)
+        if step_size is None:
+            alphas = np.geomspace(epsilon / 5, min(epsilon / 5, FINEST_STEP), steps)
+        else:
+            alphas = np.full(steps, step_size)
         best, best_loss = delta, np.inf
         for alpha in alphas:
             loss, grad = self.gradient(self.Z + delta, self.target)
@@ -145,9 +151,10 @@ def fgsm(detector, frame: pd.DataFrame, epsilon: float, *, goal: str = "evade", 
         ``frame`` plus ``-epsilon * sign(gradient)`` (scaled units), in original units. Rows
         whose gradient is 0 (e.g. every row already meets an "evade" goal) are unchanged.
     """
+    epsilon = _check_epsilon(epsilon)
     problem = _Problem(detector, frame, goal, source)
     _, grad = problem.gradient(problem.Z, problem.target)
-    return problem.frame(-_check_epsilon(epsilon) * np.sign(grad))
+    return problem.frame(-epsilon * np.sign(grad))
 
 
 def pgd(detector, frame: pd.DataFrame, epsilon: float, *, goal: str = "evade", steps: int = 100,
@@ -169,11 +176,12 @@ def pgd(detector, frame: pd.DataFrame, epsilon: float, *, goal: str = "evade", s
     pandas.DataFrame of shape (n_steps, n_channels), original units
         The perturbed frame (whether or not the goal was met: check ``detector.score``).
     """
-    problem = _Problem(detector, frame, goal, source)
+    epsilon = _check_epsilon(epsilon)
     check_number("steps", steps, low=1, integer=True)
     if step_size is not None:
         check_number("step_size", step_size, low=0, low_open=True)
-    return problem.frame(problem.pgd(_check_epsilon(epsilon), steps, step_size, seed))
+    problem = _Problem(detector, frame, goal, source)
+    return problem.frame(problem.pgd(epsilon, steps, step_size, seed))
 
 
 @dataclass
@@ -241,13 +249,13 @@ def smallest_epsilon(detector, frame: pd.DataFrame, *, goal: str = "evade", max_
     -------
     AttackResult
     """
-    problem = _Problem(detector, frame, goal, source)
     check_number("max_epsilon", max_epsilon, low=0, low_open=True)
     check_number("min_epsilon", min_epsilon, low=0, low_open=True)
     check_number("rtol", rtol, low=0, low_open=True)
     check_number("steps", steps, low=1, integer=True)
     if min_epsilon >= max_epsilon:
         raise ConfigError(f"min_epsilon={min_epsilon!r} must be smaller than max_epsilon={max_epsilon!r}")
+    problem = _Problem(detector, frame, goal, source)
     original = problem.frame(np.zeros_like(problem.Z))
     before = problem.max_score(original)
     if problem.reached(before):

@@ -128,5 +128,6 @@ def score_graph(detector, n_rows: int) -> Callable:
     reconstructs = type(detector)._errors is KerasWindowDetector._errors
     default_score = type(detector)._scores in (KerasWindowDetector._scores, LSTMVAEGAN._scores)
     if not (reconstructs and default_score):
-        raise ConfigError(f"no differentiable score for {type(detector).__name__} (it overrides how errors or scores are computed)")
+        raise ConfigError(f"no differentiable score for {type(detector).__name__} "
+                          "(it overrides how errors or scores are computed)")
     return _window_graph(detector, n_rows, ops)

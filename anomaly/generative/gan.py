@@ -138,9 +138,10 @@ class WindowGAN(BaseEstimator):
         check_number("label_smoothing", self.label_smoothing, low=0, high=0.5)
         if self.architecture not in ARCHITECTURES:
             raise ConfigError(f"architecture={self.architecture!r} is not one of {list(ARCHITECTURES)}")
-        sizes = self.units if self.architecture == "dense" else self.filters
+        name = "units" if self.architecture == "dense" else "filters"
+        sizes = getattr(self, name)
         if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
-            raise ConfigError(f"{'units' if self.architecture == 'dense' else 'filters'}={sizes!r} must be a non-empty tuple of integers >= 1")
+            raise ConfigError(f"{name}={sizes!r} must be a non-empty tuple of integers >= 1")
 
     def fit(self, X: pd.DataFrame, y=None, *, source: str = "input") -> "WindowGAN":
         """Learn to generate windows like those of ``X``.

@@ -82,7 +82,8 @@ def codec(detector) -> Codec:
     from anomaly.detectors.vae_gan import LSTMVAEGAN
 
     if not isinstance(detector, (LSTMVAE, LSTMVAEGAN, DenseAutoencoder)):
-        raise ConfigError(f"{type(detector).__name__} has no separable encoder/decoder; use LSTMVAE, LSTMVAEGAN or DenseAutoencoder")
+        raise ConfigError(f"{type(detector).__name__} has no separable encoder/decoder; "
+                          "use LSTMVAE, LSTMVAEGAN or DenseAutoencoder")
     detector._check_fitted()
     keras = _keras()
     model = detector.model_

@@ -13,7 +13,7 @@ flattened to (n, d). Compare them in the units the distances should be measured 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binomtest
@@ -101,9 +101,6 @@ class MMDResult:
     bandwidth: float
     n_permutations: int
 
-    def to_dict(self) -> dict:
-        return asdict(self)
-
 
 def mmd_test(X, Y, *, bandwidth: float | None = None, n_permutations: int = 200, seed: int = 0) -> MMDResult:
     """Permutation test of "X and Y come from the same distribution" with the MMD statistic.
@@ -140,9 +137,6 @@ class ClassifierTestResult:
     accuracy: float
     p_value: float
     n_test: int
-
-    def to_dict(self) -> dict:
-        return asdict(self)
 
 
 def classifier_test(X, Y, *, classifier=None, test_fraction: float = 0.5, seed: int = 0) -> ClassifierTestResult:

@@ -93,6 +93,9 @@ def test_pgd_evasion_is_real_and_within_epsilon(name, request, fault):
     assert np.abs(scaled(det, result.frame) - scaled(det, fault)).max() <= result.epsilon + 1e-5
     below = pgd(det, fault, result.epsilon, goal="evade")  # the same deterministic PGD run
     assert not det.predict(below).any()
+    started = pgd(det, fault, 0.05, steps=3, seed=0)  # random start inside the ball
+    assert 0.04 < np.abs(scaled(det, started) - scaled(det, fault)).max() <= 0.05 + 1e-5
+    assert_array_equal(pgd(det, fault, 0.0).to_numpy(), fault.to_numpy())
 
 
 @pytest.mark.parametrize("name", ["pca_spe", "dense"])

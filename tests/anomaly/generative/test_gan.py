@@ -32,8 +32,9 @@ def offset_frame(n: int = 600, seed: int = 0) -> pd.DataFrame:
 
 
 def tiny(**params) -> WindowGAN:
-    return WindowGAN(**{"window": WINDOW, "latent": 4, "architecture": "dense", "units": (32,), "stride": 2, "batch_size": 32, "learning_rate": 2e-3,
-                        **params})
+    settings = {"window": WINDOW, "latent": 4, "architecture": "dense", "units": (32,), "stride": 2, "batch_size": 32,
+                "learning_rate": 2e-3}
+    return WindowGAN(**{**settings, **params})
 
 
 @pytest.fixture(scope="module")

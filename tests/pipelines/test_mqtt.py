@@ -40,7 +40,9 @@ def broker(tmp_path) -> int:
         pytest.skip("mosquitto is not installed (.ci/run installs it)")
     port = free_port()
     config = tmp_path / "mosquitto.conf"
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n")
+    # no cap on queued messages: a test publishes 2,000 rows in a burst, faster than a busy
+    # machine may consume them, and mosquitto would drop those beyond its default 1,000
+    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
     proc = subprocess.Popen([exe, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 10

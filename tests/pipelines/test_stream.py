@@ -327,12 +327,13 @@ def test_signal_ends_the_stream_cleanly_with_a_summary(models, faulty, signum):
     out, err = Lines(proc.stdout), Lines(proc.stderr)
     try:
         err.wait_for(lambda line: line.startswith("streaming stdin"))
-        for line in json_lines(faulty.iloc[:440]):  # ends inside the fault: an event is open
+        for line in json_lines(faulty.iloc[:440]) + ["sentinel"]:  # ends inside the fault: an event is open
             proc.stdin.write(line + "\n")
         proc.stdin.flush()
         fault_second = faulty.index[FAULT.start].isoformat()[:19]  # the fault starts on a whole second
         out.wait_for(lambda line: '"type": "alert"' in line and f'"start": "{fault_second}' in line)
-        time.sleep(0.5)  # the stream is now blocked waiting for input
+        err.wait_for(lambda line: line.startswith("warning: message 441 skipped (malformed)"))  # all rows are in
+        time.sleep(0.2)  # the stream is now blocked waiting for input
         proc.send_signal(signum)
         assert proc.wait(timeout=20) == 0
     finally:
@@ -341,8 +342,8 @@ def test_signal_ends_the_stream_cleanly_with_a_summary(models, faulty, signum):
     alerts = [r for r in sent if r["type"] == "alert"]
     assert sent[-1]["type"] == "end" and sent[-1]["start"] == alerts[-1]["start"]  # the open event is closed
     assert pd.Timestamp(sent[-1]["end"]) <= faulty.index[439]
-    assert err.rest()[-1].strip() == (f"stream ended ({signal.Signals(signum).name}): 440 rows in, 440 scored, "
-                                      f"0 skipped, {len(alerts)} alerts")
+    assert err.rest()[-1].strip() == (f"stream ended ({signal.Signals(signum).name}): 441 rows in, 440 scored, "
+                                      f"1 skipped (malformed 1), {len(alerts)} alerts")
 
 
 @pytest.mark.parametrize(

@@ -124,6 +124,27 @@ def atomic_directory(path: str | Path, write, *, marker: str) -> Path:
     return path
 
 
+
+def read_meta(path: Path, name: str, *, directory: str, saved: str):
+    """The parsed JSON file ``path / name`` of a saved directory (any JSON value: callers check it).
+
+    ``directory`` and ``saved`` name the kind of directory and object in the messages
+    (e.g. ``"model"`` and ``"detector"``).
+
+    Raises
+    ------
+    ModelFileError
+        If the directory or the file is missing, or the file is not valid JSON text.
+    """
+    if not path.is_dir():
+        raise ModelFileError(f"{path}: {directory} directory not found")
+    try:
+        return json.loads((path / name).read_text())
+    except FileNotFoundError:
+        raise ModelFileError(f"{path}: {name} is missing; not a saved {saved}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ModelFileError(f"{path / name}: corrupted or truncated ({exc.__class__.__name__})") from None
+
 def load(path: str | Path, *, engine: str = "auto"):
     """Load a detector saved by :func:`save`.
 
@@ -144,14 +165,7 @@ def load(path: str | Path, *, engine: str = "auto"):
     from anomaly.registry import detector_class
 
     path = Path(path)
-    if not path.is_dir():
-        raise ModelFileError(f"{path}: model directory not found")
-    try:
-        meta = json.loads((path / META_FILE).read_text())
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: {META_FILE} is missing; not a saved detector") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path / META_FILE}: corrupted or truncated ({exc.__class__.__name__})") from None
+    meta = read_meta(path, META_FILE, directory="model", saved="detector")
     version = meta.get("format_version") if isinstance(meta, dict) else None
     if not isinstance(version, int):
         raise ModelFileError(f"{path / META_FILE}: no format_version; not a saved detector")

@@ -29,7 +29,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from anomaly.augment import METHODS, expand
-from anomaly.bundle import atomic_directory
+from anomaly.bundle import atomic_directory, read_meta
 from anomaly.classify import detector_views
 from anomaly.detectors.keras_window import _keras, load_keras_file, predict_padded
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
@@ -279,14 +279,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> "CNNClassifier":
         """Load a classifier saved by :meth:`save`; a missing or damaged file raises ``ModelFileError``."""
         path = Path(path)
-        if not path.is_dir():
-            raise ModelFileError(f"{path}: classifier directory not found")
-        try:
-            meta = json.loads((path / META_FILE).read_text())
-        except FileNotFoundError:
-            raise ModelFileError(f"{path}: {META_FILE} is missing; not a saved CNNClassifier") from None
-        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-            raise ModelFileError(f"{path / META_FILE}: corrupted or truncated ({exc.__class__.__name__})") from None
+        meta = read_meta(path, META_FILE, directory="classifier", saved=cls.__name__)
         if not isinstance(meta, dict) or meta.get("class") != cls.__name__:
             raise ModelFileError(f"{path / META_FILE}: not a saved {cls.__name__}")
         if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:

@@ -23,7 +23,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
-from anomaly.bundle import _decode_param, _encode_param, atomic_directory
+from anomaly.bundle import _decode_param, _encode_param, atomic_directory, read_meta
 from anomaly.detectors.keras_window import _keras, load_keras_file
 from anomaly.errors import ConfigError, ModelFileError, NotFittedError
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
@@ -275,14 +275,7 @@ def load_gan(path: str | Path) -> WindowGAN:
         by a newer format.
     """
     path = Path(path)
-    if not path.is_dir():
-        raise ModelFileError(f"{path}: GAN directory not found")
-    try:
-        meta = json.loads((path / META_FILE).read_text())
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: {META_FILE} is missing; not a saved WindowGAN") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path / META_FILE}: corrupted or truncated ({exc.__class__.__name__})") from None
+    meta = read_meta(path, META_FILE, directory="GAN", saved="WindowGAN")
     if not isinstance(meta, dict) or meta.get("class") != WindowGAN.__name__ or not isinstance(meta.get("format_version"), int):
         raise ModelFileError(f"{path / META_FILE}: not a saved WindowGAN")
     if meta["format_version"] > FORMAT_VERSION:

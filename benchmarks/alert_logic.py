@@ -12,7 +12,6 @@ Run: ``python benchmarks/alert_logic.py`` -> ``benchmarks/results/alert_logic.js
 
 from __future__ import annotations
 
-import numpy as np
 from _common import write_result
 
 from anomaly import PCADetector

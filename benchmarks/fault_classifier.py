@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import sys
 
-import numpy as np
 import pandas as pd
 from _common import write_result
 from sklearn.metrics import confusion_matrix, f1_score, recall_score

@@ -11,26 +11,15 @@ Run: ``python benchmarks/pca_speed.py`` -> ``benchmarks/results/pca_speed.json``
 
 from __future__ import annotations
 
-import time
 
 import numpy as np
 import pandas as pd
-from _common import write_result
+from _common import best_seconds, write_result
 from sklearn.decomposition import PCA
 
 from anomaly import PCADetector
 
 ROWS, CHANNELS, REPEATS = 1_000_000, 38, 3
-
-
-def best_of(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
 
 def main() -> None:
     rng = np.random.default_rng(0)
@@ -43,11 +32,11 @@ def main() -> None:
     def bare():
         return ((values - ref.inverse_transform(ref.transform(values))) ** 2).mean(axis=1)
 
-    bare_s = best_of(bare)
+    bare_s = best_seconds(bare, REPEATS)
     result = {"rows": ROWS, "channels": CHANNELS, "n_components": ref.n_components_, "sklearn_rows_per_s": ROWS / bare_s, "toolkit": {}}
     for statistic in ("spe", "combined"):  # combined (T2+Q, the default) adds one projection for T2
         det = PCADetector(statistic=statistic).fit(frame.iloc[:100_000])
-        toolkit_s = best_of(lambda: det.score(frame))
+        toolkit_s = best_seconds(lambda: det.score(frame), REPEATS)
         result["toolkit"][statistic] = {"rows_per_s": ROWS / toolkit_s, "time_ratio_to_sklearn": toolkit_s / bare_s}
         print(f"toolkit statistic={statistic}: {ROWS / toolkit_s:,.0f} rows/s = {toolkit_s / bare_s:.2f}x the time of bare sklearn ({ROWS / bare_s:,.0f} rows/s)")
     result["target"] = "toolkit within 2x of bare scikit-learn"

@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from _common import write_result
+from _common import best_seconds, write_result
 from rosbags.highlevel import AnyReader
 from rosbags.rosbag1 import Writer as Writer1
 from rosbags.rosbag2 import StoragePlugin
@@ -64,16 +64,6 @@ def decode_only(path: Path) -> int:
             count += 1
     return count
 
-
-def best_of(fn) -> float:
-    times = []
-    for _ in range(REPEATS):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
-
-
 def size(path: Path) -> int:
     return sum(p.stat().st_size for p in path.rglob("*")) if path.is_dir() else path.stat().st_size
 
@@ -92,8 +82,8 @@ def main() -> None:
             assert frame.shape == (n, 18), frame.shape
             np.testing.assert_allclose(frame.iloc[-1, :6], np.sin((n - 1) * 0.01 + np.arange(6)))
             assert decode_only(path) == n
-            toolkit_s = best_of(lambda: read_topics(path))
-            rosbags_s = best_of(lambda: decode_only(path))
+            toolkit_s = best_seconds(lambda: read_topics(path), REPEATS)
+            rosbags_s = best_seconds(lambda: decode_only(path), REPEATS)
             result["formats"][kind] = {
                 "file_bytes": size(path),
                 "write_messages_per_s": n / write_s,

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from _common import write_result
+from _common import best_seconds, sine_frame, write_result
 
 import anomaly
 from anomaly import make_detector
@@ -43,25 +43,6 @@ MODELS = {
     "vae-gan": {"units": (32,), "latent": 16},
     "lstm-forecast": {"units": (32,)},
 }
-
-
-def frame(rows: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    t = np.arange(rows)[:, None] / 50.0
-    values = np.sin(t * rng.uniform(0.5, 2.0, CHANNELS) + rng.uniform(0, 6, CHANNELS)) + 0.1 * rng.standard_normal((rows, CHANNELS))
-    index = pd.date_range("2026-01-01", periods=rows, freq="10ms", name="timestamp")
-    return pd.DataFrame(values.astype(np.float32), index=index, columns=[f"c{i}" for i in range(CHANNELS)])
-
-
-def seconds(fn, repeats: int = 1) -> float:
-    best = np.inf
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        best = min(best, time.perf_counter() - start)
-    return best
-
-
 def latencies_ms(fn) -> tuple[float, float]:
     fn()
     times = []
@@ -88,12 +69,12 @@ def measure(name: str, train: pd.DataFrame, test: pd.DataFrame, folder: Path) ->
     windows = np.ascontiguousarray(sliding_windows(z, WINDOW, stride))
     if name == "lstm-forecast":
         windows = windows[: SCORE_ROWS // 8]  # one forecast per row: score a slice, report per row
-    default_s = seconds(lambda: keras_det.model_.predict(windows, verbose=0), 3)
-    reference_s = seconds(lambda: keras_det.model_.predict(windows, batch_size=4096, verbose=0), 3)
+    default_s = best_seconds(lambda: keras_det.model_.predict(windows, verbose=0), 3)
+    reference_s = best_seconds(lambda: keras_det.model_.predict(windows, batch_size=4096, verbose=0), 3)
     reference_rows = len(windows) * (1 if name == "lstm-forecast" else WINDOW)
     scored = test.iloc[: reference_rows + WINDOW] if name == "lstm-forecast" else test
-    keras_s = seconds(lambda: keras_det.score(scored), 3)
-    onnx_s = seconds(lambda: onnx_det.score(scored), 3)
+    keras_s = best_seconds(lambda: keras_det.score(scored), 3)
+    onnx_s = best_seconds(lambda: onnx_det.score(scored), 3)
     one = windows[:1]
     ref_p50, ref_p99 = latencies_ms(lambda: keras_det.model_.predict(one, verbose=0))
     keras_p50, keras_p99 = latencies_ms(lambda: keras_det._predict(one))
@@ -119,7 +100,7 @@ def measure(name: str, train: pd.DataFrame, test: pd.DataFrame, folder: Path) ->
 
 
 def main(names: list[str]) -> None:
-    train, test = frame(TRAIN_ROWS, 0), frame(SCORE_ROWS, 1)
+    train, test = sine_frame(TRAIN_ROWS, CHANNELS, 0, "10ms"), sine_frame(SCORE_ROWS, CHANNELS, 1, "10ms")
     results = {}
     with tempfile.TemporaryDirectory() as folder:
         for name in names:

@@ -47,8 +47,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from _common import write_result
+from _common import sine_frame, write_result
 
 import anomaly
 from anomaly.alerts import AlertLogic
@@ -64,17 +63,8 @@ MODELS = {
     "lstm-ae": {"window": WINDOW, "units": (32,), "latent": 16},
 }
 
-
-def frame(rows: int, seed: int) -> pd.DataFrame:
-    rng = np.random.default_rng(seed)
-    t = np.arange(rows)[:, None] / 50.0
-    values = np.sin(t * rng.uniform(0.5, 2.0, CHANNELS) + rng.uniform(0, 6, CHANNELS)) + 0.1 * rng.standard_normal((rows, CHANNELS))
-    index = pd.date_range("2026-01-01", periods=rows, freq="1ms", name="timestamp")
-    return pd.DataFrame(values.astype(np.float32), index=index, columns=[f"c{i}" for i in range(CHANNELS)])
-
-
 def train(folder: Path) -> dict[str, Path]:
-    data = frame(TRAIN_ROWS, 0)
+    data = sine_frame(TRAIN_ROWS, CHANNELS, 0, "1ms")
     paths = {}
     for name, params in MODELS.items():
         if params is None:
@@ -88,7 +78,7 @@ def train(folder: Path) -> dict[str, Path]:
 
 def messages(n: int, seed: int) -> list[bytes]:
     """JSON lines with an integer timestamp = message number (easy to match in the output)."""
-    values = np.round(frame(n, seed).to_numpy(np.float64), 5)
+    values = np.round(sine_frame(n, CHANNELS, seed, "1ms").to_numpy(np.float64), 5)
     names = [f"c{i}" for i in range(CHANNELS)]
     return [json.dumps({"timestamp": i, **dict(zip(names, row.tolist()))}).encode() + b"\n" for i, row in enumerate(values)]
 

@@ -10,7 +10,7 @@ from keras import ops
 from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
-from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.errors import DataError, NotFittedError
 from anomaly.nn.recurrent import seq2vec
 from anomaly.validation import check_number
 from pipelines.preprocess import Scaler

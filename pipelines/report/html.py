@@ -11,7 +11,6 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.attribution import top_channels
 from anomaly.evaluation import tables, to_markdown
 from anomaly.events import events
 from pipelines.report import charts

@@ -10,10 +10,7 @@ per-channel reconstruction-error vector, a score and flags, and saves as plain f
     det.save("models/arm"); det = anomaly.load("models/arm")
 """
 
-__version__ = "0.1.0"
-
 from anomaly.base import Detector
-from anomaly.bundle import load
 from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
 from anomaly.detectors.forecast import LSTMForecaster
@@ -24,8 +21,9 @@ from anomaly.detectors.transformer_ae import TransformerAutoencoder
 from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
 from anomaly.events import Event, events
-from anomaly.registry import DETECTORS, make_detector
+from anomaly.registry import DETECTORS, load, make_detector
 from anomaly.thresholds import KSigma, Percentile, SkabUCL, persistence
+from anomaly.version import __version__
 
 __all__ = [
     "AnomalyError",

@@ -39,6 +39,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from scipy.interpolate import CubicSpline
 
 from anomaly.errors import ConfigError, DataError
 from anomaly.validation import check_number
@@ -85,7 +86,6 @@ def _shaped(out: np.ndarray, was_2d: bool) -> np.ndarray:
 def _smooth_curves(rng: np.random.Generator, n: int, steps: int, channels: int, sigma: float, knots: int) -> np.ndarray:
     """Random curves around 1, shape (n, steps, channels): a cubic spline through ``knots + 2``
     evenly spaced values ~ N(1, sigma^2), evaluated at every step (Um et al.'s random curve)."""
-    from scipy.interpolate import CubicSpline
 
     at = np.linspace(0.0, steps - 1.0, knots + 2)
     values = rng.normal(1.0, sigma, size=(knots + 2, n, channels))

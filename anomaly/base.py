@@ -21,14 +21,15 @@ import numpy as np
 import pandas as pd
 from sklearn.base import BaseEstimator
 
+from anomaly import bundle
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import Percentile
-from pipelines.preprocess import Scaler, fill_missing
-from pipelines.schema import Schema, check_frame
-from pipelines.windows import sliding_windows
+from anomaly.scaling import Scaler, fill_missing
+from anomaly.schema import Schema, check_frame
+from anomaly.windows import sliding_windows
 
 
-#: Inference engines a loaded detector can use (see :func:`anomaly.bundle.load`).
+#: Inference engines a loaded detector can use (see :func:`anomaly.registry.load`).
 ENGINES = ("auto", "keras", "onnx")
 
 
@@ -285,7 +286,5 @@ class Detector(BaseEstimator, ABC):
 
     def save(self, path: str | Path) -> Path:
         """Save the fitted detector as a directory (JSON, NumPy arrays and a Keras file; nothing executable); see :func:`anomaly.bundle.save`."""
-        from anomaly.bundle import save
-
-        return save(self, path)
+        return bundle.save(self, path)
 

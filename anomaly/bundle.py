@@ -15,43 +15,22 @@ save never leaves a half-written model.
 from __future__ import annotations
 
 import json
-import shutil
-import tempfile
 import zipfile
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
 
 from anomaly.errors import ModelFileError, NotFittedError
-from anomaly.thresholds import Threshold, threshold_from_dict
-from pipelines.preprocess import Scaler
-from pipelines.schema import Schema
+from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.scaling import Scaler
+from anomaly.schema import Schema
+from anomaly.thresholds import threshold_from_dict
+from anomaly.version import __version__
 
 FORMAT_VERSION = 1
 META_FILE = "detector.json"
 ARRAYS_FILE = "arrays.npz"
-
-
-def _package_version() -> str:
-    from anomaly import __version__
-
-    return __version__
-
-
-def _encode_param(value):
-    if isinstance(value, Threshold):
-        return {"__threshold__": value.to_dict()}
-    if isinstance(value, tuple):
-        return {"__tuple__": list(value)}
-    return value
-
-
-def _decode_param(value):
-    if isinstance(value, dict) and "__threshold__" in value:
-        return threshold_from_dict(value["__threshold__"])
-    if isinstance(value, dict) and "__tuple__" in value:
-        return tuple(value["__tuple__"])
-    return value
 
 
 def save_arrays(directory: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -87,9 +66,9 @@ def save(detector, path: str | Path) -> Path:
         detector._save_artifacts(tmp)
         meta = {
             "format_version": FORMAT_VERSION,
-            "package_version": _package_version(),
+            "package_version": __version__,
             "class": type(detector).__name__,
-            "params": {k: _encode_param(v) for k, v in detector.get_params(deep=False).items()},
+            "params": {k: encode_param(v) for k, v in detector.get_params(deep=False).items()},
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
@@ -101,57 +80,15 @@ def save(detector, path: str | Path) -> Path:
     return atomic_directory(path, write, marker=META_FILE)
 
 
-def atomic_directory(path: str | Path, write, *, marker: str) -> Path:
-    """Call ``write(tmp_dir)``, then rename ``tmp_dir`` to ``path``; remove it on failure.
-
-    An existing directory at ``path`` is replaced only if it holds ``marker`` (the metadata
-    file of a saved model) or is empty; any other directory or a file is refused with
-    :class:`ModelFileError`, so a mistyped path never deletes someone's data.
-    """
-    path = Path(path)
-    if path.exists() and not (path.is_dir() and ((path / marker).exists() or not any(path.iterdir()))):
-        raise ModelFileError(f"{path}: exists and is not a model directory; refusing to overwrite")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    try:
-        write(tmp)
-        if path.exists():
-            shutil.rmtree(path)
-        tmp.rename(path)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
-
-
-
-def read_meta(path: Path, name: str, *, directory: str, saved: str):
-    """The parsed JSON file ``path / name`` of a saved directory (any JSON value: callers check it).
-
-    ``directory`` and ``saved`` name the kind of directory and object in the messages
-    (e.g. ``"model"`` and ``"detector"``).
-
-    Raises
-    ------
-    ModelFileError
-        If the directory or the file is missing, or the file is not valid JSON text.
-    """
-    if not path.is_dir():
-        raise ModelFileError(f"{path}: {directory} directory not found")
-    try:
-        return json.loads((path / name).read_text())
-    except FileNotFoundError:
-        raise ModelFileError(f"{path}: {name} is missing; not a saved {saved}") from None
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ModelFileError(f"{path / name}: corrupted or truncated ({exc.__class__.__name__})") from None
-
-def load(path: str | Path, *, engine: str = "auto"):
-    """Load a detector saved by :func:`save`.
+def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str = "auto"):
+    """Load a detector saved by :func:`save` (the public entry is :func:`anomaly.registry.load`).
 
     Parameters
     ----------
     path : str or Path
         The model directory.
+    detector_class : callable
+        Maps the saved class name to the class (the registry's lookup).
     engine : {"auto", "keras", "onnx"}, default="auto"
         Inference engine of neural detectors: ``"auto"`` uses ``model.onnx`` (written by
         ``anomaly export``) through ONNX Runtime when both exist, else Keras.
@@ -162,8 +99,6 @@ def load(path: str | Path, *, engine: str = "auto"):
         If the directory or a file in it is missing, truncated or corrupted, the format
         version is newer than this package understands, or the class is unknown.
     """
-    from anomaly.registry import detector_class
-
     path = Path(path)
     meta = read_meta(path, META_FILE, directory="model", saved="detector")
     version = meta.get("format_version") if isinstance(meta, dict) else None
@@ -176,7 +111,7 @@ def load(path: str | Path, *, engine: str = "auto"):
         )
     try:
         cls = detector_class(meta["class"])
-        detector = cls(**{k: _decode_param(v) for k, v in meta["params"].items()})
+        detector = cls(**{k: decode_param(v) for k, v in meta["params"].items()})
         detector.scaler_ = Scaler.from_dict(meta["scaler"])
         detector.thresholder_ = threshold_from_dict(meta["threshold"])
         detector.threshold_ = float(detector.thresholder_.threshold_)

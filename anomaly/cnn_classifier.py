@@ -29,9 +29,9 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from anomaly.augment import METHODS, expand
-from anomaly.bundle import atomic_directory, read_meta
+from anomaly.files import atomic_directory, read_meta
 from anomaly.classify import detector_views
-from anomaly.detectors.keras_window import _keras, load_keras_file, predict_padded
+from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from anomaly.validation import check_number
 
@@ -192,7 +192,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         check_number("random_state", self.random_state, low=0, integer=True)
 
     def _build(self, input_shape: tuple[int, int], n_classes: int):
-        keras = _keras()
+        keras = import_keras()
         from anomaly.nn import primitives as P  # imports Keras: only when a model is built
 
         inputs = keras.Input(input_shape)
@@ -214,7 +214,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         classes, codes = np.unique(labels, return_inverse=True)
         if len(classes) < 2:
             raise DataError("need at least two fault types to learn a classifier")
-        keras = _keras()
+        keras = import_keras()
         center = values.mean(axis=(0, 1))
         scale = values.std(axis=(0, 1))
         scale = np.where(scale > 1e-12, scale, 1.0).astype(np.float32)

@@ -21,8 +21,8 @@ What this module computes, exactly:
   HitRate; HitRate@P is the mean over segments (each segment counts once, however long).
 
 Segments are ``(start, end_exclusive, channels)`` in row positions: a 3-tuple or any object
-with those attributes, such as :class:`datasets.smd.Segment` (whose loader already turns
-ASD's inclusive ends into exclusive ones). :func:`segments_from_faults` converts the
+with those attributes, such as :class:`Segment` (whose loader already turns
+ASD's inclusive ends into exclusive ones). :func:`datasets.robot_arm.segments_from_faults` converts the
 simulated robot arm's :class:`~datasets.robot_arm.FaultEvent` (timestamps, inclusive end).
 """
 
@@ -30,44 +30,27 @@ from __future__ import annotations
 
 import logging
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
 from anomaly.validation import check_number
-from pipelines.schema import check_frame
+from anomaly.schema import check_frame
 
-__all__ = ["hit_rate", "hit_rate_report", "random_hit_rate", "segments_from_faults"]
+__all__ = ["Segment", "hit_rate", "hit_rate_report", "random_hit_rate"]
 
 logger = logging.getLogger(__name__)
 
 
-def segments_from_faults(run) -> list:
-    """Cause segments of a simulated run, in row positions with an exclusive end.
+@dataclass(frozen=True)
+class Segment:
+    """A labelled anomaly segment: rows ``start .. end-1`` (positions) caused by ``channels``."""
 
-    Parameters
-    ----------
-    run : datasets.robot_arm.SimulatedRun
-        Its ``faults`` have timestamps ``start``/``end`` (inclusive) found in ``run.frame.index``.
-
-    Returns
-    -------
-    list of datasets.smd.Segment
-        ``Segment(position of start, position of end + 1, channels)`` per fault, in order.
-
-    Raises
-    ------
-    DataError
-        If a fault's timestamp is not in the frame's index.
-    """
-    from datasets.smd import Segment
-
-    index = run.frame.index
-    try:
-        return [Segment(index.get_loc(f.start), index.get_loc(f.end) + 1, tuple(f.channels)) for f in run.faults]
-    except KeyError as missing:
-        raise DataError(f"fault timestamp {missing} is not in the run's index") from None
+    start: int
+    end: int
+    channels: tuple[str, ...]
 
 
 def _top_k(p: float, n_truth: int, n_channels: int) -> int:
@@ -109,7 +92,7 @@ def hit_rate_report(errors: pd.DataFrame, segments, *, p: float = 1.0) -> dict:
         Per-step, per-channel error (e.g. ``Detector.errors``), higher = more anomalous;
         rows are addressed by position.
     segments : iterable of (start, end_exclusive, channels)
-        Tuples or objects with those attributes (e.g. ``datasets.smd.Segment``); ``channels``
+        Tuples or objects with those attributes (e.g. :class:`Segment`); ``channels``
         names columns of ``errors``. Segments without channels are skipped.
     p : float, default=1.0
         P as a fraction (1.0 = 100 %, 1.5 = 150 %), > 0.

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+from anomaly import bundle
+
 from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
 from anomaly.detectors.forecast import LSTMForecaster
@@ -37,3 +41,23 @@ def detector_class(name: str) -> type:
 def make_detector(name: str, **params):
     """Instantiate a detector by CLI name with the given parameters."""
     return detector_class(name)(**params)
+
+
+def load(path: str | Path, *, engine: str = "auto"):
+    """Load a detector saved by :meth:`Detector.save <anomaly.base.Detector.save>`.
+
+    Parameters
+    ----------
+    path : str or Path
+        The model directory.
+    engine : {"auto", "keras", "onnx"}, default="auto"
+        Inference engine of neural detectors: ``"auto"`` uses ``model.onnx`` (written by
+        ``anomaly export``) through ONNX Runtime when both exist, else Keras.
+
+    Raises
+    ------
+    ModelFileError
+        If the directory or a file in it is missing, truncated or corrupted, the format
+        version is newer than this package understands, or the class is unknown.
+    """
+    return bundle.load(path, detector_class, engine=engine)

@@ -36,7 +36,8 @@ import pandas as pd
 from _common import data_root, write_result
 
 from anomaly import make_detector
-from anomaly.hitrate import hit_rate_report, random_hit_rate, segments_from_faults
+from anomaly.hitrate import hit_rate_report, random_hit_rate
+from datasets.robot_arm import segments_from_faults
 from datasets.robot_arm import simulate
 from datasets.smd import ASD_ENTITIES, SMD_MACHINES, load_asd, load_smd
 

@@ -47,7 +47,7 @@ def compare(name: str, model: Path, sources: list[Path], root: Path) -> dict:
     import distributed
 
     from pipelines.batch import plan, score_files
-    from pipelines.dask_engine import _warm, local_cluster, score_files_dask
+    from pipelines.dask_engine import warm, local_cluster, score_files_dask
 
     load = {"loadavg_before": [round(x, 2) for x in os.getloadavg()]}
     start = time.perf_counter()
@@ -57,7 +57,7 @@ def compare(name: str, model: Path, sources: list[Path], root: Path) -> dict:
     local_s, start = time.perf_counter() - start, time.perf_counter()
     with local_cluster() as cluster, distributed.Client(cluster) as client:
         startup_s, start = time.perf_counter() - start, time.perf_counter()
-        client.run(_warm, str(model.resolve()), "auto")  # what score_files_dask does first; cached afterwards
+        client.run(warm, str(model.resolve()), "auto")  # what score_files_dask does first; cached afterwards
         dask_load_s, start = time.perf_counter() - start, time.perf_counter()
         on_dask = score_files_dask(model, plan(sources, root / f"{name}-dask", force=True), with_errors=True,
                                    scheduler=cluster.scheduler_address)

@@ -16,7 +16,7 @@ import time
 
 from _common import write_result
 
-from anomaly.detectors.keras_window import _keras
+from anomaly.nn.backend import import_keras
 
 ROWS = [
     # label, builder, options, published figure, exact?, source, why ours differs (if it does)
@@ -62,7 +62,7 @@ def conv_biases(model, keras) -> int:
 
 
 def main() -> None:
-    keras = _keras()
+    keras = import_keras()
     from anomaly.nn.architectures import build
 
     rows = []

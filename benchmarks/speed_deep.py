@@ -32,7 +32,7 @@ from _common import best_seconds, sine_frame, write_result
 
 import anomaly
 from anomaly import make_detector
-from pipelines.windows import sliding_windows
+from anomaly.windows import sliding_windows
 
 CHANNELS, WINDOW, TRAIN_ROWS, SCORE_ROWS, CALLS = 32, 64, 8_000, 200_000, 1000
 MODELS = {

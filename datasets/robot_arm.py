@@ -75,7 +75,10 @@ import numpy as np
 import pandas as pd
 from scipy.signal import lfilter
 
-__all__ = ["CHANNELS", "FAULT_TYPES", "FaultEvent", "SimulatedRun", "simulate"]
+from anomaly.errors import DataError
+from anomaly.hitrate import Segment
+
+__all__ = ["CHANNELS", "FAULT_TYPES", "FaultEvent", "SimulatedRun", "segments_from_faults", "simulate"]
 
 logger = logging.getLogger(__name__)
 
@@ -745,3 +748,28 @@ def _assemble(meas: np.ndarray, windows: list[_Window], n: int, rate_hz: float, 
     labels = pd.DataFrame({"is_anomaly": is_anomaly, "fault_type": ftype, "fault_channels": fchan}, index=index)
     logger.info("simulated robot arm: %d rows at %g Hz, %d fault(s)", n, rate_hz, len(events))
     return SimulatedRun(frame=frame, labels=labels, faults=events, rate_hz=rate_hz)
+
+
+def segments_from_faults(run) -> list:
+    """Cause segments of a simulated run, in row positions with an exclusive end.
+
+    Parameters
+    ----------
+    run : datasets.robot_arm.SimulatedRun
+        Its ``faults`` have timestamps ``start``/``end`` (inclusive) found in ``run.frame.index``.
+
+    Returns
+    -------
+    list of anomaly.hitrate.Segment
+        ``Segment(position of start, position of end + 1, channels)`` per fault, in order.
+
+    Raises
+    ------
+    DataError
+        If a fault's timestamp is not in the frame's index.
+    """
+    index = run.frame.index
+    try:
+        return [Segment(index.get_loc(f.start), index.get_loc(f.end) + 1, tuple(f.channels)) for f in run.faults]
+    except KeyError as missing:
+        raise DataError(f"fault timestamp {missing} is not in the run's index") from None

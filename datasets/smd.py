@@ -15,19 +15,11 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
+from anomaly.hitrate import Segment
 from datasets.paths import data_dir
 
 SMD_MACHINES = ("machine-1-6", "machine-2-1", "machine-3-4")
 ASD_ENTITIES = ("omi-1", "omi-2", "omi-3", "omi-4", "omi-5", "omi-6")
-
-
-@dataclass(frozen=True)
-class Segment:
-    """A labelled anomaly segment: test rows ``start .. end-1`` caused by ``channels``."""
-
-    start: int
-    end: int
-    channels: tuple[str, ...]
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ from anomaly.errors import AnomalyError, ConfigError, DataError
 from anomaly.thresholds import Dynamic
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, file_kind, open_chunks
-from pipelines.preprocess import fill_missing
+from anomaly.scaling import fill_missing
 from pipelines.sinks import check_table_path, write_frames
 
 log = logging.getLogger(__name__)

@@ -1,8 +1,8 @@
 """Whole-file input checks over a stream of chunks, with the whole-file path's messages.
 
 Scoring a frame at once (:func:`pipelines.sources.read_table`, then the detector's
-``_prepare``: :meth:`~pipelines.schema.Schema.align`, :func:`~pipelines.preprocess.fill_missing`,
-:func:`~pipelines.schema.check_frame`) reports the *first* problem of the whole file in a fixed
+``_prepare``: :meth:`~anomaly.schema.Schema.align`, :func:`~pipelines.preprocess.fill_missing`,
+:func:`~anomaly.schema.check_frame`) reports the *first* problem of the whole file in a fixed
 order: unparseable timestamps; no channel columns, duplicate columns, missing/duplicate/unsorted
 timestamps, non-numeric cells; channels that do not match the model; a column with nothing to
 fill from; NaN/inf. :class:`FileChecks` sees one chunk at a time and keeps what that report
@@ -20,7 +20,7 @@ import pandas as pd
 
 from anomaly.errors import DataError, SchemaError
 from pipelines.chunk_reader import RawChunk
-from pipelines.schema import Schema
+from anomaly.schema import Schema
 
 # order in which the whole-file path reports problems (lower first)
 _TIMESTAMP_PARSE, _NO_CHANNELS, _DUPLICATE_COLUMN = 1, 2, 3

@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from anomaly.errors import DataError
-from pipelines.sources import FORMATS, LABEL_COLUMNS, _sniff_delimiter, _timestamp_column
+from pipelines.sources import FORMATS, LABEL_COLUMNS, sniff_delimiter, timestamp_column
 
 #: Rows per chunk when the caller does not say.
 DEFAULT_CHUNK_ROWS = 65_536
@@ -129,7 +129,7 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
 
 def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None, path: Path) -> tuple[str | None, list[str]]:
     """Timestamp column and channel columns (file order), with read_table's rules."""
-    ts = _timestamp_column(sample, timestamp, path)
+    ts = timestamp_column(sample, timestamp, path)
     labels = {name.lower() for name in LABEL_COLUMNS}
     return ts, [n for n in names if n != ts and n.lower() not in labels]
 
@@ -229,7 +229,7 @@ def _csv_reader(path: Path, delimiter: str, names: list[str] | None = None, skip
 
 
 def _open_csv(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkStream:
-    delimiter = _sniff_delimiter(path)
+    delimiter = sniff_delimiter(path)
     try:
         probe, raw = _csv_reader(path, delimiter)  # column types inferred from the first block
         with raw:

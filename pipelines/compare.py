@@ -18,6 +18,7 @@ any ``.csv``/``.parquet`` path
 from __future__ import annotations
 
 import platform
+from importlib.metadata import version as package_version
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,14 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError, DataError
+from anomaly.evaluation import evaluate_outputs
+from anomaly.hitrate import hit_rate, random_hit_rate
+from anomaly.registry import make_detector
+from anomaly.version import __version__
+from datasets import smd
+from datasets.robot_arm import segments_from_faults, simulate
+from datasets.skab import TRAIN_ROWS, load_skab
+from pipelines.sources import read_table
 
 DATASETS = ("robot-arm", "skab", "smd", "asd")
 
@@ -60,21 +69,14 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
                    train_fraction: float = 0.3, seed: int = 0) -> list[Split]:
     """Splits of a named dataset or of a labelled CSV/Parquet file (see the module docstring)."""
     if dataset == "robot-arm":
-        from anomaly.hitrate import segments_from_faults
-        from datasets.robot_arm import simulate
-
         train = simulate(300, seed=seed, ambient_c=28.0)
         test = simulate(600, faults="all", seed=seed + 1, ambient_c=28.0, start="2026-01-01T01:00:00")
         return [Split("robot-arm", train.frame, test.frame, test.labels["is_anomaly"].to_numpy(), test.labels["fault_type"],
                       segments_from_faults(test))]
     if dataset == "skab":
-        from datasets.skab import TRAIN_ROWS, load_skab
-
         return [Split(f.name, f.frame.iloc[:TRAIN_ROWS], f.frame.iloc[TRAIN_ROWS:], f.anomaly.iloc[TRAIN_ROWS:].to_numpy())
                 for f in load_skab(data_dir)]
     if dataset in ("smd", "asd"):
-        from datasets import smd
-
         names = smd.SMD_MACHINES if dataset == "smd" else smd.ASD_ENTITIES
         loader = smd.load_smd if dataset == "smd" else smd.load_asd
         if entity is not None and entity not in names:
@@ -88,8 +90,6 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
 
 
 def _file_split(path: Path, label_column: str | None, train_fraction: float) -> Split:
-    from pipelines.sources import read_table
-
     if not 0.0 < train_fraction < 1.0:
         raise ConfigError(f"train_fraction={train_fraction!r} must be in (0, 1)")
     table = read_table(path)
@@ -114,8 +114,6 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
     given, is called as ``on_fit(name, split, detector)`` with each fitted detector (e.g.
     :class:`anomaly.generative.robustness.RobustnessCollector`).
     """
-    from anomaly.registry import make_detector
-
     runs = []
     for name, params in detectors.items():
         run = DetectorRun(name)
@@ -141,8 +139,6 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
 
 def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0) -> dict:
     """Pooled metrics of every detector beside the baselines (see :func:`anomaly.evaluation.evaluate_outputs`)."""
-    from anomaly.evaluation import evaluate_outputs
-
     labels = np.concatenate([s.labels for s in splits])
     faults = [s.fault_type for s in splits]
     fault_type = pd.concat(faults, ignore_index=True) if all(f is not None for f in faults) else None
@@ -153,8 +149,6 @@ def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0
 def attribution_hit_rates(splits: list[Split], runs: list[DetectorRun]) -> dict[str, dict[str, float]]:
     """HitRate@100 % and @150 % per detector over the splits that have cause labels, with the
     random-ranking baseline; empty when no split has them."""
-    from anomaly.hitrate import hit_rate, random_hit_rate
-
     labelled = [i for i, s in enumerate(splits) if s.segments]
     if not labelled:
         return {}
@@ -170,17 +164,12 @@ def attribution_hit_rates(splits: list[Split], runs: list[DetectorRun]) -> dict[
 
 def metadata(dataset: str, detectors: dict[str, dict], runs: list[DetectorRun], seed: int) -> dict:
     """Versions, seeds, parameters and durations of a comparison."""
-    import keras
-    import sklearn
-
-    from anomaly import __version__
-
     return {
         "dataset": dataset,
         "seed": seed,
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "versions": {"anomaly": __version__, "python": platform.python_version(), "numpy": np.__version__,
-                     "pandas": pd.__version__, "scikit-learn": sklearn.__version__, "keras": keras.__version__},
+                     "pandas": pd.__version__, "scikit-learn": package_version("scikit-learn"), "keras": package_version("keras")},
         "detectors": {name: {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()} for name, p in detectors.items()},
         "durations_s": {r.name: {"fit": round(r.fit_s, 2), "score": round(r.score_s, 2)} for r in runs},
     }

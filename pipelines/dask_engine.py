@@ -21,7 +21,9 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from anomaly.bundle import META_FILE
 from anomaly.errors import ConfigError
+from anomaly.registry import load
 from pipelines.batch import ScoredFile, score_files
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS
 
@@ -76,17 +78,13 @@ def local_cluster():
 
 def _stamp(model: str) -> int:
     """Modification time of the model's metadata: a refitted model is loaded again."""
-    from anomaly.bundle import META_FILE
-
     path = Path(model) / META_FILE
     return path.stat().st_mtime_ns if path.exists() else 0
 
 
 @functools.lru_cache(maxsize=4)
 def _load(model: str, engine: str, stamp: int):
-    import anomaly
-
-    return anomaly.load(model, engine=engine)
+    return load(model, engine=engine)
 
 
 def cached_detector(model: str, engine: str = "auto"):
@@ -94,7 +92,7 @@ def cached_detector(model: str, engine: str = "auto"):
     return _load(model, engine, _stamp(model))
 
 
-def _warm(model: str, engine: str) -> str:
+def warm(model: str, engine: str) -> str:
     """Load the model on a worker before its first task; returns the detector's class name."""
     return type(cached_detector(model, engine)).__name__
 
@@ -142,7 +140,7 @@ def score_files_dask(model: str | Path, jobs: list[ScoredFile], *, engine: str =
     if not todo:
         return results
     with connect(scheduler) as client:
-        client.run(_warm, model, engine)
+        client.run(warm, model, engine)
         futures = {client.submit(_score, jobs[i], model, engine, options, pure=False): i for i in todo}
         for future in distributed.as_completed(futures):
             result = future.result()

@@ -14,34 +14,9 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly.errors import DataError
+from anomaly.files import atomic_write
 
 TABLE_FORMATS = (".parquet", ".csv")
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
-    """Call ``write(tmp_path)`` then rename ``tmp_path`` to ``path``; remove it on failure.
-
-    The result gets ordinary file permissions (0666 minus the umask), not the private mode
-    of the temporary file.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(handle)
-    try:
-        write(Path(tmp))
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
 
 
 def write_text(path: str | Path, text: str) -> Path:

@@ -20,7 +20,7 @@ import pandas as pd
 
 from anomaly.errors import ConfigError, DataError
 from pipelines.rosbag import is_bag, read_bag
-from pipelines.schema import check_structure
+from anomaly.schema import check_structure
 
 #: Column names treated as labels, not channels (case-insensitive).
 LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint")
@@ -52,7 +52,7 @@ class Table:
     metadata: dict = field(default_factory=dict)
 
 
-def _sniff_delimiter(path: Path) -> str:
+def sniff_delimiter(path: Path) -> str:
     with open(path, newline="", encoding="utf-8", errors="replace") as handle:
         head = handle.read(16384)
     if not head.strip():
@@ -76,7 +76,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: empty file")
             return pd.read_parquet(path)
-        return pd.read_csv(path, sep=_sniff_delimiter(path))
+        return pd.read_csv(path, sep=sniff_delimiter(path))
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -88,7 +88,7 @@ def _read_raw(path: Path) -> pd.DataFrame:
         raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
 
 
-def _timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> str | None:
+def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> str | None:
     if requested is not None:
         if requested not in raw.columns:
             raise DataError(f"{path}: timestamp column {requested!r} not found; columns are {list(raw.columns)[:10]}")
@@ -158,7 +158,7 @@ def read_table(
     raw = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
-    ts = _timestamp_column(raw, timestamp, path)
+    ts = timestamp_column(raw, timestamp, path)
     missing = [c for c in exclude if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: columns to exclude {missing} not found")

@@ -44,7 +44,9 @@ from anomaly.alerts import AlertLogic
 from anomaly.attribution import top_channels
 from anomaly.errors import ConfigError, DataError
 from anomaly.validation import check_number
+from anomaly.registry import load
 from pipelines.messages import REASONS, BadMessage, RowParser
+from pipelines.mqtt import Endpoint, MqttSink, MqttSource
 
 __all__ = ["Alert", "Step", "StreamScorer", "Stop", "Summary", "run", "serve"]
 
@@ -460,8 +462,6 @@ def _send(sink, records: list[dict], stop: Stop) -> bool:
 def _endpoint(spec: str, *, sink: bool):
     """``"stdin"``/``"stdout"``, or the parsed ``mqtt://`` address."""
     if spec.startswith("mqtt://"):
-        from pipelines.mqtt import Endpoint
-
         return Endpoint.parse(spec, publish=sink)
     if spec == ("stdout" if sink else "stdin"):
         return spec
@@ -474,8 +474,6 @@ def _opened(endpoint, *, sink: bool):
     if isinstance(endpoint, str):
         yield StdoutSink() if sink else stdin_lines()
         return
-    from pipelines.mqtt import MqttSink, MqttSource
-
     with (MqttSink(endpoint) if sink else MqttSource(endpoint)) as opened:
         yield opened
 
@@ -513,8 +511,6 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
         Before streaming: bad model, options, address, unreachable broker; a CSV header that
         does not match the model.
     """
-    from anomaly.bundle import load
-
     check_number("threshold_scale", threshold_scale, low=0.0, low_open=True)
     inlet, outlet = _endpoint(source, sink=False), _endpoint(sink, sink=True)
     det = load(model, engine=engine)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
 
 UPSAMPLING = ("transpose", "repeat")
@@ -54,7 +55,7 @@ class ConvAutoencoder(KerasWindowDetector):
 
     def _build_model(self, n_channels: int):
         self._check()
-        keras = _keras()
+        keras = import_keras()
         layers = keras.layers
         inputs = keras.Input((self.window, n_channels))
         x = inputs

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
@@ -74,7 +75,7 @@ class DenseAutoencoder(KerasWindowDetector):
             raise ConfigError(f"kernel_initializer={self.kernel_initializer!r} is not one of {list(INITIALIZERS)}")
         if not 0.0 <= self.dropout < 1.0:
             raise ConfigError(f"dropout={self.dropout!r} must be in [0, 1)")
-        keras = _keras()
+        keras = import_keras()
         layers = keras.layers
         inputs = keras.Input((self.window, n_channels))
         x = layers.Flatten()(inputs)

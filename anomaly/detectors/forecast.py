@@ -5,9 +5,10 @@ from __future__ import annotations
 import numpy as np
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.detectors.lstm_ae import recurrent_encoder
-from pipelines.windows import iter_windows
+from anomaly.windows import iter_windows
 
 
 class LSTMForecaster(KerasWindowDetector):
@@ -44,7 +45,7 @@ class LSTMForecaster(KerasWindowDetector):
         return windows[:, : self.window], windows[:, self.window]
 
     def _build_model(self, n_channels: int):
-        keras = _keras()
+        keras = import_keras()
         inputs = keras.Input((self.window, n_channels))
         outputs = keras.layers.Dense(n_channels, name="forecast")(recurrent_encoder(inputs, self.cell, self.units, self.dropout))
         model = keras.Model(inputs, outputs, name="lstm_forecaster")

@@ -9,20 +9,17 @@ batched inference with fold-back to time steps, and ``model.keras`` persistence 
 from __future__ import annotations
 
 import logging
-import os
 from abc import abstractmethod
-import sys
-import tempfile
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 
 from anomaly.base import ENGINES, Detector
 from anomaly.errors import ConfigError, DataError, ModelFileError
+from anomaly.files import atomic_write
+from anomaly.nn.backend import import_keras, load_keras_file, native_stderr_silenced, predict_padded
 from anomaly.progress import epoch_observer
-from pipelines.sinks import atomic_write
-from pipelines.windows import FoldBack, iter_windows, sliding_windows
+from anomaly.windows import FoldBack, iter_windows, sliding_windows
 
 log = logging.getLogger(__name__)
 
@@ -30,36 +27,6 @@ MODEL_FILE = "model.keras"
 ONNX_FILE = "model.onnx"
 INFERENCE_BATCH = 4096  # windows per Keras call: large batches amortise its per-call overhead
 ONNX_BATCH = 128  # ONNX Runtime is fastest on cache-sized batches (measured in benchmarks/speed_deep.py)
-
-
-@contextmanager
-def _native_stderr_silenced():
-    """Hide what native code writes to fd 2 (TensorFlow's start-up banner); replay it on error."""
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as sink:
-        os.dup2(sink.fileno(), 2)
-        try:
-            yield
-        except BaseException:
-            os.dup2(saved, 2)
-            sink.seek(0)
-            os.write(2, sink.read())
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
-
-
-def _keras():
-    """Import Keras (TensorFlow backend by default) without TensorFlow's native log lines."""
-    if "keras" not in sys.modules:
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-        with _native_stderr_silenced():
-            import keras
-
-            keras.ops.zeros(1)  # first op initialises devices (and logs about missing GPUs) here
-    return sys.modules["keras"]
 
 
 class KerasWindowDetector(Detector):
@@ -121,7 +88,7 @@ class KerasWindowDetector(Detector):
         return train, val
 
     def _progress_callbacks(self) -> list:
-        keras = _keras()
+        keras = import_keras()
         observer = epoch_observer.get()
         if observer is None:
             return []
@@ -129,7 +96,7 @@ class KerasWindowDetector(Detector):
 
     def _train(self, model, train: np.ndarray, val: np.ndarray | None) -> dict:
         """Compile and fit ``model`` on training windows; return the per-epoch history."""
-        keras = _keras()
+        keras = import_keras()
         model.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="mse")
         monitor = "val_loss" if val is not None else "loss"
         stop = keras.callbacks.EarlyStopping(monitor=monitor, patience=self.patience, restore_best_weights=True)
@@ -145,7 +112,7 @@ class KerasWindowDetector(Detector):
         return history.history
 
     def _fit(self, Z: np.ndarray) -> None:
-        keras = _keras()
+        keras = import_keras()
         if Z.shape[0] < self._span():
             raise DataError(f"input has {Z.shape[0]} rows, fewer than one window of {self._span()} rows")
         keras.utils.set_random_seed(int(self.random_state))
@@ -179,7 +146,7 @@ class KerasWindowDetector(Detector):
         probe = np.random.default_rng(0).standard_normal((8, self.window, len(self.schema_.channels))).astype(np.float32)
         expected = np.asarray(self.model_.predict_on_batch(probe))  # also makes sure the model has been called
         path = Path(path)
-        with _native_stderr_silenced():
+        with native_stderr_silenced():
             atomic_write(path, lambda tmp: self.model_.export(str(tmp), format="onnx", verbose=False))
         session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
         got = session.run(None, {session.get_inputs()[0].name: probe})[0]
@@ -256,27 +223,3 @@ class KerasWindowDetector(Detector):
 
     def _load_artifacts(self, directory: Path) -> None:
         self.model_ = load_keras_file(directory / MODEL_FILE)
-
-
-def predict_padded(model, batch: np.ndarray) -> np.ndarray:
-    """``model.predict_on_batch`` with the batch zero-padded to a power of two.
-
-    Every new batch size makes TensorFlow trace the predict function again (seconds each);
-    padding bounds the sizes to ~13, so scoring many files of odd lengths stays fast.
-    """
-    n = len(batch)
-    size = 1 << max(n - 1, 0).bit_length()
-    if size != n:
-        batch = np.concatenate([batch, np.zeros((size - n, *batch.shape[1:]), dtype=batch.dtype)])
-    return np.asarray(model.predict_on_batch(batch))[:n]
-
-
-def load_keras_file(path: Path):
-    """Load a ``.keras`` file with ``safe_mode=True``; any failure is a :class:`ModelFileError`."""
-    keras = _keras()
-    if not path.exists():
-        raise ModelFileError(f"{path.parent}: {path.name} is missing")
-    try:
-        return keras.saving.load_model(path, safe_mode=True, compile=False)
-    except Exception as exc:  # a truncated zip, a foreign file or unsafe content
-        raise ModelFileError(f"{path}: cannot load Keras model ({exc.__class__.__name__}: {str(exc).splitlines()[0][:200]})") from None

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
 
 CELLS = ("lstm", "gru")  # the cells the recurrent detectors offer (anomaly.nn.recurrent also has "rnn")
@@ -26,7 +27,7 @@ def recurrent_decoder(code, window: int, n_channels: int, cell: str, units, drop
     """Repeat a code over ``window`` steps, run stacked recurrent layers, project to channels."""
     from anomaly.nn.recurrent import repeat_decoder
 
-    layers = _keras().layers
+    layers = import_keras().layers
     x = repeat_decoder(code, window, _detector_cell(cell), tuple(reversed(units)), dropout=dropout)
     return layers.TimeDistributed(layers.Dense(n_channels), name="reconstruction")(x)
 
@@ -64,7 +65,7 @@ class LSTMAutoencoder(KerasWindowDetector):
         store_params(self, locals())
 
     def _build_model(self, n_channels: int):
-        keras = _keras()
+        keras = import_keras()
         inputs = keras.Input((self.window, n_channels))
         code = keras.layers.Dense(self.latent, name="latent")(recurrent_encoder(inputs, self.cell, self.units, self.dropout))
         outputs = recurrent_decoder(code, self.window, n_channels, self.cell, self.units, self.dropout)

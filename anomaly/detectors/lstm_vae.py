@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.detectors.lstm_ae import recurrent_decoder, recurrent_encoder
 
 
@@ -17,7 +18,7 @@ def build_vae(window: int, n_channels: int, *, cell: str, units, latent: int, dr
     sample : callable mapping [mean, log_var] to a KL-penalised sample (batch, latent)
     kl : KLDivergence layer (its weight is warmed up during training)
     """
-    keras = _keras()
+    keras = import_keras()
     from anomaly.nn.vae import KLDivergence, Sampling
 
     inputs = keras.Input((window, n_channels))
@@ -66,7 +67,7 @@ class LSTMVAE(KerasWindowDetector):
         store_params(self, locals())
 
     def _build_model(self, n_channels: int):
-        keras = _keras()
+        keras = import_keras()
         encoder, decoder, sample, self._kl = build_vae(
             self.window, n_channels, cell=self.cell, units=self.units, latent=self.latent, dropout=self.dropout, seed=self.random_state
         )

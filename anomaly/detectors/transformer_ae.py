@@ -5,13 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.nn.backend import import_keras
 from anomaly.validation import check_number
 
 
 def _attention_layers():
     """The custom layers; importing them also registers them for ``safe_mode`` loading."""
-    _keras()
+    import_keras()
     from anomaly.nn import attention
 
     return attention
@@ -75,7 +76,7 @@ class TransformerAutoencoder(KerasWindowDetector):
         return x
 
     def _build_model(self, n_channels: int):
-        keras = _keras()
+        keras = import_keras()
         attention = _attention_layers()
         layers = keras.layers
         for name in ("d_model", "num_heads", "ff_dim", "blocks", "latent"):

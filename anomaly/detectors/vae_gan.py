@@ -15,10 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector, _keras, load_keras_file, predict_padded
+from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector
+from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
-from pipelines.windows import FoldBack, iter_windows
+from anomaly.windows import FoldBack, iter_windows
 
 DISCRIMINATOR_FILE = "discriminator.keras"
 
@@ -66,7 +67,7 @@ class LSTMVAEGAN(KerasWindowDetector):
         store_params(self, locals())
 
     def _build_model(self, n_channels: int):
-        keras = _keras()
+        keras = import_keras()
         encoder, decoder, sample, self._kl = build_vae(
             self.window, n_channels, cell=self.cell, units=self.units, latent=self.latent, dropout=self.dropout, seed=self.random_state
         )

@@ -40,6 +40,7 @@ import pandas as pd
 
 from anomaly.errors import ConfigError
 from anomaly.generative.differentiable import score_graph
+from anomaly.nn.backend import import_keras
 from anomaly.thresholds import Threshold
 from anomaly.validation import check_number
 
@@ -70,7 +71,6 @@ class _Problem:
     """One detector, one frame, one goal: scaled rows, the loss gradient and the perturbed frame."""
 
     def __init__(self, detector, frame: pd.DataFrame, goal: str, source: str):
-        from anomaly.detectors.keras_window import _keras
 
         if goal not in GOALS:
             raise ConfigError(f"goal={goal!r} is not one of {list(GOALS)}")
@@ -84,7 +84,7 @@ class _Problem:
         self.Z = detector.scaler_.transform(self.values)
         threshold = detector.threshold_
         self.target = threshold - MARGIN * abs(threshold) if goal == "evade" else threshold + MARGIN * abs(threshold)
-        ops = _keras().ops
+        ops = import_keras().ops
         scores = score_graph(detector, len(self.Z))
         if goal == "evade":
             self.gradient = _loss_and_gradient(lambda Z, target: ops.sum(ops.relu(scores(Z) - target)))

@@ -11,9 +11,11 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
-from pipelines.preprocess import Scaler
-from pipelines.schema import Schema, check_frame
-from pipelines.windows import sliding_windows
+from anomaly.detectors.keras_window import INFERENCE_BATCH
+from anomaly.nn.backend import predict_padded
+from anomaly.scaling import Scaler
+from anomaly.schema import Schema, check_frame
+from anomaly.windows import sliding_windows
 
 
 def frame_windows(frame: pd.DataFrame, window: int, *, stride: int = 1, schema: Schema | None = None,
@@ -35,7 +37,7 @@ def frame_windows(frame: pd.DataFrame, window: int, *, stride: int = 1, schema: 
     Raises
     ------
     DataError
-        On a frame :func:`pipelines.schema.check_frame` rejects or one shorter than ``window``.
+        On a frame :func:`anomaly.schema.check_frame` rejects or one shorter than ``window``.
     """
     if not isinstance(frame, pd.DataFrame):
         raise DataError(f"{source}: expected a pandas DataFrame, got {type(frame).__name__}")
@@ -76,7 +78,6 @@ def to_original(scaler: Scaler, scaled: np.ndarray) -> np.ndarray:
 
 def predict_all(model, inputs: np.ndarray) -> np.ndarray:
     """Run a Keras model on ``inputs`` (n, ...) in padded batches (see ``predict_padded``); (n, ...) out."""
-    from anomaly.detectors.keras_window import INFERENCE_BATCH, predict_padded
 
     return np.concatenate([predict_padded(model, np.ascontiguousarray(inputs[lo : lo + INFERENCE_BATCH], dtype=np.float32))
                            for lo in range(0, len(inputs), INFERENCE_BATCH)])

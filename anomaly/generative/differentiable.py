@@ -58,7 +58,7 @@ def _fold_back(values, rows: np.ndarray, n_rows: int, ops):
 
 def _window_graph(det, n_rows: int, ops) -> Callable:
     from anomaly.detectors.vae_gan import LSTMVAEGAN
-    from pipelines.windows import window_starts
+    from anomaly.windows import window_starts
 
     starts = window_starts(n_rows, det.window, det.stride or det.window)
     rows = starts[:, None] + np.arange(det.window)  # (k, window): input row of each window position
@@ -110,13 +110,14 @@ def score_graph(detector, n_rows: int) -> Callable:
     NotFittedError, ConfigError (unsupported detector), DataError (fewer rows than one window)
     """
     from anomaly.detectors.forecast import LSTMForecaster
-    from anomaly.detectors.keras_window import KerasWindowDetector, _keras
+    from anomaly.detectors.keras_window import KerasWindowDetector
+    from anomaly.nn.backend import import_keras
     from anomaly.detectors.pca import PCADetector
     from anomaly.detectors.vae_gan import LSTMVAEGAN
 
     detector._check_fitted()
     check_number("n_rows", n_rows, low=1, integer=True)
-    ops = _keras().ops
+    ops = import_keras().ops
     if isinstance(detector, PCADetector):
         return _pca_graph(detector, ops)
     if not isinstance(detector, KerasWindowDetector):

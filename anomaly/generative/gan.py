@@ -23,14 +23,14 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
-from anomaly.bundle import _decode_param, _encode_param, atomic_directory, read_meta
-from anomaly.detectors.keras_window import _keras, load_keras_file
+from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.errors import ConfigError, ModelFileError, NotFittedError
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
 from anomaly.validation import check_number
-from pipelines.preprocess import Scaler
-from pipelines.schema import Schema, check_frame
-from pipelines.windows import sliding_windows
+from anomaly.scaling import Scaler
+from anomaly.schema import Schema, check_frame
+from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +159,7 @@ class WindowGAN(BaseEstimator):
         Raises
         ------
         DataError
-            If ``X`` is not a valid frame (see :func:`pipelines.schema.check_frame`) or is
+            If ``X`` is not a valid frame (see :func:`anomaly.schema.check_frame`) or is
             shorter than one window.
         ConfigError
             If a parameter is out of range.
@@ -168,7 +168,7 @@ class WindowGAN(BaseEstimator):
         values = check_frame(X, source=source)
         scaler = Scaler(self.scaling).fit(values)
         windows = np.ascontiguousarray(sliding_windows(scaler.transform(values), self.window, self.stride))
-        keras = _keras()
+        keras = import_keras()
         keras.utils.set_random_seed(int(self.random_state))
         if self.architecture == "dense":
             generator, discriminator = _dense_networks(self.window, values.shape[1], self.latent, tuple(self.units), keras)
@@ -255,7 +255,7 @@ class WindowGAN(BaseEstimator):
             meta = {
                 "format_version": FORMAT_VERSION,
                 "class": type(self).__name__,
-                "params": {k: _encode_param(v) for k, v in self.get_params(deep=False).items()},
+                "params": {k: encode_param(v) for k, v in self.get_params(deep=False).items()},
                 "schema": self.schema_.to_dict(),
                 "scaler": self.scaler_.to_dict(),
                 "history": self.history_,
@@ -281,7 +281,7 @@ def load_gan(path: str | Path) -> WindowGAN:
     if meta["format_version"] > FORMAT_VERSION:
         raise ModelFileError(f"{path}: saved with GAN format {meta['format_version']}, this package reads <= {FORMAT_VERSION}")
     try:
-        gan = WindowGAN(**{k: _decode_param(v) for k, v in meta["params"].items()})
+        gan = WindowGAN(**{k: decode_param(v) for k, v in meta["params"].items()})
         gan.scaler_ = Scaler.from_dict(meta["scaler"])
         gan.history_ = {k: [float(v) for v in vals] for k, vals in meta["history"].items()}
         schema = Schema.from_dict(meta["schema"])

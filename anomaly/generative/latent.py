@@ -19,10 +19,14 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from anomaly.detectors.dense_ae import DenseAutoencoder
+from anomaly.detectors.lstm_vae import LSTMVAE
+from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import ConfigError, DataError
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
+from anomaly.nn.backend import import_keras
+from anomaly.scaling import Scaler
 from anomaly.validation import check_number
-from pipelines.preprocess import Scaler
 
 
 @dataclass(frozen=True)
@@ -76,16 +80,12 @@ def codec(detector) -> Codec:
         If it has no separable encoder and decoder (only ``LSTMVAE``, ``LSTMVAEGAN`` and
         ``DenseAutoencoder`` are supported).
     """
-    from anomaly.detectors.dense_ae import DenseAutoencoder
-    from anomaly.detectors.keras_window import _keras
-    from anomaly.detectors.lstm_vae import LSTMVAE
-    from anomaly.detectors.vae_gan import LSTMVAEGAN
 
     if not isinstance(detector, (LSTMVAE, LSTMVAEGAN, DenseAutoencoder)):
         raise ConfigError(f"{type(detector).__name__} has no separable encoder/decoder; "
                           "use LSTMVAE, LSTMVAEGAN or DenseAutoencoder")
     detector._check_fitted()
-    keras = _keras()
+    keras = import_keras()
     model = detector.model_
     if isinstance(detector, DenseAutoencoder):
         code = model.get_layer("latent")

@@ -17,6 +17,9 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.stats import binomtest
+from sklearn.base import clone
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.model_selection import train_test_split
 
 from anomaly.errors import ConfigError, DataError
 from anomaly.validation import check_number
@@ -152,9 +155,6 @@ def classifier_test(X, Y, *, classifier=None, test_fraction: float = 0.5, seed: 
         Held-out share of the samples (stratified).
     seed : int, default=0
     """
-    from sklearn.base import clone
-    from sklearn.ensemble import HistGradientBoostingClassifier
-    from sklearn.model_selection import train_test_split
 
     X, Y = _as_samples(X, Y)
     if not isinstance(test_fraction, (int, float)) or not 0.0 < test_fraction < 1.0:

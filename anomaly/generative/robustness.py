@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
+from anomaly.generative.adversarial import smallest_epsilon
 from anomaly.validation import check_number
 
 
@@ -86,7 +87,6 @@ def evasion_robustness(detector, frame: pd.DataFrame, labels, *, length: int | N
         "missed_unperturbed" | "not_evaded", "epsilon": float or None}``, plus
         :func:`summarise` of them.
     """
-    from anomaly.generative.adversarial import smallest_epsilon
 
     length = default_length(detector) if length is None else length
     records = []
@@ -137,7 +137,6 @@ class RobustnessCollector:
 
     def settings(self) -> dict:
         """The attack settings in effect (for a report's metadata)."""
-        from anomaly.generative.adversarial import smallest_epsilon
 
         defaults = {k: p.default for k, p in inspect.signature(smallest_epsilon).parameters.items()
                     if k in ("max_epsilon", "min_epsilon", "rtol", "steps")}

@@ -13,8 +13,8 @@ from anomaly.base import store_params
 from anomaly.errors import DataError, NotFittedError
 from anomaly.nn.recurrent import seq2vec
 from anomaly.validation import check_number
-from pipelines.preprocess import Scaler
-from pipelines.windows import sliding_windows
+from anomaly.scaling import Scaler
+from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)
 

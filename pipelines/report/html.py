@@ -13,6 +13,7 @@ import pandas as pd
 
 from anomaly.evaluation import tables, to_markdown
 from anomaly.events import events
+from pipelines.compare import attribution_hit_rates
 from pipelines.report import charts
 from pipelines.sinks import atomic_write, write_text
 
@@ -40,8 +41,6 @@ def _img(png: bytes, alt: str) -> str:
 
 def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> list[Path]:
     """Render the comparison into ``folder``; returns the written paths."""
-    from pipelines.compare import attribution_hit_rates
-
     folder = Path(folder)
     shown = tables(result)
     hit_rates = attribution_hit_rates(splits, runs)

@@ -9,9 +9,10 @@ import pandas as pd
 import pytest
 
 from anomaly.errors import ConfigError, DataError
-from anomaly.hitrate import hit_rate, hit_rate_report, random_hit_rate, segments_from_faults
+from anomaly.hitrate import Segment, hit_rate, hit_rate_report, random_hit_rate
 from datasets.robot_arm import FaultEvent
-from datasets.smd import Segment, load_asd, load_smd
+from datasets.robot_arm import segments_from_faults
+from datasets.smd import load_asd, load_smd
 
 
 @pytest.fixture

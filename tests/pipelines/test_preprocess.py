@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 
 from anomaly.errors import ConfigError, DataError
-from pipelines.preprocess import Scaler, align_topics, fill_missing, find_gaps
+from anomaly.scaling import Scaler, fill_missing
+from pipelines.preprocess import align_topics, find_gaps
 
 
 @pytest.mark.parametrize("method", ["standard", "robust", "minmax", "none"])

@@ -8,11 +8,11 @@ import warnings
 import numpy as np
 import pytest
 
-from anomaly.detectors.keras_window import _keras
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError, ModelFileError
 from anomaly.nn.architectures import ARCHITECTURES, build
 
-keras = _keras()
+keras = import_keras()
 
 # keras.applications (weights=None) has exactly these counts; so do the papers' reference implementations.
 PUBLISHED = {

@@ -6,11 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anomaly.detectors.keras_window import _keras
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
 from anomaly.nn import blocks, primitives as P
 
-keras = _keras()
+keras = import_keras()
 
 SHAPES = {1: (64, 8), 2: (16, 16, 8)}  # per-sample shapes of a sensor window and an image
 

@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-from anomaly.detectors.keras_window import _keras
+from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError, DataError
 from anomaly.nn.kernels import IMAGE_KERNELS, SERIES_KERNELS, correlate_channels, correlate_images, kernel_layer
 
-keras = _keras()
+keras = import_keras()
 RNG = np.random.default_rng(0)
 IMAGES = RNG.random((2, 9, 11, 3))  # (batch, h, w, channels)
 SERIES = RNG.standard_normal((2, 40, 5))  # (batch, steps, channels)

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anomaly.errors import ConfigError, DataError
-from pipelines.windows import fold_back, iter_windows, sliding_windows, window_starts
+from anomaly.windows import fold_back, iter_windows, sliding_windows, window_starts
 
 
 def test_sliding_windows_is_a_zero_copy_view():

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from anomaly.errors import DataError, SchemaError
-from pipelines.schema import Schema, check_frame
+from anomaly.schema import Schema, check_frame
 
 
 def frame(n=5, **cols):

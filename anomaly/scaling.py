@@ -1,0 +1,111 @@
+"""Scaling fitted on normal data and the missing-value policy: the model core's input edge.
+
+NaN policy (explicit, chosen by the caller):
+
+``"raise"`` (default)
+    Any NaN/inf is an error naming the column and row.
+``"ffill"``
+    Carry the last valid value forward (then backward for leading gaps).
+``"interpolate"``
+    Linear interpolation in row order (edges filled with the nearest value).
+"""
+
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import pandas as pd
+
+from anomaly.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+SCALINGS = ("standard", "robust", "minmax", "none")
+NAN_POLICIES = ("raise", "ffill", "interpolate")
+
+
+def fill_missing(frame: pd.DataFrame, policy: str = "raise", *, source: str = "input") -> pd.DataFrame:
+    """Apply the NaN policy to a frame of shape (n_steps, n_channels).
+
+    Infinite values are treated as missing. With ``"raise"`` the frame is returned unchanged
+    (validation later names the first NaN). A column that is entirely missing cannot be
+    filled and raises :class:`DataError`.
+    """
+    if policy not in NAN_POLICIES:
+        raise ConfigError(f"nan_policy={policy!r} is not one of {list(NAN_POLICIES)}")
+    if policy == "raise":
+        return frame
+    numeric = frame.apply(pd.to_numeric, errors="coerce") if any(
+        not pd.api.types.is_numeric_dtype(t) for t in frame.dtypes
+    ) else frame
+    numeric = numeric.replace([np.inf, -np.inf], np.nan)
+    empty = numeric.columns[numeric.isna().all()]
+    if len(empty):
+        raise DataError(f"{source}: column {empty[0]!r} has no valid value to fill from")
+    if policy == "ffill":
+        return numeric.ffill().bfill()
+    return numeric.interpolate(method="linear", limit_direction="both")
+
+
+class Scaler:
+    """Per-channel scaling fitted on normal data.
+
+    Parameters
+    ----------
+    method : {"standard", "robust", "minmax", "none"}, default="standard"
+        ``standard``: (x - mean) / std; ``robust``: (x - median) / IQR; ``minmax``: to [0, 1]
+        on the fitted range; ``none``: identity.
+
+    Attributes
+    ----------
+    center_ : ndarray of shape (n_channels,), float32
+    scale_ : ndarray of shape (n_channels,), float32
+        Channels with zero spread get scale 1 (they would otherwise divide by zero).
+    """
+
+    def __init__(self, method: str = "standard"):
+        self.method = method
+
+    def fit(self, values: np.ndarray) -> "Scaler":
+        """Fit on ``values`` of shape (n_steps, n_channels)."""
+        if self.method not in SCALINGS:
+            raise ConfigError(f"scaling={self.method!r} is not one of {list(SCALINGS)}")
+        x = np.asarray(values, dtype=np.float64)
+        n = x.shape[1]
+        if self.method == "standard":
+            center, scale = x.mean(axis=0), x.std(axis=0)
+        elif self.method == "robust":
+            q25, center, q75 = np.percentile(x, [25, 50, 75], axis=0)
+            scale = q75 - q25
+        elif self.method == "minmax":
+            center, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
+        else:
+            center, scale = np.zeros(n), np.ones(n)
+        flat = scale <= 1e-12 * np.maximum(1.0, np.abs(center))
+        if flat.any() and self.method != "none":
+            log.warning("%d channel(s) are constant in the fitting data; they are centred but not scaled", flat.sum())
+        scale = np.where(flat, 1.0, scale)
+        self.center_ = center.astype(np.float32)
+        self.scale_ = scale.astype(np.float32)
+        return self
+
+    def transform(self, values: np.ndarray) -> np.ndarray:
+        """Scale ``values`` of shape (n_steps, n_channels); returns float32 of the same shape."""
+        if self.method == "none":
+            return np.asarray(values, dtype=np.float32)
+        out = np.subtract(values, self.center_, dtype=np.float32)
+        out /= self.scale_
+        return out
+
+    def to_dict(self) -> dict:
+        """JSON-serialisable form (method and fitted statistics)."""
+        return {"method": self.method, "center": self.center_.tolist(), "scale": self.scale_.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Scaler":
+        """Inverse of :meth:`to_dict`."""
+        scaler = cls(data["method"])
+        scaler.center_ = np.asarray(data["center"], dtype=np.float32)
+        scaler.scale_ = np.asarray(data["scale"], dtype=np.float32)
+        return scaler

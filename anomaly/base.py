@@ -5,8 +5,11 @@ per-step, per-channel **reconstruction-error vector** (:meth:`Detector.errors`),
 score (:meth:`Detector.score`, higher = more anomalous) and flags (:meth:`Detector.predict`).
 
 The base class does the work every detector shares (input validation, NaN policy, schema,
-scaling fitted on normal data, threshold fitted on the training scores, fingerprint,
-persistence); a subclass writes only ``_fit(Z)`` and ``_errors(Z)`` on scaled float32 arrays.
+scaling fitted on normal data, the decision head fitted on the training scores, fingerprint,
+persistence). A subclass writes ``_fit(Z)`` and ONE forward computation, ``forward(spans,
+engine)``: windows of scaled rows in, per-channel errors of their newest rows out. Batch,
+chunked, stream and differentiable scoring all derive from it here, with explicit hooks for
+the context a detector needs (:meth:`Detector.scoring_context`).
 Constructors only store their arguments (scikit-learn's ``BaseEstimator`` then gives
 ``get_params``/``set_params``/``clone``); fitted attributes end in ``_``.
 """
@@ -15,6 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -22,15 +26,12 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly import bundle
+from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.thresholds import Percentile
+from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
-from anomaly.windows import sliding_windows
-
-
-#: Inference engines a loaded detector can use (see :func:`anomaly.registry.load`).
-ENGINES = ("auto", "keras", "onnx")
+from anomaly.windows import FoldBack, iter_windows, sliding_windows
 
 
 def store_params(detector, arguments: dict) -> None:
@@ -50,6 +51,32 @@ def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+@dataclass(frozen=True)
+class ScoringContext:
+    """What one forward call of a detector reads and produces, in rows.
+
+    Attributes
+    ----------
+    span : int
+        Rows one forward call reads (1: point-wise PCA; ``window``; ``window + 1`` for the
+        forecaster).
+    emitted : int
+        Newest rows of each span that get an error (``window`` for the autoencoders, 1 for
+        PCA and the forecaster). The first ``span - emitted`` rows of a series get error 0.
+    stride : int
+        Rows between the spans of batch scoring (``stride`` or ``window`` for autoencoders).
+    """
+
+    span: int
+    emitted: int
+    stride: int
+
+    @property
+    def warmup(self) -> int:
+        """Leading rows of a series that no span emits an error for."""
+        return self.span - self.emitted
+
+
 class Detector(BaseEstimator, ABC):
     """Base class of all detectors. Not used directly.
 
@@ -58,41 +85,77 @@ class Detector(BaseEstimator, ABC):
     scaling : {"standard", "robust", "minmax", "none"}
         Per-channel scaling fitted on the normal training data.
     nan_policy : {"raise", "ffill", "interpolate"}
-        What to do with NaN/inf cells (see :mod:`pipelines.preprocess`).
+        What to do with NaN/inf cells (see :mod:`anomaly.scaling`).
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means ``Percentile(99)``.
+
+    A subclass writes :meth:`_fit`, :meth:`forward` and, when its score is not the head's
+    aggregate of the errors, :meth:`row_scores`; window models also override
+    :meth:`scoring_context`.
 
     Fitted attributes (all detectors)
     ---------------------------------
     schema_ : Schema
         Channel names and sampling rate seen in ``fit``.
     scaler_ : Scaler
+    head_ : ScoreHead
+        Channel aggregation and the fitted threshold rule.
     thresholder_ : Threshold
-        The fitted threshold rule.
+        The fitted threshold rule (``head_.thresholder_``).
     threshold_ : float
         Its value on the score scale.
     decision_scores_ : ndarray of shape (n_train_steps,)
         Scores of the training rows.
     fingerprint_ : str
         Hash of the training data.
+    engine_ : Engine
+        The inference engine (NumPy, Keras or ONNX Runtime).
     """
 
     @abstractmethod
-    def _fit(self, Z: np.ndarray) -> None:
+    def _fit(self, Z: np.ndarray, **fit_params) -> None:
         """Learn the model from scaled normal data of shape (n_steps, n_channels)."""
 
     @abstractmethod
-    def _errors(self, Z: np.ndarray) -> np.ndarray:
-        """Per-step, per-channel error, shape (n_steps, n_channels) float32, from scaled data."""
+    def forward(self, spans, engine: Engine):
+        """The detector's one forward computation.
 
-    def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
-        """Per-step score from scaled data and its error matrix; default: mean error over channels."""
-        return E.mean(axis=1)
+        Parameters
+        ----------
+        spans : array of shape (k, span, n_channels)
+            Scaled rows (NumPy, or a Keras tensor on the differentiable path).
+        engine : Engine
+            Array namespace (``engine.ops``) and networks (``engine.run``).
+
+        Returns
+        -------
+        errors : array of shape (k, emitted, n_channels)
+            Per-channel error of the newest ``emitted`` rows of each span.
+        extra : array of shape (k, emitted) or None
+            A per-row statistic besides the errors that :meth:`row_scores` uses (PCA's
+            T-squared, the VAE-GAN discriminator's doubt), averaged like the errors.
+        """
+
+    def row_scores(self, errors, extra, ops=np):
+        """Scores (n,) from folded errors (n, c) and extra (n,) or None; default: the head's aggregate."""
+        return self.head_.reduce(errors, ops)
 
     def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
         """Training scores the threshold is fitted on; default: all of them."""
         return scores
+
+    def scoring_context(self) -> ScoringContext:
+        """Rows per forward call, rows emitted per call and the batch stride (point-wise: 1, 1, 1)."""
+        return ScoringContext(1, 1, 1)
+
+    def networks(self) -> dict:
+        """The detector's networks by name (Keras models), as engines run and export them; none here."""
+        return {}
+
+    def _make_engine(self) -> Engine:
+        """The engine of a freshly fitted detector (array-based detectors: NumPy)."""
+        return NumpyEngine()
 
     # -- shared machinery -------------------------------------------------
     def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
@@ -103,11 +166,25 @@ class Detector(BaseEstimator, ABC):
         X = fill_missing(X, getattr(self, "nan_policy", "raise"), source=source)
         return X, check_frame(X, source=source)
 
-    def _check_fitted(self) -> None:
+    def check_fitted(self) -> None:
+        """Raise :class:`NotFittedError` unless the detector has been fitted or loaded."""
         if not hasattr(self, "schema_"):
             raise NotFittedError(f"this {type(self).__name__} is not fitted yet; call fit(normal_frame) first")
 
-    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input") -> "Detector":
+    @property
+    def thresholder_(self):
+        """The fitted threshold rule (held by :attr:`head_`)."""
+        try:
+            return self.head_.thresholder_
+        except AttributeError:
+            raise AttributeError("thresholder_") from None
+
+    @property
+    def threshold_(self) -> float:
+        """The fitted threshold on the score scale."""
+        return float(self.thresholder_.threshold_)
+
+    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input", **fit_params) -> "Detector":
         """Fit on normal data.
 
         Parameters
@@ -117,6 +194,9 @@ class Detector(BaseEstimator, ABC):
         y : ignored
         source : str
             Name used in error messages (e.g. the file path).
+        **fit_params
+            Passed to the detector's training (neural detectors: ``initial_weights`` and
+            ``freeze_encoder`` to warm-start, see :func:`anomaly.transfer.fine_tune`).
 
         Returns
         -------
@@ -129,22 +209,51 @@ class Detector(BaseEstimator, ABC):
         schema = Schema.from_frame(X)
         self.scaler_ = Scaler(self.scaling).fit(values)
         Z = self.scaler_.transform(values)
-        self._fit(Z)
-        scores = self._scores(Z, self._errors(Z))
-        rule = self.threshold if self.threshold is not None else Percentile(99.0)
-        self.thresholder_ = type(rule)(**rule.get_params()).fit(self._threshold_scores(scores))
-        self.threshold_ = float(self.thresholder_.threshold_)
+        self._fit(Z, **fit_params)
+        self.engine_ = self._make_engine()
+        head = ScoreHead(threshold=self.threshold)
+        self.head_ = head
+        _, scores = self.errors_and_scores_scaled(Z)
+        head.fit(self._threshold_scores(scores))
         self.decision_scores_ = scores
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 
+    # -- the batch path: spans on the stride grid, folded back to rows -------
+    def errors_and_scores_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (n, c) float32 and scores (n,) of scaled rows ``Z`` (n, c), as :meth:`score` computes them.
+
+        Spans start on the stride grid plus one flush with the end; errors of rows covered by
+        several spans are averaged; the first ``scoring_context().warmup`` rows get error 0.
+        """
+        context = self.scoring_context()
+        n, c = Z.shape
+        warmup = context.warmup
+        errors = FoldBack(max(n - warmup, 0), c)
+        extra = None
+        if n >= context.span or not warmup:
+            batch = self.engine_.batch_size or max(n, 1)
+            for starts, spans in iter_windows(Z, context.span, context.stride, batch):
+                E, X = self.forward(np.ascontiguousarray(spans), self.engine_)
+                errors.add(starts, E)
+                if X is not None:
+                    extra = extra or FoldBack(n - warmup, 1)
+                    extra.add(starts, X[..., None])
+            E = errors.result()
+        else:
+            E = np.zeros((0, c), dtype=np.float32)
+        X = extra.result()[:, 0] if extra is not None else None
+        if warmup:
+            E = np.concatenate([np.zeros((min(warmup, n), c), dtype=np.float32), E])
+            X = None if X is None else np.concatenate([np.zeros(min(warmup, n), dtype=X.dtype), X])
+        return E, self.row_scores(E, X)
+
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
-        self._check_fitted()
+        self.check_fitted()
         X, values = self._prepare(X, source)
-        Z = self.scaler_.transform(values)
-        E = self._errors(Z)
-        return X, E, self._scores(Z, E)
+        E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values))
+        return X, E, scores
 
     def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Per-step, per-channel reconstruction error.
@@ -170,7 +279,7 @@ class Detector(BaseEstimator, ABC):
     def predict(self, X: pd.DataFrame, *, source: str = "input") -> pd.Series:
         """Boolean flag per step, shape (n_steps,): score above the fitted threshold."""
         scores = self.score(X, source=source)
-        return pd.Series(self.thresholder_.apply(scores.to_numpy()), index=scores.index, name="flag")
+        return pd.Series(self.head_.flags(scores.to_numpy()), index=scores.index, name="flag")
 
     def evaluate_frame(self, X: pd.DataFrame, *, source: str = "input") -> tuple[pd.DataFrame, pd.Series, pd.Series]:
         """Errors, scores and flags of one frame in a single pass (what the CLI writes).
@@ -182,28 +291,32 @@ class Detector(BaseEstimator, ABC):
         X, E, scores = self._errors_and_scores(X, source)
         errors = pd.DataFrame(E, index=X.index, columns=list(self.schema_.channels))
         return errors, pd.Series(scores, index=X.index, name="score"), pd.Series(
-            self.thresholder_.apply(scores), index=X.index, name="flag"
+            self.head_.flags(scores), index=X.index, name="flag"
         )
 
-    # -- streaming: scores that use no row after their hop group ------------------
-    def _span(self) -> int:
-        """Rows one error row is computed from, ending at that row (1: point-wise)."""
-        return 1
-
-    def _inference_batch(self) -> int:
-        """Chunks per call when :meth:`score_stream` scores a whole frame."""
-        return 4096
-
+    # -- the stream path: scores that use no row after their hop group -------------
     def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
         """Errors (k, n, c) and scores (k, n) of the newest ``n`` rows of each scaled chunk
-        (k, span - 1 + n, c), each from its own chunk only. Default: point-wise detectors."""
-        k, _, c = chunks.shape
-        rows = np.ascontiguousarray(chunks[:, -n:]).reshape(k * n, c)
-        E = self._errors(rows)
-        return E.reshape(k, n, c), self._scores(rows, E).reshape(k, n)
+        (k, span - 1 + n, c), each from its own chunk only."""
+        context = self.scoring_context()
+        span, k, c = context.span, chunks.shape[0], chunks.shape[2]
+        if n <= context.emitted:
+            errors, extra = self.forward(np.ascontiguousarray(chunks[:, -span:]), self.engine_)
+            errors, extra = errors[:, -n:], None if extra is None else extra[:, -n:]
+        elif context.emitted == 1:  # one span per newest row
+            spans = np.lib.stride_tricks.sliding_window_view(chunks[:, -(span - 1 + n) :], span, axis=1)
+            spans = np.ascontiguousarray(spans.transpose(0, 1, 3, 2)).reshape(k * n, span, c)
+            errors, extra = self.forward(spans, self.engine_)
+        else:
+            raise ConfigError(f"hop={n} must be <= window={context.emitted}, or rows older than the last window get no error")
+        errors = np.asarray(errors).reshape(k, n, c)
+        flat = None if extra is None else np.asarray(extra).reshape(k * n)
+        return errors, np.asarray(self.row_scores(errors.reshape(k * n, c), flat)).reshape(k, n)
 
     def set_inference_threads(self, threads: int) -> None:
-        """Threads of the inference engine (ONNX Runtime for neural detectors); no effect here."""
+        """Threads of the inference engine (ONNX Runtime's intra-op threads); no effect on the others."""
+        self.check_fitted()
+        self.engine_.set_threads(threads)
 
     def stream_rows(self, hop: int = 1) -> int:
         """Rows a streaming step reads to score its ``hop`` newest rows: ``span - 1 + hop``.
@@ -213,7 +326,7 @@ class Detector(BaseEstimator, ABC):
         """
         if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
             raise ConfigError(f"hop={hop!r} must be an integer >= 1")
-        return self._span() - 1 + int(hop)
+        return self.scoring_context().span - 1 + int(hop)
 
     def score_newest(self, values: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
@@ -233,7 +346,7 @@ class Detector(BaseEstimator, ABC):
             Equal (to float rounding) to the last ``n`` values of ``score`` on a frame of the
             last ``stream_rows(n)`` rows (window autoencoders: of the last ``window`` rows).
         """
-        self._check_fitted()
+        self.check_fitted()
         rows = self.stream_rows(n)
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
@@ -255,14 +368,14 @@ class Detector(BaseEstimator, ABC):
             Aligned to ``X.index``; NaN for the warm-up rows and the rows of an incomplete
             last group, which a stream does not score.
         """
-        self._check_fitted()
+        self.check_fitted()
         rows = self.stream_rows(hop)
         X, values = self._prepare(X, source)
         Z = self.scaler_.transform(values)
         scores = np.full(len(Z), np.nan)
         if len(Z) >= rows:
             chunks = sliding_windows(Z, rows, hop)  # chunk j ends at the last row of group j
-            first, step = self._span() - 1, self._inference_batch()
+            first, step = self.scoring_context().span - 1, self.engine_.batch_size or len(chunks)
             for lo in range(0, len(chunks), step):
                 _, part = self._chunk_scores(np.ascontiguousarray(chunks[lo : lo + step]), hop)
                 scores[first + lo * hop : first + (lo + len(part)) * hop] = part.ravel()
@@ -277,14 +390,14 @@ class Detector(BaseEstimator, ABC):
     def _load_artifacts(self, directory: Path) -> None:
         """Inverse of :meth:`_save_artifacts`."""
 
-    def _set_engine(self, directory: Path, engine: str) -> None:
-        """Choose the inference engine after loading; array-based detectors have only their own."""
-        if engine not in ENGINES:
-            raise ConfigError(f"engine={engine!r} is not one of {list(ENGINES)}")
+    def _load_engine(self, directory: Path, engine: str) -> Engine:
+        """The engine of a loaded detector; array-based detectors have only NumPy."""
+        if engine not in ENGINE_CHOICES:
+            raise ConfigError(f"engine={engine!r} is not one of {list(ENGINE_CHOICES)}")
         if engine == "onnx":
             raise ConfigError(f"{type(self).__name__} has no ONNX engine (it is not a neural detector)")
+        return NumpyEngine()
 
     def save(self, path: str | Path) -> Path:
         """Save the fitted detector as a directory (JSON, NumPy arrays and a Keras file; nothing executable); see :func:`anomaly.bundle.save`."""
         return bundle.save(self, path)
-

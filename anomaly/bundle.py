@@ -23,9 +23,9 @@ import numpy as np
 
 from anomaly.errors import ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema
-from anomaly.thresholds import threshold_from_dict
 from anomaly.version import __version__
 
 FORMAT_VERSION = 1
@@ -72,6 +72,7 @@ def save(detector, path: str | Path) -> Path:
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
+            "head": {"aggregate": detector.head_.aggregate},
             "fingerprint": detector.fingerprint_,
             "train_score_quantiles": np.quantile(detector.decision_scores_, [0.5, 0.9, 0.99, 1.0]).tolist(),
         }
@@ -113,8 +114,7 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         cls = detector_class(meta["class"])
         detector = cls(**{k: decode_param(v) for k, v in meta["params"].items()})
         detector.scaler_ = Scaler.from_dict(meta["scaler"])
-        detector.thresholder_ = threshold_from_dict(meta["threshold"])
-        detector.threshold_ = float(detector.thresholder_.threshold_)
+        detector.head_ = ScoreHead.from_dict({**meta.get("head", {}), "threshold": meta["threshold"]})
         detector.fingerprint_ = meta["fingerprint"]
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:
@@ -122,6 +122,6 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
     except Exception as exc:  # any malformed field is a bad model file, not a crash
         raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
     detector._load_artifacts(path)
-    detector._set_engine(path, engine)
+    detector.engine_ = detector._load_engine(path, engine)
     detector.schema_ = schema
     return detector

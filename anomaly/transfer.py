@@ -18,70 +18,15 @@ Examples
 from __future__ import annotations
 
 import logging
-from contextlib import contextmanager
 
 import pandas as pd
 from sklearn.base import clone
 
-from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.detectors.keras_window import KerasWindowDetector, encoder_layers
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.validation import check_number
 
 log = logging.getLogger(__name__)
-
-#: Layer names that end a model's encoder: the code layer of the autoencoders, or the
-#: encoder sub-model of the VAEs.
-ENCODER_ENDS = ("latent", "encoder")
-
-
-def encoder_layers(model) -> list:
-    """The layers of ``model`` from its input up to and including its code layer.
-
-    Raises
-    ------
-    ConfigError
-        If the model has no layer named in :data:`ENCODER_ENDS` (e.g. the convolutional
-        autoencoder and the forecaster, whose code is not one layer).
-    """
-    names = [layer.name for layer in model.layers]
-    end = next((names.index(n) for n in ENCODER_ENDS if n in names), None)
-    if end is None:
-        raise ConfigError(f"model {model.name!r} has no layer named {' or '.join(map(repr, ENCODER_ENDS))}; "
-                          "use freeze_encoder=False")
-    return model.layers[: end + 1]
-
-
-@contextmanager
-def _starting_from(detector: KerasWindowDetector, weights: list, freeze_encoder: bool):
-    """While active, ``detector``'s freshly built network starts from ``weights``.
-
-    The detector's own ``_build_model`` is wrapped on the instance (not the class), so the
-    shared fitting path (validation split, early stopping, scaler, threshold) runs unchanged.
-    """
-    build = detector._build_model
-    frozen = []
-
-    def warm_build(n_channels: int):
-        training, inference = build(n_channels)
-        shapes = [tuple(w.shape) for w in inference.get_weights()]
-        if shapes != [tuple(w.shape) for w in weights]:
-            raise ConfigError(f"the pretrained network does not fit a {type(detector).__name__} on {n_channels} channels "
-                              "(different architecture parameters or channel count)")
-        inference.set_weights(weights)  # its layers are shared with the training model
-        if freeze_encoder:
-            frozen.extend(layer for layer in encoder_layers(inference) if layer.trainable)
-            for layer in frozen:
-                layer.trainable = False
-        return training, inference
-
-    detector._build_model = warm_build
-    try:
-        yield
-    finally:
-        del detector._build_model
-        for layer in frozen:
-            layer.trainable = True  # frozen for this training only; a saved model is plain
-
 
 def fine_tune(pretrained, frame: pd.DataFrame, *, epochs: int | None = None, learning_rate: float | None = None,
               random_state: int | None = None, freeze_encoder: bool = False, source: str = "input"):
@@ -103,7 +48,7 @@ def fine_tune(pretrained, frame: pd.DataFrame, *, epochs: int | None = None, lea
     random_state : int >= 0 or None, default=None
         Seed of the fine-tuning (shuffling, dropout); None: the pretrained detector's.
     freeze_encoder : bool, default=False
-        Train only the layers after the code layer (see :func:`encoder_layers`).
+        Train only the layers after the code layer (see :func:`anomaly.detectors.keras_window.encoder_layers`).
     source : str
         Name used in error messages.
 
@@ -146,5 +91,4 @@ def fine_tune(pretrained, frame: pd.DataFrame, *, epochs: int | None = None, lea
             "random_state", random_state, low=0, integer=True),
     }
     detector = clone(pretrained).set_params(**{k: v for k, v in overrides.items() if v is not None})
-    with _starting_from(detector, pretrained.model_.get_weights(), freeze_encoder):
-        return detector.fit(frame, source=source)
+    return detector.fit(frame, source=source, initial_weights=pretrained.model_.get_weights(), freeze_encoder=freeze_encoder)

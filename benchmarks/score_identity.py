@@ -37,6 +37,9 @@ TINY = {
     "transformer-ae": {"epochs": 3, "window": 8, "d_model": 16, "num_heads": 2, "ff_dim": 32, "latent": 4},
 }
 RESULT = Path(__file__).parent / "results" / "score_identity.json"
+#: Intended changes: the VAE-GAN's discriminator runs through ONNX Runtime with the ONNX engine
+#: (it ran through Keras before), so its ONNX scores may move by float32 rounding.
+TOLERATED = {"vae-gan/onnx/": 1e-6}
 
 
 def logs():
@@ -78,6 +81,8 @@ def run(models: Path, *, fit: bool) -> dict[str, np.ndarray]:
             loaded = anomaly.load(models / name, engine="keras" if name != "pca" else "auto")
             result.update(outputs(loaded, faulty, tmp, f"{name}/loaded"))
             if name != "pca":
+                if not fit:  # export again from the reloaded Keras model: the exporter may have changed
+                    loaded.export_onnx(models / name / "model.onnx")
                 onnx = anomaly.load(models / name, engine="onnx")
                 result.update(outputs(onnx, faulty, tmp, f"{name}/onnx"))
             print(f"{name}: done", file=sys.stderr)
@@ -111,10 +116,14 @@ def main(argv: list[str]) -> int:
     with np.load(directory / "outputs.npz") as data:
         before = {k: data[k] for k in data.files}
     report = compare(before, run(directory, fit=False))
+    def allowed(key: str) -> float:
+        return next((tol for prefix, tol in TOLERATED.items() if key.startswith(prefix)), 0.0)
+
     failed = {k: v for k, v in report.items()
-              if isinstance(v, str) or (v["max_rel"] > 1e-6 if k.startswith("pca/") else v["max_abs"] > 0.0)}
+              if isinstance(v, str) or (v["max_rel"] > 1e-6 if k.startswith("pca/") else v["max_abs"] > allowed(k))}
     RESULT.parent.mkdir(exist_ok=True)
-    RESULT.write_text(json.dumps({"compared": len(report), "differing": failed,
+    RESULT.write_text(json.dumps({"compared": len(report), "differing": failed, "tolerated": TOLERATED,
+                                  "within_tolerance": {k: v for k, v in report.items() if k not in failed and isinstance(v, dict) and v["max_abs"] > 0},
                                   "largest_abs": max((v["max_abs"] for v in report.values() if isinstance(v, dict)), default=0.0)},
                                  indent=2))
     print(f"{len(report)} arrays compared, {len(failed)} differ", file=sys.stderr)

@@ -118,11 +118,11 @@ def window_context(detector) -> tuple[int, int, int]:
     """``(grid, left, right)``: piece ends lie on multiples of ``grid``; a piece needs ``left``
     rows before it and ``right`` after it (see the module docstring). ``(1, 0, 0)`` for
     point-wise detectors."""
-    window = getattr(detector, "window", None)
-    if window is None:
+    context = detector.scoring_context()
+    if context.span == 1:
         return 1, 0, 0
-    grid = getattr(detector, "stride", None) or window
-    return grid, -(-window // grid) * grid, window
+    grid = context.stride
+    return grid, -(-context.span // grid) * grid, context.span
 
 
 class _Pieces:
@@ -153,8 +153,7 @@ class _Pieces:
     def _piece(self, stop: int, end: int) -> tuple[pd.Index, np.ndarray, np.ndarray]:
         lo = max(self._done - self.left, 0)
         Z = self._Z[lo - self._first : end - self._first]
-        E = self.detector._errors(Z)
-        S = self.detector._scores(Z, E)
+        E, S = self.detector.errors_and_scores_scaled(Z)
         keep = slice(self._done - lo, stop - lo)
         index = self._index[self._done - self._first : stop - self._first]
         self._done = stop
@@ -222,10 +221,10 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     """
     if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
         raise ConfigError(f"chunk_rows={chunk_rows!r} must be an integer >= 1")
-    detector._check_fitted()
+    detector.check_fitted()
     source = str(path)
     stream = open_chunks(path, timestamp=timestamp, chunk_rows=int(chunk_rows))
-    policy = getattr(detector, "nan_policy", "raise")
+    policy = detector.nan_policy
     checks = FileChecks(source, detector.schema_, policy)
     filler, pieces, flags = _Filler(policy, source), _Pieces(detector), _Flags(detector.thresholder_)
     channels = list(detector.schema_.channels)

@@ -525,7 +525,7 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     stop = Stop()
     with stop.signals(), _opened(inlet, sink=False) as lines, _opened(outlet, sink=True) as out:
         if ready is not None:
-            engine_used = getattr(det, "engine_", "numpy")
+            engine_used = det.engine_.name
             ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
                   f"alert above {scorer.enter:.4g}, warm-up {scorer.rows - hop} rows")
         return run(scorer, lines, out, parser, emit_scores=emit_scores, warn=warn, stop=stop)

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.base import store_params
+from anomaly.base import ScoringContext, store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.engine import Engine
 from anomaly.nn.backend import import_keras
 from anomaly.detectors.lstm_ae import recurrent_encoder
-from anomaly.windows import iter_windows
 
 
 class LSTMForecaster(KerasWindowDetector):
@@ -38,8 +38,9 @@ class LSTMForecaster(KerasWindowDetector):
                  scaling="standard", nan_policy="raise", threshold=None):
         store_params(self, locals())
 
-    def _span(self) -> int:
-        return self.window + 1
+    def scoring_context(self) -> ScoringContext:
+        """Spans of ``window + 1`` rows (history and target); one error per span, every row."""
+        return ScoringContext(self.window + 1, 1, 1)
 
     def _training_pairs(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return windows[:, : self.window], windows[:, self.window]
@@ -51,19 +52,7 @@ class LSTMForecaster(KerasWindowDetector):
         model = keras.Model(inputs, outputs, name="lstm_forecaster")
         return model, model
 
-    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """One forecast per newest row of each chunk (k, window + n, c), from the ``window`` rows before it."""
-        k, _, c = chunks.shape
-        spans = np.lib.stride_tricks.sliding_window_view(chunks[:, -(self.window + n) :], self.window + 1, axis=1)
-        spans = np.ascontiguousarray(spans.transpose(0, 1, 3, 2)).reshape(k * n, self.window + 1, c)
-        errors = np.square(self._predict(spans[:, : self.window]) - spans[:, self.window]).reshape(k, n, c)
-        return errors, errors.mean(axis=2)
-
-    def _errors(self, Z: np.ndarray) -> np.ndarray:
-        errors = np.zeros(Z.shape, dtype=np.float32)
-        if Z.shape[0] <= self.window:
-            return errors
-        for starts, windows in iter_windows(Z, self._span(), 1, self._inference_batch()):
-            batch = np.ascontiguousarray(windows)
-            errors[starts + self.window] = np.square(self._predict(batch[:, : self.window]) - batch[:, self.window])
-        return errors
+    def forward(self, spans, engine: Engine):
+        """Forecast the last row of each span (k, window + 1, c) from the rows before it; (k, 1, c)."""
+        ops = engine.ops
+        return ops.expand_dims(ops.square(engine.run("model", spans[:, : self.window]) - spans[:, self.window]), 1), None

@@ -2,8 +2,9 @@
 
 :class:`KerasWindowDetector` holds everything a windowed Keras model shares: windowing,
 a time-ordered validation split, early stopping with the best weights restored, seeding,
-batched inference with fold-back to time steps, and ``model.keras`` persistence loaded with
-``safe_mode=True``. A subclass writes only :meth:`_build_model`.
+the forward computation (reconstruct each window; squared error), its engines (Keras, ONNX
+Runtime) and ``model.keras`` persistence loaded with ``safe_mode=True``. A subclass writes
+only :meth:`_build_model`.
 """
 
 from __future__ import annotations
@@ -14,19 +15,20 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.base import ENGINES, Detector
+from anomaly.base import Detector, ScoringContext
+from anomaly.engine import ENGINE_CHOICES, Engine, KerasEngine, OnnxEngine, import_onnxruntime, onnx_path
 from anomaly.errors import ConfigError, DataError, ModelFileError
 from anomaly.files import atomic_write
-from anomaly.nn.backend import import_keras, load_keras_file, native_stderr_silenced, predict_padded
+from anomaly.nn.backend import import_keras, load_keras_file, native_stderr_silenced
 from anomaly.progress import epoch_observer
-from anomaly.windows import FoldBack, iter_windows, sliding_windows
+from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)
 
 MODEL_FILE = "model.keras"
-ONNX_FILE = "model.onnx"
-INFERENCE_BATCH = 4096  # windows per Keras call: large batches amortise its per-call overhead
-ONNX_BATCH = 128  # ONNX Runtime is fastest on cache-sized batches (measured in benchmarks/speed_deep.py)
+#: Layer names that end a model's encoder: the code layer of the autoencoders, or the
+#: encoder sub-model of the VAEs.
+ENCODER_ENDS = ("latent", "encoder")
 
 
 class KerasWindowDetector(Detector):
@@ -62,9 +64,20 @@ class KerasWindowDetector(Detector):
         """Extra Keras callbacks for training (e.g. a KL warm-up)."""
         return []
 
+    def scoring_context(self) -> ScoringContext:
+        """Spans of ``window`` rows, every row of a span gets an error, batch stride ``stride`` (default ``window``)."""
+        return ScoringContext(self.window, self.window, self.stride or self.window)
+
     def _span(self) -> int:
         """Rows per training window (a forecaster adds its targets)."""
-        return self.window
+        return self.scoring_context().span
+
+    def networks(self) -> dict:
+        """The detector's Keras networks by name, as engines run and export them."""
+        return {"model": self.model_}
+
+    def _make_engine(self) -> Engine:
+        return KerasEngine(self.networks())
 
     def _validation_cut(self, n: int) -> int | None:
         """First row of the time-ordered validation part, or None when there is none."""
@@ -111,26 +124,47 @@ class KerasWindowDetector(Detector):
         )
         return history.history
 
-    def _fit(self, Z: np.ndarray) -> None:
+    def _fit(self, Z: np.ndarray, *, initial_weights: list | None = None, freeze_encoder: bool = False) -> None:
+        """Train on scaled rows ``Z`` (n, c).
+
+        ``initial_weights`` (the inference model's ``get_weights()`` of a fitted detector of the
+        same architecture) warm-starts the network instead of a random initialisation;
+        ``freeze_encoder`` then trains only the layers after the code layer (see
+        :func:`encoder_layers`).
+        """
         keras = import_keras()
         if Z.shape[0] < self._span():
             raise DataError(f"input has {Z.shape[0]} rows, fewer than one window of {self._span()} rows")
         keras.utils.set_random_seed(int(self.random_state))
         train, val = self._split(Z)
         training_model, self.model_ = self._build_model(Z.shape[1])
-        history = self._train(training_model, train, val)
+        frozen = [] if initial_weights is None else self._start_from(initial_weights, freeze_encoder, Z.shape[1])
+        try:
+            history = self._train(training_model, train, val)
+        finally:
+            for layer in frozen:
+                layer.trainable = True  # frozen for this training only; a saved model is plain
         self.history_ = {k: [float(v) for v in vals] for k, vals in history.items()}
 
-    def _predict(self, batch: np.ndarray) -> np.ndarray:
-        """Run the inference model on one batch of windows (n, window, c), through ONNX Runtime
-        when that engine is active, else Keras."""
-        session = getattr(self, "onnx_session_", None)
-        if session is not None:
-            return session.run(None, {session.get_inputs()[0].name: batch})[0]
-        return predict_padded(self.model_, batch)
+    def _start_from(self, weights: list, freeze_encoder: bool, n_channels: int) -> list:
+        """Set the fresh inference model's weights (shared with the training model); return the layers frozen."""
+        shapes = [tuple(w.shape) for w in self.model_.get_weights()]
+        if shapes != [tuple(w.shape) for w in weights]:
+            raise ConfigError(f"the pretrained network does not fit a {type(self).__name__} on {n_channels} channels "
+                              "(different architecture parameters or channel count)")
+        self.model_.set_weights(weights)
+        frozen = [layer for layer in encoder_layers(self.model_) if layer.trainable] if freeze_encoder else []
+        for layer in frozen:
+            layer.trainable = False
+        return frozen
+
+    def forward(self, spans, engine: Engine):
+        """Reconstruct each window; squared error per row and channel, shape (k, window, c)."""
+        return engine.ops.square(engine.run("model", spans) - spans), None
 
     def export_onnx(self, path: str | Path) -> float:
-        """Write the inference model as ONNX to ``path`` (atomically) and check it.
+        """Write every network as ONNX (the inference model to ``path``, others beside it as
+        ``<network>.onnx``), atomically, and check each against Keras.
 
         Returns
         -------
@@ -138,88 +172,75 @@ class KerasWindowDetector(Detector):
             Largest absolute difference between ONNX Runtime and Keras outputs on a batch of
             random windows (the export is refused when it exceeds 1e-4).
         """
-        self._check_fitted()
-        try:
-            import onnxruntime
-        except ImportError:
-            raise ConfigError("ONNX export needs the onnx extra: pip install 'robot-anomaly[onnx]'") from None
-        probe = np.random.default_rng(0).standard_normal((8, self.window, len(self.schema_.channels))).astype(np.float32)
-        expected = np.asarray(self.model_.predict_on_batch(probe))  # also makes sure the model has been called
+        self.check_fitted()
         path = Path(path)
-        with native_stderr_silenced():
-            atomic_write(path, lambda tmp: self.model_.export(str(tmp), format="onnx", verbose=False))
-        session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        got = session.run(None, {session.get_inputs()[0].name: probe})[0]
-        diff = float(np.abs(got - expected).max())
-        if diff > 1e-4:
-            path.unlink()
-            raise ModelFileError(f"{path}: ONNX output differs from Keras by {diff:.2e} (> 1e-4); export refused")
-        return diff
+        probe = np.random.default_rng(0).standard_normal((8, self.window, len(self.schema_.channels))).astype(np.float32)
+        worst = 0.0
+        for network, model in self.networks().items():
+            target = path if network == "model" else path.with_name(onnx_path(path.parent, network).name)
+            worst = max(worst, export_network(model, target, probe))
+        return worst
 
-    def _set_engine(self, directory: Path, engine: str) -> None:
-        path = directory / ONNX_FILE
-        if engine not in ENGINES:
-            raise ConfigError(f"engine={engine!r} is not one of {list(ENGINES)}")
-        self.engine_, self.onnx_session_ = "keras", None
-        if engine == "keras" or (engine == "auto" and not path.exists()):
-            return
-        if not path.exists():
-            raise ModelFileError(f"{directory}: no {ONNX_FILE}; run `anomaly export {directory} --format onnx` first")
-        try:
-            import onnxruntime
-        except ImportError:
-            if engine == "onnx":
-                raise ConfigError("engine='onnx' needs onnxruntime: pip install 'robot-anomaly[onnx]'") from None
-            log.info("onnxruntime is not installed; scoring %s through Keras", directory)
-            return
-        try:
-            self.onnx_session_ = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-        except Exception as exc:  # a truncated or foreign file
-            raise ModelFileError(f"{path}: cannot load ONNX model ({exc.__class__.__name__})") from None
-        self.engine_, self._onnx_file = "onnx", path
-
-    def set_inference_threads(self, threads: int) -> None:
-        """Run ONNX Runtime on ``threads`` intra-op threads (0: its default, one per core).
-
-        One thread suits single windows (streaming) on a busy machine: an op split over two
-        threads waits for the slower one, which a loaded machine may not schedule for
-        milliseconds. No effect on the Keras engine.
-        """
-        if getattr(self, "onnx_session_", None) is None:
-            return
-        import onnxruntime
-
-        options = onnxruntime.SessionOptions()
-        options.intra_op_num_threads = threads
-        self.onnx_session_ = onnxruntime.InferenceSession(str(self._onnx_file), options, providers=["CPUExecutionProvider"])
+    def _load_engine(self, directory: Path, engine: str) -> Engine:
+        """ONNX Runtime when every network has an ``.onnx`` file (``auto``) or when asked; else Keras."""
+        if engine not in ENGINE_CHOICES:
+            raise ConfigError(f"engine={engine!r} is not one of {list(ENGINE_CHOICES)}")
+        paths = {network: onnx_path(directory, network) for network in self.networks()}
+        missing = [path.name for path in paths.values() if not path.exists()]
+        if engine == "keras" or (engine == "auto" and missing):
+            if engine == "auto" and len(missing) < len(paths):
+                log.info("%s: %s not exported; scoring through Keras", directory, ", ".join(missing))
+            return KerasEngine(self.networks())
+        if missing:
+            raise ModelFileError(f"{directory}: no {', '.join(missing)}; run `anomaly export {directory} --format onnx` first")
+        if engine == "auto":
+            try:
+                return OnnxEngine(paths)
+            except ConfigError:  # onnxruntime not installed
+                log.info("onnxruntime is not installed; scoring %s through Keras", directory)
+                return KerasEngine(self.networks())
+        return OnnxEngine(paths)
 
     def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
         """Scores of the held-out validation rows: training rows' scores are optimistic."""
         cut = self._validation_cut(len(scores))
         return scores if cut is None else scores[cut:]
 
-    def _inference_batch(self) -> int:
-        """Windows per inference call for the active engine."""
-        return ONNX_BATCH if getattr(self, "onnx_session_", None) is not None else INFERENCE_BATCH
-
-    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Reconstruct the last window of each chunk; errors and scores of its newest ``n`` rows."""
-        if n > self.window:
-            raise ConfigError(f"hop={n} must be <= window={self.window}, or rows older than the last window get no error")
-        windows = np.ascontiguousarray(chunks[:, -self.window :])
-        errors = np.square(self._predict(windows) - windows)[:, -n:]
-        return errors, errors.mean(axis=2)  # the default score: mean error over channels
-
-    def _errors(self, Z: np.ndarray) -> np.ndarray:
-        stride = self.stride or self.window
-        acc = FoldBack(Z.shape[0], Z.shape[1])
-        for starts, windows in iter_windows(Z, self.window, stride, self._inference_batch()):
-            batch = np.ascontiguousarray(windows)
-            acc.add(starts, np.square(self._predict(batch) - batch))
-        return acc.result()
-
     def _save_artifacts(self, directory: Path) -> None:
         self.model_.save(directory / MODEL_FILE)
 
     def _load_artifacts(self, directory: Path) -> None:
         self.model_ = load_keras_file(directory / MODEL_FILE)
+
+
+def export_network(model, path: Path, probe: np.ndarray) -> float:
+    """Export one Keras network to ONNX at ``path`` (atomically); refuse it when ONNX Runtime's
+    output on ``probe`` differs from Keras' by more than 1e-4. Returns the largest difference."""
+    onnxruntime = import_onnxruntime()
+    expected = np.asarray(model.predict_on_batch(probe))  # also makes sure the model has been called
+    with native_stderr_silenced():
+        atomic_write(path, lambda tmp: model.export(str(tmp), format="onnx", verbose=False))
+    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {session.get_inputs()[0].name: probe})[0]
+    diff = float(np.abs(got - expected).max())
+    if diff > 1e-4:
+        path.unlink()
+        raise ModelFileError(f"{path}: ONNX output differs from Keras by {diff:.2e} (> 1e-4); export refused")
+    return diff
+
+
+def encoder_layers(model) -> list:
+    """The layers of ``model`` from its input up to and including its code layer.
+
+    Raises
+    ------
+    ConfigError
+        If the model has no layer named in :data:`ENCODER_ENDS` (e.g. the convolutional
+        autoencoder and the forecaster, whose code is not one layer).
+    """
+    names = [layer.name for layer in model.layers]
+    end = next((names.index(n) for n in ENCODER_ENDS if n in names), None)
+    if end is None:
+        raise ConfigError(f"model {model.name!r} has no layer named {' or '.join(map(repr, ENCODER_ENDS))}; "
+                          "use freeze_encoder=False")
+    return model.layers[: end + 1]

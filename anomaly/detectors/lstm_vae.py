@@ -68,7 +68,7 @@ class LSTMVAE(KerasWindowDetector):
 
     def _build_model(self, n_channels: int):
         keras = import_keras()
-        encoder, decoder, sample, self._kl = build_vae(
+        encoder, decoder, sample, self.kl_weight_ = build_vae(
             self.window, n_channels, cell=self.cell, units=self.units, latent=self.latent, dropout=self.dropout, seed=self.random_state
         )
         inputs = keras.Input((self.window, n_channels))
@@ -80,4 +80,4 @@ class LSTMVAE(KerasWindowDetector):
     def _callbacks(self) -> list:
         from anomaly.nn.vae import KLWarmup
 
-        return [KLWarmup(self._kl, self.beta, self.warmup_epochs)]
+        return [KLWarmup(self.kl_weight_, self.beta, self.warmup_epochs)]

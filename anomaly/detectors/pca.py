@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.base import Detector, store_params
+from anomaly.engine import Engine, NumpyEngine
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.errors import ConfigError
 
@@ -86,35 +87,27 @@ class PCADetector(Detector):
         spe, t2 = self._statistics(Z)
         self.limits_ = np.maximum(np.percentile([spe, t2], 99.0, axis=1), 1e-12).astype(np.float32)
 
-    def _project(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        centred = Z - self.mean_
-        return centred, centred @ self.components_.T
+    def forward(self, spans, engine: Engine):
+        """Squared residual per channel (k, 1, c) and T-squared (k, 1) of single rows (k, 1, c)."""
+        ops = engine.ops
+        rows = ops.reshape(spans, (-1, spans.shape[-1]))
+        centred = rows - self.mean_
+        latent = ops.matmul(centred, ops.transpose(self.components_))
+        residual = ops.square(centred - ops.matmul(latent, self.components_))
+        t2 = ops.einsum("ij,ij->i", latent, latent / self.explained_variance_)
+        return ops.expand_dims(residual, 1), ops.expand_dims(t2, 1)
 
-    def _errors(self, Z: np.ndarray) -> np.ndarray:
-        centred, latent = self._project(Z)
-        residual = centred - latent @ self.components_
-        np.square(residual, out=residual)
-        return residual
-
-    def _t_squared(self, Z: np.ndarray) -> np.ndarray:
-        _, latent = self._project(Z)
-        return np.einsum("ij,ij->i", latent, latent / self.explained_variance_)
-
-    def _statistics(self, Z: np.ndarray, E: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """SPE (Q) and Hotelling T-squared per step, each of shape (n_steps,).
-
-        ``E`` (the squared residuals of ``Z``), when already computed, saves one projection.
-        """
-        spe = (self._errors(Z) if E is None else E).sum(axis=1)
-        return spe, self._t_squared(Z)
-
-    def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
+    def row_scores(self, errors, extra, ops=np):
         if self.statistic == "spe":
-            return E.mean(axis=1)
+            return self.head_.reduce(errors, ops)
         if self.statistic == "t2":
-            return self._t_squared(Z)
-        spe, t2 = self._statistics(Z, E)
-        return np.maximum(spe / self.limits_[0], t2 / self.limits_[1])
+            return extra
+        return ops.maximum(ops.sum(errors, axis=-1) / float(self.limits_[0]), extra / float(self.limits_[1]))
+
+    def _statistics(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """SPE (Q) and Hotelling T-squared per step of scaled rows ``Z`` (n, c), each of shape (n,)."""
+        errors, t2 = self.forward(Z[:, None, :], NumpyEngine())
+        return errors[:, 0].sum(axis=1), t2[:, 0]
 
     def t_squared(self, X) -> np.ndarray:
         """Hotelling's T-squared per step, shape (n_steps,), for a frame of the fitted channels."""
@@ -125,7 +118,7 @@ class PCADetector(Detector):
         return self._statistics_of(X)[0]
 
     def _statistics_of(self, X):
-        self._check_fitted()
+        self.check_fitted()
         _, values = self._prepare(X, "input")
         return self._statistics(self.scaler_.transform(values))
 

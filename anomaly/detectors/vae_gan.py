@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import INFERENCE_BATCH, KerasWindowDetector
-from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
+from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.engine import KERAS_BATCH, Engine
+from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
-from anomaly.windows import FoldBack, iter_windows
 
 DISCRIMINATOR_FILE = "discriminator.keras"
 
@@ -56,7 +56,7 @@ class LSTMVAEGAN(KerasWindowDetector):
     model_ : keras.Model, (batch, window, c) -> (batch, window, c)
         Encoder mean -> generator (what ONNX export covers).
     discriminator_ : keras.Model, (batch, window, c) -> (batch, 1)
-        Probability that a window is real (runs through Keras).
+        Probability that a window is real (run by the detector's engine, ONNX Runtime included).
     history_ : dict with per-epoch ``loss``, ``d_loss`` and ``val_loss``
     """
 
@@ -68,14 +68,14 @@ class LSTMVAEGAN(KerasWindowDetector):
 
     def _build_model(self, n_channels: int):
         keras = import_keras()
-        encoder, decoder, sample, self._kl = build_vae(
+        encoder, decoder, sample, self.kl_weight_ = build_vae(
             self.window, n_channels, cell=self.cell, units=self.units, latent=self.latent, dropout=self.dropout, seed=self.random_state
         )
         windows = keras.Input((self.window, n_channels))
         verdict = keras.layers.Dense(1, activation="sigmoid")(recurrent_encoder(windows, self.cell, self.units[:1], self.dropout))
         self.discriminator_ = keras.Model(windows, verdict, name="discriminator")
         self.discriminator_.compile(optimizer=keras.optimizers.Adam(self.learning_rate), loss="binary_crossentropy")
-        self._decoder = decoder
+        self.decoder_ = decoder
 
         inputs = keras.Input((self.window, n_channels))
         stats = encoder(inputs)
@@ -96,7 +96,7 @@ class LSTMVAEGAN(KerasWindowDetector):
         from anomaly.nn.vae import KLWarmup
 
         rng = np.random.default_rng(self.random_state)
-        warmup = KLWarmup(self._kl, self.beta, self.warmup_epochs)
+        warmup = KLWarmup(self.kl_weight_, self.beta, self.warmup_epochs)
         monitor = val if val is not None else train
         history = {"loss": [], "d_loss": [], "val_loss": []}
         best, best_weights, waited = np.inf, None, 0
@@ -108,13 +108,13 @@ class LSTMVAEGAN(KerasWindowDetector):
             for lo in range(0, len(train), self.batch_size):
                 x = train[order[lo : lo + self.batch_size]]
                 fake = np.asarray(self.model_.predict_on_batch(x))
-                prior = np.asarray(self._decoder.predict_on_batch(rng.standard_normal((len(x), self.latent)).astype(np.float32)))
+                prior = np.asarray(self.decoder_.predict_on_batch(rng.standard_normal((len(x), self.latent)).astype(np.float32)))
                 batch = np.concatenate([x, fake, prior])
                 labels = np.concatenate([np.ones(len(x)), np.zeros(2 * len(x))]).astype(np.float32)[:, None]
                 d_losses.append(float(np.asarray(self.discriminator_.train_on_batch(batch, labels)).ravel()[0]))
                 out = model.train_on_batch(x, [x, np.ones((len(x), 1), np.float32)])
                 losses.append(float(np.asarray(out).ravel()[0]))
-            val_loss = float(np.mean(np.square(self.model_.predict(monitor, batch_size=INFERENCE_BATCH, verbose=0) - monitor)))
+            val_loss = float(np.mean(np.square(self.model_.predict(monitor, batch_size=KERAS_BATCH, verbose=0) - monitor)))
             history["loss"].append(float(np.mean(losses)))
             history["d_loss"].append(float(np.mean(d_losses)))
             history["val_loss"].append(val_loss)
@@ -131,17 +131,18 @@ class LSTMVAEGAN(KerasWindowDetector):
         self.discriminator_.set_weights(best_weights[1])
         return history
 
-    def _scores(self, Z: np.ndarray, E: np.ndarray) -> np.ndarray:
-        doubt = FoldBack(Z.shape[0], 1)
-        for starts, windows in iter_windows(Z, self.window, self.stride or self.window, INFERENCE_BATCH):
-            real = predict_padded(self.discriminator_, np.ascontiguousarray(windows))  # (n, 1)
-            doubt.add(starts, np.repeat((1.0 - real)[:, None, :], self.window, axis=1))
-        return (1.0 - self.disc_weight) * E.mean(axis=1) + self.disc_weight * doubt.result()[:, 0]
+    def networks(self) -> dict:
+        return {"model": self.model_, "discriminator": self.discriminator_}
 
-    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        errors, recon = super()._chunk_scores(chunks, n)
-        real = predict_padded(self.discriminator_, np.ascontiguousarray(chunks[:, -self.window :]))  # (k, 1)
-        return errors, (1.0 - self.disc_weight) * recon + self.disc_weight * (1.0 - real)
+    def forward(self, spans, engine: Engine):
+        """Reconstruction errors (k, window, c) and the discriminator's doubt ``1 - D(window)``
+        spread over the window's rows (k, window)."""
+        errors, _ = super().forward(spans, engine)
+        doubt = 1.0 - engine.run("discriminator", spans)  # (k, 1)
+        return errors, engine.ops.repeat(doubt, self.window, axis=1)
+
+    def row_scores(self, errors, extra, ops=np):
+        return (1.0 - self.disc_weight) * self.head_.reduce(errors, ops) + self.disc_weight * extra
 
     def _save_artifacts(self, directory: Path) -> None:
         super()._save_artifacts(directory)

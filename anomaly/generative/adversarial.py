@@ -74,7 +74,7 @@ class _Problem:
 
         if goal not in GOALS:
             raise ConfigError(f"goal={goal!r} is not one of {list(GOALS)}")
-        detector._check_fitted()
+        detector.check_fitted()
         if type(detector.thresholder_).apply is not Threshold.apply:
             raise ConfigError(f"{type(detector.thresholder_).__name__} does not flag 'score > threshold_'; attacks support "
                               "Percentile, KSigma, SkabUCL and POT thresholds")

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
-from anomaly.detectors.keras_window import INFERENCE_BATCH
+from anomaly.engine import KERAS_BATCH
 from anomaly.nn.backend import predict_padded
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema, check_frame
@@ -79,5 +79,5 @@ def to_original(scaler: Scaler, scaled: np.ndarray) -> np.ndarray:
 def predict_all(model, inputs: np.ndarray) -> np.ndarray:
     """Run a Keras model on ``inputs`` (n, ...) in padded batches (see ``predict_padded``); (n, ...) out."""
 
-    return np.concatenate([predict_padded(model, np.ascontiguousarray(inputs[lo : lo + INFERENCE_BATCH], dtype=np.float32))
-                           for lo in range(0, len(inputs), INFERENCE_BATCH)])
+    return np.concatenate([predict_padded(model, np.ascontiguousarray(inputs[lo : lo + KERAS_BATCH], dtype=np.float32))
+                           for lo in range(0, len(inputs), KERAS_BATCH)])

@@ -84,7 +84,7 @@ def codec(detector) -> Codec:
     if not isinstance(detector, (LSTMVAE, LSTMVAEGAN, DenseAutoencoder)):
         raise ConfigError(f"{type(detector).__name__} has no separable encoder/decoder; "
                           "use LSTMVAE, LSTMVAEGAN or DenseAutoencoder")
-    detector._check_fitted()
+    detector.check_fitted()
     keras = import_keras()
     model = detector.model_
     if isinstance(detector, DenseAutoencoder):

@@ -15,7 +15,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError
-from anomaly.hitrate import Segment
+from anomaly.metrics import Segment
 from datasets.paths import data_dir
 
 SMD_MACHINES = ("machine-1-6", "machine-2-1", "machine-3-4")

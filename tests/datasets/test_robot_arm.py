@@ -16,8 +16,8 @@ from datasets.robot_arm import CHANNELS, FAULT_TYPES, FaultEvent, SimulatedRun, 
 DUR = 150.0  # s, single-fault runs
 RATE = 100.0
 SEEDS = (0, 1, 2)
-NOISE = dict(zip(CHANNELS, ra._NOISE_STD))
-THR = {c: ra._SIGNIFICANCE * s for c, s in NOISE.items()}
+NOISE = dict(zip(CHANNELS, ra.NOISE_STD))
+THR = {c: ra.SIGNIFICANCE * s for c, s in NOISE.items()}
 # expected duration range (s) of the labelled segment; slip/payload may run to the end of a holding phase
 DURATION_S = {
     "collision": (0.2, 0.5),

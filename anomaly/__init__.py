@@ -11,6 +11,7 @@ per-channel reconstruction-error vector, a score and flags, and saves as plain f
 """
 
 from anomaly.base import Detector
+from anomaly.decisions import Event, events, persistence
 from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
 from anomaly.detectors.forecast import LSTMForecaster
@@ -20,9 +21,8 @@ from anomaly.detectors.pca import PCADetector
 from anomaly.detectors.transformer_ae import TransformerAutoencoder
 from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
-from anomaly.events import Event, events
 from anomaly.registry import DETECTORS, load, make_detector
-from anomaly.thresholds import KSigma, Percentile, SkabUCL, persistence
+from anomaly.thresholds import KSigma, Percentile, SkabUCL
 from anomaly.version import __version__
 
 __all__ = [

@@ -5,7 +5,7 @@ training scores only (``SkabUCL``: 1.5 x their 99th percentile), flags through a
 persistence rule, point-wise confusion counts pooled over the 20 files. Scored on the rows
 after the training part, or on whole files (training rows included) as SKAB's notebooks do.
 
-A second decision rule is SKAB's notebooks' own: :func:`anomaly.consensus.window_consensus`
+A second decision rule is SKAB's notebooks' own: :func:`anomaly.decisions.window_consensus`
 over windows of 60 steps (a step is flagged when every 60-step window covering it has a mean
 score above the threshold), with the same threshold rule fitted on the window means of the
 training scores. It looks 59 steps ahead: a batch rule. The notebooks' loop also never flags
@@ -21,8 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 from _common import data_root
 
-from anomaly import persistence
-from anomaly.consensus import window_consensus, window_means
+from anomaly.decisions import persistence, window_consensus, window_means
 from anomaly.metrics import auc_pr, baselines, point_metrics
 from datasets.skab import TRAIN_ROWS, load_skab
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 from _common import write_result
 
 from anomaly import PCADetector
-from anomaly.alerts import AlertLogic
+from anomaly.decisions import AlertLogic
 from datasets.robot_arm import simulate
 
 RATE = 100

@@ -10,7 +10,7 @@ Protocol
   ``simulate(600, faults="all", seed=s, ambient_c=28)`` for s = 1, 2, 3, scored against each
   injected fault's ground-truth channels (``FaultEvent.channels``, via
   ``segments_from_faults``).
-* HitRate@P (``anomaly.hitrate``): at every step of a labelled segment (detected or not) the
+* HitRate@P (``anomaly.metrics``): at every step of a labelled segment (detected or not) the
   top floor(P x |causes|) channels by error (ties share places), hit = share of the causes
   among them; mean over the segment's steps, then over its segments -> one value per entity
   (or arm run); a data set's value is the mean over its 3 SMD machines, 6 ASD servers or 3
@@ -36,7 +36,7 @@ import pandas as pd
 from _common import data_root, write_result
 
 from anomaly import make_detector
-from anomaly.hitrate import hit_rate_report, random_hit_rate
+from anomaly.metrics import hit_rate_report, random_hit_rate
 from datasets.robot_arm import segments_from_faults
 from datasets.robot_arm import simulate
 from datasets.smd import ASD_ENTITIES, SMD_MACHINES, load_asd, load_smd

@@ -50,7 +50,7 @@ import numpy as np
 from _common import sine_frame, write_result
 
 import anomaly
-from anomaly.alerts import AlertLogic
+from anomaly.decisions import AlertLogic
 from pipelines.messages import RowParser
 from pipelines.stream import StreamScorer, run
 

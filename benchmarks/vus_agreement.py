@@ -1,4 +1,4 @@
-"""VUS-ROC / VUS-PR: ours (``anomaly.range_metrics.vus``) against the reference implementation.
+"""VUS-ROC / VUS-PR: ours (``anomaly.metrics.vus``) against the reference implementation.
 
 The reference is ``generate_curve(..., version="opt")`` of the authors' TSB-AD package (PyPI
 ``TSB-AD``; ``get_metrics`` computes VUS with it), installed into its own virtual environment
@@ -33,7 +33,7 @@ from pathlib import Path
 import numpy as np
 from _common import data_root, write_result
 
-from anomaly.range_metrics import VUS_MAX_WINDOW, VUS_STEPS, vus
+from anomaly.metrics import VUS_MAX_WINDOW, VUS_STEPS, vus
 from datasets.paths import data_dir
 from datasets.skab import TRAIN_ROWS, read_skab_file
 

@@ -27,7 +27,6 @@ to the whole-file pass (overlapping strides included); PCA's differs in the last
 
 from __future__ import annotations
 
-import copy
 import glob
 import logging
 import time
@@ -40,7 +39,6 @@ import pandas as pd
 
 from anomaly.attribution import top_channels
 from anomaly.errors import AnomalyError, ConfigError, DataError
-from anomaly.thresholds import Dynamic
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, file_kind, open_chunks
 from anomaly.scaling import fill_missing
@@ -163,30 +161,15 @@ class _Pieces:
 
 
 class _Flags:
-    """``thresholder.apply`` block by block, equal to applying it to the whole file's scores.
-
-    Every rule but :class:`~anomaly.thresholds.Dynamic` compares each score with a constant.
-    ``Dynamic`` smooths scores with an EWMA started from its ``mean_`` and (windowed mode)
-    re-thresholds on the trailing ``window`` smoothed scores: the block's rule starts its
-    EWMA where the previous block's ended and sees the previous ``window - 1`` scores again.
-    """
+    """``thresholder.apply`` block by block, equal to applying it to the whole file's scores
+    (the rule's :meth:`~anomaly.thresholds.Threshold.apply_chunk` carries any state, e.g.
+    ``Dynamic``'s EWMA and trailing window, from block to block)."""
 
     def __init__(self, rule):
-        self.rule = rule
-        self._start = getattr(rule, "mean_", None)
-        self._context = np.empty(0, dtype=np.float64)
+        self.rule, self._state = rule, None
 
     def __call__(self, scores: np.ndarray) -> np.ndarray:
-        if not isinstance(self.rule, Dynamic):
-            return self.rule.apply(scores)
-        series = np.concatenate([self._context, np.asarray(scores, dtype=np.float64)])
-        rule = copy.copy(self.rule)
-        rule.mean_ = self._start  # apply() starts its EWMA from mean_
-        flags = rule.apply(series)[len(self._context):]
-        cut = len(series) - min(len(series), (self.rule.window or 1) - 1)
-        if cut:
-            self._start = float(rule._smooth(series[:cut], self._start)[-1])
-        self._context = series[cut:]
+        flags, self._state = self.rule.apply_chunk(scores, self._state)
         return flags
 
 

@@ -27,8 +27,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError, DataError
-from anomaly.evaluation import evaluate_outputs
-from anomaly.hitrate import hit_rate, random_hit_rate
+from anomaly.metrics import evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
 from anomaly.version import __version__
 from datasets import smd
@@ -138,7 +137,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
 
 
 def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0) -> dict:
-    """Pooled metrics of every detector beside the baselines (see :func:`anomaly.evaluation.evaluate_outputs`)."""
+    """Pooled metrics of every detector beside the baselines (see :func:`anomaly.metrics.evaluate_outputs`)."""
     labels = np.concatenate([s.labels for s in splits])
     faults = [s.fault_type for s in splits]
     fault_type = pd.concat(faults, ignore_index=True) if all(f is not None for f in faults) else None

@@ -2,7 +2,7 @@
 
 :class:`StreamScorer` keeps a ring buffer of the last rows, scores the newest ``hop`` rows
 every ``hop`` rows through the detector's engine (ONNX Runtime when the model was exported),
-and feeds each score to an :class:`~anomaly.alerts.AlertLogic` (hysteresis, minimum duration,
+and feeds each score to an :class:`~anomaly.decisions.AlertLogic` (hysteresis, minimum duration,
 merge gap, cooldown, counted in rows). It reports one :class:`Alert` when an event is raised
 and one when it ends.
 
@@ -40,7 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.alerts import AlertLogic
+from anomaly.decisions import AlertLogic
 from anomaly.attribution import top_channels
 from anomaly.errors import ConfigError, DataError
 from anomaly.validation import check_number
@@ -494,7 +494,7 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     hop : rows per scoring step.
     threshold_scale : alerts enter above ``threshold_scale x`` the model's fitted threshold ...
     exit_ratio : ... and hold while above ``exit_ratio x`` that level.
-    min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.alerts.AlertLogic`).
+    min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.decisions.AlertLogic`).
     top_k : channels named per alert.
     emit_scores : also emit one score record per scored row.
     engine : {"auto", "keras", "onnx"}

@@ -1,4 +1,4 @@
-"""Shared fixtures: tiny synthetic frames and the path of the shared benchmark data."""
+"""Shared fixtures: tiny synthetic frames, labelled row ranges and the path of the shared benchmark data."""
 
 from __future__ import annotations
 
@@ -23,6 +23,14 @@ def make_frame(n: int = 2000, channels: int = 5, seed: int = 0, start: str = "20
     values = phase * mix + 0.3 * np.cos(2 * np.pi * 0.2 * t)[:, None] + 0.05 * rng.standard_normal((n, channels))
     index = pd.date_range(start, periods=n, freq="10ms", name="timestamp")
     return pd.DataFrame(values.astype(np.float32), index=index, columns=[f"ch{i}" for i in range(channels)])
+
+
+def flags(n: int, *ranges: tuple[int, int]) -> np.ndarray:
+    """(n,) bool labels or flags, True on each inclusive ``(start, end)`` row range."""
+    out = np.zeros(n, dtype=bool)
+    for start, end in ranges:
+        out[start : end + 1] = True
+    return out
 
 
 @pytest.fixture

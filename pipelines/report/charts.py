@@ -7,14 +7,20 @@ from __future__ import annotations
 
 import io
 
-import matplotlib
+import numpy as np
+from sklearn.metrics import precision_recall_curve
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-from sklearn.metrics import precision_recall_curve  # noqa: E402
+from anomaly.decisions import event_ranges
 
-from anomaly.events import event_ranges  # noqa: E402
+
+def pyplot():
+    """Matplotlib's pyplot on the Agg backend, imported on first use (it takes ~1 s)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 BUCKETS = 1500
 
@@ -32,7 +38,7 @@ def envelope(values: np.ndarray, buckets: int = BUCKETS) -> tuple[np.ndarray, np
 def _png(fig) -> bytes:
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
-    plt.close(fig)
+    pyplot().close(fig)
     return buffer.getvalue()
 
 
@@ -43,7 +49,7 @@ def _shade(ax, flags: np.ndarray, color: str, label: str) -> None:
 
 def timeline(signals, scores: np.ndarray, threshold: float, labels: np.ndarray, flags: np.ndarray, title: str) -> bytes:
     """Signals (top channels, scaled), score with threshold, true and detected events."""
-    fig, (top, bottom) = plt.subplots(2, 1, figsize=(11, 4.2), sharex=True, gridspec_kw={"height_ratios": [1.2, 1]})
+    fig, (top, bottom) = pyplot().subplots(2, 1, figsize=(11, 4.2), sharex=True, gridspec_kw={"height_ratios": [1.2, 1]})
     for name in signals.columns:
         x, lo, hi = envelope(signals[name].to_numpy(np.float64))
         top.fill_between(x, lo, hi, lw=0.6, alpha=0.8, label=str(name))
@@ -64,7 +70,7 @@ def timeline(signals, scores: np.ndarray, threshold: float, labels: np.ndarray, 
 
 def pr_curves(labels: np.ndarray, scores: dict[str, np.ndarray]) -> bytes:
     """Precision-recall curves of every detector, with the anomaly rate as the no-skill line."""
-    fig, ax = plt.subplots(figsize=(5.5, 4.2))
+    fig, ax = pyplot().subplots(figsize=(5.5, 4.2))
     for name, s in scores.items():
         precision, recall, _ = precision_recall_curve(labels, s)
         ax.plot(recall, precision, lw=1.2, label=name)
@@ -83,7 +89,7 @@ def heatmap(errors, labels: np.ndarray, title: str) -> bytes:
     n = len(values)
     edges = np.linspace(0, n, min(n, 600) + 1).astype(int)
     grid = np.maximum.reduceat(values, edges[:-1], axis=0).T
-    fig, ax = plt.subplots(figsize=(11, 0.18 * len(errors.columns) + 1.2))
+    fig, ax = pyplot().subplots(figsize=(11, 0.18 * len(errors.columns) + 1.2))
     ax.imshow(np.log10(grid + 1e-6), aspect="auto", interpolation="nearest", cmap="magma",
               extent=(0, n, len(errors.columns) - 0.5, -0.5))
     ax.set_yticks(range(len(errors.columns)), [str(c) for c in errors.columns], fontsize=6)

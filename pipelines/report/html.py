@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.evaluation import tables, to_markdown
-from anomaly.events import events
+from anomaly.decisions import events
+from anomaly.metrics import tables, to_markdown
 from pipelines.compare import attribution_hit_rates
 from pipelines.report import charts
 from pipelines.sinks import atomic_write, write_text
@@ -59,7 +59,7 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
                                                        f"{run.name} on {first.name}")
         pngs[f"heatmap_{run.name}"] = charts.heatmap(errors, first.labels, f"{run.name}: per-channel error on {first.name}")
         found = events(pd.Series(run.flags[0], index=errors.index), errors, pd.Series(run.scores[0], index=errors.index),
-                       min_duration=3, merge_gap=10)
+                       min_duration=3, merge_gap=10, cooldown=0)
         attribution[run.name] = [e.to_dict() for e in sorted(found, key=lambda e: -e.score)[:10]]
         rows = "".join(
             f"<tr><td>{html.escape(str(e['start']))}</td><td>{e['length']}</td><td>{e['score']:.3g}</td><td>{html.escape(', '.join(e['channels']))}</td></tr>"

@@ -7,6 +7,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from detector_checks import fitted_detector
 
 import anomaly
 from anomaly.errors import ModelFileError, NotFittedError
@@ -61,8 +62,8 @@ def test_unknown_class(saved):
         anomaly.load(saved)
 
 
-def test_corrupted_keras_model(tmp_path, normal_frame):
-    path = anomaly.DenseAutoencoder(epochs=1, window=2, hidden=(8,), latent=2).fit(normal_frame).save(tmp_path / "ae")
+def test_corrupted_keras_model(tmp_path):
+    path = fitted_detector("dense-ae").save(tmp_path / "ae")
     (path / "model.keras").write_bytes(b"PK\x03\x04 garbage")
     with pytest.raises(ModelFileError, match="cannot load Keras model"):
         anomaly.load(path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import numpy as np
 import pandas as pd
@@ -89,7 +90,7 @@ def test_bad_input_exits_2_with_one_line_and_no_output(workspace, good_rows, tmp
     assert result.exit_code == 2, result.output
     lines = result.output.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("error: ") and str(data) in lines[0]
-    assert pytest.importorskip("re").search(message, lines[0]), lines[0]
+    assert re.search(message, lines[0]), lines[0]
     assert not out.exists() and list(tmp_path.glob(".*tmp")) == []
 
 
@@ -192,7 +193,7 @@ def test_fit_export_and_score_every_neural_detector(workspace, tmp_path, detecto
 ])
 def test_bad_fit_options(workspace, tmp_path, args, message):
     result = invoke("fit", workspace / "normal.parquet", *args, "-o", tmp_path / "m")
-    assert result.exit_code == 2 and pytest.importorskip("re").search(message, result.output), result.output
+    assert result.exit_code == 2 and re.search(message, result.output), result.output
     assert not (tmp_path / "m").exists()
 
 

@@ -2,68 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import anomaly
 from anomaly.errors import DataError
-from anomaly.registry import DETECTORS
 from anomaly.thresholds import Dynamic
 from conftest import make_frame
+from detector_checks import assert_same_scores, fitted_detector, score_in_chunks, score_whole_file
 from pipelines.batch import iter_scores, plan, resolve_inputs, score_file, score_files, score_table, window_context
 from pipelines.sinks import write_table
-from pipelines.sources import read_table
-
-TINY = {
-    "pca": {},
-    "dense-ae": {"window": 8, "hidden": (8,), "latent": 2},
-    "lstm-ae": {"window": 8, "units": (4,), "latent": 2},
-    "conv-ae": {"window": 8, "filters": (4, 2), "kernel_size": 3},
-    "lstm-vae": {"window": 8, "units": (4,), "latent": 2},
-    "vae-gan": {"window": 8, "units": (4,), "latent": 2},
-    "lstm-forecast": {"window": 8, "units": (4,)},
-    "transformer-ae": {"window": 8, "d_model": 4, "num_heads": 1, "ff_dim": 4, "latent": 2},
-}
-_FITTED: dict = {}
-
-
-def fitted(name: str, **params):
-    """One tiny fitted detector per configuration (training dominates the test time)."""
-    key = (name, tuple(sorted(params.items())))
-    if key not in _FITTED:
-        options = {**TINY.get(name, {}), **({} if name == "pca" else {"epochs": 1}), **params}
-        _FITTED[key] = anomaly.make_detector(name, **options).fit(make_frame(n=400, seed=0))
-    return _FITTED[key]
-
-
-def whole(det, path):
-    """What the whole-file path gives: (errors, scores, flags) or the exception it raises."""
-    try:
-        return det.evaluate_frame(read_table(path).frame, source=str(path))
-    except anomaly.AnomalyError as exc:
-        return exc
-
-
-def chunked(det, path, chunk_rows):
-    try:
-        parts = list(iter_scores(det, path, chunk_rows=chunk_rows))
-    except anomaly.AnomalyError as exc:
-        return exc
-    return tuple(pd.concat([part[i] for part in parts]) for i in range(3))
-
-
-def assert_same(got, expected):
-    """Same index and flags; errors and scores equal to 1e-6 of their largest value (float32 BLAS rounding)."""
-    for a, b in zip(got, expected):
-        assert a.index.equals(b.index)
-    np.testing.assert_array_equal(got[2].to_numpy(), expected[2].to_numpy())
-    pd.testing.assert_index_equal(got[0].columns, expected[0].columns)
-    for a, b in zip(got[:2], expected[:2]):
-        assert a.to_numpy().dtype == b.to_numpy().dtype
-        b = b.to_numpy()
-        np.testing.assert_allclose(a.to_numpy(), b, rtol=1e-6, atol=1e-6 * np.abs(b).max())
-
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):
@@ -75,32 +26,22 @@ def data_file(tmp_path_factory):
     return path
 
 
-@pytest.mark.parametrize("name", sorted(DETECTORS))
-def test_chunked_equals_whole_file_for_every_detector(name, data_file):
-    det = fitted(name)
-    expected = whole(det, data_file)
-    assert expected[2].any() and not expected[2].all()
-    # 5 < window, 11 off the window grid, 16 on it, 1000 > the file
-    for chunk_rows in (5, 11, 16, 1000):
-        assert_same(chunked(det, data_file, chunk_rows), expected)
-
-
 @pytest.mark.parametrize("name, stride", [("dense-ae", 3), ("lstm-ae", 5)])
 def test_overlapping_windows_off_the_chunk_grid(name, stride, data_file):
-    det = fitted(name, stride=stride)
+    det = fitted_detector(name, stride=stride)
     assert window_context(det) == (stride, -(-8 // stride) * stride, 8)
-    expected = whole(det, data_file)
+    expected = score_whole_file(det, data_file)
     for chunk_rows in (4, 7, 13):
-        assert_same(chunked(det, data_file, chunk_rows), expected)
+        assert_same_scores(score_in_chunks(det, data_file, chunk_rows), expected)
 
 
 @pytest.mark.parametrize("rule", [Dynamic(), Dynamic(window=20)])
 def test_dynamic_threshold_state_is_carried_across_chunks(rule, data_file):
     det = anomaly.PCADetector(threshold=rule).fit(make_frame(n=400, seed=0))
-    expected = whole(det, data_file)
+    expected = score_whole_file(det, data_file)
     assert expected[2].any()
     for chunk_rows in (3, 19, 64):
-        assert_same(chunked(det, data_file, chunk_rows), expected)
+        assert_same_scores(score_in_chunks(det, data_file, chunk_rows), expected)
 
 
 @pytest.mark.parametrize("policy", ["ffill", "interpolate"])
@@ -114,15 +55,15 @@ def test_nan_policies_fill_across_chunk_boundaries(policy, tmp_path):
     path = tmp_path / "gaps.csv"
     write_table(frame, path)
     for name in ("pca", "dense-ae"):
-        det = fitted(name, nan_policy=policy)
-        expected = whole(det, path)
+        det = fitted_detector(name, nan_policy=policy)
+        expected = score_whole_file(det, path)
         for chunk_rows in (5, 10, 7):
-            assert_same(chunked(det, path, chunk_rows), expected)
+            assert_same_scores(score_in_chunks(det, path, chunk_rows), expected)
 
 
 def test_score_file_writes_what_the_whole_file_path_writes(data_file, tmp_path):
-    det = fitted("lstm-ae")
-    errors, scores, flags = whole(det, data_file)
+    det = fitted_detector("lstm-ae")
+    errors, scores, flags = score_whole_file(det, data_file)
     for suffix in (".parquet", ".csv"):
         expected = tmp_path / f"expected{suffix}"
         write_table(score_table(errors, scores, flags, with_errors=True), expected)
@@ -169,14 +110,14 @@ def _bad_inputs():
 def test_bad_input_gives_the_whole_file_error(case, tmp_path, monkeypatch):
     monkeypatch.setattr("pipelines.chunk_reader.CSV_BLOCK_BYTES", 256)  # CSV blocks of ~3 rows: bad cells in later blocks
     _, suffix, mutate, name, policy = case
-    det = fitted(name, **({} if policy == "raise" else {"nan_policy": policy}))
+    det = fitted_detector(name, **({} if policy == "raise" else {"nan_policy": policy}))
     frame = mutate(make_frame(n=12, seed=3).reset_index())
     path = tmp_path / f"bad{suffix}"
     frame.to_parquet(path, index=False) if suffix == ".parquet" else frame.to_csv(path, index=False)
-    expected = whole(det, path)
+    expected = score_whole_file(det, path)
     assert isinstance(expected, DataError), expected
     for chunk_rows in (4, 5, 100):
-        got = chunked(det, path, chunk_rows)
+        got = score_in_chunks(det, path, chunk_rows)
         assert type(got) is type(expected) and str(got) == str(expected)
         out = tmp_path / "out" / "scores.parquet"
         with pytest.raises(type(expected)):
@@ -193,10 +134,10 @@ def test_unreadable_files(name, content, message, tmp_path):
     path = tmp_path / name
     path.write_text(content)
     with pytest.raises(DataError, match=message) as info:
-        list(iter_scores(fitted("pca"), path))
-    assert str(whole(fitted("pca"), path)).split(":")[0] == str(info.value).split(":")[0] == str(path)
+        list(iter_scores(fitted_detector("pca"), path))
+    assert str(score_whole_file(fitted_detector("pca"), path)).split(":")[0] == str(info.value).split(":")[0] == str(path)
     with pytest.raises(DataError, match="file not found"):
-        list(iter_scores(fitted("pca"), tmp_path / "nope.parquet"))
+        list(iter_scores(fitted_detector("pca"), tmp_path / "nope.parquet"))
 
 
 @pytest.mark.parametrize("suffix", [".parquet", ".csv"])
@@ -208,17 +149,17 @@ def test_failure_mid_file_leaves_no_output_and_keeps_an_old_one(suffix, data_fil
             raise KeyboardInterrupt
 
     with pytest.raises(KeyboardInterrupt):
-        score_file(fitted("pca"), data_file, out, chunk_rows=16, progress=fail_on_third_block)
+        score_file(fitted_detector("pca"), data_file, out, chunk_rows=16, progress=fail_on_third_block)
     assert list(tmp_path.iterdir()) == []
     out.write_text("previous result")
     with pytest.raises(KeyboardInterrupt):
-        score_file(fitted("pca"), data_file, out, chunk_rows=16, progress=fail_on_third_block)
+        score_file(fitted_detector("pca"), data_file, out, chunk_rows=16, progress=fail_on_third_block)
     assert out.read_text() == "previous result" and list(tmp_path.iterdir()) == [out]
 
 
 def test_progress_reports_rows_and_the_expected_total(data_file, tmp_path):
     seen = []
-    score_file(fitted("dense-ae"), data_file, tmp_path / "s.parquet", chunk_rows=50, progress=lambda *a: seen.append(a))
+    score_file(fitted_detector("dense-ae"), data_file, tmp_path / "s.parquet", chunk_rows=50, progress=lambda *a: seen.append(a))
     assert [done for done, _ in seen] == sorted(done for done, _ in seen) and seen[-1] == (301, 301)
     assert all(total == 301 for _, total in seen)
 
@@ -233,7 +174,7 @@ def test_datasets_are_resumable_and_report_bad_files(data_file, tmp_path):
     out = tmp_path / "out"
     sources = resolve_inputs([inputs], exclude=out)
     assert [p.name for p in sources] == ["broken.csv", "run0.parquet", "run1.parquet", "run2.parquet"]
-    det = fitted("pca")
+    det = fitted_detector("pca")
     first = score_files(det, plan(sources, out))
     assert [r.error is not None for r in first] == [True, False, False, False]
     assert "missing channels" in str(first[0].error) and not (out / "broken.scores.parquet").exists()
@@ -258,7 +199,7 @@ def test_resolve_inputs_rejects_empty_patterns_and_names_collisions(tmp_path):
 
 def test_chunk_rows_must_be_positive(data_file):
     with pytest.raises(anomaly.ConfigError, match="chunk_rows=0"):
-        list(iter_scores(fitted("pca"), data_file, chunk_rows=0))
+        list(iter_scores(fitted_detector("pca"), data_file, chunk_rows=0))
 
 
 # -- the CLI -----------------------------------------------------------------------
@@ -273,7 +214,7 @@ def _cli(*args):
 @pytest.fixture
 def dataset(tmp_path, data_file):
     """A PCA model and a folder of three runs (two Parquet, one CSV)."""
-    fitted("pca").save(tmp_path / "model")
+    fitted_detector("pca").save(tmp_path / "model")
     runs = tmp_path / "runs"
     runs.mkdir()
     for i in range(2):
@@ -289,7 +230,7 @@ def test_cli_scores_a_folder_resumably(dataset):
     assert sorted(p.name for p in out.iterdir()) == ["run0.scores.parquet", "run1.scores.parquet", "run2.scores.parquet"]
     assert "3 files scored (722 rows" in first.output
     expected = dataset / "whole.parquet"
-    write_table(score_table(*whole(fitted("pca"), dataset / "runs" / "run2.csv")), expected)
+    write_table(score_table(*score_whole_file(fitted_detector("pca"), dataset / "runs" / "run2.csv")), expected)
     pd.testing.assert_frame_equal(pd.read_parquet(out / "run2.scores.parquet"), pd.read_parquet(expected))
     again = _cli("score", str(dataset / "runs" / "*.parquet"), "--model", dataset / "model", "--out", out)
     assert again.exit_code == 0 and "0 files scored" in again.output and "2 skipped" in again.output
@@ -318,7 +259,7 @@ def test_cli_reports_each_bad_file_and_scores_the_others(dataset):
 ])
 def test_cli_usage_errors(dataset, args, message):
     result = _cli("score", dataset / "runs" / "run0.parquet", "--model", dataset / "model", *args)
-    assert result.exit_code == 2 and pytest.importorskip("re").search(message, result.output), result.output
+    assert result.exit_code == 2 and re.search(message, result.output), result.output
 
 
 def test_cli_refuses_a_folder_with_o(dataset):

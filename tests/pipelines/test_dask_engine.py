@@ -98,13 +98,13 @@ def test_bad_model_and_unreachable_scheduler(workspace, cluster, tmp_path, monke
     assert list(tmp_path.iterdir()) == []
 
 
-def test_cli_engine_dask_starts_a_local_cluster(workspace, tmp_path):
+def test_cli_executor_dask_starts_a_local_cluster(workspace, tmp_path):
     from typer.testing import CliRunner
 
     from anomaly.cli import app
 
     args = ["score", str(workspace / "runs"), "--model", str(workspace / "pca"), "--out", str(tmp_path)]
-    result = CliRunner().invoke(app, [*args, "--engine", "dask"])
+    result = CliRunner().invoke(app, [*args, "--executor", "dask"])
     assert result.exit_code == 0, result.output
     assert "4 files scored (870 rows" in result.output
     local = CliRunner().invoke(app, [*args[:-1], str(tmp_path / "local")])

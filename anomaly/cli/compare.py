@@ -1,0 +1,56 @@
+"""``anomaly compare``: several detectors on one dataset, same split and threshold, one report."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from anomaly import DETECTORS, ConfigError
+from anomaly.cli.console import out, print_table
+from anomaly.cli.options import threshold_rule
+from anomaly.cli.progress import progress
+from anomaly.generative.robustness import RobustnessCollector
+from anomaly.metrics import tables
+from pipelines.compare import dataset_splits, evaluate_runs, metadata, run_detectors
+from pipelines.report.html import write_report
+
+
+def compare(
+    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | a labelled .csv/.parquet file."),
+    detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast", help="Comma-separated detector names."),
+    output_dir: Path = typer.Option(Path("compare-output"), "-o", "--output-dir", help="Folder for report.html, results.json, results.md, charts/."),
+    data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/ (default: $ANOMALY_DATA_DIR)."),
+    entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
+    label_column: str = typer.Option(None, help="File datasets: the 0/1 label column (default: is_anomaly, anomaly or label)."),
+    train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
+    window: int = typer.Option(16, help="Window of the neural detectors."),
+    epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
+    threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl | pot."),
+    q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl."),
+    seed: int = typer.Option(0, help="Random seed (data simulation and training)."),
+    robustness: bool = typer.Option(False, "--robustness", help="Also report each detector's median evasion epsilon (PGD attacks on up to 8 fault excerpts; adds minutes)."),
+):
+    """Run several detectors on one dataset with the same split and threshold, and write a report."""
+    names = [d.strip() for d in detectors.split(",") if d.strip()]
+    unknown = [d for d in names if d not in DETECTORS]
+    if unknown or not names:
+        raise ConfigError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
+    rule = threshold_rule(threshold, q)
+    neural = {"window": window, "epochs": epochs, "random_state": seed}
+    chosen = {name: ({} if name == "pca" else dict(neural)) for name in names}
+    with progress() as step:
+        step(f"loading {dataset}")
+        splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction, seed=seed)
+        attacks = RobustnessCollector() if robustness else None
+        runs = run_detectors(splits, chosen, threshold=rule, step=step, on_fit=attacks)
+        step("evaluating")
+        result = evaluate_runs(splits, runs, seed=seed)
+        meta = metadata(dataset, chosen, runs, seed)
+        if attacks is not None:
+            result["robustness"], meta["robustness"] = attacks.summary(), attacks.settings()
+        step(f"writing {output_dir}")
+        write_report(output_dir, splits, runs, result, meta)
+    for title, shown in tables(result).items():
+        print_table(shown, title)
+    out.print(f"wrote report.html, results.json, results.md, charts/ in {output_dir}", highlight=False)

@@ -1,0 +1,55 @@
+"""Option values turned into toolkit objects, for several commands: threshold rules, detector
+parameters, comma-separated integers."""
+
+from __future__ import annotations
+
+import json
+
+from anomaly import ConfigError
+from anomaly.registry import detector_class
+from anomaly.thresholds import THRESHOLDS
+
+
+def parse_value(text: str):
+    """A ``--param`` value: JSON when it parses (numbers, lists, true/false), else a string."""
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError:
+        return text
+    return tuple(value) if isinstance(value, list) else value
+
+
+def threshold_rule(threshold: str, q: float):
+    """An unfitted threshold by CLI name; ``q`` is the percentile of percentile/skab-ucl."""
+    if threshold not in THRESHOLDS:
+        raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
+    rule = THRESHOLDS[threshold]
+    return rule(q=q) if threshold in ("percentile", "skab-ucl") else rule()
+
+
+def detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:
+    """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
+    params = {k: v for k, v in options.items() if v is not None}
+    params["threshold"] = threshold_rule(threshold, q)
+    for item in extra:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise ConfigError(f"--param {item!r} must look like name=value")
+        params[key.replace("-", "_")] = parse_value(value)
+    if isinstance(params.get("n_components"), float) and params["n_components"] >= 1:
+        params["n_components"] = int(params["n_components"])
+    accepted = detector_class(detector)().get_params()
+    unknown = sorted(k for k in params if k not in accepted)
+    if unknown:
+        raise ConfigError(f"detector {detector!r} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
+    return params
+
+
+def int_tuple(text: str | None) -> tuple[int, ...] | None:
+    """``"64,32"`` -> ``(64, 32)``; None stays None."""
+    if text is None:
+        return None
+    try:
+        return tuple(int(v) for v in text.split(","))
+    except ValueError:
+        raise ConfigError(f"expected comma-separated integers, got {text!r}") from None

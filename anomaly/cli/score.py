@@ -1,0 +1,119 @@
+"""``anomaly score``: score files with a saved detector, one row out per row in.
+
+CSV/Parquet inputs are scored in bounded memory (locally or on Dask); ROS bags, and inputs
+given ``--topic``/``--rate``, are read whole.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from anomaly import ConfigError, load
+from anomaly.cli.console import err
+from anomaly.cli.inputs import load_and_score
+from anomaly.cli.progress import progress, rows_progress
+from anomaly.engine import ENGINE_CHOICES
+from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
+from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
+from pipelines.dask_engine import score_files_dask
+from pipelines.rosbag import is_bag
+from pipelines.sinks import check_table_path, write_table
+
+EXECUTORS = ("local", "dask")
+
+
+def score(
+    data: list[str] = typer.Argument(..., help="Data to score: .csv/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file or ROS 2 bag folder (with -o)."),
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
+    output: Path = typer.Option(None, "-o", "--output", help="Output .parquet or .csv for one input: score, flag, top_channels per row."),
+    out: Path = typer.Option(None, "--out", help="Output folder: <input name>.scores.parquet per input; inputs whose output exists are skipped (resumable)."),
+    timestamp: str = typer.Option(None, help="Timestamp column (default: detected)."),
+    top_k: int = typer.Option(3, help="Channels named per row in top_channels."),
+    with_errors: bool = typer.Option(False, help="Also write the per-channel error columns (err:<channel>)."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx: inference engine of neural models (auto uses model.onnx when present)."),
+    executor: str = typer.Option("local", help="local | dask: where files are scored (dask without --scheduler starts a local cluster of 2 processes)."),
+    scheduler: str = typer.Option(None, help="tcp://HOST:PORT of a Dask scheduler to score on (implies --executor dask)."),
+    chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, help="Rows read at a time from .csv/.parquet inputs: bounds memory; results do not depend on it."),
+    force: bool = typer.Option(False, "--force", help="With --out: score inputs again although their output exists."),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
+):
+    """Score files with a saved detector, one row out per row in, in bounded memory (CSV/Parquet)."""
+    if (output is None) == (out is None):
+        raise ConfigError("give either -o FILE (one input) or --out FOLDER")
+    if engine not in ENGINE_CHOICES:
+        raise ConfigError(f"--engine {engine!r} is not one of {list(ENGINE_CHOICES)}")
+    if executor not in EXECUTORS:
+        raise ConfigError(f"--executor {executor!r} is not one of {list(EXECUTORS)}")
+    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors}
+    if output is not None:
+        check_table_path(output)
+        if len(data) != 1:
+            raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
+        if is_bag(data[0]) or topic or rate is not None:
+            return _score_whole_file(Path(data[0]), model, output, engine, topic, rate, **options)
+        if Path(data[0]).is_dir():
+            raise ConfigError(f"{data[0]} is a folder; use --out FOLDER to score the files in it")
+        jobs = [ScoredFile(Path(data[0]), output)]
+    else:
+        bags = [spec for spec in data if is_bag(spec)]
+        if bags:
+            raise ConfigError(f"{bags[0]}: ROS bags are scored one at a time, with -o FILE")
+        jobs = plan(resolve_inputs(data, exclude=out), out, force=force)
+    if executor == "dask" or scheduler is not None:
+        results = _score_on_dask(jobs, model, engine, scheduler, options)
+    else:
+        results = _score_locally(jobs, model, engine, options)
+    _report(results, single=output is not None)
+
+
+def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic, rate, *, timestamp, top_k, with_errors, **_):
+    """Bags (and their --topic/--rate) are read whole, then scored like a file."""
+    with progress() as step:
+        _, _, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate)
+        result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
+        step(f"writing {output}")
+        write_table(result, output)
+    err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
+
+
+def _score_locally(jobs, model: Path, engine: str, options: dict):
+    with progress() as step:
+        step(f"loading model {model}")
+        det = load(model, engine=engine)
+    with rows_progress() as track:
+        return score_files(det, jobs, progress=lambda job: track(f"scoring {job.source.name}"), **options)
+
+
+def _score_on_dask(jobs, model: Path, engine: str, scheduler: str | None, options: dict):
+    todo = [job for job in jobs if not job.skipped]
+    counts = [row_count(job.source) for job in todo]
+    with rows_progress() as track:
+        update = track(f"scoring {len(todo)} files on Dask")
+        done = [0]
+
+        def finished(result) -> None:
+            done[0] += result.rows
+            update(done[0], None if None in counts else sum(counts))
+
+        return score_files_dask(model, jobs, engine=engine, scheduler=scheduler, on_done=finished, **options)
+
+
+def _report(results, *, single: bool) -> None:
+    """One line per scored or rejected file; exit status 2 if any input was rejected."""
+    failed = [r for r in results if r.error is not None]
+    scored = [r for r in results if not r.skipped and r.error is None]
+    for r in results:
+        if r.error is not None:
+            err.print(f"error: {r.error}", markup=False, highlight=False, soft_wrap=True)
+        elif not r.skipped:
+            err.print(f"scored {r.rows} rows, {r.flagged} flagged -> {r.output}", highlight=False)
+    if not single:
+        rows, seconds = sum(r.rows for r in scored), sum(r.seconds for r in scored)
+        skipped = sum(r.skipped for r in results)
+        err.print(f"{len(scored)} files scored ({rows:,} rows, {rows / max(seconds, 1e-9):,.0f} rows/s), "
+                  f"{skipped} skipped (output exists; --force scores them again), {len(failed)} rejected", highlight=False)
+    if failed:
+        raise typer.Exit(2)

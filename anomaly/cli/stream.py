@@ -1,0 +1,38 @@
+"""``anomaly stream``: score a live stream (stdin or MQTT) and emit one JSON alert per event."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from anomaly.decisions import DEFAULT_RULES
+from anomaly.cli.console import err
+from pipelines.stream import serve
+
+
+def _say(text: str) -> None:
+    err.print(text, markup=False, highlight=False, soft_wrap=True)
+
+
+def stream(
+    model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit` (uses model.onnx when present)."),
+    source: str = typer.Option("stdin", help="stdin | mqtt://HOST:PORT/TOPIC"),
+    format: str = typer.Option("jsonl", "--format", help="jsonl (one JSON object per line) | csv (header line first)."),
+    sink: str = typer.Option("stdout", help="stdout | mqtt://HOST:PORT/TOPIC: where alerts go, one JSON message each."),
+    hop: int = typer.Option(1, help="Rows per scoring step (window models: at most the window)."),
+    threshold_scale: float = typer.Option(1.0, help="Alert above this multiple of the model's fitted threshold."),
+    exit_ratio: float = typer.Option(DEFAULT_RULES.exit_ratio, help="An alert holds while the score stays above exit-ratio x that level."),
+    min_duration: int = typer.Option(DEFAULT_RULES.min_duration, help="Rows an event must last before it is alerted."),
+    merge_gap: int = typer.Option(DEFAULT_RULES.merge_gap, help="Rows below the hold level after which a return still continues the event."),
+    cooldown: int = typer.Option(DEFAULT_RULES.cooldown, help="Rows after an event's end during which no new alert opens."),
+    top_k: int = typer.Option(3, help="Channels named per alert."),
+    scores: bool = typer.Option(False, "--scores", help="Also emit one score record per scored row."),
+    engine: str = typer.Option("auto", help="auto | keras | onnx (see score)."),
+    timestamp: str = typer.Option(None, help="Timestamp field (default: detected)."),
+):
+    """Score a live stream and emit one JSON alert per event (and an "end" record when it closes)."""
+    summary = serve(model, source=source, fmt=format, sink=sink, hop=hop, threshold_scale=threshold_scale,
+                    exit_ratio=exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown, top_k=top_k,
+                    emit_scores=scores, engine=engine, timestamp=timestamp, warn=lambda text: _say(f"warning: {text}"), ready=_say)
+    _say(summary.line())

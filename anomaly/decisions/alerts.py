@@ -1,0 +1,305 @@
+"""Alert logic: from a score series to alerts, as a stream state machine and in batch.
+
+Rules (:class:`~anomaly.decisions.rules.DecisionRules`, defaults
+:data:`~anomaly.decisions.rules.DEFAULT_RULES`), all counted in steps (rows):
+
+* **hysteresis**: an alert opens when the score is above ``enter`` and stays open while the
+  score is above ``exit`` (``exit <= enter``), so a score hovering at the threshold does not
+  flicker;
+* **minimum duration**: an alert is raised only once it has lasted ``min_duration`` steps.
+  A stream reports "opened" at that step; in batch the whole alert, its first steps
+  included, is flagged. Shorter alerts are dropped without a trace (and start no cooldown);
+* **merge gap**: once the score has fallen to ``exit`` or below, a return above ``enter``
+  after at most ``merge_gap`` steps at or below ``exit`` continues the same alert (the gap
+  steps become part of it); only a later return opens a new one;
+* **cooldown**: after an alert's last step above ``exit`` (its ``end``), no new alert opens
+  during the next ``cooldown`` steps. A return within the merge gap is not a new alert, so it
+  still continues the old one: the cooldown only matters if ``cooldown > merge_gap``.
+
+An alert's ``end`` is its last step above the hold level; a stream learns that the alert is
+over ``merge_gap + 1`` steps later, when no return can merge any more.
+
+:meth:`AlertLogic.push` advances the machine by one score (O(1) per step).
+:meth:`AlertLogic.alerts` and :meth:`AlertLogic.apply` decide a whole series at once with
+:func:`~anomaly.decisions.runs.decide_runs`, the code :func:`anomaly.decisions.events` uses,
+and leave an ongoing stream alone; both paths give the same alerts (tested on random
+scores), so batch events, batch alerts and stream alerts agree.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import numbers
+from dataclasses import dataclass
+
+import numpy as np
+from sklearn.base import BaseEstimator
+
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules
+from anomaly.decisions.runs import decide_runs, runs_to_flags
+from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.validation import as_like, as_scores, check_number
+
+__all__ = ["AlertChange", "AlertLogic"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class AlertChange:
+    """What :meth:`AlertLogic.push` reports.
+
+    Attributes
+    ----------
+    kind : {"opened", "closed"}
+        "opened" at the step an alert is raised (its ``min_duration``-th step); "closed" once
+        it can no longer continue.
+    start : int
+        Step (0-based position in the stream) of the alert's first step.
+    score : float or None
+        "opened": the score at the raising step; "closed": None.
+    end : int or None
+        "closed": the alert's last step above the hold level (inclusive); "opened": None.
+    peak : float or None
+        "closed": the highest score inside the alert; "opened": None.
+    """
+
+    kind: str
+    start: int
+    score: float | None = None
+    end: int | None = None
+    peak: float | None = None
+
+
+class AlertLogic(BaseEstimator):
+    """Hysteresis, minimum duration, merge gap and cooldown over a score series.
+
+    The constructor only stores its parameters (scikit-learn style; ``get_params``,
+    ``set_params`` and ``clone`` work); they are checked by every batch call and checked and
+    taken over by :meth:`reset`, which the first :meth:`push` runs, so a changed parameter
+    acts on a stream from its next :meth:`reset`.
+
+    Parameters
+    ----------
+    enter : float
+        An alert opens when the score is above this (e.g. a fitted threshold's ``threshold_``).
+    exit : float or None, default=None
+        An open alert holds while the score is above this; None means ``enter`` (no
+        hysteresis). Must be ``<= enter``. :meth:`from_threshold` sets it to
+        ``exit_ratio`` times the threshold (``DEFAULT_RULES.exit_ratio`` by default).
+    min_duration : int, default ``DEFAULT_RULES.min_duration`` (25)
+        Steps (>= 1) an alert must last, merged gaps included, before it is raised.
+    merge_gap : int, default ``DEFAULT_RULES.merge_gap`` (100)
+        Largest number (>= 0) of steps at or below ``exit`` after which a return above
+        ``enter`` still continues the alert.
+    cooldown : int, default ``DEFAULT_RULES.cooldown`` (500)
+        Steps (>= 0) after an alert's end during which no new alert opens.
+
+    Examples
+    --------
+    >>> logic = AlertLogic(1.0, min_duration=2, merge_gap=0, cooldown=0)
+    >>> logic.alerts([0, 5, 5, 0, 5, 0])
+    [(1, 2, 5.0)]
+    >>> [logic.push(s) for s in [0, 5, 5, 0]][2]
+    AlertChange(kind='opened', start=1, score=5.0, end=None, peak=None)
+    """
+
+    def __init__(self, enter, *, exit=None, min_duration=DEFAULT_RULES.min_duration,
+                 merge_gap=DEFAULT_RULES.merge_gap, cooldown=DEFAULT_RULES.cooldown):
+        self.enter = enter
+        self.exit = exit
+        self.min_duration = min_duration
+        self.merge_gap = merge_gap
+        self.cooldown = cooldown
+
+    @classmethod
+    def from_threshold(cls, threshold, exit_ratio: float = DEFAULT_RULES.exit_ratio, **rules) -> AlertLogic:
+        """Alert logic that enters at a fitted threshold and exits at ``exit_ratio`` times it.
+
+        With no rules given this is the stream counterpart of
+        ``events(scores > t, scores=scores, threshold=t)`` (:data:`DEFAULT_RULES` both).
+
+        Parameters
+        ----------
+        threshold : fitted Threshold (or fitted Detector)
+            Anything with a ``threshold_`` attribute, e.g. ``det.thresholder_``.
+        exit_ratio : float, default ``DEFAULT_RULES.exit_ratio`` (0.8)
+            ``exit = exit_ratio * threshold_``, in (0, 1]. For a threshold below 0 this puts
+            ``exit`` above ``enter``, which :meth:`reset` rejects.
+        **rules
+            ``min_duration``, ``merge_gap``, ``cooldown`` (defaults: :data:`DEFAULT_RULES`).
+
+        Returns
+        -------
+        AlertLogic
+
+        Raises
+        ------
+        NotFittedError
+            If ``threshold`` has no ``threshold_``.
+        ConfigError
+            If ``exit_ratio`` is out of range.
+        """
+        check_number("exit_ratio", exit_ratio, low=0.0, low_open=True, high=1.0)
+        if not hasattr(threshold, "threshold_"):
+            raise NotFittedError(f"{type(threshold).__name__} has no threshold_: fit it first")
+        level = float(threshold.threshold_)
+        return cls(level, exit=level * exit_ratio, **rules)
+
+    def _checked(self) -> tuple[float, float, DecisionRules]:
+        """``(enter, exit, rules)`` from the parameters, checked."""
+        enter = float(check_number("enter", self.enter))
+        exit_ = enter if self.exit is None else float(check_number("exit", self.exit))
+        if exit_ > enter:
+            raise ConfigError(f"exit={self.exit!r} is not allowed: must be <= enter={self.enter!r}")
+        rules = DecisionRules(min_duration=self.min_duration, merge_gap=self.merge_gap, cooldown=self.cooldown)
+        return enter, exit_, rules
+
+    # -- the state machine --------------------------------------------------
+    def reset(self) -> AlertLogic:
+        """Check the parameters and forget the stream: the next :meth:`push` is step 0.
+
+        Returns
+        -------
+        self
+
+        Raises
+        ------
+        ConfigError
+            If a parameter is out of range or ``exit > enter``.
+        """
+        enter, exit_, self._rules = self._checked()
+        self._levels = (enter, exit_)
+        self._t = -1  # current step
+        self._start = None  # first step of the current alert; None while idle
+        self._last = -1  # last step above the hold level in the current alert
+        self._peak = -math.inf
+        self._raised = False
+        self._quiet_until = -1  # cooldown: no alert opens at steps <= this
+        return self
+
+    def _step(self, score: float) -> AlertChange | None:
+        """Advance one step with a finite float ``score``: the whole rule set, once."""
+        self._t += 1
+        t = self._t
+        enter, exit_ = self._levels
+        min_duration, merge_gap = self._rules.min_duration, self._rules.merge_gap
+        if self._start is None:
+            if score <= enter or t <= self._quiet_until:
+                return None
+            self._start, self._peak, self._raised = t, score, False
+        elif score > (exit_ if t == self._last + 1 else enter):  # hold, or return from a gap
+            if score > self._peak:
+                self._peak = score
+        elif t - self._last > merge_gap:
+            return self._close()
+        else:
+            return None  # inside the merge gap
+        self._last = t
+        if self._raised or t - self._start + 1 < min_duration:
+            return None
+        self._raised = True
+        return AlertChange("opened", self._start, score=score)
+
+    def _close(self) -> AlertChange | None:
+        """End the current alert; report it only if it was raised, and start its cooldown."""
+        change = None
+        if self._raised:
+            change = AlertChange("closed", self._start, end=self._last, peak=self._peak)
+            self._quiet_until = self._last + self._rules.cooldown
+        self._start = None
+        return change
+
+    # -- stream API ---------------------------------------------------------
+    def push(self, score) -> AlertChange | None:
+        """Advance the stream by one score.
+
+        Parameters
+        ----------
+        score : float
+            The next anomaly score (finite).
+
+        Returns
+        -------
+        AlertChange or None
+            "opened" at the step an alert is raised, "closed" at the first step at which a
+            raised alert can no longer continue, else None.
+
+        Raises
+        ------
+        DataError
+            If ``score`` is not a finite number.
+        ConfigError
+            On the first push, if a parameter is out of range.
+        """
+        if not isinstance(score, numbers.Real) or not math.isfinite(score):
+            raise DataError(f"score: expected a finite number, got {score!r}")
+        if not hasattr(self, "_t"):
+            self.reset()
+        return self._step(float(score))
+
+    def finish(self) -> AlertChange | None:
+        """End of stream: close the current alert now.
+
+        Returns
+        -------
+        AlertChange or None
+            "closed" if a raised alert was open (an alert not yet raised is dropped).
+        """
+        return self._close() if getattr(self, "_start", None) is not None else None
+
+    # -- batch API ----------------------------------------------------------
+    def alerts(self, scores) -> list[tuple[int, int, float]]:
+        """Every raised alert of a finite series, as the stream would report it.
+
+        Parameters
+        ----------
+        scores : array-like or pandas.Series of shape (n,)
+            Finite anomaly scores in time order.
+
+        Returns
+        -------
+        list of (start, end, peak)
+            ``start``/``end``: positions of the first and last (inclusive) step of each alert;
+            ``peak``: its highest score. An alert still open at the end is closed there
+            (as :meth:`finish` does).
+
+        Raises
+        ------
+        DataError
+            If ``scores`` is empty, not 1-D or holds NaN/inf.
+        ConfigError
+            If a parameter is out of range.
+        """
+        values = as_scores(scores)
+        ranges = self._ranges(values)
+        logger.debug("%d alerts in %d scores", len(ranges), len(values))
+        return [(start, end, float(values[start : end + 1].max())) for start, end in ranges.tolist()]
+
+    def _ranges(self, values: np.ndarray) -> np.ndarray:
+        """``(n_alerts, 2)`` first and last steps of the raised alerts of finite ``values`` (n,)."""
+        enter, exit_, rules = self._checked()
+        return decide_runs(values > enter, values > exit_, min_duration=rules.min_duration,
+                           merge_gap=rules.merge_gap, cooldown=rules.cooldown)
+
+    def apply(self, scores):
+        """Flag the steps inside raised alerts (merged gaps included).
+
+        Parameters
+        ----------
+        scores : array-like or pandas.Series of shape (n,)
+            Finite anomaly scores in time order.
+
+        Returns
+        -------
+        numpy.ndarray or pandas.Series of shape (n,), dtype bool
+            A Series with the same index if ``scores`` is a Series.
+
+        Raises
+        ------
+        DataError, ConfigError
+            As :meth:`alerts`.
+        """
+        values = as_scores(scores)
+        return as_like(scores, runs_to_flags(self._ranges(values), len(values)))

@@ -1,0 +1,74 @@
+"""One set of default rules: batch events and stream alerts agree on the same scores."""
+
+from dataclasses import asdict
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly.decisions import DEFAULT_RULES, AlertLogic, DecisionRules, events
+from anomaly.errors import ConfigError
+from anomaly.thresholds import Percentile
+
+
+def robot_like_scores(seed: int, n: int = 30_000) -> pd.Series:
+    """100 Hz-like scores: noise with blips (a few rows), faults (hundreds of rows, with dips
+    below the threshold) and scores hovering between the exit level and the threshold."""
+    rng = np.random.default_rng(seed)
+    scores = rng.gamma(2.0, size=n)
+    for start in rng.integers(0, n - 10, size=60):  # blips: shorter than min_duration
+        scores[start : start + rng.integers(1, 10)] += 8.0
+    for start in rng.integers(0, n - 900, size=8):  # faults, some within the cooldown of another
+        length = int(rng.integers(50, 800))
+        scores[start : start + length] += rng.uniform(4.0, 10.0)
+        dips = start + rng.integers(0, length, size=5)
+        scores[dips] = 0.1  # a fault that dips below the threshold for a row
+    for start in rng.integers(0, n - 300, size=6):  # hovering just below the threshold
+        scores[start : start + 200] = rng.uniform(7.5, 8.5, size=200)
+    return pd.Series(scores, index=pd.date_range("2026-01-01", periods=n, freq="10ms"))
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_default_batch_events_equal_default_stream_alerts(seed):
+    scores = robot_like_scores(seed)
+    rule = Percentile(99).fit(np.random.default_rng(100 + seed).gamma(2.0, size=5000))
+    flags = rule.apply(scores)
+
+    batch = events(flags, scores=scores, threshold=rule.threshold_)  # default rules
+
+    logic = AlertLogic.from_threshold(rule)  # default rules
+    changes = [logic.push(s) for s in scores.to_numpy().tolist()] + [logic.finish()]
+    stream = [(scores.index[c.start], scores.index[c.end]) for c in changes if c is not None and c.kind == "closed"]
+    assert [(e.start, e.end) for e in batch] == stream
+    assert [e.score for e in batch] == [c.peak for c in changes if c is not None and c.kind == "closed"]
+    # the rules did something: blips dropped, runs merged
+    raw = events(flags, min_duration=1, merge_gap=0, cooldown=0)
+    assert 0 < len(batch) < len(raw)
+
+
+def test_default_rules():
+    assert DEFAULT_RULES == DecisionRules(min_duration=25, merge_gap=100, cooldown=500, exit_ratio=0.8)
+    assert DEFAULT_RULES.cooldown > DEFAULT_RULES.merge_gap  # else the cooldown could never act
+    assert DecisionRules() == DecisionRules(1, 0, 0, 1.0)  # every flagged run is an event
+
+
+def test_a_rule_set_passes_to_both_sides():
+    rules = DecisionRules(min_duration=2, merge_gap=1, cooldown=5, exit_ratio=0.5)
+    scores = pd.Series([0.0, 5.0, 3.0, 0.0, 5.0, 0.0, 0.0, 0.0, 5.0, 5.0, 0.0, 5.0, 5.0])
+    rule = Percentile(50).fit([0.0, 4.0, 4.0])  # threshold 4, exit level 2
+    found = [(e.start, e.end) for e in events(rule.apply(scores), scores=scores, threshold=rule.threshold_, **asdict(rules))]
+    # 1 opens, 2 holds (3 > 2), 4 returns after a 1-row gap; after the end 4 rows 5-9 are quiet,
+    # so the run 8-12 (merged across row 10) opens at its first row above 4 after that: 11
+    assert found == [(1, 4), (11, 12)]
+    assert [(a, b) for a, b, _ in AlertLogic.from_threshold(rule, **asdict(rules)).alerts(scores)] == found
+
+
+@pytest.mark.parametrize("field, value, message", [
+    ("min_duration", 0, r"min_duration=0 is not allowed: must be an integer >= 1"),
+    ("merge_gap", -1, r"merge_gap=-1 is not allowed"),
+    ("cooldown", 1.5, r"cooldown=1.5 is not allowed"),
+    ("exit_ratio", 1.5, r"exit_ratio=1.5 is not allowed: must be a finite number in \(0.0, 1.0\]"),
+])
+def test_bad_rules(field, value, message):
+    with pytest.raises(ConfigError, match=message):
+        DecisionRules(**{field: value})

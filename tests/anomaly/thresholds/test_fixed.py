@@ -1,0 +1,79 @@
+"""Fixed thresholds: Percentile, KSigma, SkabUCL (and the fit/apply contract they share)."""
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.thresholds import KSigma, Percentile, SkabUCL
+
+
+@pytest.mark.parametrize("threshold, scores, expected", [
+    (Percentile(50), [1, 2, 3, 4, 5], 3.0),
+    (Percentile(90), np.arange(11), 9.0),
+    (Percentile(100), [3, 1, 2], 3.0),
+    (KSigma(2), [1.0, 3.0], 4.0),  # mean 2, population std 1
+    (KSigma(0), [1.0, 3.0], 2.0),
+    (SkabUCL(50), [0.0, 10.0], 7.5),  # 1.5 * median 5
+    (SkabUCL(100, factor=2.0), [1.0, 4.0], 8.0),
+])
+def test_fit_hand_examples(threshold, scores, expected):
+    assert threshold.fit(scores) is threshold
+    assert isinstance(threshold.threshold_, float)
+    assert threshold.threshold_ == pytest.approx(expected)
+
+
+def test_defaults():
+    assert Percentile().get_params() == {"q": 99.0}
+    assert KSigma().get_params() == {"k": 3.0}
+    assert SkabUCL().get_params() == {"q": 99.0, "factor": 1.5}
+
+
+def test_factor_is_keyword_only():
+    with pytest.raises(TypeError):
+        SkabUCL(99, 2.0)
+
+
+def test_apply_is_strictly_greater_and_keeps_series_index():
+    threshold = Percentile(100).fit([0.0, 1.0, 2.0])
+    np.testing.assert_array_equal(threshold.apply([1.0, 2.0, 2.5]), [False, False, True])
+    series = pd.Series([3.0, 0.0], index=pd.date_range("2024", periods=2, freq="min"))
+    flags = threshold.apply(series)
+    assert isinstance(flags, pd.Series) and flags.dtype == bool
+    pd.testing.assert_series_equal(flags, pd.Series([True, False], index=series.index))
+
+
+def test_fit_accepts_series():
+    assert Percentile(50).fit(pd.Series([1.0, 2.0, 3.0])).threshold_ == 2.0
+
+
+def test_apply_before_fit_raises():
+    with pytest.raises(NotFittedError, match=r"KSigma is not fitted: call fit\(normal_scores\) first"):
+        KSigma().apply([1.0])
+
+
+@pytest.mark.parametrize("threshold, match", [
+    (Percentile(0), r"q=0 is not allowed: must be a finite number in \(0, 100\]"),
+    (Percentile(100.5), r"q=100.5 is not allowed"),
+    (Percentile("99"), r"q='99' is not allowed"),
+    (KSigma(-1), r"k=-1 is not allowed: must be a finite number >= 0"),
+    (KSigma(float("nan")), r"k=nan is not allowed"),
+    (SkabUCL(factor=0), r"factor=0 is not allowed: must be a finite number > 0"),
+    (SkabUCL(q=-5), r"q=-5 is not allowed"),
+])
+def test_bad_parameters_raise_on_fit(threshold, match):
+    with pytest.raises(ConfigError, match=match):
+        threshold.fit([1.0, 2.0])
+
+
+@pytest.mark.parametrize("scores, match", [
+    ([], r"scores: empty"),
+    ([1.0, np.nan, np.inf], r"scores: 2 NaN/inf value\(s\), first at position 1"),
+    ([[1.0, 2.0]], r"scores: expected a 1-D array, got shape \(1, 2\)"),
+    (["a"], r"scores: expected numbers"),
+])
+def test_bad_scores(scores, match):
+    with pytest.raises(DataError, match=match):
+        Percentile().fit(scores)
+    with pytest.raises(DataError, match=match):
+        Percentile().fit([1.0]).apply(scores)

@@ -26,6 +26,7 @@ from anomaly.thresholds import KSigma, Percentile, SkabUCL
 from anomaly.version import __version__
 
 __all__ = [
+    "__version__",
     "AnomalyError",
     "ConfigError",
     "ConvAutoencoder",

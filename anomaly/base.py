@@ -184,7 +184,7 @@ class Detector(BaseEstimator, ABC):
         """The fitted threshold on the score scale."""
         return float(self.thresholder_.threshold_)
 
-    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input", **fit_params) -> "Detector":
+    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input", **fit_params) -> Detector:
         """Fit on normal data.
 
         Parameters

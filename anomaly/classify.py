@@ -108,7 +108,7 @@ class ErrorClassifier(ClassifierMixin, BaseEstimator):
         self.estimator = estimator
         self.random_state = random_state
 
-    def fit(self, X: pd.DataFrame, y) -> "ErrorClassifier":
+    def fit(self, X: pd.DataFrame, y) -> ErrorClassifier:
         """Fit on features (n_events, n_features) and fault types (n_events,)."""
         labels = np.asarray(y, dtype=str)
         if len(X) == 0 or len(X) != len(labels):

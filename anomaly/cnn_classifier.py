@@ -29,10 +29,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator, ClassifierMixin
 
 from anomaly.augment import METHODS, expand
-from anomaly.files import atomic_directory, read_meta
 from anomaly.classify import detector_views
-from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from anomaly.files import atomic_directory, read_meta
+from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
 from anomaly.validation import check_number
 
 FORMAT_VERSION = 1
@@ -204,7 +204,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
             x = P.dropout(x, float(self.dropout))
         return keras.Model(inputs, P.dense(x, n_classes, activation="softmax"), name="fcn_classifier")
 
-    def fit(self, X, y) -> "CNNClassifier":
+    def fit(self, X, y) -> CNNClassifier:
         """Fit on sequences ``X`` (n_events, length, n_features) and fault types ``y`` (n_events,)."""
         self._check_params()
         values = _as_sequences(X)
@@ -276,7 +276,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
         return atomic_directory(path, write, marker=META_FILE)
 
     @classmethod
-    def load(cls, path: str | Path) -> "CNNClassifier":
+    def load(cls, path: str | Path) -> CNNClassifier:
         """Load a classifier saved by :meth:`save`; a missing or damaged file raises ``ModelFileError``."""
         path = Path(path)
         meta = read_meta(path, META_FILE, directory="classifier", saved=cls.__name__)

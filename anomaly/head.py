@@ -46,7 +46,7 @@ class ScoreHead(BaseEstimator):
             raise ConfigError(f"aggregate={self.aggregate!r} is not one of {list(AGGREGATES)}")
         return ops.mean(errors, axis=-1)
 
-    def fit(self, scores: np.ndarray) -> "ScoreHead":
+    def fit(self, scores: np.ndarray) -> ScoreHead:
         """Fit the threshold rule on normal scores of shape (n,)."""
         rule = self.threshold if self.threshold is not None else Percentile(99.0)
         if not isinstance(rule, Threshold):
@@ -66,7 +66,7 @@ class ScoreHead(BaseEstimator):
         return {"aggregate": self.aggregate, "threshold": self.thresholder_.to_dict()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "ScoreHead":
+    def from_dict(cls, data: dict) -> ScoreHead:
         """Inverse of :meth:`to_dict`."""
         head = cls(aggregate=data.get("aggregate", "mean"))
         head.thresholder_ = threshold_from_dict(data["threshold"])

@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 from anomaly import bundle
-
 from anomaly.detectors.conv_ae import ConvAutoencoder
 from anomaly.detectors.dense_ae import DenseAutoencoder
 from anomaly.detectors.forecast import LSTMForecaster

@@ -67,7 +67,7 @@ class Scaler:
     def __init__(self, method: str = "standard"):
         self.method = method
 
-    def fit(self, values: np.ndarray) -> "Scaler":
+    def fit(self, values: np.ndarray) -> Scaler:
         """Fit on ``values`` of shape (n_steps, n_channels)."""
         if self.method not in SCALINGS:
             raise ConfigError(f"scaling={self.method!r} is not one of {list(SCALINGS)}")
@@ -103,7 +103,7 @@ class Scaler:
         return {"method": self.method, "center": self.center_.tolist(), "scale": self.scale_.tolist()}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Scaler":
+    def from_dict(cls, data: dict) -> Scaler:
         """Inverse of :meth:`to_dict`."""
         scaler = cls(data["method"])
         scaler.center_ = np.asarray(data["center"], dtype=np.float32)

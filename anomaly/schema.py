@@ -140,7 +140,7 @@ class Schema:
     sampling_rate: float | None = None
 
     @classmethod
-    def from_frame(cls, frame: pd.DataFrame) -> "Schema":
+    def from_frame(cls, frame: pd.DataFrame) -> Schema:
         """Learn the schema of a frame: its column names and median sampling rate."""
         rate = None
         if isinstance(frame.index, pd.DatetimeIndex) and len(frame.index) > 1:
@@ -177,6 +177,6 @@ class Schema:
         return {"channels": list(self.channels), "sampling_rate": self.sampling_rate}
 
     @classmethod
-    def from_dict(cls, data: dict) -> "Schema":
+    def from_dict(cls, data: dict) -> Schema:
         """Inverse of :meth:`to_dict`."""
         return cls(tuple(data["channels"]), data.get("sampling_rate"))

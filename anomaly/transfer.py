@@ -22,7 +22,7 @@ import logging
 import pandas as pd
 from sklearn.base import clone
 
-from anomaly.detectors.keras_window import KerasWindowDetector, encoder_layers
+from anomaly.detectors.keras_window import KerasWindowDetector
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.validation import check_number
 

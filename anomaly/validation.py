@@ -15,7 +15,6 @@ import pandas as pd
 from anomaly.errors import ConfigError, DataError
 
 
-
 def _as_float_1d(values, name: str) -> np.ndarray:
     """Convert ``values`` to a non-empty 1-D float64 array (NaN allowed here)."""
     arr = np.asarray(values)

@@ -26,12 +26,13 @@ import time
 
 import numpy as np
 from _common import write_result
+from robot_arm_deep import AMBIENT
+from robot_arm_deep import MODELS as ARM_MODELS
 
 from anomaly import make_detector
 from anomaly.generative.adversarial import fgsm, smallest_epsilon
 from anomaly.generative.robustness import fault_excerpts
 from datasets.robot_arm import simulate
-from robot_arm_deep import AMBIENT, MODELS as ARM_MODELS
 
 LENGTH = 32
 MAX_EPSILON = 32.0

@@ -37,8 +37,7 @@ from _common import data_root, write_result
 
 from anomaly import make_detector
 from anomaly.metrics import hit_rate_report, random_hit_rate
-from datasets.robot_arm import segments_from_faults
-from datasets.robot_arm import simulate
+from datasets.robot_arm import segments_from_faults, simulate
 from datasets.smd import ASD_ENTITIES, SMD_MACHINES, load_asd, load_smd
 
 logger = logging.getLogger("attribution")

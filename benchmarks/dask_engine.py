@@ -43,11 +43,11 @@ def max_difference(a: list, b: list) -> float:
 
 
 def compare(name: str, model: Path, sources: list[Path], root: Path) -> dict:
-    import anomaly
     import distributed
 
+    import anomaly
     from pipelines.batch import plan, score_files
-    from pipelines.dask_engine import warm, local_cluster, score_files_dask
+    from pipelines.dask_engine import local_cluster, score_files_dask, warm
 
     load = {"loadavg_before": [round(x, 2) for x in os.getloadavg()]}
     start = time.perf_counter()
@@ -94,7 +94,9 @@ def main() -> None:
         results = {name: compare(name, model, sources, root) for name, model in (("lstm-ae", lstm), ("pca", pca))}
     finally:
         shutil.rmtree(root, ignore_errors=True)
-    print(f"-> {write_result('dask_engine', {'files': FILES, 'rows_per_file': ROWS, 'channels': CHANNELS, 'setup_seconds': round(setup_s, 1), 'cluster': '2 worker processes x 1 thread', 'cpu_count': os.cpu_count(), 'models': results})}")
+    summary = {"files": FILES, "rows_per_file": ROWS, "channels": CHANNELS, "setup_seconds": round(setup_s, 1),
+               "cluster": "2 worker processes x 1 thread", "cpu_count": os.cpu_count(), "models": results}
+    print(f"-> {write_result('dask_engine', summary)}")
 
 
 if __name__ == "__main__":

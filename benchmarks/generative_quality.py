@@ -45,7 +45,7 @@ import numpy as np
 import pandas as pd
 from _common import write_result
 
-from anomaly import DenseAutoencoder, LSTMVAE
+from anomaly import LSTMVAE, DenseAutoencoder
 from anomaly.classify import ErrorClassifier, segment_features
 from anomaly.generative.data import frame_windows, to_scaled
 from anomaly.generative.gan import WindowGAN

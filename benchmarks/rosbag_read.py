@@ -82,8 +82,8 @@ def main() -> None:
             assert frame.shape == (n, 18), frame.shape
             np.testing.assert_allclose(frame.iloc[-1, :6], np.sin((n - 1) * 0.01 + np.arange(6)))
             assert decode_only(path) == n
-            toolkit_s = best_seconds(lambda: read_topics(path), REPEATS)
-            rosbags_s = best_seconds(lambda: decode_only(path), REPEATS)
+            toolkit_s = best_seconds(lambda path=path: read_topics(path), REPEATS)
+            rosbags_s = best_seconds(lambda path=path: decode_only(path), REPEATS)
             result["formats"][kind] = {
                 "file_bytes": size(path),
                 "write_messages_per_s": n / write_s,

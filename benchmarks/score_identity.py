@@ -123,7 +123,8 @@ def main(argv: list[str]) -> int:
               if isinstance(v, str) or (v["max_rel"] > 1e-6 if k.startswith("pca/") else v["max_abs"] > allowed(k))}
     RESULT.parent.mkdir(exist_ok=True)
     RESULT.write_text(json.dumps({"compared": len(report), "differing": failed, "tolerated": TOLERATED,
-                                  "within_tolerance": {k: v for k, v in report.items() if k not in failed and isinstance(v, dict) and v["max_abs"] > 0},
+                                  "within_tolerance": {k: v for k, v in report.items()
+                                                       if k not in failed and isinstance(v, dict) and v["max_abs"] > 0},
                                   "largest_abs": max((v["max_abs"] for v in report.values() if isinstance(v, dict)), default=0.0)},
                                  indent=2))
     print(f"{len(report)} arrays compared, {len(failed)} differ", file=sys.stderr)

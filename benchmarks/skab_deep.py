@@ -35,7 +35,7 @@ def main(names: list[str]) -> None:
     rows, timings = {}, {}
     for name in names:
         start = time.perf_counter()
-        files = score_files(lambda: make_detector(name, **MODELS[name], threshold=SkabUCL(q=99.0, factor=1.5)))
+        files = score_files(lambda name=name: make_detector(name, **MODELS[name], threshold=SkabUCL(q=99.0, factor=1.5)))
         timings[name] = round(time.perf_counter() - start, 1)
         rows.update({f"{name} {variant}": m for variant, m in variants(files).items()})
         print(f"{name}: {timings[name]} s", file=sys.stderr)

@@ -18,7 +18,7 @@ from anomaly import PCADetector, SkabUCL
 def main() -> None:
     rows = {}
     for statistic in ("combined", "spe", "t2"):
-        files = score_files(lambda: PCADetector(statistic=statistic, threshold=SkabUCL(q=99.0, factor=1.5)))
+        files = score_files(lambda statistic=statistic: PCADetector(statistic=statistic, threshold=SkabUCL(q=99.0, factor=1.5)))
         rows.update({f"pca-{statistic} {name}": m for name, m in variants(files).items()})
     published = {f"published: {PUBLISHED['pca']['method']}": PUBLISHED["pca"]}
     result = {"protocol": __doc__.split("Run:")[0].strip(), "published": published, "ours": rows, "baselines": baseline_rows()}

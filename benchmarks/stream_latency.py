@@ -197,7 +197,8 @@ def scored_count(n: int, span: int, hop: int) -> int:
 
 
 def percentiles(values_ms: np.ndarray) -> dict:
-    return {"p50": float(np.percentile(values_ms, 50)), "p99": float(np.percentile(values_ms, 99)), "max": float(values_ms.max()), "n": int(len(values_ms))}
+    return {"p50": float(np.percentile(values_ms, 50)), "p99": float(np.percentile(values_ms, 99)),
+            "max": float(values_ms.max()), "n": int(len(values_ms))}
 
 
 class _Handed:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
-from anomaly.decisions import DEFAULT_RULES
 from anomaly.cli.console import err
+from anomaly.decisions import DEFAULT_RULES
 from pipelines.stream import serve
 
 

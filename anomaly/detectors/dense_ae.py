@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
-from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
+from anomaly.nn.backend import import_keras
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh")
 INITIALIZERS = ("he_normal", "he_uniform", "glorot_uniform")

@@ -6,9 +6,9 @@ import numpy as np
 
 from anomaly.base import ScoringContext, store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.engine import Engine
 from anomaly.nn.backend import import_keras
-from anomaly.detectors.lstm_ae import recurrent_encoder
 
 
 class LSTMForecaster(KerasWindowDetector):

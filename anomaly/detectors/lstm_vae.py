@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
-from anomaly.nn.backend import import_keras
 from anomaly.detectors.lstm_ae import recurrent_decoder, recurrent_encoder
+from anomaly.nn.backend import import_keras
 
 
 def build_vae(window: int, n_channels: int, *, cell: str, units, latent: int, dropout: float, seed: int):

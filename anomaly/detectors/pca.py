@@ -7,8 +7,8 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.base import Detector, store_params
-from anomaly.engine import Engine, NumpyEngine
 from anomaly.bundle import load_arrays, save_arrays
+from anomaly.engine import Engine, NumpyEngine
 from anomaly.errors import ConfigError
 
 STATISTICS = ("spe", "t2", "combined")

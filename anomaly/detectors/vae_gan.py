@@ -16,10 +16,10 @@ import numpy as np
 
 from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
-from anomaly.engine import KERAS_BATCH, Engine
-from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
+from anomaly.engine import KERAS_BATCH, Engine
+from anomaly.nn.backend import import_keras, load_keras_file
 
 DISCRIMINATOR_FILE = "discriminator.keras"
 

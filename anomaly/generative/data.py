@@ -10,8 +10,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from anomaly.errors import DataError
 from anomaly.engine import KERAS_BATCH
+from anomaly.errors import DataError
 from anomaly.nn.backend import predict_padded
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema, check_frame

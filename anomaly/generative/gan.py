@@ -23,13 +23,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
-from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
-from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.errors import ConfigError, ModelFileError, NotFittedError
+from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
-from anomaly.validation import check_number
+from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema, check_frame
+from anomaly.validation import check_number
 from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)
@@ -143,7 +143,7 @@ class WindowGAN(BaseEstimator):
         if not sizes or any(isinstance(s, bool) or not isinstance(s, (int, np.integer)) or s < 1 for s in sizes):
             raise ConfigError(f"{name}={sizes!r} must be a non-empty tuple of integers >= 1")
 
-    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input") -> "WindowGAN":
+    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input") -> WindowGAN:
         """Learn to generate windows like those of ``X``.
 
         Parameters

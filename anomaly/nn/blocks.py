@@ -11,7 +11,15 @@ from keras import layers
 
 from anomaly.errors import ConfigError
 from anomaly.nn.primitives import (
-    add_relu, batch_norm, concat, conv, conv_bn, dense, global_avg_pool, max_pool, separable_conv,
+    add_relu,
+    batch_norm,
+    concat,
+    conv,
+    conv_bn,
+    dense,
+    global_avg_pool,
+    max_pool,
+    separable_conv,
 )
 
 RESNET_EPSILON = 1.001e-5  # batch-norm epsilon of the Caffe/Keras ResNet

@@ -12,8 +12,8 @@ from sklearn.base import BaseEstimator
 from anomaly.base import store_params
 from anomaly.errors import DataError, NotFittedError
 from anomaly.nn.recurrent import seq2vec
-from anomaly.validation import check_number
 from anomaly.scaling import Scaler
+from anomaly.validation import check_number
 from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)

@@ -114,8 +114,10 @@ class Detector(BaseEstimator, ABC):
     """
 
     @abstractmethod
-    def _fit(self, Z: np.ndarray, **fit_params) -> None:
-        """Learn the model from scaled normal data of shape (n_steps, n_channels)."""
+    def _fit(self, parts: list[np.ndarray], **fit_params) -> None:
+        """Learn the model from scaled normal logs, each of shape (n_steps_i, n_channels).
+
+        Windows never cross from one log to the next."""
 
     @abstractmethod
     def forward(self, spans, engine: Engine):
@@ -142,7 +144,7 @@ class Detector(BaseEstimator, ABC):
         return self.head_.reduce(errors, ops)
 
     def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
-        """Training scores the threshold is fitted on; default: all of them."""
+        """Training scores of one log that the threshold is fitted on; default: all of them."""
         return scores
 
     def scoring_context(self) -> ScoringContext:
@@ -158,12 +160,17 @@ class Detector(BaseEstimator, ABC):
         return NumpyEngine()
 
     # -- shared machinery -------------------------------------------------
-    def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+    @staticmethod
+    def _check_frame_type(X, source: str) -> pd.DataFrame:
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"{source}: expected a pandas DataFrame, got {type(X).__name__}")
+        return X
+
+    def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
+        X = self._check_frame_type(X, source)
         if hasattr(self, "schema_"):
             X = self.schema_.align(X, source=source)
-        X = fill_missing(X, getattr(self, "nan_policy", "raise"), source=source)
+        X = fill_missing(X, self.nan_policy, source=source)
         return X, check_frame(X, source=source)
 
     def check_fitted(self) -> None:
@@ -184,13 +191,15 @@ class Detector(BaseEstimator, ABC):
         """The fitted threshold on the score scale."""
         return float(self.thresholder_.threshold_)
 
-    def fit(self, X: pd.DataFrame, y=None, *, source: str = "input", **fit_params) -> Detector:
+    def fit(self, X, y=None, *, source: str = "input", **fit_params) -> Detector:
         """Fit on normal data.
 
         Parameters
         ----------
-        X : pandas.DataFrame of shape (n_steps, n_channels)
-            Normal operation only; one numeric column per channel.
+        X : pandas.DataFrame of shape (n_steps, n_channels), or a list of them
+            Normal operation only; one numeric column per channel. A list holds separate logs
+            (sessions, files) with the same channels: scaling and the threshold use all of
+            them, windows never cross from one log to the next.
         y : ignored
         source : str
             Name used in error messages (e.g. the file path).
@@ -205,17 +214,23 @@ class Detector(BaseEstimator, ABC):
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("_"):
                 delattr(self, name)  # refit starts from scratch, including the schema check
-        X, values = self._prepare(X, source)
-        schema = Schema.from_frame(X)
+        frames = list(X) if isinstance(X, (list, tuple)) else [X]
+        if not frames:
+            raise DataError(f"{source}: no training data (an empty list of logs)")
+        first, values = self._prepare(frames[0], source)
+        schema = Schema.from_frame(first)
+        logs = [values] + [check_frame(fill_missing(schema.align(self._check_frame_type(f, source), source=source),
+                                                    self.nan_policy, source=source), source=source) for f in frames[1:]]
+        values = logs[0] if len(logs) == 1 else np.concatenate(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
-        Z = self.scaler_.transform(values)
-        self._fit(Z, **fit_params)
+        parts = [self.scaler_.transform(v) for v in logs]
+        self._fit(parts, **fit_params)
         self.engine_ = self._make_engine()
         head = ScoreHead(threshold=self.threshold)
         self.head_ = head
-        _, scores = self.errors_and_scores_scaled(Z)
-        head.fit(self._threshold_scores(scores))
-        self.decision_scores_ = scores
+        scores = [self.errors_and_scores_scaled(Z)[1] for Z in parts]
+        head.fit(np.concatenate([self._threshold_scores(s) for s in scores]))
+        self.decision_scores_ = np.concatenate(scores)
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self

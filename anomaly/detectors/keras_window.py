@@ -90,15 +90,24 @@ class KerasWindowDetector(Detector):
             return None
         return n - n_val
 
-    def _split(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
-        """Time-ordered train/validation windows (validation windows never overlap training rows)."""
+    def _split(self, parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """Time-ordered train/validation windows of every log (the last ``validation_fraction``
+        of each log validates; no window crosses logs or overlaps training rows)."""
         span = self._span()
-        cut = self._validation_cut(Z.shape[0])
-        if cut is None:
-            return np.ascontiguousarray(sliding_windows(Z, span, 1)), None
-        train = np.ascontiguousarray(sliding_windows(Z[:cut], span, 1))
-        val = np.ascontiguousarray(sliding_windows(Z[cut:], span, 1))
-        return train, val
+        train, val = [], []
+        for Z in parts:
+            if Z.shape[0] < span:
+                log.warning("a training log of %d rows is shorter than one window of %d rows; skipped", Z.shape[0], span)
+                continue
+            cut = self._validation_cut(Z.shape[0])
+            if cut is None:
+                train.append(np.ascontiguousarray(sliding_windows(Z, span, 1)))
+                continue
+            train.append(np.ascontiguousarray(sliding_windows(Z[:cut], span, 1)))
+            val.append(np.ascontiguousarray(sliding_windows(Z[cut:], span, 1)))
+        if not train:
+            raise DataError(f"every training log is shorter than one window of {span} rows")
+        return join_arrays(train), (join_arrays(val) if val else None)
 
     def _progress_callbacks(self) -> list:
         keras = import_keras()
@@ -124,8 +133,8 @@ class KerasWindowDetector(Detector):
         )
         return history.history
 
-    def _fit(self, Z: np.ndarray, *, initial_weights: list | None = None, freeze_encoder: bool = False) -> None:
-        """Train on scaled rows ``Z`` (n, c).
+    def _fit(self, parts: list[np.ndarray], *, initial_weights: list | None = None, freeze_encoder: bool = False) -> None:
+        """Train on scaled logs, each of shape (n_i, c).
 
         ``initial_weights`` (the inference model's ``get_weights()`` of a fitted detector of the
         same architecture) warm-starts the network instead of a random initialisation;
@@ -133,12 +142,13 @@ class KerasWindowDetector(Detector):
         :func:`encoder_layers`).
         """
         keras = import_keras()
-        if Z.shape[0] < self._span():
-            raise DataError(f"input has {Z.shape[0]} rows, fewer than one window of {self._span()} rows")
+        if len(parts) == 1 and parts[0].shape[0] < self._span():
+            raise DataError(f"input has {parts[0].shape[0]} rows, fewer than one window of {self._span()} rows")
         keras.utils.set_random_seed(int(self.random_state))
-        train, val = self._split(Z)
-        training_model, self.model_ = self._build_model(Z.shape[1])
-        frozen = [] if initial_weights is None else self._start_from(initial_weights, freeze_encoder, Z.shape[1])
+        train, val = self._split(parts)
+        n_channels = parts[0].shape[1]
+        training_model, self.model_ = self._build_model(n_channels)
+        frozen = [] if initial_weights is None else self._start_from(initial_weights, freeze_encoder, n_channels)
         try:
             history = self._train(training_model, train, val)
         finally:
@@ -244,3 +254,8 @@ def encoder_layers(model) -> list:
         raise ConfigError(f"model {model.name!r} has no layer named {' or '.join(map(repr, ENCODER_ENDS))}; "
                           "use freeze_encoder=False")
     return model.layers[: end + 1]
+
+
+def join_arrays(arrays: list[np.ndarray]) -> np.ndarray:
+    """The one array itself, or the concatenation of several along the first axis."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)

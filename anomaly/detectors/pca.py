@@ -71,7 +71,8 @@ class PCADetector(Detector):
             return int(min(np.searchsorted(ratio, k) + 1, cap))
         raise ConfigError(f"n_components={k!r} must be an int >= 1 or a float in (0, 1)")
 
-    def _fit(self, Z: np.ndarray) -> None:
+    def _fit(self, parts: list[np.ndarray]) -> None:
+        Z = parts[0] if len(parts) == 1 else np.concatenate(parts)  # point-wise: logs simply pool
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
         x = Z.astype(np.float64)

@@ -1,0 +1,198 @@
+"""The chunk engine: a file scored block by block, equal to the whole-file pass (:func:`iter_scores`).
+
+How the pieces, the NaN policy and the flags carry across blocks: see :mod:`pipelines.batch`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anomaly.errors import ConfigError
+from anomaly.scaling import fill_missing
+from pipelines.chunk_checks import FileChecks
+from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, open_chunks
+
+__all__ = ["Progress", "iter_scores", "window_context"]
+
+#: ``progress(rows_done, rows_expected_or_None)``, called after each written block.
+Progress = Callable[[int, "int | None"], None]
+
+
+class _Filler:
+    """The detector's NaN policy applied block by block, equal to :func:`fill_missing` on the whole file.
+
+    ``ffill`` needs the last valid value of each channel and ``interpolate`` the next one, so
+    rows after the last complete row (every channel finite) wait for the next complete row
+    and are filled with the previous complete row prepended. A long stretch with a channel
+    missing is held in memory until it ends.
+    """
+
+    def __init__(self, policy: str, source: str):
+        self.policy, self.source = policy, source
+        self._anchor: pd.DataFrame | None = None  # last complete row already delivered
+        self._pending: pd.DataFrame | None = None
+        self._pending_start = 0
+
+    def push(self, start: int, frame: pd.DataFrame) -> Iterator[tuple[int, pd.DataFrame]]:
+        """Yield ``(first file row, filled rows)`` blocks that are ready."""
+        if self.policy == "raise":
+            yield start, frame
+            return
+        if self._pending is not None:
+            frame, start = pd.concat([self._pending, frame]), self._pending_start
+        complete = np.isfinite(frame.to_numpy(dtype=np.float64)).all(axis=1)
+        if not complete.any():
+            self._pending, self._pending_start = frame, start
+            return
+        cut = int(np.flatnonzero(complete)[-1]) + 1
+        ready, rest = frame.iloc[:cut], frame.iloc[cut:]
+        self._pending, self._pending_start = (rest if len(rest) else None), start + cut
+        yield start, self._fill(ready)
+        self._anchor = ready.iloc[-1:]
+
+    def flush(self) -> Iterator[tuple[int, pd.DataFrame]]:
+        if self._pending is not None:
+            yield self._pending_start, self._fill(self._pending)
+            self._pending = None
+
+    def _fill(self, rows: pd.DataFrame) -> pd.DataFrame:
+        if self._anchor is None:
+            filled = fill_missing(rows, self.policy, source=self.source)
+        else:
+            filled = fill_missing(pd.concat([self._anchor, rows]), self.policy, source=self.source).iloc[1:]
+        return filled.set_axis(rows.index, axis=0)
+
+
+def window_context(detector) -> tuple[int, int, int]:
+    """``(grid, left, right)``: piece ends lie on multiples of ``grid``; a piece needs ``left``
+    rows before it and ``right`` after it (see the module docstring). ``(1, 0, 0)`` for
+    point-wise detectors."""
+    context = detector.scoring_context()
+    if context.span == 1:
+        return 1, 0, 0
+    grid = context.stride
+    return grid, -(-context.span // grid) * grid, context.span
+
+
+class _Pieces:
+    """Scaled rows in, errors and scores out, in pieces that equal the whole-file pass."""
+
+    def __init__(self, detector):
+        self.detector = detector
+        self.grid, self.left, self.right = window_context(detector)
+        self._Z = np.empty((0, len(detector.schema_.channels)), dtype=np.float32)
+        self._index: pd.Index | None = None
+        self._first = 0  # file row of self._Z[0]
+        self._done = 0  # rows before this one have been delivered
+
+    def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
+        """Add rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
+        self._Z = np.concatenate([self._Z, Z]) if len(self._Z) else Z
+        self._index = index if self._index is None else self._index.append(index)
+        stop = (self._first + len(self._Z) - self.right) // self.grid * self.grid
+        if stop > self._done:
+            yield self._piece(stop, stop + self.right)
+
+    def finish(self) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
+        """The rows left at the end of the file (the whole file's tail window among them)."""
+        end = self._first + len(self._Z)
+        if end > self._done:
+            yield self._piece(end, end)
+
+    def _piece(self, stop: int, end: int) -> tuple[pd.Index, np.ndarray, np.ndarray]:
+        lo = max(self._done - self.left, 0)
+        Z = self._Z[lo - self._first : end - self._first]
+        E, S = self.detector.errors_and_scores_scaled(Z)
+        keep = slice(self._done - lo, stop - lo)
+        index = self._index[self._done - self._first : stop - self._first]
+        self._done = stop
+        drop = max(stop - self.left, 0) - self._first  # keep the context of the next piece
+        self._Z, self._index, self._first = self._Z[drop:], self._index[drop:], self._first + drop
+        return index, E[keep], np.asarray(S[keep])
+
+
+class _Flags:
+    """``thresholder.apply`` block by block, equal to applying it to the whole file's scores
+    (the rule's :meth:`~anomaly.thresholds.Threshold.apply_chunk` carries any state, e.g.
+    ``Dynamic``'s EWMA and trailing window, from block to block)."""
+
+    def __init__(self, rule):
+        self.rule, self._state = rule, None
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        flags, self._state = self.rule.apply_chunk(scores, self._state)
+        return flags
+
+
+def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                progress: Progress | None = None) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
+    """Score a CSV or Parquet file block by block with bounded memory.
+
+    Parameters
+    ----------
+    detector : fitted Detector
+    path : str or Path
+    timestamp : str, optional
+        Timestamp column (default: detected as :func:`pipelines.sources.read_table` does).
+    chunk_rows : int
+        Rows read at a time; memory grows with it, results do not depend on it.
+    progress : callable, optional
+        ``progress(rows_done, rows_expected)`` after each block (expected: None if unknown).
+
+    Yields
+    ------
+    errors : DataFrame (n_block, n_channels); scores : Series (n_block,); flags : Series[bool] (n_block,)
+        Consecutive blocks whose concatenation equals ``detector.evaluate_frame(frame)`` for the
+        whole file's frame.
+
+    Raises
+    ------
+    DataError, SchemaError
+        The whole-file path's error for a bad file (raised after the file has been read to
+        its end, so that the report is the same; nothing is yielded once a problem is found).
+    ConfigError
+        If ``chunk_rows`` is not a positive integer.
+    """
+    if isinstance(chunk_rows, bool) or not isinstance(chunk_rows, (int, np.integer)) or chunk_rows < 1:
+        raise ConfigError(f"chunk_rows={chunk_rows!r} must be an integer >= 1")
+    detector.check_fitted()
+    source = str(path)
+    stream = open_chunks(path, timestamp=timestamp, chunk_rows=int(chunk_rows))
+    policy = detector.nan_policy
+    checks = FileChecks(source, detector.schema_, policy)
+    filler, pieces, flags = _Filler(policy, source), _Pieces(detector), _Flags(detector.thresholder_)
+    channels = list(detector.schema_.channels)
+    done = 0
+
+    def emit(parts) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
+        nonlocal done
+        for index, E, S in parts:
+            done += len(index)
+            yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
+                   pd.Series(flags(S), index=index, name="flag"))
+            if progress is not None:
+                progress(done, stream.expected_rows)
+
+    def scored(blocks) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
+        for start, frame in blocks:
+            values = checks.values(start, frame)
+            if not checks.failed:  # after a problem, only keep checking: the report needs the whole file
+                yield from emit(pieces.push(detector.scaler_.transform(values), frame.index))
+
+    for raw in stream:
+        frame = checks.chunk(raw)
+        if frame is not None:
+            yield from scored(filler.push(raw.start, frame))
+        if checks.failed and progress is not None:  # checking the rest: show that rows go by
+            progress(raw.start + len(raw.body), stream.expected_rows)
+    checks.end()
+    checks.raise_if_failed()
+    yield from scored(filler.flush())
+    checks.raise_if_failed()
+    yield from emit(pieces.finish())
+    if progress is not None:
+        progress(done, done)

@@ -1,0 +1,191 @@
+"""The stream loop :func:`run`, its endpoints, and :func:`serve` (the ``anomaly stream`` command).
+
+:func:`run` connects a source of message lines (stdin or :class:`pipelines.mqtt.MqttSource`)
+through a :class:`~pipelines.messages.RowParser` and the scorer to a sink (stdout JSON lines or
+:class:`pipelines.mqtt.MqttSink`). Bad messages are counted and skipped with one warning each;
+the loop ends at the end of input or on a stop request (SIGINT/SIGTERM under :func:`serve`)
+and returns a :class:`Summary`. :func:`serve` is the ``anomaly stream`` command.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable
+from contextlib import contextmanager
+from pathlib import Path
+
+from anomaly.decisions import AlertLogic
+from anomaly.errors import ConfigError
+from anomaly.registry import load
+from anomaly.validation import check_number
+from pipelines.messages import BadMessage, RowParser
+from pipelines.mqtt import Endpoint, MqttSink, MqttSource
+from pipelines.stream.scorer import Step, StreamScorer, jsonable
+from pipelines.stream.signals import Interrupted, Stop
+from pipelines.stream.sinks import StdoutSink, stdin_lines
+from pipelines.stream.summary import Summary
+
+__all__ = ["WARNINGS_PER_REASON", "run", "serve"]
+
+log = logging.getLogger(__name__)
+
+WARNINGS_PER_REASON = 100  # then one "suppressed" line: a flood of bad input must not flood stderr
+
+
+def _score_records(scorer: StreamScorer, step: Step) -> list[dict]:
+    return [{"type": "score", "model": scorer.name, "timestamp": jsonable(t), "score": float(s), "flag": bool(s > scorer.enter)}
+            for t, s in zip(step.timestamps, step.scores)]
+
+
+def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit_scores: bool = False,
+        warn: Callable[[str], None] | None = None, stop: Stop | None = None) -> Summary:
+    """Stream ``source`` through ``parser`` and ``scorer`` into ``sink`` until the input ends or a stop.
+
+    Parameters
+    ----------
+    scorer : StreamScorer
+    source : iterable of bytes or str
+        Message lines; None items are idle ticks (a chance to notice a stop request).
+    sink : object with ``send(list_of_dicts)``
+        Receives alert records (and score records with ``emit_scores``) as JSON-ready dicts.
+    parser : RowParser
+    emit_scores : bool, default=False
+        Also send one ``{"type": "score", ...}`` record per scored row.
+    warn : callable or None
+        Gets one line per skipped message (at most 100 per reason); default: ``log.warning``.
+    stop : Stop or None
+        Request object to end the loop from elsewhere (:func:`serve` ties it to SIGINT/SIGTERM).
+
+    Returns
+    -------
+    Summary
+        Also after a stop; an open event gets its "end" record first.
+
+    Raises
+    ------
+    SchemaError
+        If a CSV header does not match the model's channels.
+    """
+    warn = warn or log.warning
+    stop = stop or Stop()
+    summary = Summary()
+    items = iter(source)
+    while True:
+        try:
+            message = stop.next(items)
+        except StopIteration:
+            summary.ended_by = "end of input"
+            break
+        except Interrupted:
+            break
+        if message is None or not message.strip():
+            continue
+        try:
+            parsed = parser.parse(message)
+        except BadMessage as exc:
+            summary.rows_in += 1
+            summary.skipped[exc.reason] += 1
+            count = summary.skipped[exc.reason]
+            if count <= WARNINGS_PER_REASON:
+                warn(f"message {summary.rows_in} skipped ({exc.reason}): {exc}")
+            if count == WARNINGS_PER_REASON:
+                warn(f"further {exc.reason!r} warnings suppressed; the summary counts them")
+            continue
+        if parsed is None:  # CSV header
+            continue
+        summary.rows_in += 1
+        step = scorer.push(*parsed)
+        if step is None:
+            continue
+        summary.alerts += sum(alert.kind == "alert" for alert in step.alerts)
+        records = (_score_records(scorer, step) if emit_scores else []) + [alert.to_dict() for alert in step.alerts]
+        if records and not _send(sink, records, stop):
+            break
+    last = scorer.finish()
+    if last is not None:
+        _send(sink, [last.to_dict()], stop)
+    summary.rows_scored = scorer.rows_scored
+    summary.ended_by = summary.ended_by or stop.reason or "stopped"
+    return summary
+
+
+def _send(sink, records: list[dict], stop: Stop) -> bool:
+    """Send records; False (and a stop) when the output is gone."""
+    try:
+        sink.send(records)
+        return True
+    except BrokenPipeError:
+        stop.request("output closed")
+        return False
+
+
+def _endpoint(spec: str, *, sink: bool):
+    """``"stdin"``/``"stdout"``, or the parsed ``mqtt://`` address."""
+    if spec.startswith("mqtt://"):
+        return Endpoint.parse(spec, publish=sink)
+    if spec == ("stdout" if sink else "stdin"):
+        return spec
+    raise ConfigError(f"{'sink' if sink else 'source'} {spec!r} must be {'stdout' if sink else 'stdin'} or mqtt://HOST:PORT/TOPIC")
+
+
+@contextmanager
+def _opened(endpoint, *, sink: bool):
+    """The source (an iterable of lines) or sink (with ``send``) of an endpoint, for the block."""
+    if isinstance(endpoint, str):
+        yield StdoutSink() if sink else stdin_lines()
+        return
+    with (MqttSink(endpoint) if sink else MqttSource(endpoint)) as opened:
+        yield opened
+
+
+def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink: str = "stdout", hop: int = 1,
+          threshold_scale: float = 1.0, exit_ratio: float = 0.8, min_duration: int = 25, merge_gap: int = 100,
+          cooldown: int = 500, top_k: int = 3, emit_scores: bool = False, engine: str = "auto",
+          timestamp: str | None = None, warn: Callable[[str], None] | None = None,
+          ready: Callable[[str], None] | None = None) -> Summary:
+    """The ``anomaly stream`` command: load a model, stream until end of input or SIGINT/SIGTERM.
+
+    Parameters
+    ----------
+    model : path of a saved detector (loaded with ``engine``).
+    source : "stdin" or "mqtt://HOST:PORT/TOPIC"
+    fmt : {"jsonl", "csv"}
+    sink : "stdout" or "mqtt://HOST:PORT/TOPIC"
+    hop : rows per scoring step.
+    threshold_scale : alerts enter above ``threshold_scale x`` the model's fitted threshold ...
+    exit_ratio : ... and hold while above ``exit_ratio x`` that level.
+    min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.decisions.AlertLogic`).
+    top_k : channels named per alert.
+    emit_scores : also emit one score record per scored row.
+    engine : {"auto", "keras", "onnx"}
+    timestamp : timestamp field name (default: detected).
+    warn : one line per skipped message; ready : one line once listening.
+
+    Returns
+    -------
+    Summary
+
+    Raises
+    ------
+    ModelFileError, ConfigError, SchemaError
+        Before streaming: bad model, options, address, unreachable broker; a CSV header that
+        does not match the model.
+    """
+    check_number("threshold_scale", threshold_scale, low=0.0, low_open=True)
+    inlet, outlet = _endpoint(source, sink=False), _endpoint(sink, sink=True)
+    det = load(model, engine=engine)
+    det.set_inference_threads(1)  # one window per call: a second thread only adds waits on a busy machine
+    if type(det.thresholder_).__name__ == "Dynamic":
+        log.warning("the stream compares raw scores with the Dynamic threshold's fitted level (no smoothing)")
+    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown)
+    logic.set_params(enter=logic.enter * threshold_scale, exit=logic.exit * threshold_scale)
+    name = Path(model).resolve().name
+    scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)
+    parser = RowParser(det.schema_.channels, fmt=fmt, timestamp=timestamp)
+    stop = Stop()
+    with stop.signals(), _opened(inlet, sink=False) as lines, _opened(outlet, sink=True) as out:
+        if ready is not None:
+            engine_used = det.engine_.name
+            ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
+                  f"alert above {scorer.enter:.4g}, warm-up {scorer.rows - hop} rows")
+        return run(scorer, lines, out, parser, emit_scores=emit_scores, warn=warn, stop=stop)

@@ -1,0 +1,235 @@
+"""The stateful stream scorer: :class:`StreamScorer` fed one row at a time, and its :class:`Alert` and :class:`Step`.
+
+:class:`StreamScorer` keeps a ring buffer of the last rows, scores the newest ``hop`` rows
+every ``hop`` rows through the detector's engine (ONNX Runtime when the model was exported),
+and feeds each score to an :class:`~anomaly.decisions.AlertLogic` (hysteresis, minimum duration,
+merge gap, cooldown, counted in rows). It reports one :class:`Alert` when an event is raised
+and one when it ends.
+
+Which batch score a streamed score equals: the stream skips the first ``span - 1`` rows
+(warm-up: ``window - 1`` for window autoencoders, ``window`` for the forecaster, none for
+PCA), then scores rows in groups of ``hop``, each group from the rows that end at its last
+row. :meth:`anomaly.base.Detector.score_stream` computes exactly these scores in one batch
+pass; with ``hop=1`` a window model's score of row ``t`` is the newest row's score of
+``det.score(frame.iloc[t - window + 1 : t + 1])``, and PCA's equals ``det.score(frame)``.
+(Batch ``score`` of window models averages each row over the windows that cover it, later
+windows included, which a stream cannot see.)
+"""
+
+from __future__ import annotations
+
+import sys
+from collections import deque
+from dataclasses import dataclass
+from datetime import datetime
+
+import numpy as np
+import pandas as pd
+
+from anomaly.attribution import top_channels
+from anomaly.decisions import AlertLogic
+from anomaly.errors import DataError
+
+__all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
+
+
+def jsonable(timestamp):
+    """A timestamp as JSON: ISO 8601 text for datetimes, else the number."""
+    return timestamp.isoformat() if isinstance(timestamp, datetime) else timestamp
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert message.
+
+    Attributes
+    ----------
+    kind : {"alert", "end"}
+        "alert" when an event is raised (its ``min_duration``-th row), "end" when it closes.
+    model : str
+        The model's name (its directory name).
+    detector : str
+        The detector class.
+    start : timestamp
+        The event's first row.
+    timestamp : timestamp
+        The row at which this message was decided.
+    threshold : float
+        The level the score had to exceed (``enter`` of the alert logic).
+    score : float or None
+        "alert": the score of the raising row.
+    top_channels : tuple of str
+        "alert": channels with the largest mean error over the event's rows so far.
+    end : timestamp or None
+        "end": the event's last row above the hold level.
+    peak : float or None
+        "end": the highest score of the event.
+    """
+
+    kind: str
+    model: str
+    detector: str
+    start: object
+    timestamp: object
+    threshold: float
+    score: float | None = None
+    top_channels: tuple[str, ...] = ()
+    end: object = None
+    peak: float | None = None
+
+    def to_dict(self) -> dict:
+        """JSON-ready form: ``{"type": kind, ...}`` without the fields that do not apply."""
+        record = {"type": self.kind, "model": self.model, "detector": self.detector, "start": jsonable(self.start),
+                  "timestamp": jsonable(self.timestamp), "threshold": self.threshold}
+        if self.kind == "alert":
+            record.update(score=self.score, top_channels=list(self.top_channels))
+        else:
+            record.update(end=jsonable(self.end), peak=self.peak)
+        return record
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one scoring step produced.
+
+    Attributes
+    ----------
+    timestamps : tuple of length n (= hop)
+        The scored rows.
+    scores : ndarray of shape (n,)
+    errors : ndarray of shape (n, n_channels)
+        Per-channel errors of the scored rows.
+    alerts : tuple of Alert
+    """
+
+    timestamps: tuple
+    scores: np.ndarray
+    errors: np.ndarray
+    alerts: tuple[Alert, ...]
+
+
+class StreamScorer:
+    """Score a stream row by row and decide alerts.
+
+    Parameters
+    ----------
+    detector : fitted Detector
+        E.g. ``anomaly.load(path, engine="auto")`` (ONNX Runtime when ``model.onnx`` exists).
+    hop : int, default=1
+        Rows per scoring step (window autoencoders: at most ``window``).
+    logic : AlertLogic or None
+        Alert rules on the score scale; None means
+        ``AlertLogic.from_threshold(detector.thresholder_)`` (enter at the fitted threshold).
+    top_k : int, default=3
+        Channels named in an alert.
+    name : str or None
+        Model name in alerts; None means the detector's class name.
+
+    Notes
+    -----
+    :meth:`push` returns None during the warm-up (the first ``span - 1`` rows) and between
+    scoring steps. The first engine call happens in the constructor (a warm-up on zeros), so
+    the first real step is not slowed by it. A non-finite score (only from absurdly large
+    inputs) is replaced by the largest float, so it raises an alert instead of stopping the
+    stream.
+
+    Examples
+    --------
+    >>> scorer = StreamScorer(anomaly.load("models/arm"), hop=1)        # doctest: +SKIP
+    >>> for timestamp, row in rows:                                      # doctest: +SKIP
+    ...     step = scorer.push(timestamp, row)
+    ...     if step is not None and step.alerts:
+    ...         print(step.alerts)
+    """
+
+    def __init__(self, detector, *, hop: int = 1, logic: AlertLogic | None = None, top_k: int = 3, name: str | None = None):
+        self.detector = detector
+        self.hop = hop
+        self.logic = AlertLogic.from_threshold(detector.thresholder_) if logic is None else logic
+        self.top_k = top_k
+        self.name = name or type(detector).__name__
+        self.channels = tuple(detector.schema_.channels)
+        self.rows = detector.stream_rows(hop)
+        self.logic.reset()  # checks the rules now, not at the first alert
+        self.enter = float(self.logic.enter)
+        # every row is written twice (slots i and i + rows), so the newest `rows` rows are one slice
+        self._buffer = np.zeros((2 * self.rows, len(self.channels)), dtype=np.float32)
+        detector.score_newest(self._buffer[: self.rows], hop)  # checks hop, loads the engine
+        self._pushed = 0
+        self._times: deque = deque(maxlen=hop)  # timestamps of the current group
+        # (timestamp, errors) of the latest scored rows: an alert's start is at most
+        # min_duration + merge_gap rows back when it is raised, its end merge_gap + 1 rows back
+        self._recent: deque = deque(maxlen=int(self.logic.min_duration) + int(self.logic.merge_gap) + 2)
+        self._scored = 0
+        self._open_start = None
+
+    def push(self, timestamp, values) -> Step | None:
+        """Add one row.
+
+        Parameters
+        ----------
+        timestamp : number or datetime
+            Later than the previous row's (not checked here: see :class:`~pipelines.messages.RowParser`).
+        values : array-like of shape (n_channels,)
+            Finite readings in the detector's channel order.
+
+        Returns
+        -------
+        Step or None
+            A Step every ``hop`` rows after the warm-up, else None.
+
+        Raises
+        ------
+        DataError
+            If ``values`` has the wrong shape or is not finite in float32.
+        """
+        row = np.asarray(values, dtype=np.float32)
+        if row.shape != (len(self.channels),) or not np.isfinite(row).all():
+            raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
+        slot = self._pushed % self.rows
+        self._buffer[slot] = row
+        self._buffer[slot + self.rows] = row
+        self._pushed += 1
+        self._times.append(timestamp)
+        if self._pushed < self.rows or (self._pushed - self.rows) % self.hop:
+            return None
+        errors, scores = self.detector.score_newest(self._buffer[slot + 1 : slot + 1 + self.rows], self.hop)
+        scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
+        alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
+        return Step(tuple(self._times), scores, errors, tuple(alerts))
+
+    def _decide(self, timestamp, errors: np.ndarray, score: float) -> Alert | None:
+        """Advance the alert logic by one scored row."""
+        self._recent.append((timestamp, errors))
+        change = self.logic.push(score)
+        self._scored += 1
+        if change is None:
+            return None
+        if change.kind == "opened":
+            rows = list(self._recent)[self._back(change.start) :]
+            self._open_start = rows[0][0]
+            mean = np.mean([e for _, e in rows], axis=0)
+            names = top_channels(pd.DataFrame(mean[None, :], columns=list(self.channels)), self.top_k).iloc[0].split(";")
+            return self._alert("alert", timestamp, score=change.score, top_channels=tuple(names))
+        return self._closed(change, timestamp)
+
+    def _back(self, position: int) -> int:
+        """Index in ``_recent`` of the scored row at stream position ``position``."""
+        return max(0, len(self._recent) - (self._scored - position))
+
+    def _alert(self, kind: str, timestamp, **fields) -> Alert:
+        return Alert(kind, self.name, type(self.detector).__name__, self._open_start, timestamp, self.enter, **fields)
+
+    def _closed(self, change, timestamp) -> Alert:
+        end = self._recent[self._back(change.end)][0]
+        return self._alert("end", timestamp, end=end, peak=float(change.peak))
+
+    def finish(self) -> Alert | None:
+        """End of stream: the "end" message of an event still open, else None."""
+        change = self.logic.finish()
+        return None if change is None else self._closed(change, self._recent[-1][0])
+
+    @property
+    def rows_scored(self) -> int:
+        """Rows scored so far."""
+        return self._scored

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import hashlib
 from abc import ABC, abstractmethod
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -26,8 +26,10 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly import bundle
+from anomaly.conditions import ConditionChannels, choose, lag_rows
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
@@ -65,16 +67,25 @@ class ScoringContext:
         PCA and the forecaster). The first ``span - emitted`` rows of a series get error 0.
     stride : int
         Rows between the spans of batch scoring (``stride`` or ``window`` for autoencoders).
+    history : int
+        Rows the input transform looks back before any span (condition channels' change
+        horizon, :mod:`anomaly.conditions`); the first ``history`` rows get error 0.
     """
 
     span: int
     emitted: int
     stride: int
+    history: int = 0
 
     @property
     def warmup(self) -> int:
-        """Leading rows of a series that no span emits an error for."""
+        """Leading rows of a (transformed) series that no span emits an error for."""
         return self.span - self.emitted
+
+    @property
+    def rows(self) -> int:
+        """Raw rows one span is computed from (``history + span``)."""
+        return self.history + self.span
 
 
 class Detector(BaseEstimator, ABC):
@@ -86,6 +97,11 @@ class Detector(BaseEstimator, ABC):
         Per-channel scaling fitted on the normal training data.
     nan_policy : {"raise", "ffill", "interpolate"}
         What to do with NaN/inf cells (see :mod:`anomaly.scaling`).
+    aggregate : {"mean", "calibrated"}
+        How per-channel errors become a score (see :class:`anomaly.head.ScoreHead`).
+    conditions : None, "auto" or list of str
+        Condition channels, modelled by their change over a 10 s horizon instead of their
+        level (see :mod:`anomaly.conditions`); ``"auto"``: the quasi-static channels.
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means ``Percentile(99)``.
@@ -111,6 +127,10 @@ class Detector(BaseEstimator, ABC):
         Hash of the training data.
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
+    conditions_ : ConditionChannels
+        The condition channels and their change horizon (none by default).
+    envelope_ : Envelope
+        Training range of every channel, for the validity guard (:meth:`check_envelope`).
     """
 
     @abstractmethod
@@ -147,9 +167,14 @@ class Detector(BaseEstimator, ABC):
         """Training scores of one log that the threshold is fitted on; default: all of them."""
         return scores
 
-    def scoring_context(self) -> ScoringContext:
+    def _window_context(self) -> ScoringContext:
         """Rows per forward call, rows emitted per call and the batch stride (point-wise: 1, 1, 1)."""
         return ScoringContext(1, 1, 1)
+
+    def scoring_context(self) -> ScoringContext:
+        """The detector's :class:`ScoringContext`, with the condition channels' history once fitted."""
+        history = self.conditions_.history if hasattr(self, "conditions_") else 0
+        return replace(self._window_context(), history=history)
 
     def networks(self) -> dict:
         """The detector's networks by name (Keras models), as engines run and export them; none here."""
@@ -224,13 +249,22 @@ class Detector(BaseEstimator, ABC):
         values = logs[0] if len(logs) == 1 else np.concatenate(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
-        self._fit(parts, **fit_params)
+        self.conditions_ = ConditionChannels(choose(self.conditions, schema.channels, parts), values.shape[1],
+                                             lag_rows(schema.sampling_rate))
+        history = self.conditions_.history
+        if all(len(Z) <= history for Z in parts):
+            raise DataError(f"{source}: every training log is shorter than the condition channels' change horizon "
+                            f"({history} rows)")
+        self._fit([self.conditions_.transform(Z) for Z in parts if len(Z) > history], **fit_params)
         self.engine_ = self._make_engine()
-        head = ScoreHead(threshold=self.threshold)
+        head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold)
         self.head_ = head
-        scores = [self.errors_and_scores_scaled(Z)[1] for Z in parts]
-        head.fit(np.concatenate([self._threshold_scores(s) for s in scores]))
+        outputs = [self._errors_and_extra(Z) for Z in parts]
+        head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]))
+        scores = [np.asarray(self.row_scores(E, X)) for E, X in outputs]
+        head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]))
         self.decision_scores_ = np.concatenate(scores)
+        self.envelope_ = Envelope().fit(values, schema.channels)
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
@@ -240,9 +274,24 @@ class Detector(BaseEstimator, ABC):
         """Errors (n, c) float32 and scores (n,) of scaled rows ``Z`` (n, c), as :meth:`score` computes them.
 
         Spans start on the stride grid plus one flush with the end; errors of rows covered by
-        several spans are averaged; the first ``scoring_context().warmup`` rows get error 0.
+        several spans are averaged; the first ``history + warmup`` rows get error 0.
         """
-        context = self.scoring_context()
+        E, X = self._errors_and_extra(Z)
+        return E, self.row_scores(E, X)
+
+    def _errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
+        history = self.conditions_.history
+        if history:
+            E, X = self._transformed_errors_and_extra(self.conditions_.transform(Z)) if len(Z) > history else (
+                np.zeros((0, Z.shape[1]), np.float32), None)
+            pad = min(history, len(Z))
+            return (np.concatenate([np.zeros((pad, Z.shape[1]), np.float32), E]),
+                    None if X is None else np.concatenate([np.zeros(pad, X.dtype), X]))
+        return self._transformed_errors_and_extra(Z)
+
+    def _transformed_errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        context = self._window_context()
         n, c = Z.shape
         warmup = context.warmup
         errors = FoldBack(max(n - warmup, 0), c)
@@ -262,13 +311,26 @@ class Detector(BaseEstimator, ABC):
         if warmup:
             E = np.concatenate([np.zeros((min(warmup, n), c), dtype=np.float32), E])
             X = None if X is None else np.concatenate([np.zeros(min(warmup, n), dtype=X.dtype), X])
-        return E, self.row_scores(E, X)
+        return E, X
 
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self._prepare(X, source)
         E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values))
         return X, E, scores
+
+    def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
+        """Channels whose median over ``X`` (n_steps, n_channels) lies outside the training envelope.
+
+        Returns
+        -------
+        list of Excursion
+            Empty when the run is inside the envelope (see :mod:`anomaly.guard`; describe it
+            with :func:`anomaly.guard.describe`).
+        """
+        self.check_fitted()
+        _, values = self._prepare(X, source)
+        return self.envelope_.check(values)
 
     def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Per-step, per-channel reconstruction error.
@@ -311,9 +373,9 @@ class Detector(BaseEstimator, ABC):
 
     # -- the stream path: scores that use no row after their hop group -------------
     def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Errors (k, n, c) and scores (k, n) of the newest ``n`` rows of each scaled chunk
-        (k, span - 1 + n, c), each from its own chunk only."""
-        context = self.scoring_context()
+        """Errors (k, n, c) and scores (k, n) of the newest ``n`` rows of each scaled, transformed
+        chunk (k, span - 1 + n, c), each from its own chunk only."""
+        context = self._window_context()
         span, k, c = context.span, chunks.shape[0], chunks.shape[2]
         if n <= context.emitted:
             errors, extra = self.forward(np.ascontiguousarray(chunks[:, -span:]), self.engine_)
@@ -341,7 +403,8 @@ class Detector(BaseEstimator, ABC):
         """
         if isinstance(hop, bool) or not isinstance(hop, (int, np.integer)) or hop < 1:
             raise ConfigError(f"hop={hop!r} must be an integer >= 1")
-        return self.scoring_context().span - 1 + int(hop)
+        context = self.scoring_context()
+        return context.history + context.span - 1 + int(hop)
 
     def score_newest(self, values: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
         """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
@@ -365,7 +428,7 @@ class Detector(BaseEstimator, ABC):
         rows = self.stream_rows(n)
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
-        Z = self.scaler_.transform(values[-rows:])
+        Z = self.conditions_.transform(self.scaler_.transform(values[-rows:]))
         errors, scores = self._chunk_scores(Z[None], n)
         return errors[0], scores[0]
 
@@ -386,11 +449,13 @@ class Detector(BaseEstimator, ABC):
         self.check_fitted()
         rows = self.stream_rows(hop)
         X, values = self._prepare(X, source)
+        history = self.conditions_.history
         Z = self.scaler_.transform(values)
         scores = np.full(len(Z), np.nan)
         if len(Z) >= rows:
-            chunks = sliding_windows(Z, rows, hop)  # chunk j ends at the last row of group j
-            first, step = self.scoring_context().span - 1, self.engine_.batch_size or len(chunks)
+            Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
+            chunks = sliding_windows(Z, rows - history, hop)  # chunk j ends at the last row of group j
+            first, step = rows - hop, self.engine_.batch_size or len(chunks)
             for lo in range(0, len(chunks), step):
                 _, part = self._chunk_scores(np.ascontiguousarray(chunks[lo : lo + step]), hop)
                 scores[first + lo * hop : first + (lo + len(part)) * hop] = part.ravel()

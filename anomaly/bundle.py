@@ -21,8 +21,10 @@ from pathlib import Path
 
 import numpy as np
 
+from anomaly.conditions import ConditionChannels
 from anomaly.errors import ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.guard import Envelope
 from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema
@@ -72,7 +74,9 @@ def save(detector, path: str | Path) -> Path:
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
-            "head": {"aggregate": detector.head_.aggregate},
+            "head": detector.head_.to_dict(),
+            "conditions": detector.conditions_.to_dict(),
+            "envelope": detector.envelope_.to_dict(),
             "fingerprint": detector.fingerprint_,
             "train_score_quantiles": np.quantile(detector.decision_scores_, [0.5, 0.9, 0.99, 1.0]).tolist(),
         }
@@ -115,6 +119,10 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector = cls(**{k: decode_param(v) for k, v in meta["params"].items()})
         detector.scaler_ = Scaler.from_dict(meta["scaler"])
         detector.head_ = ScoreHead.from_dict({**meta.get("head", {}), "threshold": meta["threshold"]})
+        n_channels = len(meta["schema"]["channels"])
+        if "envelope" in meta:
+            detector.envelope_ = Envelope.from_dict(meta["envelope"])
+        detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": n_channels, "lag": 0}))
         detector.fingerprint_ = meta["fingerprint"]
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:

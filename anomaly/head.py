@@ -15,7 +15,12 @@ from sklearn.base import BaseEstimator
 from anomaly.errors import ConfigError, NotFittedError
 from anomaly.thresholds import Percentile, Threshold, threshold_from_dict
 
-AGGREGATES = ("mean",)
+AGGREGATES = ("mean", "calibrated")
+#: Calibrated errors are divided by this percentile of each channel's normal errors.
+CALIBRATION_PERCENTILE = 99.0
+#: A channel contributes at most this many times its normal 99th-percentile error.
+CONTRIBUTION_CAP = 10.0
+_TINY = 1e-12
 
 
 class ScoreHead(BaseEstimator):
@@ -23,13 +28,22 @@ class ScoreHead(BaseEstimator):
 
     Parameters
     ----------
-    aggregate : {"mean"}, default="mean"
-        How a row's per-channel errors become its score.
+    aggregate : {"mean", "calibrated"}, default="mean"
+        How a row's per-channel errors become its score. ``"mean"``: their mean.
+        ``"calibrated"``: each channel's error is divided by its own 99th percentile on
+        held-out normal data (so a channel with tiny normal noise cannot dominate), capped at
+        :data:`CONTRIBUTION_CAP` (one runaway channel cannot swamp the score), averaged, and
+        divided by that average's own 99th percentile on the same data (1 = as unusual as
+        the 1 % most unusual normal rows).
     threshold : Threshold or None, default=None
         Unfitted rule fitted on normal scores; None means ``Percentile(99)``.
 
     Attributes
     ----------
+    scale_ : ndarray of shape (n_channels,) or None
+        Per-channel calibration scale (``"calibrated"`` only).
+    norm_ : float
+        Normaliser of the capped mean (``"calibrated"``; 1.0 otherwise).
     thresholder_ : Threshold
         The fitted rule.
     threshold_ : float
@@ -40,11 +54,25 @@ class ScoreHead(BaseEstimator):
         self.aggregate = aggregate
         self.threshold = threshold
 
-    def reduce(self, errors, ops=np):
-        """Scores (n,) from errors (n, n_channels); ``ops`` is ``numpy`` or ``keras.ops``."""
+    def calibrate(self, errors: np.ndarray) -> ScoreHead:
+        """Fit the per-channel calibration on normal (held-out) errors of shape (n, n_channels)."""
         if self.aggregate not in AGGREGATES:
             raise ConfigError(f"aggregate={self.aggregate!r} is not one of {list(AGGREGATES)}")
-        return ops.mean(errors, axis=-1)
+        self.scale_, self.norm_ = None, 1.0
+        if self.aggregate == "calibrated":
+            self.scale_ = np.maximum(np.percentile(errors, CALIBRATION_PERCENTILE, axis=0), _TINY).astype(np.float32)
+            self.norm_ = float(max(np.percentile(self.reduce(errors), CALIBRATION_PERCENTILE), _TINY))
+        return self
+
+    def calibrated(self, errors, ops=np):
+        """Errors (n, n_channels) in units of each channel's normal 99th percentile (unchanged for ``"mean"``)."""
+        return errors if self.scale_ is None else errors / self.scale_
+
+    def reduce(self, errors, ops=np):
+        """Scores (n,) from errors (n, n_channels); ``ops`` is ``numpy`` or ``keras.ops``."""
+        if self.scale_ is None:
+            return ops.mean(errors, axis=-1)
+        return ops.mean(ops.minimum(errors / self.scale_, CONTRIBUTION_CAP), axis=-1) / self.norm_
 
     def fit(self, scores: np.ndarray) -> ScoreHead:
         """Fit the threshold rule on normal scores of shape (n,)."""
@@ -63,12 +91,16 @@ class ScoreHead(BaseEstimator):
 
     def to_dict(self) -> dict:
         """JSON form of the fitted head (the threshold rule's own JSON inside)."""
-        return {"aggregate": self.aggregate, "threshold": self.thresholder_.to_dict()}
+        return {"aggregate": self.aggregate, "threshold": self.thresholder_.to_dict(),
+                "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_}
 
     @classmethod
     def from_dict(cls, data: dict) -> ScoreHead:
-        """Inverse of :meth:`to_dict`."""
+        """Inverse of :meth:`to_dict` (older models without calibration load as ``"mean"``)."""
         head = cls(aggregate=data.get("aggregate", "mean"))
+        scale = data.get("scale")
+        head.scale_ = None if scale is None else np.asarray(scale, dtype=np.float32)
+        head.norm_ = float(data.get("norm", 1.0))
         head.thresholder_ = threshold_from_dict(data["threshold"])
         head.threshold_ = float(head.thresholder_.threshold_)
         return head

@@ -65,6 +65,8 @@ class DenseAutoencoder(KerasWindowDetector):
         scaling="standard",
         nan_policy="raise",
         threshold=None,
+        aggregate="mean",
+        conditions=None,
     ):
         store_params(self, locals())
 

@@ -64,13 +64,13 @@ class KerasWindowDetector(Detector):
         """Extra Keras callbacks for training (e.g. a KL warm-up)."""
         return []
 
-    def scoring_context(self) -> ScoringContext:
+    def _window_context(self) -> ScoringContext:
         """Spans of ``window`` rows, every row of a span gets an error, batch stride ``stride`` (default ``window``)."""
         return ScoringContext(self.window, self.window, self.stride or self.window)
 
     def _span(self) -> int:
         """Rows per training window (a forecaster adds its targets)."""
-        return self.scoring_context().span
+        return self._window_context().span
 
     def networks(self) -> dict:
         """The detector's Keras networks by name, as engines run and export them."""

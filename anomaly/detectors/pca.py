@@ -57,7 +57,8 @@ class PCADetector(Detector):
     (6000, 28)
     """
 
-    def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None):
+    def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None,
+                 aggregate="mean", conditions=None):
         store_params(self, locals())
 
     def _choose_components(self, variance: np.ndarray) -> int:

@@ -56,18 +56,21 @@ def score_graph(detector, n_rows: int) -> Callable:
     ops = import_keras().ops
     context = detector.scoring_context()
     engine = GraphEngine(detector.networks())
-    if n_rows < context.span:
-        if not context.warmup:
+    n = n_rows - context.history  # rows after the condition channels' change transform
+    if n < context.span:
+        if not context.warmup and not context.history:
             raise DataError(f"a frame of {n_rows} rows is shorter than one window of {context.span} rows")
         return lambda Z: ops.zeros((n_rows,))
-    starts = window_starts(n_rows, context.span, context.stride)
+    starts = window_starts(n, context.span, context.stride)
     index = (starts[:, None] + np.arange(context.span)).astype(np.int32)  # (k, span): input row of each span position
     emitted = starts[:, None] + context.warmup + np.arange(context.emitted)  # (k, emitted): row of each output
 
     def scores(Z):
+        Z = detector.conditions_.transform(Z, ops)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)
-        E = _fold_back(errors, emitted, n_rows, ops)
-        X = None if extra is None else _fold_back(ops.expand_dims(extra, -1), emitted, n_rows, ops)[:, 0]
-        return detector.row_scores(E, X, ops)
+        E = _fold_back(errors, emitted, n, ops)
+        X = None if extra is None else _fold_back(ops.expand_dims(extra, -1), emitted, n, ops)[:, 0]
+        scores = detector.row_scores(E, X, ops)
+        return ops.concatenate([ops.zeros((context.history,)), scores]) if context.history else scores
 
     return scores

@@ -15,6 +15,7 @@ from anomaly.errors import ConfigError
 from anomaly.scaling import fill_missing
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, open_chunks
+from pipelines.preprocess import LeadingRows
 
 __all__ = ["Progress", "iter_scores", "window_context"]
 
@@ -70,12 +71,13 @@ class _Filler:
 def window_context(detector) -> tuple[int, int, int]:
     """``(grid, left, right)``: piece ends lie on multiples of ``grid``; a piece needs ``left``
     rows before it and ``right`` after it (see the module docstring). ``(1, 0, 0)`` for
-    point-wise detectors."""
+    point-wise detectors without condition channels (whose change horizon adds ``history``
+    rows before every piece)."""
     context = detector.scoring_context()
-    if context.span == 1:
+    if context.span == 1 and not context.history:
         return 1, 0, 0
     grid = context.stride
-    return grid, -(-context.span // grid) * grid, context.span
+    return grid, -(-(context.span + context.history) // grid) * grid, context.span
 
 
 class _Pieces:
@@ -129,7 +131,8 @@ class _Flags:
 
 
 def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
-                progress: Progress | None = None) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
+                progress: Progress | None = None, drop_leading: bool | None = False,
+                stats: dict | None = None) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
     """Score a CSV or Parquet file block by block with bounded memory.
 
     Parameters
@@ -142,6 +145,12 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         Rows read at a time; memory grows with it, results do not depend on it.
     progress : callable, optional
         ``progress(rows_done, rows_expected)`` after each block (expected: None if unknown).
+    drop_leading : bool or None, default=False
+        Drop the rows before every channel has had a value, as
+        ``read_table(path, drop_leading=True)`` does (:class:`pipelines.preprocess.LeadingRows`);
+        None: drop them when the detector's NaN policy fills gaps (``ffill``/``interpolate``).
+    stats : dict, optional
+        Filled in at the end with ``"leading_rows_dropped"``.
 
     Yields
     ------
@@ -183,10 +192,14 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
             if not checks.failed:  # after a problem, only keep checking: the report needs the whole file
                 yield from emit(pieces.push(detector.scaler_.transform(values), frame.index))
 
+    leading = LeadingRows() if (policy != "raise" if drop_leading is None else drop_leading) else None
     for raw in stream:
         frame = checks.chunk(raw)
-        if frame is not None:
-            yield from scored(filler.push(raw.start, frame))
+        start = raw.start
+        if frame is not None and leading is not None:
+            frame, start = leading.push(frame, start)
+        if frame is not None and len(frame):
+            yield from scored(filler.push(start, frame))
         if checks.failed and progress is not None:  # checking the rest: show that rows go by
             progress(raw.start + len(raw.body), stream.expected_rows)
     checks.end()
@@ -194,5 +207,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     yield from scored(filler.flush())
     checks.raise_if_failed()
     yield from emit(pieces.finish())
+    if stats is not None:
+        stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
     if progress is not None:
         progress(done, done)

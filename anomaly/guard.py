@@ -1,0 +1,81 @@
+"""Validity guard: does the data as a whole lie inside the training envelope?
+
+A detector fitted on one operating condition says nothing reliable about another. Instead of
+flagging every row of a cooler day, the guard compares each channel's median over a run (or
+the last rows of a stream) with the range the channel covered in training and names the
+channels outside it, once::
+
+    model outside its operating envelope: j1_temp -4.02 (training 27.9 .. 28.2), ...
+
+The envelope of a channel is its 0.5th .. 99.5th percentile in training, widened by
+:data:`MARGIN` robust standard deviations (1.4826 x MAD) on each side.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+MARGIN = 3.0
+_LOW, _HIGH = 0.5, 99.5
+
+
+@dataclass(frozen=True)
+class Excursion:
+    """One channel outside the envelope: ``delta`` from the nearest edge, in the channel's units."""
+
+    channel: str
+    median: float
+    low: float
+    high: float
+
+    @property
+    def delta(self) -> float:
+        return self.median - self.high if self.median > self.high else self.median - self.low
+
+
+class Envelope:
+    """Per-channel training envelope (fitted on raw, unscaled values).
+
+    Attributes
+    ----------
+    channels_ : tuple of str
+    low_, high_ : ndarray of shape (n_channels,)
+    """
+
+    def fit(self, values: np.ndarray, channels: tuple[str, ...]) -> Envelope:
+        """Fit on training rows (n, n_channels)."""
+        x = np.asarray(values, dtype=np.float64)
+        low, median, high = np.percentile(x, [_LOW, 50.0, _HIGH], axis=0)
+        spread = 1.4826 * np.median(np.abs(x - median), axis=0)
+        self.channels_ = tuple(channels)
+        self.low_, self.high_ = low - MARGIN * spread, high + MARGIN * spread
+        return self
+
+    def check(self, values: np.ndarray) -> list[Excursion]:
+        """Channels whose median over ``values`` (n, n_channels) lies outside the envelope, largest excursion first."""
+        median = np.median(np.asarray(values, dtype=np.float64), axis=0)
+        outside = np.flatnonzero((median < self.low_) | (median > self.high_))
+        found = [Excursion(self.channels_[i], float(median[i]), float(self.low_[i]), float(self.high_[i])) for i in outside]
+        width = dict(zip(self.channels_, np.maximum(self.high_ - self.low_, 1e-12)))
+        return sorted(found, key=lambda e: -abs(e.delta) / width[e.channel])
+
+    def to_dict(self) -> dict:
+        return {"channels": list(self.channels_), "low": self.low_.tolist(), "high": self.high_.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Envelope:
+        envelope = cls()
+        envelope.channels_ = tuple(data["channels"])
+        envelope.low_, envelope.high_ = np.asarray(data["low"]), np.asarray(data["high"])
+        return envelope
+
+
+def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
+    """One line naming the channels outside the envelope (empty when there are none)."""
+    if not excursions:
+        return ""
+    parts = [f"{e.channel} {e.delta:+.3g} (training {e.low:.4g} .. {e.high:.4g})" for e in excursions[:limit]]
+    more = f" and {len(excursions) - limit} more" if len(excursions) > limit else ""
+    return "model outside its operating envelope: " + ", ".join(parts) + more

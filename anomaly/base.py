@@ -286,6 +286,8 @@ class Detector(BaseEstimator, ABC):
             E, X = self._transformed_errors_and_extra(self.conditions_.transform(Z)) if len(Z) > history else (
                 np.zeros((0, Z.shape[1]), np.float32), None)
             pad = min(history, len(Z))
+            if X is None and not len(E):  # too short to know whether the detector has an extra statistic
+                X = np.zeros(0, np.float32)
             return (np.concatenate([np.zeros((pad, Z.shape[1]), np.float32), E]),
                     None if X is None else np.concatenate([np.zeros(pad, X.dtype), X]))
         return self._transformed_errors_and_extra(Z)

@@ -1,0 +1,103 @@
+"""Condition channels, the calibrated head and the validity guard, on every scoring path."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from numpy.testing import assert_allclose
+
+import anomaly
+from anomaly.errors import ConfigError, SchemaError
+from anomaly.guard import describe
+from anomaly.head import CONTRIBUTION_CAP, ScoreHead
+from datasets.robot_arm import simulate
+from pipelines.batch import iter_scores
+
+TEMPS = [f"j{i}_temp" for i in range(1, 7)]
+
+
+@pytest.fixture(scope="module")
+def runs():
+    """Normal training log at 28 degC, a normal test log at 24 degC and one at 28 degC (30 s each)."""
+    return (simulate(30, seed=0, ambient_c=28.0).frame, simulate(30, seed=3, ambient_c=24.0).frame,
+            simulate(30, seed=3, ambient_c=28.0).frame)
+
+
+@pytest.fixture(scope="module")
+def conditioned(runs):
+    return anomaly.PCADetector(conditions="auto").fit(runs[0])
+
+
+def test_auto_picks_the_quasi_static_temperatures(conditioned):
+    assert [conditioned.schema_.channels[i] for i in conditioned.conditions_.indices] == TEMPS
+    assert conditioned.scoring_context().history == 1000  # 10 s at 100 Hz
+
+
+def test_declared_conditions_and_bad_names(runs):
+    det = anomaly.PCADetector(conditions=["j2_temp"]).fit(runs[0])
+    assert list(det.conditions_.indices) == [det.schema_.channels.index("j2_temp")]
+    with pytest.raises(SchemaError, match="ambient"):
+        anomaly.PCADetector(conditions=["ambient"]).fit(runs[0])
+    with pytest.raises(ConfigError, match="conditions"):
+        anomaly.PCADetector(conditions="slow").fit(runs[0])
+
+
+def test_a_cooler_day_floods_the_level_model_but_not_the_change_model(runs, conditioned):
+    plain = anomaly.PCADetector().fit(runs[0])
+    assert plain.predict(runs[1]).mean() > 0.95
+    assert conditioned.predict(runs[1]).mean() < 0.05
+    # the same run at the training ambient scores alike: conditions cost nothing there
+    assert conditioned.predict(runs[2]).mean() < 0.05
+
+
+def test_history_rows_score_zero_and_paths_agree(runs, conditioned, tmp_path):
+    frame = runs[1].iloc[:1600]
+    errors, scores, _ = conditioned.evaluate_frame(frame)
+    assert (scores.iloc[:1000] == 0).all() and (errors.iloc[:1000].to_numpy() == 0).all()
+    assert_allclose(conditioned.score_stream(frame, hop=1).to_numpy()[1000:], scores.to_numpy()[1000:], rtol=1e-5)
+    newest = conditioned.score_newest(frame.to_numpy(np.float32), 1)[1]
+    assert newest[0] == pytest.approx(scores.iloc[-1], rel=1e-5)
+    path = tmp_path / "run.parquet"
+    frame.to_parquet(path)
+    chunked = np.concatenate([s.to_numpy() for _, s, _ in iter_scores(conditioned, path, chunk_rows=333)])
+    assert_allclose(chunked, scores.to_numpy(), rtol=1e-5)
+
+
+def test_save_and_load_keep_conditions_calibration_and_envelope(runs, tmp_path):
+    det = anomaly.PCADetector(conditions="auto", aggregate="calibrated", statistic="spe").fit(runs[0])
+    loaded = anomaly.load(det.save(tmp_path / "m"))
+    assert_allclose(loaded.score(runs[1]).to_numpy(), det.score(runs[1]).to_numpy())
+    assert list(loaded.conditions_.indices) == list(det.conditions_.indices)
+    assert [e.channel for e in loaded.check_envelope(runs[1])] == [e.channel for e in det.check_envelope(runs[1])]
+
+
+def test_differentiable_score_follows_the_change_transform(runs, conditioned):
+    from anomaly.generative.differentiable import score_graph
+
+    frame = runs[1].iloc[:1200]
+    Z = conditioned.scaler_.transform(frame.to_numpy(np.float32))
+    graph = np.asarray(score_graph(conditioned, len(frame))(Z))
+    assert_allclose(graph, conditioned.score(frame).to_numpy(), rtol=1e-4, atol=1e-6)
+
+
+def test_calibrated_head_stops_one_quiet_channel_from_dominating():
+    rng = np.random.default_rng(0)
+    normal = np.abs(rng.standard_normal((5000, 4))).astype(np.float32) * np.array([1.0, 1.0, 1.0, 1e-3], np.float32)
+    mean, calibrated = ScoreHead().calibrate(normal), ScoreHead(aggregate="calibrated").calibrate(normal)
+    runaway = np.array([[0.1, 0.1, 0.1, 1e6]], np.float32)  # the quiet channel jumps by nine orders of magnitude
+    broad = np.array([[12.0, 12.0, 12.0, 0.0]], np.float32)  # three channels at ~5x their normal 99th percentile
+    assert mean.reduce(runaway)[0] > mean.reduce(broad)[0]
+    assert calibrated.reduce(runaway)[0] < calibrated.reduce(broad)[0]
+    assert calibrated.reduce(runaway)[0] <= (CONTRIBUTION_CAP + 1) / 4 / calibrated.norm_  # capped, not 1e6
+    assert np.percentile(calibrated.reduce(normal), 99) == pytest.approx(1.0, rel=1e-6)
+
+
+def test_guard_names_the_channels_outside_the_envelope(runs, conditioned):
+    excursions = conditioned.check_envelope(runs[1])
+    assert sorted(e.channel for e in excursions) == TEMPS
+    line = describe(excursions)
+    assert line.startswith("model outside its operating envelope: ") and line.endswith("and 1 more")
+    assert " -3." in line or " -4." in line  # about 4 degC below the training range
+    assert describe(conditioned.check_envelope(runs[2])) == ""
+    assert conditioned.check_envelope(pd.concat([runs[0]])) == []

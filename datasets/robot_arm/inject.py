@@ -47,7 +47,8 @@ def inject_physical(windows: list[FaultWindow], arm: NormalRun, rng: np.random.G
         if fault.stage != PHYSICAL:
             continue
         # additive change of the noise-free channels on rows w.start .. (room for an extension)
-        span = min(n, w.end + 1 + math.ceil(fault.extension_s * arm.rate_hz)) - w.start
+        # (extensions cover holding phases, which a speed override stretches by 1 / speed)
+        span = min(n, w.end + 1 + math.ceil(fault.extension_s / arm.speed * arm.rate_hz)) - w.start
         delta = np.zeros((span, len(CHANNELS)))
         failure = fault.inject(w, delta, arm, rng)
         if failure is not None:

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from datasets.robot_arm.cycles import plan_cycles
+from datasets.robot_arm.cycles import PAYLOAD_KG, plan_cycles
 from datasets.robot_arm.motion import accelerometer, trajectory
 from datasets.robot_arm.physics import (
     fixed_torque,
@@ -57,12 +57,15 @@ class NormalRun:
         Motor current (A).
     acc : numpy.ndarray, shape (n_rows, 3)
         Tool accelerometer (m/s^2).
-    ambient : float
-        Ambient temperature (degC).
+    ambient : float or numpy.ndarray of shape (n_rows,)
+        Ambient temperature (degC): a float, or one value per row when it drifts.
     temp0 : numpy.ndarray, shape (6,)
         Joint temperatures (degC) before the first row.
     temps : numpy.ndarray, shape (n_rows, 6)
         Joint temperatures (degC).
+    speed : float
+        Speed override (fraction of the programmed speed): holding phases last up to
+        ``MAX_HOLD_S / speed``.
     """
 
     t: np.ndarray
@@ -77,9 +80,10 @@ class NormalRun:
     friction: np.ndarray
     current: np.ndarray
     acc: np.ndarray
-    ambient: float
+    ambient: float | np.ndarray
     temp0: np.ndarray
     temps: np.ndarray
+    speed: float = 1.0
 
     def truth(self) -> np.ndarray:
         """Noise-free readings of all channels.
@@ -100,7 +104,17 @@ class NormalRun:
 
 
 def simulate_normal(
-    duration_s: float, rate_hz: float, t: np.ndarray, ambient_c: float | None, rng: np.random.Generator
+    duration_s: float,
+    rate_hz: float,
+    t: np.ndarray,
+    ambient_c: float | None,
+    rng: np.random.Generator,
+    *,
+    ambient_drift_c_per_h: float = 0.0,
+    payload_kg: float = PAYLOAD_KG,
+    speed: float = 1.0,
+    program: str = "A",
+    cold_start: bool = False,
 ) -> NormalRun:
     """Simulate the arm without faults and without sensor noise.
 
@@ -113,9 +127,20 @@ def simulate_normal(
     t : numpy.ndarray, shape (n_rows,)
         Sample times (s), ``arange(n_rows) / rate_hz``.
     ambient_c : float or None
-        Ambient temperature (degC); None uses the one drawn from ``rng``.
+        Ambient temperature (degC) at the first row; None uses the one drawn from ``rng``.
     rng : numpy.random.Generator
-        Stream of the cycle plan; the result depends on nothing else.
+        Stream of the cycle plan; the result depends on nothing else but the settings below.
+    ambient_drift_c_per_h : float, default 0.0
+        Linear drift of the ambient temperature (degC per hour) over the run.
+    payload_kg : float, default PAYLOAD_KG
+        Nominal part mass (kg).
+    speed : float, default 1.0
+        Speed override (fraction of the programmed speed).
+    program : str, default "A"
+        Pick-and-place program, a key of :data:`~datasets.robot_arm.cycles.PROGRAMS`.
+    cold_start : bool, default False
+        The joints start at the ambient temperature (the arm was switched off) instead of the
+        thermal steady state of the duty cycle; they warm up over the run.
 
     Returns
     -------
@@ -125,7 +150,7 @@ def simulate_normal(
     drawn_ambient = rng.uniform(25.0, 32.0)  # drawn even when given, so the streams stay aligned
     ambient = drawn_ambient if ambient_c is None else float(ambient_c)
     temp_offset = rng.uniform(-0.05, 0.05, N_JOINTS)
-    plan = plan_cycles(duration_s, rng)
+    plan = plan_cycles(duration_s, rng, program=program, speed=speed, payload_kg=payload_kg)
     q, qd, qdd, seg, phase = trajectory(t, plan)
     mode = plan["mode"][seg]
     cycle = plan["cycle"][seg]
@@ -135,11 +160,16 @@ def simulate_normal(
     sens = payload_sensitivity(q, qdd)
     friction = friction_torque(qd)
     current = joint_current(fixed_torque(q, qdd), payload, sens, friction)
-    # The arm has been running before the log starts: temperatures begin at the thermal
-    # steady state of this duty cycle (not at ambient), so runs of one cell are comparable.
-    temp0 = steady_temperature(current, ambient) + temp_offset
+    drift_c_per_s = ambient_drift_c_per_h / 3600.0
+    if cold_start:
+        temp0 = ambient + temp_offset
+    else:
+        # The arm has been running before the log starts: temperatures begin at the thermal
+        # steady state of this duty cycle (not at ambient), so runs of one cell are comparable.
+        temp0 = steady_temperature(current, ambient, drift_c_per_s) + temp_offset
+    ambient_trace = ambient + drift_c_per_s * t if drift_c_per_s else ambient
     return NormalRun(
         t=t, dt=dt, rate_hz=rate_hz, q=q, qd=qd, holding=holding, payload=payload, grip=grip, sens=sens,
-        friction=friction, current=current, acc=accelerometer(q, qd, qdd), ambient=ambient, temp0=temp0,
-        temps=thermal(current, ambient, temp0, dt),
+        friction=friction, current=current, acc=accelerometer(q, qd, qdd), ambient=ambient_trace, temp0=temp0,
+        temps=thermal(current, ambient_trace, temp0, dt), speed=speed,
     )

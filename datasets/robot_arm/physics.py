@@ -9,7 +9,8 @@ A plausible model, deliberately not a full rigid-body simulation:
   only while the gripper holds the part.
 * **Temperature.** First-order thermal model per joint: ``C dT/dt = R_w I^2 + P_0 - (T - T_amb)
   / R_th`` with time constants of 3-6 min, starting at the duty cycle's steady state above an
-  ambient of 25-32 degC (or ``ambient_c``).
+  ambient of 25-32 degC (or ``ambient_c``); the ambient may drift linearly within a run, or the
+  joints may start cold, at ambient.
 * **Gripper current.** Low when open, moderate while the fingers move, high while holding,
   smoothed with a 30 ms first-order lag.
 """
@@ -175,7 +176,7 @@ def _power(current: np.ndarray) -> np.ndarray:
     return _R_W * current**2 + _P0
 
 
-def steady_temperature(current: np.ndarray, ambient: float) -> np.ndarray:
+def steady_temperature(current: np.ndarray, ambient: float, ambient_rate: float = 0.0) -> np.ndarray:
     """Joint temperatures at the thermal steady state of a duty cycle.
 
     Parameters
@@ -184,13 +185,19 @@ def steady_temperature(current: np.ndarray, ambient: float) -> np.ndarray:
         Motor current (A) over the duty cycle.
     ambient : float
         Ambient temperature (degC).
+    ambient_rate : float, default 0.0
+        Rate (degC/s) at which the ambient has been changing: a joint then lags its
+        equilibrium by ``ambient_rate * tau_th`` (its thermal time constant, 3-6 min).
 
     Returns
     -------
     numpy.ndarray, shape (6,)
-        ``T_amb + R_th * mean(R_w I^2 + P_0)`` (degC).
+        ``T_amb + R_th * mean(R_w I^2 + P_0) - ambient_rate * tau_th`` (degC).
     """
-    return ambient + _R_TH * _power(current).mean(axis=0)
+    steady = ambient + _R_TH * _power(current).mean(axis=0)
+    if ambient_rate:
+        steady = steady - ambient_rate * _TAU_TH
+    return steady
 
 
 def lowpass(x: np.ndarray, tau_s: float, dt: float) -> np.ndarray:
@@ -241,7 +248,11 @@ def gripper_current(mode: np.ndarray, phase: np.ndarray, hold: np.ndarray, dt: f
 
 
 def thermal(
-    current: np.ndarray, ambient: float, temp0: np.ndarray, dt: float, failures: Iterable[CoolingFailure] = ()
+    current: np.ndarray,
+    ambient: float | np.ndarray,
+    temp0: np.ndarray,
+    dt: float,
+    failures: Iterable[CoolingFailure] = (),
 ) -> np.ndarray:
     """Joint temperatures of the first-order thermal model.
 
@@ -249,8 +260,8 @@ def thermal(
     ----------
     current : numpy.ndarray, shape (n_rows, 6)
         Motor current (A).
-    ambient : float
-        Ambient temperature (degC).
+    ambient : float or numpy.ndarray of shape (n_rows,)
+        Ambient temperature (degC): constant, or one value per row (a drifting ambient).
     temp0 : numpy.ndarray, shape (6,)
         Temperatures (degC) before the first row.
     dt : float
@@ -267,19 +278,27 @@ def thermal(
     n = current.shape[0]
     power = _power(current)
     cap = _TAU_TH / _R_TH
+    # A drifting ambient enters as a forcing term: with x = T - ambient[0] the model is
+    # x[i] = a x[i-1] + (1 - a) (R_th P[i] + ambient[i] - ambient[0]).
+    drifting = np.ndim(ambient) > 0
+    base = float(ambient[0]) if drifting else ambient
+    offset = np.asarray(ambient, dtype=float) - base if drifting else None
     out = np.empty_like(current)
     for k in range(N_JOINTS):
         # piecewise-constant parameters: (first row, R_th, extra power)
         pieces = [(0, _R_TH[k], 0.0)]
         for _, s, e, factor, extra in sorted(f for f in failures if f.joint == k):
             pieces += [(s, _R_TH[k] * factor, extra), (e + 1, _R_TH[k], 0.0)]
-        x_prev = temp0[k] - ambient
+        x_prev = temp0[k] - base
         for i, (s, r_th, extra) in enumerate(pieces):
             e = pieces[i + 1][0] if i + 1 < len(pieces) else n
             if e <= s:
                 continue
             a = math.exp(-dt / (r_th * cap[k]))
-            y, _ = lfilter([(1.0 - a) * r_th], [1.0, -a], power[s:e, k] + extra, zi=[a * x_prev])
+            if drifting:
+                y, _ = lfilter([1.0 - a], [1.0, -a], r_th * (power[s:e, k] + extra) + offset[s:e], zi=[a * x_prev])
+            else:
+                y, _ = lfilter([(1.0 - a) * r_th], [1.0, -a], power[s:e, k] + extra, zi=[a * x_prev])
             out[s:e, k] = y
             x_prev = y[-1]
-    return out + ambient
+    return out + base

@@ -46,7 +46,7 @@ def parse_faults(faults: Sequence[str] | str) -> list[str]:
 
 
 def place_faults(
-    kinds: list[str], n: int, rate_hz: float, duration_s: float, rng: np.random.Generator
+    kinds: list[str], n: int, rate_hz: float, duration_s: float, rng: np.random.Generator, speed: float = 1.0
 ) -> list[FaultWindow]:
     """Random non-overlapping fault windows after the first 10 % of the run.
 
@@ -66,6 +66,8 @@ def place_faults(
         Length of the run (s), for the error message.
     rng : numpy.random.Generator
         Stream of the faults.
+    speed : float, default 1.0
+        Speed override of the run: extensions (holding phases) are ``1 / speed`` times longer.
 
     Returns
     -------
@@ -86,7 +88,7 @@ def place_faults(
     avail = hi - lo
     dmin = np.array([REGISTRY[x].duration_s[0] for x in kinds])
     dmax = np.array([REGISTRY[x].duration_s[1] for x in kinds])
-    ext = np.array([REGISTRY[x].extension_s for x in kinds])
+    ext = np.array([REGISTRY[x].extension_s for x in kinds]) / speed
     need_rows = int(np.sum(np.maximum(1, np.round(dmin * rate_hz)) + np.ceil(ext * rate_hz))) + gap * (k - 1)
     if need_rows > avail:
         raise ValueError(

@@ -6,6 +6,10 @@
 * **Sensors.** Absolute encoders (quantised to 2^19 counts/rev plus 1e-5 rad noise), velocity
   from the drive (0.005 rad/s noise), currents with noise of 2-3 % of their range, temperatures
   0.05 degC, accelerometer 0.05 m/s^2.
+* **Sensor spread within spec** (optional, per run: ``simulate(sensor_bias=...)``): each
+  channel gets a constant offset of up to :data:`BIAS_SPEC` and a noise level of
+  ``NOISE_STD`` times 0.8-1.25 (:data:`NOISE_SPEC_FACTOR`), as another set of sensors of the
+  same type (or the same sensors after a recalibration) would read.
 """
 
 from __future__ import annotations
@@ -14,10 +18,12 @@ import numpy as np
 
 __all__ = [
     "ACC",
+    "BIAS_SPEC",
     "CHANNELS",
     "CUR",
     "ENC_Q",
     "GRIP",
+    "NOISE_SPEC_FACTOR",
     "NOISE_STD",
     "N_JOINTS",
     "POS",
@@ -26,6 +32,7 @@ __all__ = [
     "VEL",
     "add_noise",
     "quantise_encoders",
+    "sensor_spread",
 ]
 
 #: Names of the 28 float32 channels of :attr:`SimulatedRun.frame`, in column order. Units: rad,
@@ -60,12 +67,29 @@ NOISE_STD[TEMP] = 0.05
 NOISE_STD[GRIP] = 0.02
 NOISE_STD[ACC] = 0.05
 
+#: Largest constant offset per channel a sensor within its spec shows, in the channel's unit,
+#: shape (28,): encoder zero offset 1e-4 rad (about 20 arcsec, 13 counts), drive velocity
+#: offset 1e-3 rad/s, current sensor zero offset 1 % of full scale (0.4 x its noise), winding
+#: temperature sensor 0.5 degC (class B Pt100 at 40 degC), gripper current 0.01 A, calibrated
+#: MEMS accelerometer zero-g offset 0.2 m/s^2 (20 mg).
+BIAS_SPEC = np.empty(len(CHANNELS))
+BIAS_SPEC[POS] = 1e-4
+BIAS_SPEC[VEL] = 1e-3
+BIAS_SPEC[CUR] = 0.4 * NOISE_STD[CUR]
+BIAS_SPEC[TEMP] = 0.5
+BIAS_SPEC[GRIP] = 0.01
+BIAS_SPEC[ACC] = 0.2
+
+#: A sensor within its spec has a noise standard deviation between ``NOISE_STD / factor`` and
+#: ``NOISE_STD * factor``.
+NOISE_SPEC_FACTOR = 1.25
+
 #: A channel counts as touched by a fault when its noise-free value moves by more than this
 #: fraction of its noise standard deviation during the event.
 SIGNIFICANCE = 0.5
 
 
-def add_noise(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+def add_noise(truth: np.ndarray, rng: np.random.Generator, noise_std: np.ndarray = NOISE_STD) -> np.ndarray:
     """Turn noise-free values into readings by adding Gaussian sensor noise, in place.
 
     Parameters
@@ -74,6 +98,8 @@ def add_noise(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         Noise-free channel values; overwritten.
     rng : numpy.random.Generator
         Stream of the sensor noise; one float32 standard normal per cell is drawn.
+    noise_std : numpy.ndarray, shape (28,), default NOISE_STD
+        Noise standard deviation per channel, in the channel's unit.
 
     Returns
     -------
@@ -81,8 +107,33 @@ def add_noise(truth: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         ``truth`` itself, now holding the noisy readings.
     """
     noise = rng.standard_normal(truth.shape, dtype=np.float32)
-    truth += noise * NOISE_STD.astype(np.float32)
+    truth += noise * np.asarray(noise_std).astype(np.float32)
     return truth
+
+
+def sensor_spread(scale: float, rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Draw one run's sensor offsets and noise levels within spec.
+
+    Parameters
+    ----------
+    scale : float
+        Fraction of the spec, 0 .. 1: offsets are uniform in ``+-scale * BIAS_SPEC`` and noise
+        factors log-uniform in ``NOISE_SPEC_FACTOR ** (+-scale)``. Draws do not depend on
+        ``scale``, so the same stream at half the scale gives half the offsets.
+    rng : numpy.random.Generator
+        Stream of the operating conditions; 56 uniform numbers are drawn.
+
+    Returns
+    -------
+    offset : numpy.ndarray, shape (28,)
+        Constant offset per channel, in the channel's unit.
+    noise_std : numpy.ndarray, shape (28,)
+        Noise standard deviation per channel, in the channel's unit.
+    """
+    u = rng.uniform(-1.0, 1.0, (2, len(CHANNELS)))
+    offset = scale * u[0] * BIAS_SPEC
+    noise_std = NOISE_STD * NOISE_SPEC_FACTOR ** (scale * u[1])
+    return offset, noise_std
 
 
 def quantise_encoders(meas: np.ndarray) -> None:

@@ -1,0 +1,173 @@
+"""Detection under changing operating conditions: the default decision, technique by technique.
+
+Every number is what a user's *default* decision does: the detector's own threshold (fitted on
+normal data only) and the shared alert rules (``anomaly.decisions.DEFAULT_RULES``: events of at
+least 25 rows, merged across gaps of 100, cooldown 500, hysteresis at 0.8 x the threshold). No
+test label chooses anything.
+
+Datasets
+--------
+``conditions``  the simulated arm (``datasets.robot_arm.conditions``): trained on 3 normal
+                reference runs (300 s each), tested per unseen condition on 3 normal runs
+                (false alarms per hour = events per hour of normal operation) and 3 faulty runs
+                with every fault type (600 s; event recall per fault type = share of faults
+                overlapped by an event; HitRate@150 % of the calibrated errors).
+``alfa``        real UAV flights: fit on the 9 normal flights (as separate logs), score the 19
+                faulty ones: detected = an event overlapping the faulty part; false alarms per
+                hour = events ending before the onset, per hour of flight before the onsets;
+                delay = first event start after the onset.
+``smd``/``asd`` per entity: point F1 of ``det.predict`` and AUC-PR of the scores (no point adjustment).
+
+Variants (the ablation): ``base`` (mean of errors, ``Percentile(99)`` threshold),
+``+conditions`` (``conditions="auto"``), ``+calibrated`` (``aggregate="calibrated"``),
+``+both``, and the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores).
+Alarm time fraction: share of normal rows inside an alarm (a flood is one long event, so
+events per hour alone hide it).
+
+Usage: ``python benchmarks/conditions.py [--detectors pca,dense-ae] [--datasets conditions,alfa,smd,asd]``;
+writes ``benchmarks/results/conditions.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.metrics import average_precision_score
+
+from _common import data_root, write_result
+from anomaly import make_detector
+from anomaly.decisions import events
+from anomaly.metrics import hit_rate, point_metrics
+from anomaly.thresholds import POT
+from datasets import smd
+from datasets.alfa import load_alfa
+from datasets.robot_arm import FAULT_TYPES, segments_from_faults
+from datasets.robot_arm.conditions import TEST_SEEDS, TRAIN_SEEDS, TRAINING_CONDITION, UNSEEN_CONDITIONS, conditions_scenario
+
+VARIANTS = {
+    "base": {},
+    "+conditions": {"conditions": "auto"},
+    "+calibrated": {"aggregate": "calibrated"},
+    "+both": {"conditions": "auto", "aggregate": "calibrated"},
+    "+both+pot": {"conditions": "auto", "aggregate": "calibrated", "threshold": POT(q=1e-4)},
+    "+conditions+pot": {"conditions": "auto", "threshold": POT(q=1e-4)},
+}
+PARAMS = {
+    "pca": {},
+    "dense-ae": {"window": 16, "hidden": (64,), "latent": 8, "epochs": 8, "random_state": 0},
+    "lstm-ae": {"window": 16, "units": (32,), "latent": 8, "epochs": 5, "random_state": 0},
+}
+
+
+def make(name: str, variant: dict):
+    params = dict(PARAMS[name], **variant)
+    if name == "pca" and params.get("aggregate") == "calibrated":
+        params["statistic"] = "spe"  # T-squared does not go through the channel aggregate
+    return make_detector(name, **params)
+
+
+def decide(det, frame):
+    """Errors, scores, flags and the default-rule events of one frame."""
+    errors, scores, flags = det.evaluate_frame(frame)
+    return errors, scores, flags, events(flags, errors, scores, threshold=det.threshold_)
+
+
+def overlaps(evs, lo, hi) -> bool:
+    return any(e.start <= hi and e.end >= lo for e in evs)
+
+
+def run_conditions(name: str, variant: dict) -> dict:
+    train = [conditions_scenario(TRAINING_CONDITION, duration_s=300, seed=s).frame for s in TRAIN_SEEDS]
+    det = make(name, variant).fit(train)
+    out = {}
+    for condition in (TRAINING_CONDITION, *UNSEEN_CONDITIONS):
+        alarms, hours, alarm_rows, rows = 0, 0.0, 0, 0
+        for seed in TEST_SEEDS:
+            frame = conditions_scenario(condition, duration_s=300, seed=seed, start="2026-01-02").frame
+            evs = decide(det, frame)[3]
+            alarms += len(evs)
+            alarm_rows += sum(int(((frame.index >= e.start) & (frame.index <= e.end)).sum()) for e in evs)
+            hours, rows = hours + len(frame) / 100 / 3600, rows + len(frame)
+        found, total, hits = {k: 0 for k in FAULT_TYPES}, {k: 0 for k in FAULT_TYPES}, []
+        for seed in TEST_SEEDS:
+            run = conditions_scenario(condition, duration_s=600, faults="all", seed=seed, start="2026-01-03")
+            errors, _, _, evs = decide(det, run.frame)
+            for fault in run.faults:
+                total[fault.kind] += 1
+                found[fault.kind] += overlaps(evs, fault.start, fault.end)
+            calibrated = errors.copy()
+            calibrated[:] = det.head_.calibrated(errors.to_numpy())
+            hits.append(hit_rate(calibrated, segments_from_faults(run), p=1.5))
+        recall = {k: found[k] / total[k] for k in FAULT_TYPES if total[k]}
+        out[condition] = {"false_alarms_per_hour": alarms / hours, "alarm_time_fraction": alarm_rows / rows, "event_recall": recall,
+                          "min_event_recall": min(recall.values()), "hitrate@150%": float(np.mean(hits))}
+    unseen = [out[c] for c in UNSEEN_CONDITIONS]
+    out["unseen"] = {"false_alarms_per_hour": float(np.mean([u["false_alarms_per_hour"] for u in unseen])),
+                     "alarm_time_fraction": float(np.mean([u["alarm_time_fraction"] for u in unseen])),
+                     "max_false_alarms_per_hour": float(max(u["false_alarms_per_hour"] for u in unseen)),
+                     "min_event_recall": float(min(u["min_event_recall"] for u in unseen)),
+                     "hitrate@150%": float(np.mean([u["hitrate@150%"] for u in unseen]))}
+    return out
+
+
+def run_alfa(name: str, variant: dict) -> dict:
+    normal, faulty = load_alfa(data_root())
+    det = make(name, variant).fit([f.frame for f in normal])
+    detected, delays, alarms, hours = 0, [], 0, 0.0
+    for flight in faulty:
+        _, _, _, evs = decide(det, flight.frame)
+        onset = flight.onset
+        before = [e for e in evs if e.end < onset]
+        after = [e for e in evs if e.end >= onset]
+        alarms += len(before)
+        hours += (onset - flight.frame.index[0]).total_seconds() / 3600
+        if after:
+            detected += 1
+            delays.append(max((after[0].start - onset).total_seconds(), 0.0))
+    return {"flights": len(faulty), "detected": detected / len(faulty), "false_alarms_per_hour": alarms / hours,
+            "median_delay_s": float(np.median(delays)) if delays else None}
+
+
+def run_entities(loader, entities, name: str, variant: dict) -> dict:
+    per = {}
+    for entity in entities:
+        data = loader(entity, data_root())
+        det = make(name, variant).fit(data.train)
+        scores, flags = det.score(data.test).to_numpy(), det.predict(data.test).to_numpy()
+        labels = data.labels.to_numpy(bool)
+        per[entity] = {"f1": point_metrics(labels, flags)["f1"], "auc_pr": float(average_precision_score(labels, scores))}
+    return {"mean_f1": float(np.mean([v["f1"] for v in per.values()])),
+            "mean_auc_pr": float(np.mean([v["auc_pr"] for v in per.values()])), "entities": per}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detectors", default="pca")
+    parser.add_argument("--datasets", default="conditions,alfa,smd,asd")
+    parser.add_argument("--variants", default=",".join(VARIANTS))
+    args = parser.parse_args()
+    result = {"protocol": __doc__, "results": {}}
+    for name in args.detectors.split(","):
+        for variant in args.variants.split(","):
+            key = f"{name} {variant}"
+            row = result["results"][key] = {}
+            for dataset in args.datasets.split(","):
+                start = time.perf_counter()
+                if dataset == "conditions":
+                    row[dataset] = run_conditions(name, VARIANTS[variant])
+                elif dataset == "alfa":
+                    row[dataset] = run_alfa(name, VARIANTS[variant])
+                elif dataset == "smd":
+                    row[dataset] = run_entities(smd.load_smd, smd.SMD_MACHINES, name, VARIANTS[variant])
+                else:
+                    row[dataset] = run_entities(smd.load_asd, smd.ASD_ENTITIES, name, VARIANTS[variant])
+                row[dataset]["seconds"] = round(time.perf_counter() - start, 1)
+                print(key, dataset, {k: v for k, v in row[dataset].items() if k not in ("entities",) and not isinstance(v, dict)}
+                      if dataset != "conditions" else row[dataset]["unseen"], flush=True)
+    print(f"-> {write_result('conditions' if args.detectors == 'pca' else 'conditions_' + args.detectors.replace(',', '_'), result)}")
+
+
+if __name__ == "__main__":
+    main()

@@ -166,7 +166,8 @@ def main() -> None:
                 row[dataset]["seconds"] = round(time.perf_counter() - start, 1)
                 print(key, dataset, {k: v for k, v in row[dataset].items() if k not in ("entities",) and not isinstance(v, dict)}
                       if dataset != "conditions" else row[dataset]["unseen"], flush=True)
-    print(f"-> {write_result('conditions' if args.detectors == 'pca' else 'conditions_' + args.detectors.replace(',', '_'), result)}")
+            path = write_result("conditions" if args.detectors == "pca" else "conditions_" + args.detectors.replace(",", "_"), result)
+    print(f"-> {path}")
 
 
 if __name__ == "__main__":

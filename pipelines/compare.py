@@ -10,6 +10,12 @@ Datasets (:func:`dataset_splits`):
     tested on the rest.
 ``smd`` / ``asd``
     One split per machine/server (``entity`` picks one): train on ``train/``, test on ``test/``.
+``alfa``
+    Real UAV flights: one model fitted on the 9 normal flights as 9 logs (windows never cross
+    flights), tested on each of the 19 faulty flights (one split each, sharing that model).
+    Besides the pooled metrics, :func:`flight_detection` reports per flight whether the fault
+    was detected after its onset and how fast, and the false alarms per hour of normal flight
+    before the onsets (``result["detection"]``).
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
     anomalies, are the training data; the rest is the test data.
@@ -18,30 +24,53 @@ any ``.csv``/``.parquet`` path
 from __future__ import annotations
 
 import platform
-from importlib.metadata import version as package_version
 import time
 from dataclasses import dataclass, field
+from importlib.metadata import version as package_version
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from anomaly.decisions import DEFAULT_RULES, AlertLogic
 from anomaly.errors import ConfigError, DataError
 from anomaly.metrics import evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
 from anomaly.version import __version__
 from datasets import smd
+from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
 from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
-DATASETS = ("robot-arm", "skab", "smd", "asd")
+DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa")
+#: Sampling rate, in Hz, that :data:`anomaly.decisions.DEFAULT_RULES` counts its rows at.
+RULES_RATE_HZ = 100.0
 
 
 @dataclass
 class Split:
-    """One train/test pair. ``labels`` (n_test,) bool; ``fault_type`` per test row or None;
-    ``segments``: labelled cause channels of the test rows (for attribution HitRate) or None."""
+    """One train/test pair.
+
+    Attributes
+    ----------
+    name : str
+    train : pandas.DataFrame
+        The training rows (all logs concatenated, for charts).
+    test : pandas.DataFrame
+    labels : numpy.ndarray of shape (n_test,), bool
+    fault_type : pandas.Series or None
+        Fault type per test row.
+    segments : list or None
+        Labelled cause channels of the test rows (for attribution HitRate).
+    train_logs : list of pandas.DataFrame or None
+        The training data as separate logs (the detector is fitted on the list: windows never
+        cross logs); None: fitted on ``train``. Splits that share this list object share one
+        fitted detector.
+    onset : int or None
+        Position in ``test`` of the fault's onset, for splits that are one run with one fault
+        from there on (:func:`flight_detection`).
+    """
 
     name: str
     train: pd.DataFrame
@@ -49,6 +78,8 @@ class Split:
     labels: np.ndarray
     fault_type: pd.Series | None = None
     segments: list | None = None
+    train_logs: list[pd.DataFrame] | None = None
+    onset: int | None = None
 
 
 @dataclass
@@ -82,10 +113,25 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
             raise ConfigError(f"entity {entity!r} is not one of {list(names)}")
         return [Split(e.name, e.train, e.test, e.labels.to_numpy(), segments=e.segments)
                 for e in (loader(n, data_dir) for n in names if entity in (None, n))]
+    if dataset == "alfa":
+        return alfa_splits(data_dir)
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
     return [_file_split(path, label_column, train_fraction)]
+
+
+def alfa_splits(data_dir=None) -> list[Split]:
+    """ALFA: every faulty flight is a split; all share one training set, the normal flights as logs."""
+    normal, faulty = load_alfa(data_dir)
+    logs = [f.frame for f in normal]
+    train = pd.concat(logs)
+    splits = []
+    for flight in faulty:
+        kinds = pd.Series(np.where(flight.labels.to_numpy(), flight.fault, ""), index=flight.frame.index, name="fault_type")
+        splits.append(Split(flight.name, train, flight.frame, flight.labels.to_numpy(), kinds, train_logs=logs,
+                            onset=flight.onset_row))
+    return splits
 
 
 def _file_split(path: Path, label_column: str | None, train_fraction: float) -> Split:
@@ -111,18 +157,25 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
     ``detectors`` maps a registry name to constructor parameters; ``threshold`` (an unfitted
     Threshold or None for each detector's default) is the same rule for all. ``on_fit``, if
     given, is called as ``on_fit(name, split, detector)`` with each fitted detector (e.g.
-    :class:`anomaly.generative.robustness.RobustnessCollector`).
+    :class:`anomaly.generative.robustness.RobustnessCollector`). A split with ``train_logs`` is
+    fitted on that list of logs; consecutive splits with the same list share one fit.
     """
     runs = []
     for name, params in detectors.items():
         run = DetectorRun(name)
+        det, fitted_on = None, None
         for split in splits:
             if step is not None:
                 step(f"{name} on {split.name}")
-            det = make_detector(name, **params, **({"threshold": threshold} if threshold is not None else {}))
-            start = time.perf_counter()
-            det.fit(split.train, source=split.name)
-            run.fit_s += time.perf_counter() - start
+            if split.train_logs is None or split.train_logs is not fitted_on:
+                det = make_detector(name, **params, **({"threshold": threshold} if threshold is not None else {}))
+                start = time.perf_counter()
+                if split.train_logs is None:
+                    det.fit(split.train, source=split.name)
+                else:
+                    det.fit(split.train_logs, source=f"{split.name} (training logs)")
+                run.fit_s += time.perf_counter() - start
+                fitted_on = split.train_logs
             start = time.perf_counter()
             errors, scores, flags = det.evaluate_frame(split.test, source=split.name)
             run.score_s += time.perf_counter() - start
@@ -142,7 +195,120 @@ def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0
     faults = [s.fault_type for s in splits]
     fault_type = pd.concat(faults, ignore_index=True) if all(f is not None for f in faults) else None
     outputs = {r.name: (np.concatenate(r.scores), np.concatenate(r.flags)) for r in runs}
-    return evaluate_outputs(labels, outputs, fault_type=fault_type, seed=seed)
+    result = evaluate_outputs(labels, outputs, fault_type=fault_type, seed=seed)
+    if any(s.onset is not None for s in splits):
+        result["detection"] = flight_detection(splits, runs)
+    return result
+
+
+def scaled_rules(rate_hz: float) -> dict:
+    """:data:`anomaly.decisions.DEFAULT_RULES` with its row counts scaled from 100 Hz to ``rate_hz``."""
+    factor = rate_hz / RULES_RATE_HZ
+    return {"min_duration": max(1, round(DEFAULT_RULES.min_duration * factor)),
+            "merge_gap": round(DEFAULT_RULES.merge_gap * factor), "cooldown": round(DEFAULT_RULES.cooldown * factor),
+            "exit_ratio": DEFAULT_RULES.exit_ratio}
+
+
+def _rate_hz(index: pd.Index) -> float | None:
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    step = float(np.median(np.diff(index.as_unit("ns").asi8))) / 1e9
+    return 1.0 / step if step > 0 else None
+
+
+def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
+    """Per split with an ``onset``: was the fault detected after it, how fast, and the false alarms before it.
+
+    Alarms are the toolkit's default decision: each detector's own fitted threshold and
+    :class:`anomaly.decisions.AlertLogic` with :data:`~anomaly.decisions.DEFAULT_RULES`, whose
+    row counts are for 100 Hz, scaled to the split's sampling rate (:func:`scaled_rules`; at
+    ALFA's 20 Hz: 5-row minimum duration, 20-row merge gap, 100-row cooldown, exit at 0.8 x
+    the threshold). An alarm that *starts* at or after the onset detects the fault, with the
+    delay from the onset to its start; an alarm that starts before the onset is a false alarm
+    (also when it lasts past the onset). False alarms per hour pool every split's time before
+    its onset.
+
+    Returns
+    -------
+    dict
+        ``"summary"``: detector -> ``flights``, ``detected``, ``detection_rate``,
+        ``false_alarms``, ``normal_hours``, ``false_alarms_per_hour``, ``median_delay_s``,
+        ``mean_delay_s``, ``max_delay_s`` (None when nothing was detected); ``"flights"``:
+        detector -> one dict per split (``flight``, ``fault``, ``onset``, ``detected``,
+        ``delay_s``, ``false_alarms``, ``normal_s``, ``alarms``); ``"rules"``: the rules of
+        the first split (``rate_hz`` and the scaled row counts).
+
+    Raises
+    ------
+    DataError
+        A split with an onset whose test rows have no timestamps.
+    """
+    chosen = [(i, s) for i, s in enumerate(splits) if s.onset is not None]
+    rates = {}
+    for i, split in chosen:
+        rates[i] = _rate_hz(split.test.index)
+        if rates[i] is None:
+            raise DataError(f"{split.name}: detection delays and false alarms per hour need a DatetimeIndex")
+    summary, flights = {}, {}
+    for run in runs:
+        rows = []
+        for i, split in chosen:
+            rules = scaled_rules(rates[i])
+            exit_ratio = rules.pop("exit_ratio")
+            level = run.thresholds[i]
+            alarms = AlertLogic(level, exit=level * exit_ratio if level > 0 else level, **rules).alerts(run.scores[i])
+            index = split.test.index
+            onset_time = index[split.onset]
+            late = [a for a in alarms if a[0] >= split.onset]
+            fault = split.fault_type.iloc[split.onset] if split.fault_type is not None else None
+            rows.append({
+                "flight": split.name, "fault": fault or None, "onset": onset_time.isoformat(),
+                "detected": bool(late),
+                "delay_s": (index[late[0][0]] - onset_time).total_seconds() if late else None,
+                "false_alarms": sum(1 for a in alarms if a[0] < split.onset),
+                "normal_s": (onset_time - index[0]).total_seconds(),
+                "alarms": [[index[a[0]].isoformat(), index[a[1]].isoformat()] for a in alarms],
+            })
+        delays = [r["delay_s"] for r in rows if r["detected"]]
+        hours = sum(r["normal_s"] for r in rows) / 3600
+        false = sum(r["false_alarms"] for r in rows)
+        summary[run.name] = {
+            "flights": len(rows), "detected": len(delays), "detection_rate": len(delays) / len(rows),
+            "false_alarms": false, "normal_hours": hours, "false_alarms_per_hour": false / hours if hours > 0 else None,
+            "median_delay_s": float(np.median(delays)) if delays else None,
+            "mean_delay_s": float(np.mean(delays)) if delays else None, "max_delay_s": max(delays) if delays else None,
+        }
+        flights[run.name] = rows
+    first = chosen[0][0]
+    return {"summary": summary, "flights": flights, "rules": {"rate_hz": rates[first], **scaled_rules(rates[first])}}
+
+
+def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
+    """Printable tables of ``result["detection"]`` (:func:`flight_detection`); empty without it.
+
+    Returns
+    -------
+    dict of str to pandas.DataFrame
+        ``"detection"``: one row per detector (flights, detected, detection rate, false alarms
+        per hour, median and max delay in s); ``"flights"``: one row per split, per detector
+        its delay in s (``missed`` when not detected) and its false alarms before the onset.
+    """
+    detection = result.get("detection")
+    if not detection:
+        return {}
+    columns = ["flights", "detected", "detection_rate", "false_alarms_per_hour", "median_delay_s", "max_delay_s"]
+    summary = pd.DataFrame.from_dict(detection["summary"], orient="index")[columns]
+    summary[["flights", "detected"]] = summary[["flights", "detected"]].astype(int).astype(str)
+    summary.index.name = "detector"
+    per_flight = {}
+    for name, rows in detection["flights"].items():
+        for r in rows:
+            entry = per_flight.setdefault(r["flight"], {"fault": r["fault"] or ""})
+            entry[f"{name} delay_s"] = f"{r['delay_s']:.2f}" if r["detected"] else "missed"
+            entry[f"{name} false_alarms"] = str(r["false_alarms"])
+    flights = pd.DataFrame.from_dict(per_flight, orient="index")
+    flights.index.name = "flight"
+    return {"detection": summary, "flights": flights}
 
 
 def attribution_hit_rates(splits: list[Split], runs: list[DetectorRun]) -> dict[str, dict[str, float]]:

@@ -104,7 +104,8 @@ def _score(job: ScoredFile, model: str, engine: str, options: dict) -> ScoredFil
 
 def score_files_dask(model: str | Path, jobs: list[ScoredFile], *, engine: str = "auto", scheduler: str | None = None,
                      timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS, top_k: int = 3,
-                     with_errors: bool = False, on_done: Callable[[ScoredFile], None] | None = None) -> list[ScoredFile]:
+                     with_errors: bool = False, on_done: Callable[[ScoredFile], None] | None = None,
+                     drop_leading: bool | None = False) -> list[ScoredFile]:
     """Score planned files (:func:`pipelines.batch.plan`) on a Dask cluster, one task per file.
 
     Parameters
@@ -117,7 +118,7 @@ def score_files_dask(model: str | Path, jobs: list[ScoredFile], *, engine: str =
         Inference engine on the workers.
     scheduler : str, optional
         ``tcp://HOST:PORT`` of a running scheduler; default: a local cluster of 2 processes.
-    timestamp, chunk_rows, top_k, with_errors
+    timestamp, chunk_rows, top_k, with_errors, drop_leading
         As for :func:`pipelines.batch.score_file`.
     on_done : callable, optional
         Called with each file's result as it completes (in completion order).
@@ -134,7 +135,8 @@ def score_files_dask(model: str | Path, jobs: list[ScoredFile], *, engine: str =
     """
     distributed = _distributed()
     model = str(Path(model).resolve())
-    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors}
+    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors,
+               "drop_leading": drop_leading}
     results = list(jobs)
     todo = [i for i, job in enumerate(jobs) if not job.skipped]
     if not todo:

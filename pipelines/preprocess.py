@@ -3,6 +3,11 @@
 Scaling and the NaN policy are part of the model (:mod:`anomaly.scaling`). Gap policy: rows are never resampled. Sampling gaps (a step longer than 1.5 x the median
 step) are found by :func:`find_gaps` and logged, so a user knows windows span them.
 
+Leading rows: a log's first rows can be empty in some channels until that topic's first
+message; :func:`drop_leading_rows` (whole files) and :class:`LeadingRows` (files read in
+chunks) drop the rows before every channel has had a value, so that no fill policy has to
+invent them.
+
 Multi-rate topics (joints at 100 Hz, IMU at 400 Hz, a temperature at 1 Hz) are put on one time
 grid by :func:`align_topics`, with an explicit policy for gaps and an :class:`AlignmentReport`.
 """
@@ -32,6 +37,106 @@ def find_gaps(index: pd.Index, *, factor: float = 1.5) -> list[tuple[object, obj
     median = np.median(step)
     where = np.flatnonzero(step > factor * median)
     return [(index[i], index[i + 1]) for i in where]
+
+
+def _finite(frame: pd.DataFrame) -> np.ndarray:
+    """(n_rows, n_columns) bool: the cell holds a finite number (text cells are parsed as numbers)."""
+    if all(pd.api.types.is_numeric_dtype(t) for t in frame.dtypes):
+        values = frame.to_numpy(dtype=np.float64)
+    else:
+        values = frame.apply(pd.to_numeric, errors="coerce").to_numpy(dtype=np.float64)
+    return np.isfinite(values)
+
+
+def leading_incomplete_rows(frame: pd.DataFrame) -> int:
+    """Rows at the start of ``frame`` before every column has had its first finite value.
+
+    A log's first rows are often empty in some channels until that topic's first message
+    arrives; a fill policy could only invent those values (backward fill), so readers drop
+    them instead (:func:`drop_leading_rows`).
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_rows, n_columns)
+
+    Returns
+    -------
+    int
+        The position of the first row at or after which every column has had a finite
+        value; ``n_rows`` when some column never has one (and 0 for a frame without columns).
+    """
+    if frame.shape[1] == 0 or len(frame) == 0:
+        return 0
+    seen = np.logical_or.accumulate(_finite(frame), axis=0).all(axis=1)
+    return int(np.argmax(seen)) if seen.any() else len(frame)
+
+
+def drop_leading_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, int]:
+    """Drop the rows before every column has had a value (:func:`leading_incomplete_rows`).
+
+    Nothing is dropped when some column never has a value (the NaN policy then reports that
+    column), so a frame never loses every row here.
+
+    Returns
+    -------
+    frame : pandas.DataFrame of shape (n_rows - dropped, n_columns)
+    dropped : int
+    """
+    dropped = leading_incomplete_rows(frame)
+    if dropped >= len(frame):
+        return frame, 0
+    return (frame.iloc[dropped:] if dropped else frame), dropped
+
+
+class LeadingRows:
+    """:func:`drop_leading_rows` for a file read in consecutive chunks.
+
+    Rows are dropped until every column has had a finite value; from then on every row
+    passes. If some column never has one, every row is dropped and :attr:`dropped` counts
+    them (the whole-file path keeps them and its NaN policy reports the column instead; a
+    chunked reader reports that column from its own per-column counts).
+
+    Attributes
+    ----------
+    dropped : int
+        Rows dropped so far.
+    """
+
+    def __init__(self):
+        self.dropped = 0
+        self._seen: np.ndarray | None = None
+        self._done = False
+
+    def push(self, frame: pd.DataFrame, start: int = 0) -> tuple[pd.DataFrame, int]:
+        """The rows of ``frame`` to keep and the file row of the first kept one.
+
+        Parameters
+        ----------
+        frame : pandas.DataFrame of shape (n_rows, n_columns)
+            The next rows of the file (same columns every call).
+        start : int
+            File row of ``frame``'s first row.
+
+        Returns
+        -------
+        frame : pandas.DataFrame of shape (n_kept, n_columns)
+        start : int
+            ``start`` plus the rows dropped from this frame.
+        """
+        if self._done or len(frame) == 0:
+            return frame, start
+        seen = np.logical_or.accumulate(_finite(frame), axis=0)
+        if self._seen is not None:
+            seen |= self._seen
+        complete = seen.all(axis=1)
+        if not complete.any():
+            self._seen = seen[-1]
+            self.dropped += len(frame)
+            return frame.iloc[:0], start + len(frame)
+        cut = int(np.argmax(complete))
+        self._done = True
+        self.dropped += cut
+        return frame.iloc[cut:], start + cut
 
 
 GAP_POLICIES = ("drop", "ffill", "error")

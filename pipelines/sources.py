@@ -1,17 +1,22 @@
-"""Readers for logged sensor files: CSV (any common delimiter), Parquet, ROS bags and MCAP.
+"""Readers for logged sensor files: CSV (any common delimiter, optionally gzipped), Parquet,
+ROS bags and MCAP, and folders of ``rostopic echo -p`` CSV files.
 
 :func:`read_table` returns a :class:`Table`: the channel frame (index = timestamps when a
 timestamp column is found, else row numbers) and, separately, any label columns it
 recognised. Structural problems (missing file, empty file, unparseable timestamps,
 unsorted/duplicate timestamps, non-numeric cells) raise :class:`~anomaly.errors.DataError`
-with the file name in the message. NaN/inf are left for the detector's NaN policy. ROS bags
-and MCAP files (recognised by :func:`pipelines.rosbag.is_bag`) are read and aligned by
-:func:`pipelines.rosbag.read_bag`.
+with the file name in the message. NaN/inf are left for the detector's NaN policy, except
+that ``drop_leading=True`` drops the rows before every channel has had a value (counted in
+``Table.metadata``). ROS bags and MCAP files (recognised by :func:`pipelines.rosbag.is_bag`)
+are read and aligned by :func:`pipelines.rosbag.read_bag`, rostopic folders (recognised by
+:func:`pipelines.rostopic.is_rostopic_folder`) by :func:`pipelines.rostopic.read_rostopic_folder`.
 """
 
 from __future__ import annotations
 
 import csv
+import gzip
+import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -19,13 +24,17 @@ from pathlib import Path
 import pandas as pd
 
 from anomaly.errors import ConfigError, DataError
-from pipelines.rosbag import is_bag, read_bag
 from anomaly.schema import check_structure
+from pipelines.preprocess import drop_leading_rows
+from pipelines.rosbag import is_bag, read_bag
+from pipelines.rostopic import ROSTOPIC_TIME, is_rostopic_folder, read_rostopic_folder
 
-#: Column names treated as labels, not channels (case-insensitive).
-LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint")
-#: Column names recognised as the timestamp column (case-insensitive).
-TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts", "stamp", "time_s", "t")
+#: Column names treated as labels, not channels (case-insensitive). ``field.data`` is the
+#: failure-status topic of ALFA's merged flight files (0 before a fault, the fault code after).
+LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint", "field.data")
+#: Column names recognised as the timestamp column (case-insensitive); ``%time`` is the
+#: column ``rostopic echo -p`` writes.
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts", "stamp", "time_s", "t", ROSTOPIC_TIME)
 FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".pq")
 
 
@@ -42,8 +51,9 @@ class Table:
     source : str
         The path the table was read from.
     metadata : dict
-        JSON-ready facts about how the table was made: for a bag, ``{"alignment":
-        AlignmentReport.to_dict()}``; empty for other files.
+        JSON-ready facts about how the table was made: for a bag or rostopic folder,
+        ``{"alignment": AlignmentReport.to_dict()}``; with ``drop_leading``,
+        ``{"leading_rows_dropped": n}``; empty otherwise.
     """
 
     frame: pd.DataFrame
@@ -52,9 +62,38 @@ class Table:
     metadata: dict = field(default_factory=dict)
 
 
+def is_gzip(path: Path) -> bool:
+    """True for a ``.gz`` file name (``run.csv.gz``)."""
+    return path.suffix.lower() == ".gz"
+
+
+def read_head(path: Path, size: int = 16384) -> str:
+    """The first ``size`` characters of a text file, gunzipped when it ends in ``.gz``.
+
+    Raises
+    ------
+    DataError
+        A ``.gz`` file that is not gzip data (or is truncated before ``size`` characters).
+    """
+    try:
+        if is_gzip(path):
+            with gzip.open(path, "rt", newline="", encoding="utf-8", errors="replace") as handle:
+                return handle.read(size)
+        with open(path, newline="", encoding="utf-8", errors="replace") as handle:
+            return handle.read(size)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'corrupt'})") from None
+
+
 def sniff_delimiter(path: Path) -> str:
-    with open(path, newline="", encoding="utf-8", errors="replace") as handle:
-        head = handle.read(16384)
+    """The delimiter of a CSV file (``,`` ``;`` tab ``|``) from its header line; gzip is read through.
+
+    Raises
+    ------
+    DataError
+        An empty or unreadable file.
+    """
+    head = read_head(path)
     if not head.strip():
         raise DataError(f"{path}: empty file")
     try:
@@ -120,15 +159,17 @@ def read_table(
     exclude=(),
     topics: Sequence[str] = (),
     rate_hz: float | None = None,
+    drop_leading: bool = False,
 ) -> Table:
-    """Read a CSV, Parquet, ROS bag or MCAP file of sensor data.
+    """Read a CSV, Parquet, ROS bag or MCAP file, or a rostopic CSV folder, of sensor data.
 
     Parameters
     ----------
     path : str or Path
-        ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped),
-        ``.parquet``, or a ROS 1 ``.bag``, ROS 2 bag folder or ``.mcap`` file (topics aligned
-        on one grid, no labels; ``timestamp`` and ``exclude`` do not apply).
+        ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped,
+        ``run.csv.gz``), ``.parquet``, a ROS 1 ``.bag``, ROS 2 bag folder or ``.mcap`` file,
+        or a folder of ``rostopic echo -p`` CSV files (topics aligned on one grid, no labels;
+        ``timestamp`` and ``exclude`` do not apply).
     timestamp : str, optional
         Name of the timestamp column. By default the first column named like a timestamp
         (see :data:`TIMESTAMP_NAMES`) or of datetime type is used; without one, rows are
@@ -138,10 +179,17 @@ def read_table(
     exclude : sequence of str
         Further columns to drop (e.g. metadata).
     topics : sequence of str
-        Bags only: topic selections (see :func:`pipelines.rosbag.parse_topic`; default: every
-        topic of a supported type).
+        Bags and rostopic folders only: topic selections (see
+        :func:`pipelines.rosbag.parse_topic`; default: every topic of a supported type in a
+        bag, every topic in a rostopic folder).
     rate_hz : float, optional
-        Bags only: grid rate (default: the fastest topic's timestamps).
+        Bags and rostopic folders only: grid rate (default: the fastest topic's timestamps).
+    drop_leading : bool, default=False
+        Drop the rows before every channel has had a value (a topic's first message arrives
+        late: the first rows are empty in its columns), counted in
+        ``metadata["leading_rows_dropped"]``; see
+        :func:`pipelines.preprocess.drop_leading_rows`. Off, they are left to the NaN policy
+        (``ffill`` fills them backward from the first value, ``raise`` rejects them).
 
     Returns
     -------
@@ -153,8 +201,15 @@ def read_table(
             raise ConfigError(f"{path}: timestamp and exclude do not apply to bags (select channels with topics)")
         frame, report = read_bag(path, topics, rate_hz=rate_hz)
         return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
+    if is_rostopic_folder(path):
+        if timestamp not in (None, ROSTOPIC_TIME) or exclude:
+            raise ConfigError(f"{path}: timestamp and exclude do not apply to rostopic folders (select channels with topics)")
+        frame, report = read_rostopic_folder(path, topics, rate_hz=rate_hz)
+        return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
     if topics or rate_hz is not None:
-        raise ConfigError(f"{path}: topics and rate apply only to ROS bags and MCAP files")
+        raise ConfigError(f"{path}: topics and rate apply only to ROS bags, MCAP files and rostopic folders")
+    if path.is_dir():
+        raise DataError(f"{path}: is a folder, not a ROS 2 bag or a folder of rostopic CSV files; name its files")
     raw = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
@@ -172,4 +227,7 @@ def read_table(
     frame = body.loc[:, [not flag for flag in is_label]]
     frame.columns = [str(c) for c in frame.columns]
     check_structure(frame, source=str(path))
-    return Table(frame, labels, str(path))
+    if not drop_leading:
+        return Table(frame, labels, str(path))
+    frame, dropped = drop_leading_rows(frame)
+    return Table(frame, labels.iloc[dropped:], str(path), {"leading_rows_dropped": dropped})

@@ -14,9 +14,12 @@ ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "datasets"
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 NEEDS_SHARED_DATA = {"skab_detectors.ipynb"}
+SLOW = {"cnn_and_kernels.ipynb", "generative_models.ipynb", "skab_detectors.ipynb"}  # 24-31 s each on 2 cores
 
 
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
+@pytest.mark.parametrize(
+    "path", [pytest.param(p, id=p.name, marks=[pytest.mark.slow] if p.name in SLOW else []) for p in NOTEBOOKS]
+)
 def test_notebook_runs_top_to_bottom(path: Path, monkeypatch):
     if path.name in NEEDS_SHARED_DATA and not SHARED_DATA.is_dir():
         pytest.skip(f"shared datasets not found at {SHARED_DATA}")

@@ -12,15 +12,15 @@ from anomaly.cli.options import threshold_rule
 from anomaly.cli.progress import progress
 from anomaly.generative.robustness import RobustnessCollector
 from anomaly.metrics import tables
-from pipelines.compare import dataset_splits, evaluate_runs, metadata, run_detectors
+from pipelines.compare import dataset_splits, detection_tables, evaluate_runs, metadata, run_detectors
 from pipelines.report.html import write_report
 
 
 def compare(
-    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | a labelled .csv/.parquet file."),
+    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | alfa | a labelled .csv/.parquet file."),
     detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast", help="Comma-separated detector names."),
     output_dir: Path = typer.Option(Path("compare-output"), "-o", "--output-dir", help="Folder for report.html, results.json, results.md, charts/."),
-    data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/ (default: $ANOMALY_DATA_DIR)."),
+    data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/, alfa/ (default: $ANOMALY_DATA_DIR)."),
     entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
     label_column: str = typer.Option(None, help="File datasets: the 0/1 label column (default: is_anomaly, anomaly or label)."),
     train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
@@ -51,6 +51,6 @@ def compare(
             result["robustness"], meta["robustness"] = attacks.summary(), attacks.settings()
         step(f"writing {output_dir}")
         write_report(output_dir, splits, runs, result, meta)
-    for title, shown in tables(result).items():
+    for title, shown in {**tables(result), **detection_tables(result)}.items():
         print_table(shown, title)
     out.print(f"wrote report.html, results.json, results.md, charts/ in {output_dir}", highlight=False)

@@ -1,38 +1,169 @@
-"""``anomaly fit``: fit a detector on normal data and save it as a directory."""
+"""``anomaly fit``: fit a detector on normal data (one log or many) and save it as a directory.
+
+Several logs (files, folders, quoted glob patterns) make one model: they must have the same
+channels, scaling and the threshold use all of them, and windows never cross from one log to
+the next. The training report (rows used and dropped, gaps, per log) is printed and written
+to ``training_report.json`` in the model directory.
+"""
 
 from __future__ import annotations
 
+import json
 import time
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import pandas as pd
 import typer
 
-from anomaly import make_detector
+from anomaly import SchemaError, make_detector
 from anomaly.cli.console import err
-from anomaly.cli.inputs import anomaly_labels
+from anomaly.cli.inputs import anomaly_labels, check_nan_policy, leading_note, read_log, resolve_logs
 from anomaly.cli.options import detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
-from pipelines.sources import read_table
+from anomaly.scaling import fill_missing
+from anomaly.schema import check_frame
+from pipelines.preprocess import find_gaps
+from pipelines.sinks import write_text
 
 #: Help panels of ``anomaly fit --help`` (the detector, the output and --help stay under "Options").
 DATA = "Input data"
-BAGS = "ROS bags and MCAP"
+BAGS = "ROS bags, MCAP and rostopic folders"
 PREPROCESSING = "Preprocessing and threshold"
 ARCHITECTURE = "Neural models: architecture"
 TRAINING = "Neural models: training"
 OTHER = "PCA and other detector parameters"
+#: File written beside the saved model.
+REPORT_FILE = "training_report.json"
+#: Gaps listed per log in the report (all are counted).
+LISTED_GAPS = 10
+#: Channel names shown in a mismatch message (per side).
+SHOWN_CHANNELS = 8
+
+
+@dataclass
+class LogReport:
+    """One training log in the training report.
+
+    Attributes
+    ----------
+    source : str
+    rows : int
+        Rows read (after aligning topics, for bags and rostopic folders).
+    rows_used : int
+        Rows the detector was fitted on.
+    leading_rows_dropped : int
+        Rows before every channel had a value (dropped under ``ffill``/``interpolate``).
+    anomalous_rows_dropped : int
+        Rows labelled anomalous (dropped with ``--normal-only``).
+    start, end : str or None
+        First and last index label of the rows used (ISO time for timestamps).
+    gaps : int
+        Sampling gaps among the rows used (steps over 1.5 x the median step,
+        :func:`pipelines.preprocess.find_gaps`).
+    largest_gap_s : float or None
+        Longest of them in seconds (timestamps only).
+    gap_list : list of [str, str]
+        The first :data:`LISTED_GAPS` gaps as (before, after) labels.
+    """
+
+    source: str
+    rows: int
+    rows_used: int
+    leading_rows_dropped: int
+    anomalous_rows_dropped: int
+    start: str | None = None
+    end: str | None = None
+    gaps: int = 0
+    largest_gap_s: float | None = None
+    gap_list: list = field(default_factory=list)
+
+    def line(self) -> str:
+        """One line of the printed report."""
+        dropped = self.leading_rows_dropped + self.anomalous_rows_dropped
+        parts = [f"{self.leading_rows_dropped} leading"] if self.leading_rows_dropped else []
+        parts += [f"{self.anomalous_rows_dropped} labelled anomalous"] if self.anomalous_rows_dropped else []
+        why = f" ({', '.join(parts)})" if parts else ""
+        gaps = f"{self.gaps} gap{'s' if self.gaps != 1 else ''}"
+        if self.largest_gap_s is not None:
+            gaps += f" (largest {self.largest_gap_s:.3g} s)"
+        return f"{self.source}: {self.rows_used:,} rows used, {dropped:,} dropped{why}; {gaps}"
+
+
+def _label(value) -> str:
+    return value.isoformat() if hasattr(value, "isoformat") else str(value)
+
+
+def _log_report(source: str, rows: int, frame: pd.DataFrame, leading: int, anomalous: int) -> LogReport:
+    gaps = find_gaps(frame.index)
+    seconds = None
+    if gaps and isinstance(frame.index, pd.DatetimeIndex):
+        seconds = max((after - before).total_seconds() for before, after in gaps)
+    return LogReport(
+        source=source, rows=rows, rows_used=len(frame), leading_rows_dropped=leading, anomalous_rows_dropped=anomalous,
+        start=_label(frame.index[0]) if len(frame) else None, end=_label(frame.index[-1]) if len(frame) else None,
+        gaps=len(gaps), largest_gap_s=seconds, gap_list=[[_label(b), _label(a)] for b, a in gaps[:LISTED_GAPS]],
+    )
+
+
+def _names(channels: list[str]) -> str:
+    shown = channels[:SHOWN_CHANNELS]
+    more = f" and {len(channels) - SHOWN_CHANNELS} more" if len(channels) > SHOWN_CHANNELS else ""
+    return f"{shown}{more}"
+
+
+def check_same_channels(frames: list[pd.DataFrame], sources: list[str]) -> None:
+    """SchemaError naming the first log whose channels differ from the first log's, and how."""
+    first = list(frames[0].columns)
+    for frame, source in zip(frames[1:], sources[1:]):
+        columns = list(frame.columns)
+        missing = [c for c in first if c not in columns]
+        extra = [c for c in columns if c not in first]
+        if missing or extra:
+            parts = ([f"lacks {_names(missing)}"] if missing else []) + ([f"has {_names(extra)} besides"] if extra else [])
+            raise SchemaError(f"{source}: channels differ from those of {sources[0]}: it {' and '.join(parts)}; "
+                              "all logs of one model need the same channels")
+
+
+def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_policy: str, normal_only: bool,
+                       step) -> tuple[list[pd.DataFrame], list[LogReport]]:
+    """Read every log, drop leading and (with ``normal_only``) labelled-anomalous rows, check them.
+
+    Returns
+    -------
+    frames : list of pandas.DataFrame, one per log
+    reports : list of LogReport
+    """
+    frames, reports = [], []
+    for path in paths:
+        step(f"reading {path}")
+        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz)
+        frame = table.frame
+        label = anomaly_labels(table.labels, None, required=False)
+        anomalous = 0
+        if normal_only and label is not None:
+            anomalous = int(label.sum())
+            frame = frame.loc[~label.to_numpy()]
+        leading = table.metadata.get("leading_rows_dropped", 0)
+        frames.append(frame)
+        reports.append(_log_report(str(path), len(table.frame) + leading, frame, leading, anomalous))
+    check_same_channels(frames, [str(p) for p in paths])
+    if len(frames) > 1:  # fit names one source for all logs: find a bad log by its own name first
+        for frame, path in zip(frames, paths):
+            check_frame(fill_missing(frame, nan_policy, source=str(path)), source=str(path))
+    return frames, reports
 
 
 def fit(
-    data: Path = typer.Argument(..., help="Normal-operation data (.csv, .parquet, ROS .bag/.mcap or ROS 2 bag folder)."),
+    data: list[str] = typer.Argument(..., help="Normal-operation logs: .csv/.csv.gz/.parquet files, folders of them, quoted glob patterns, ROS .bag/.mcap files, ROS 2 bag folders or folders of rostopic CSV files. Several logs make one model (same channels; windows never cross from one log to the next)."),
     detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),
-    normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column) before fitting.", rich_help_panel=DATA),
-    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
-    rate: float = typer.Option(None, "--rate", help="Bags/MCAP: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
+    normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or field.data > 0) before fitting.", rich_help_panel=DATA),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none", rich_help_panel=PREPROCESSING),
-    nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate", rich_help_panel=PREPROCESSING),
+    nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
     window: int = typer.Option(None, help="Window length (neural models).", rich_help_panel=ARCHITECTURE),
@@ -51,22 +182,45 @@ def fit(
     n_components: float = typer.Option(None, help="PCA: number of components, or variance fraction in (0,1).", rich_help_panel=OTHER),
     param: list[str] = typer.Option([], "--param", help="Any other constructor parameter as name=value (repeatable), e.g. --param beta=0.05.", rich_help_panel=OTHER),
 ):
-    """Fit a detector on normal data and save it as a directory."""
+    """Fit a detector on normal data (one log or many) and save it as a directory."""
+    check_nan_policy(nan_policy)
     with progress() as step:
-        step(f"reading {data}")
-        table = read_table(data, timestamp=timestamp, topics=topic, rate_hz=rate)
-        frame = table.frame
-        label = anomaly_labels(table.labels, None, required=False)
-        if normal_only and label is not None:
-            frame = frame.loc[~label.to_numpy()]
+        paths = resolve_logs(data)
+        frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
+                                             normal_only=normal_only, step=step)
         options = {
             "window": window, "epochs": epochs, "latent": latent, "units": int_tuple(units), "cell": cell,
             "filters": int_tuple(filters), "d_model": d_model, "num_heads": num_heads, "blocks": blocks, "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
             "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
         }
         det = make_detector(detector, **detector_params(detector, options, param, threshold, q))
+        rows = sum(len(f) for f in frames)
+        what = f"{rows} rows x {frames[0].shape[1]} channels" + (f" from {len(frames)} logs" if len(frames) > 1 else "")
+        source = str(paths[0]) if len(paths) == 1 else f"{len(paths)} logs"
         start = time.perf_counter()
-        fit_with_progress(det, frame, f"fitting {detector} on {len(frame)} rows x {frame.shape[1]} channels", step, source=str(data))
+        fit_with_progress(det, frames if len(frames) > 1 else frames[0], f"fitting {detector} on {what}", step, source=source)
+        seconds = time.perf_counter() - start
         step(f"saving {output}")
         det.save(output)
-    err.print(f"fitted {detector} in {time.perf_counter() - start:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+        report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1]}
+        write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
+    _print_report(reports, Path(output))
+    err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+
+
+def _print_report(reports: list[LogReport], output: Path) -> None:
+    """The leading-rows note (one line) and one line per log, on stderr."""
+    dropped = [r.leading_rows_dropped for r in reports]
+    if len(reports) == 1:
+        note = leading_note(reports[0].source, dropped[0])
+    elif any(dropped):
+        note = (f"note: dropped {sum(dropped)} leading rows before every channel had a value "
+                f"in {sum(1 for d in dropped if d)} of {len(reports)} logs")
+    else:
+        note = None
+    if note:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
+    err.print(f"training report ({len(reports)} log{'s' if len(reports) != 1 else ''}, {sum(r.rows_used for r in reports):,} rows; "
+              f"{output / REPORT_FILE}):", markup=False, highlight=False, soft_wrap=True)
+    for r in reports:
+        err.print(f"  {r.line()}", markup=False, highlight=False, soft_wrap=True)

@@ -1,44 +1,157 @@
-"""Inputs several commands read: the 0/1 label column of a table, a saved model and the file it scores."""
+"""Inputs several commands read: the label column of a table, the logs named on the command
+line, a table read under a NaN policy, a saved model and the file it scores."""
 
 from __future__ import annotations
 
+import glob
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
 
-from anomaly import DataError, load
-from pipelines.sources import read_table
+from anomaly import ConfigError, DataError, load
+from anomaly.scaling import NAN_POLICIES
+from pipelines.chunk_reader import file_kind
+from pipelines.rosbag import is_bag
+from pipelines.rostopic import is_rostopic_folder
+from pipelines.sources import Table, read_table
+
+#: 0/1 label columns, in the order they are looked for.
+BINARY_LABELS = ("is_anomaly", "anomaly", "label", "labels")
+#: Fault-code label columns: 0 is normal, any other value a fault (ALFA's failure status).
+FAULT_CODE_LABELS = ("field.data",)
+#: NaN policies that fill gaps; under them rows before a channel's first value are dropped.
+FILLING_POLICIES = ("ffill", "interpolate")
+_GLOB_CHARS = set("*?[")
 
 
 def anomaly_labels(labels: pd.DataFrame, name: str | None, *, required: bool) -> pd.Series | None:
-    """The label column ``name`` (default: is_anomaly, anomaly, label or labels) as booleans.
+    """The label column ``name`` (default: is_anomaly, anomaly, label, labels or field.data) as booleans.
 
-    None when there is none and it is not ``required``; :class:`DataError` when a named or
-    required column is missing or holds values other than 0/1.
+    0/1 columns are taken as they are; a fault-code column (:data:`FAULT_CODE_LABELS`) is
+    anomalous where it is not 0. None when there is none and it is not ``required``;
+    :class:`DataError` when a named or required column is missing or holds other values.
     """
     if name is not None:
         if name not in labels.columns:
             raise DataError(f"label column {name!r} not found among {list(labels.columns)}")
         column = labels[name]
     else:
-        candidates = [c for c in labels.columns if c.lower() in ("is_anomaly", "anomaly", "label", "labels")]
+        known = BINARY_LABELS + FAULT_CODE_LABELS
+        candidates = sorted((c for c in labels.columns if c.lower() in known), key=lambda c: known.index(c.lower()))
         if not candidates:
             if required:
-                raise DataError("no label column (is_anomaly, anomaly or label); pass --label-column")
+                raise DataError("no label column (is_anomaly, anomaly, label or field.data); pass --label-column")
             return None
         column = labels[candidates[0]]
     values = pd.to_numeric(column, errors="coerce")
+    if str(column.name).lower() in FAULT_CODE_LABELS:
+        if values.isna().any() or (values < 0).any():
+            raise DataError(f"label column {column.name!r} must hold fault codes >= 0 (0: normal)")
+        return (values > 0).rename(column.name)
     if values.isna().any() or not values.isin([0, 1]).all():
         raise DataError(f"label column {column.name!r} must hold only 0/1 values")
     return values.astype(bool)
 
 
-def load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, *, step, topics=(), rate_hz=None):
-    """Load ``model``, read ``data`` whole and score it: ``(det, table, errors, scores, flags)``."""
-    step(f"loading model {model}")
+def check_nan_policy(policy: str | None) -> None:
+    """ConfigError unless ``policy`` is None or one of :data:`anomaly.scaling.NAN_POLICIES`."""
+    if policy is not None and policy not in NAN_POLICIES:
+        raise ConfigError(f"--nan-policy {policy!r} is not one of {list(NAN_POLICIES)}")
+
+
+def is_log(path: Path) -> bool:
+    """A file or folder that :func:`pipelines.sources.read_table` reads as one log."""
+    if is_bag(path) or is_rostopic_folder(path):
+        return True
+    try:
+        file_kind(path)
+    except DataError:
+        return False
+    return path.is_file()
+
+
+def resolve_logs(specs: Iterable[str | Path]) -> list[Path]:
+    """The logs named by files, folders and (quoted) glob patterns, for ``anomaly fit``.
+
+    Parameters
+    ----------
+    specs : iterable of str or Path
+        A file name is taken as it is (its format is checked when it is read); a ROS 2
+        bag folder or rostopic CSV folder is one log; another folder gives the CSV, Parquet,
+        ``.bag`` and ``.mcap`` files (and bag or rostopic folders) directly in it; a pattern
+        with ``*``, ``?`` or ``[`` gives the logs it matches.
+
+    Returns
+    -------
+    list of Path
+        Sorted within each folder or pattern, in spec order, without duplicates.
+
+    Raises
+    ------
+    DataError
+        A missing file or folder, or a folder or pattern that names no log.
+    """
+    found: dict[Path, None] = {}
+    for spec in specs:
+        path = Path(spec)
+        if path.is_dir() and (is_bag(path) or is_rostopic_folder(path)):
+            found[path] = None
+            continue
+        if path.is_dir():
+            logs = sorted(p for p in path.iterdir() if is_log(p))
+            where = "in this folder (CSV, Parquet, ROS bags, rostopic folders)"
+        elif path.exists():
+            found[path] = None
+            continue
+        elif not _GLOB_CHARS & set(str(spec)):
+            raise DataError(f"{spec}: no such file or folder")
+        else:
+            logs = sorted(Path(p) for p in glob.glob(str(spec)) if is_log(Path(p)))
+            where = "match this pattern" if not glob.glob(str(spec)) else "among the files this pattern matches"
+        if not logs:
+            raise DataError(f"{spec}: no logs {where}")
+        found.update(dict.fromkeys(logs))
+    return list(found)
+
+
+def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None) -> Table:
+    """:func:`pipelines.sources.read_table`, dropping the rows before every channel has a value
+    when ``nan_policy`` fills gaps (``ffill``/``interpolate``; counted in
+    ``metadata["leading_rows_dropped"]``)."""
+    path = Path(path)
+    drop = nan_policy in FILLING_POLICIES and not (is_bag(path) or is_rostopic_folder(path))
+    return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop)
+
+
+def leading_note(source, dropped: int) -> str | None:
+    """The one-line stderr note for rows dropped before every channel had a value (None for 0)."""
+    if not dropped:
+        return None
+    return f"note: {source}: dropped {dropped} leading row{'s' if dropped != 1 else ''} before every channel had a value"
+
+
+def load_model(model: Path, engine: str, nan_policy: str | None = None):
+    """The saved detector, its NaN policy replaced by ``nan_policy`` when given."""
+    check_nan_policy(nan_policy)
     det = load(model, engine=engine)
+    if nan_policy is not None:
+        det.set_params(nan_policy=nan_policy)
+    return det
+
+
+def load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, *, step, topics=(), rate_hz=None,
+                   nan_policy: str | None = None):
+    """Load ``model``, read ``data`` whole and score it: ``(det, table, errors, scores, flags)``.
+
+    ``nan_policy`` replaces the model's; under a filling policy the rows before every channel
+    has a value are dropped (``table.metadata["leading_rows_dropped"]``).
+    """
+    step(f"loading model {model}")
+    det = load_model(model, engine, nan_policy)
     step(f"reading {data}")
-    table = read_table(data, timestamp=timestamp, topics=topics, rate_hz=rate_hz)
+    table = read_log(data, timestamp=timestamp, nan_policy=det.nan_policy, topics=topics, rate_hz=rate_hz)
     step(f"scoring {len(table.frame)} rows")
     errors, scores, flags = det.evaluate_frame(table.frame, source=str(data))
     return det, table, errors, scores, flags
+

@@ -1,7 +1,10 @@
 """``anomaly score``: score files with a saved detector, one row out per row in.
 
-CSV/Parquet inputs are scored in bounded memory (locally or on Dask); ROS bags, and inputs
-given ``--topic``/``--rate``, are read whole.
+CSV/Parquet inputs (also gzipped, ``.csv.gz``) are scored in bounded memory (locally or on
+Dask); ROS bags, rostopic CSV folders, and inputs given ``--topic``/``--rate``, are read whole.
+Under a NaN policy that fills gaps (the model's, or ``--nan-policy``), the rows before every
+channel has a value are not scored (one ``note:`` line per file says how many); every other
+row keeps its input timestamp in the output.
 """
 
 from __future__ import annotations
@@ -10,22 +13,23 @@ from pathlib import Path
 
 import typer
 
-from anomaly import ConfigError, load
+from anomaly import ConfigError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import load_and_score
+from anomaly.cli.inputs import check_nan_policy, leading_note, load_and_score, load_model
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.engine import ENGINE_CHOICES
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
 from pipelines.dask_engine import score_files_dask
 from pipelines.rosbag import is_bag
+from pipelines.rostopic import is_rostopic_folder
 from pipelines.sinks import check_table_path, write_table
 
 EXECUTORS = ("local", "dask")
 
 
 def score(
-    data: list[str] = typer.Argument(..., help="Data to score: .csv/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file or ROS 2 bag folder (with -o)."),
+    data: list[str] = typer.Argument(..., help="Data to score: .csv/.csv.gz/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file, ROS 2 bag folder or folder of rostopic CSV files (with -o)."),
     model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
     output: Path = typer.Option(None, "-o", "--output", help="Output .parquet or .csv for one input: score, flag, top_channels per row."),
     out: Path = typer.Option(None, "--out", help="Output folder: <input name>.scores.parquet per input; inputs whose output exists are skipped (resumable)."),
@@ -37,8 +41,9 @@ def score(
     scheduler: str = typer.Option(None, help="tcp://HOST:PORT of a Dask scheduler to score on (implies --executor dask)."),
     chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, help="Rows read at a time from .csv/.parquet inputs: bounds memory; results do not depend on it."),
     force: bool = typer.Option(False, "--force", help="With --out: score inputs again although their output exists."),
-    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
-    rate: float = typer.Option(None, "--rate", help="Bags/MCAP: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
+    nan_policy: str = typer.Option(None, "--nan-policy", help="raise | ffill | interpolate: replaces the model's NaN policy (default: the model's). ffill/interpolate do not score a file's rows before every channel has a value."),
 ):
     """Score files with a saved detector, one row out per row in, in bounded memory (CSV/Parquet)."""
     if (output is None) == (out is None):
@@ -47,42 +52,51 @@ def score(
         raise ConfigError(f"--engine {engine!r} is not one of {list(ENGINE_CHOICES)}")
     if executor not in EXECUTORS:
         raise ConfigError(f"--executor {executor!r} is not one of {list(EXECUTORS)}")
-    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors}
+    check_nan_policy(nan_policy)
+    on_dask = executor == "dask" or scheduler is not None
+    if on_dask and nan_policy is not None:
+        raise ConfigError("--nan-policy is not available with --executor dask (workers use the model's); fit the model with it")
+    options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors, "drop_leading": None}
     if output is not None:
         check_table_path(output)
         if len(data) != 1:
             raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
-        if is_bag(data[0]) or topic or rate is not None:
-            return _score_whole_file(Path(data[0]), model, output, engine, topic, rate, **options)
+        if is_bag(data[0]) or is_rostopic_folder(data[0]) or topic or rate is not None:
+            return _score_whole_file(Path(data[0]), model, output, engine, topic, rate, nan_policy, **options)
         if Path(data[0]).is_dir():
             raise ConfigError(f"{data[0]} is a folder; use --out FOLDER to score the files in it")
         jobs = [ScoredFile(Path(data[0]), output)]
     else:
-        bags = [spec for spec in data if is_bag(spec)]
+        bags = [spec for spec in data if is_bag(spec) or is_rostopic_folder(spec)]
         if bags:
-            raise ConfigError(f"{bags[0]}: ROS bags are scored one at a time, with -o FILE")
+            raise ConfigError(f"{bags[0]}: ROS bags and rostopic folders are scored one at a time, with -o FILE")
         jobs = plan(resolve_inputs(data, exclude=out), out, force=force)
-    if executor == "dask" or scheduler is not None:
+    if on_dask:
         results = _score_on_dask(jobs, model, engine, scheduler, options)
     else:
-        results = _score_locally(jobs, model, engine, options)
+        results = _score_locally(jobs, model, engine, options, nan_policy)
     _report(results, single=output is not None)
 
 
-def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic, rate, *, timestamp, top_k, with_errors, **_):
-    """Bags (and their --topic/--rate) are read whole, then scored like a file."""
+def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic, rate, nan_policy, *, timestamp, top_k,
+                      with_errors, **_):
+    """Bags and rostopic folders (and --topic/--rate) are read whole, then scored like a file."""
     with progress() as step:
-        _, _, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate)
+        _, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
+                                                         nan_policy=nan_policy)
         result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
         step(f"writing {output}")
         write_table(result, output)
+    note = leading_note(data, table.metadata.get("leading_rows_dropped", 0))
+    if note:
+        err.print(note, markup=False, highlight=False, soft_wrap=True)
     err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
 
 
-def _score_locally(jobs, model: Path, engine: str, options: dict):
+def _score_locally(jobs, model: Path, engine: str, options: dict, nan_policy: str | None):
     with progress() as step:
         step(f"loading model {model}")
-        det = load(model, engine=engine)
+        det = load_model(model, engine, nan_policy)
     with rows_progress() as track:
         return score_files(det, jobs, progress=lambda job: track(f"scoring {job.source.name}"), **options)
 
@@ -109,6 +123,9 @@ def _report(results, *, single: bool) -> None:
         if r.error is not None:
             err.print(f"error: {r.error}", markup=False, highlight=False, soft_wrap=True)
         elif not r.skipped:
+            note = leading_note(r.source, r.leading_rows_dropped)
+            if note:
+                err.print(note, markup=False, highlight=False, soft_wrap=True)
             err.print(f"scored {r.rows} rows, {r.flagged} flagged -> {r.output}", highlight=False)
     if not single:
         rows, seconds = sum(r.rows for r in scored), sum(r.seconds for r in scored)

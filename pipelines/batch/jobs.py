@@ -39,6 +39,8 @@ class ScoredFile:
         The output already existed (and ``force`` was off).
     error : AnomalyError or None
         Why the file was rejected (its output was not written).
+    leading_rows_dropped : int
+        Rows before every channel had a value, not scored (``drop_leading``).
     """
 
     source: Path
@@ -48,17 +50,20 @@ class ScoredFile:
     seconds: float = 0.0
     skipped: bool = False
     error: AnomalyError | None = None
+    leading_rows_dropped: int = 0
 
 
 def score_file(detector, path: str | Path, output: str | Path, *, timestamp: str | None = None,
                chunk_rows: int = DEFAULT_CHUNK_ROWS, top_k: int = 3, with_errors: bool = False,
-               progress: Progress | None = None) -> ScoredFile:
+               progress: Progress | None = None, drop_leading: bool | None = False) -> ScoredFile:
     """Score a CSV or Parquet file into ``output`` (.parquet or .csv) with bounded memory.
 
     The output holds, per input row, the index (timestamp or row number), ``score``, ``flag``,
     ``top_channels`` (and ``err:<channel>`` with ``with_errors``): :func:`score_table` of the
     blocks of :func:`iter_scores`. It is written to a temporary file in the output's folder
     and renamed at the end, so a failure leaves no output (nor temporary file) behind.
+    ``drop_leading`` as for :func:`iter_scores`: those rows get no output row and are counted
+    in ``leading_rows_dropped``.
 
     Raises
     ------
@@ -66,16 +71,18 @@ def score_file(detector, path: str | Path, output: str | Path, *, timestamp: str
         As :func:`iter_scores`; also for an output that is not .parquet/.csv.
     """
     output = check_table_path(output)
-    start, counts = time.perf_counter(), [0, 0]
+    start, counts, stats = time.perf_counter(), [0, 0], {}
 
     def tables() -> Iterator[pd.DataFrame]:
-        for errors, scores, flags in iter_scores(detector, path, timestamp=timestamp, chunk_rows=chunk_rows, progress=progress):
+        for errors, scores, flags in iter_scores(detector, path, timestamp=timestamp, chunk_rows=chunk_rows, progress=progress,
+                                                 drop_leading=drop_leading, stats=stats):
             counts[0] += len(scores)
             counts[1] += int(flags.sum())
             yield score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
 
     write_frames(tables(), output)
-    return ScoredFile(Path(path), output, counts[0], counts[1], time.perf_counter() - start)
+    return ScoredFile(Path(path), output, counts[0], counts[1], time.perf_counter() - start,
+                      leading_rows_dropped=stats.get("leading_rows_dropped", 0))
 
 
 # -- datasets: many files, resumable ----------------------------------------------
@@ -157,7 +164,7 @@ def plan(sources: list[Path], out_dir: str | Path, *, suffix: str = ".parquet", 
 
 def score_files(detector, jobs: list[ScoredFile], *, timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
                 top_k: int = 3, with_errors: bool = False, progress: Callable[[ScoredFile], Progress | None] | None = None,
-                ) -> list[ScoredFile]:
+                drop_leading: bool | None = False) -> list[ScoredFile]:
     """Score the planned files one after the other with one detector (skipped ones stay skipped).
 
     A file with bad input is reported in its entry's ``error`` (no output is written for it)
@@ -167,6 +174,8 @@ def score_files(detector, jobs: list[ScoredFile], *, timestamp: str | None = Non
     ----------
     progress : callable, optional
         ``progress(job)`` before each file, returning that file's :data:`Progress` callback (or None).
+    drop_leading : bool or None, default=False
+        As for :func:`iter_scores`.
 
     Returns
     -------
@@ -179,7 +188,8 @@ def score_files(detector, jobs: list[ScoredFile], *, timestamp: str | None = Non
             continue
         try:
             results.append(score_file(detector, job.source, job.output, timestamp=timestamp, chunk_rows=chunk_rows,
-                                      top_k=top_k, with_errors=with_errors, progress=progress(job) if progress else None))
+                                      top_k=top_k, with_errors=with_errors, progress=progress(job) if progress else None,
+                                      drop_leading=drop_leading))
         except AnomalyError as exc:
             log.info("%s not scored: %s", job.source, exc)
             results.append(ScoredFile(job.source, job.output, error=exc))

@@ -13,7 +13,7 @@ import pandas as pd
 
 from anomaly.decisions import events
 from anomaly.metrics import tables, to_markdown
-from pipelines.compare import attribution_hit_rates
+from pipelines.compare import attribution_hit_rates, detection_tables
 from pipelines.report import charts
 from pipelines.sinks import atomic_write, write_text
 
@@ -46,6 +46,7 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
     hit_rates = attribution_hit_rates(splits, runs)
     if hit_rates:
         shown["attribution"] = pd.DataFrame(hit_rates).T
+    shown.update(detection_tables(result))
     first = splits[0]
     labels = np.concatenate([s.labels for s in splits])
     pngs: dict[str, bytes] = {"pr_curves": charts.pr_curves(labels, {r.name: np.concatenate(r.scores) for r in runs})}
@@ -84,6 +85,14 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
                  "F1 of random flags at the same rate.</p>", _table_html(shown["range_metrics"])]
     if "fault_recall" in shown:
         body += ["<h2>Recall per fault type</h2>", _table_html(shown["fault_recall"])]
+    if "detection" in shown:
+        rules = result["detection"]["rules"]
+        body += [f"<h2>Fault detection per run</h2><p>Alarms: each detector's own threshold and the default alert logic "
+                 f"scaled to {rules['rate_hz']:.3g} Hz (minimum {rules['min_duration']} rows, merge gap {rules['merge_gap']}, "
+                 f"cooldown {rules['cooldown']}, exit at {rules['exit_ratio']} x the threshold). A fault is detected by an "
+                 "alarm that starts at or after its onset (delay: onset to alarm start); an alarm that starts before the "
+                 "onset is a false alarm, per hour of the time before the onsets.</p>",
+                 _table_html(shown["detection"]), _table_html(shown["flights"])]
     if hit_rates:
         body += ["<h2>Attribution: HitRate</h2><p>Share of the labelled cause channels among each anomalous row's top "
                  "channels by error (top |causes| for @100 %, 1.5 x for @150 %), averaged over rows and segments.</p>",

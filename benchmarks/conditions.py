@@ -34,9 +34,9 @@ import argparse
 import time
 
 import numpy as np
+from _common import data_root, write_result
 from sklearn.metrics import average_precision_score
 
-from _common import data_root, write_result
 from anomaly import make_detector
 from anomaly.decisions import events
 from anomaly.metrics import hit_rate, point_metrics

@@ -19,8 +19,8 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError, SchemaError
-from pipelines.chunk_reader import RawChunk
 from anomaly.schema import Schema
+from pipelines.chunk_reader import RawChunk
 
 # order in which the whole-file path reports problems (lower first)
 _TIMESTAMP_PARSE, _NO_CHANNELS, _DUPLICATE_COLUMN = 1, 2, 3

@@ -228,7 +228,7 @@ class RowParser:
         timestamp = parse_timestamp(cells[ts_cell])
         raw = [cells[i].strip() for i in cells_at]
         numbers = []
-        for name, text in zip(self.channels, raw):
+        for _name, text in zip(self.channels, raw):
             try:
                 numbers.append(float(text))
             except ValueError:

@@ -37,7 +37,7 @@ class Endpoint:
     qos: int = 1
 
     @classmethod
-    def parse(cls, url: str, *, publish: bool = False) -> "Endpoint":
+    def parse(cls, url: str, *, publish: bool = False) -> Endpoint:
         """Parse ``url``; ``publish=True`` refuses topic wildcards (``+``, ``#``).
 
         Raises

@@ -1,7 +1,8 @@
 """Ingestion-side preprocessing: gap detection and multi-rate topic alignment.
 
-Scaling and the NaN policy are part of the model (:mod:`anomaly.scaling`). Gap policy: rows are never resampled. Sampling gaps (a step longer than 1.5 x the median
-step) are found by :func:`find_gaps` and logged, so a user knows windows span them.
+Scaling and the NaN policy are part of the model (:mod:`anomaly.scaling`). Gap policy: rows
+are never resampled. Sampling gaps (a step longer than 1.5 x the median step) are found by
+:func:`find_gaps` and logged, so a user knows windows span them.
 
 Leading rows: a log's first rows can be empty in some channels until that topic's first
 message; :func:`drop_leading_rows` (whole files) and :class:`LeadingRows` (files read in

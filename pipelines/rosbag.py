@@ -220,7 +220,8 @@ class _Joints:
             if empty.all():
                 raise DataError(f"{self.where}: field {field!r} is empty in every message")
             if empty.any():
-                raise SchemaError(f"{self.where}: field {field!r} is empty in {int(empty.sum())} of {len(rows)} messages (first: message {int(np.argmax(empty))})")
+                raise SchemaError(f"{self.where}: field {field!r} is empty in {int(empty.sum())} of {len(rows)} messages "
+                                  f"(first: message {int(np.argmax(empty))})")
             blocks.append(np.stack(rows).astype(np.float64))
             names += [f"{self.topic}/{field}/{joint}" for joint in self.names]
         if not blocks:

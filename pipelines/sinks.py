@@ -6,9 +6,7 @@ place, so an interrupted or failed run never leaves a half-written result.
 
 from __future__ import annotations
 
-import os
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd

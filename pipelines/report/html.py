@@ -63,7 +63,8 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
                        min_duration=3, merge_gap=10, cooldown=0)
         attribution[run.name] = [e.to_dict() for e in sorted(found, key=lambda e: -e.score)[:10]]
         rows = "".join(
-            f"<tr><td>{html.escape(str(e['start']))}</td><td>{e['length']}</td><td>{e['score']:.3g}</td><td>{html.escape(', '.join(e['channels']))}</td></tr>"
+            f"<tr><td>{html.escape(str(e['start']))}</td><td>{e['length']}</td><td>{e['score']:.3g}</td>"
+            f"<td>{html.escape(', '.join(e['channels']))}</td></tr>"
             for e in attribution[run.name]
         )
         sections.append(
@@ -106,7 +107,8 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
     body += ["<h2>Precision-recall</h2>", _img(pngs["pr_curves"], "precision-recall curves"),
              f"<h2>Per detector (first split: {html.escape(first.name)})</h2>", *sections,
              "<h2>Run metadata</h2>", f"<pre>{html.escape(json.dumps(meta, indent=2))}</pre>"]
-    page = f"<!doctype html><html><head><meta charset='utf-8'><title>Detector comparison</title><style>{STYLE}</style></head><body>{''.join(body)}</body></html>"
+    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>Detector comparison</title><style>{STYLE}</style></head>"
+            f"<body>{''.join(body)}</body></html>")
     written = [write_text(folder / "report.html", page)]
     written.append(write_text(folder / "results.json", json.dumps(
         {**result, "hit_rates": hit_rates, "top_events": attribution, "metadata": meta}, indent=2, default=str)))

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from conftest import make_frame
 
 from anomaly import DenseAutoencoder, PCADetector, load
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.transfer import encoder_layers, fine_tune
-from conftest import make_frame
 
 PARAMS = {"window": 8, "hidden": (16,), "latent": 4, "epochs": 3, "random_state": 0}
 

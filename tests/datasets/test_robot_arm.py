@@ -31,7 +31,7 @@ DURATION_S = {
 JOINT_CH = [f"j{k}_{x}" for k in range(1, 7) for x in ("pos", "vel", "current", "temp")]
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def run_of(duration: float = DUR, seed: int = 0, faults: tuple[str, ...] | str = (), rate: float = RATE) -> SimulatedRun:
     return simulate(duration, rate_hz=rate, faults=faults, seed=seed)
 

@@ -7,14 +7,15 @@ import re
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_frame
+from detector_checks import assert_same_scores, fitted_detector, score_in_chunks, score_whole_file
 
 import anomaly
 from anomaly.errors import DataError
 from anomaly.thresholds import Dynamic
-from conftest import make_frame
-from detector_checks import assert_same_scores, fitted_detector, score_in_chunks, score_whole_file
 from pipelines.batch import iter_scores, plan, resolve_inputs, score_file, score_files, score_table, window_context
 from pipelines.sinks import write_table
+
 
 @pytest.fixture(scope="module")
 def data_file(tmp_path_factory):

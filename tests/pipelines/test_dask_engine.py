@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from conftest import make_frame
 
 import anomaly
 from anomaly.errors import ConfigError, ModelFileError
-from conftest import make_frame
 from pipelines.batch import plan, score_files
 from pipelines.sinks import write_table
 

@@ -6,7 +6,6 @@ import json
 import shutil
 import subprocess
 
-import numpy as np
 import pytest
 from typer.testing import CliRunner
 

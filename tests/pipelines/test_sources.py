@@ -59,6 +59,6 @@ def test_missing_file(tmp_path):
 
 def test_failed_write_leaves_no_file(tmp_path):
     frame = pd.DataFrame({"a": [object()]})  # pyarrow cannot serialise an arbitrary object
-    with pytest.raises(Exception):
+    with pytest.raises(ValueError):  # pyarrow.ArrowInvalid
         write_table(frame, tmp_path / "out.parquet")
     assert list(tmp_path.iterdir()) == []

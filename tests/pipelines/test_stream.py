@@ -14,15 +14,15 @@ from datetime import datetime
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_frame
 from typer.testing import CliRunner
 
 import anomaly
-from anomaly.decisions import AlertLogic
 from anomaly.cli import app
+from anomaly.decisions import AlertLogic
 from anomaly.errors import ConfigError, DataError, SchemaError
 from pipelines.messages import BadMessage, RowParser
 from pipelines.stream import StreamScorer, Summary, run
-from conftest import make_frame
 
 FAULT = slice(400, 480)  # rows of `faulty` with an injected fault on ch2
 SERIES = make_frame(1300, channels=4, seed=0)  # one machine: fit on the first 600 rows, stream the rest

@@ -78,7 +78,8 @@ def test_events_zero_error_gives_zero_shares():
 
 def test_events_merge_then_min_duration():
     flags = pd.Series([1, 0, 1, 0, 0, 1, 1, 0], dtype=bool)
-    spans = lambda found: [(e.start, e.end, e.length) for e in found]
+    def spans(found):
+        return [(e.start, e.end, e.length) for e in found]
     assert spans(grouped(flags)) == [(0, 0, 1), (2, 2, 1), (5, 6, 2)]
     assert spans(grouped(flags, merge_gap=1)) == [(0, 2, 3), (5, 6, 2)]
     assert spans(grouped(flags, merge_gap=2)) == [(0, 6, 7)]

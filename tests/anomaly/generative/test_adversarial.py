@@ -12,7 +12,7 @@ pytest.importorskip("keras")
 
 from conftest import make_frame  # noqa: E402
 
-from anomaly import DenseAutoencoder, LSTMForecaster, LSTMVAEGAN, PCADetector  # noqa: E402
+from anomaly import LSTMVAEGAN, DenseAutoencoder, LSTMForecaster, PCADetector  # noqa: E402
 from anomaly.errors import ConfigError, DataError, NotFittedError, SchemaError  # noqa: E402
 from anomaly.generative.adversarial import fgsm, pgd, smallest_epsilon  # noqa: E402
 from anomaly.generative.differentiable import score_graph  # noqa: E402

@@ -12,7 +12,7 @@ pytest.importorskip("keras")
 
 from conftest import make_frame  # noqa: E402
 
-from anomaly import DenseAutoencoder, LSTMVAE, PCADetector  # noqa: E402
+from anomaly import LSTMVAE, DenseAutoencoder, PCADetector  # noqa: E402
 from anomaly.errors import ConfigError, DataError, NotFittedError  # noqa: E402
 from anomaly.generative.data import frame_windows, to_original, to_scaled  # noqa: E402
 from anomaly.generative.latent import codec, direction, interpolate, sample_gaussian, sample_prior, shift  # noqa: E402

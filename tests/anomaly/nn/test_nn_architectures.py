@@ -8,9 +8,9 @@ import warnings
 import numpy as np
 import pytest
 
-from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError, ModelFileError
 from anomaly.nn.architectures import ARCHITECTURES, build
+from anomaly.nn.backend import import_keras
 
 keras = import_keras()
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError
-from anomaly.nn import blocks, primitives as P
+from anomaly.nn import blocks
+from anomaly.nn import primitives as P
+from anomaly.nn.backend import import_keras
 
 keras = import_keras()
 

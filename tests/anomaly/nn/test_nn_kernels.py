@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import ndimage, signal
 
-from anomaly.nn.backend import import_keras
 from anomaly.errors import ConfigError, DataError
+from anomaly.nn.backend import import_keras
 from anomaly.nn.kernels import IMAGE_KERNELS, SERIES_KERNELS, correlate_channels, correlate_images, kernel_layer
 
 keras = import_keras()

@@ -55,7 +55,10 @@ class Envelope:
 
     def check(self, values: np.ndarray) -> list[Excursion]:
         """Channels whose median over ``values`` (n, n_channels) lies outside the envelope, largest excursion first."""
-        median = np.median(np.asarray(values, dtype=np.float64), axis=0)
+        return self.check_median(np.median(np.asarray(values, dtype=np.float64), axis=0))
+
+    def check_median(self, median: np.ndarray) -> list[Excursion]:
+        """As :meth:`check`, for a run's per-channel median (n_channels,) computed elsewhere."""
         outside = np.flatnonzero((median < self.low_) | (median > self.high_))
         found = [Excursion(self.channels_[i], float(median[i]), float(self.low_[i]), float(self.high_[i])) for i in outside]
         width = dict(zip(self.channels_, np.maximum(self.high_ - self.low_, 1e-12)))

@@ -19,7 +19,7 @@ import typer
 from anomaly import SchemaError, make_detector
 from anomaly.cli.console import err
 from anomaly.cli.inputs import anomaly_labels, check_nan_policy, leading_note, read_log, resolve_logs
-from anomaly.cli.options import detector_params, int_tuple
+from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame
@@ -166,6 +166,8 @@ def fit(
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
+    condition: str = typer.Option(None, "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, or auto (the quasi-static channels).", rich_help_panel=PREPROCESSING),
+    aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     window: int = typer.Option(None, help="Window length (neural models).", rich_help_panel=ARCHITECTURE),
     latent: int = typer.Option(None, help="Latent size (autoencoders, VAEs).", rich_help_panel=ARCHITECTURE),
     units: str = typer.Option(None, help="Recurrent layer sizes, comma-separated (lstm-*, vae-gan), e.g. 64,32.", rich_help_panel=ARCHITECTURE),
@@ -192,6 +194,7 @@ def fit(
             "window": window, "epochs": epochs, "latent": latent, "units": int_tuple(units), "cell": cell,
             "filters": int_tuple(filters), "d_model": d_model, "num_heads": num_heads, "blocks": blocks, "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
             "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
+            "conditions": condition_channels(condition), "aggregate": aggregate,
         }
         det = make_detector(detector, **detector_params(detector, options, param, threshold, q))
         rows = sum(len(f) for f in frames)

@@ -53,3 +53,13 @@ def int_tuple(text: str | None) -> tuple[int, ...] | None:
         return tuple(int(v) for v in text.split(","))
     except ValueError:
         raise ConfigError(f"expected comma-separated integers, got {text!r}") from None
+
+
+def condition_channels(text: str | None):
+    """``--condition``: None, ``"auto"`` or a list of channel names from ``"a,b"``."""
+    if text is None or text == "auto":
+        return text
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    if not names:
+        raise ConfigError(f"--condition {text!r} names no channel; give names separated by commas, or auto")
+    return names

@@ -18,6 +18,7 @@ from anomaly.cli.console import err
 from anomaly.cli.inputs import check_nan_policy, leading_note, load_and_score, load_model
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.engine import ENGINE_CHOICES
+from anomaly.guard import describe
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
 from pipelines.dask_engine import score_files_dask
@@ -82,14 +83,17 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
                       with_errors, **_):
     """Bags and rostopic folders (and --topic/--rate) are read whole, then scored like a file."""
     with progress() as step:
-        _, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
-                                                         nan_policy=nan_policy)
+        det, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
+                                                           nan_policy=nan_policy)
+        outside = describe(det.check_envelope(table.frame)) if hasattr(det, "envelope_") else ""
         result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
         step(f"writing {output}")
         write_table(result, output)
     note = leading_note(data, table.metadata.get("leading_rows_dropped", 0))
     if note:
         err.print(note, markup=False, highlight=False, soft_wrap=True)
+    if outside:
+        err.print(f"warning: {data}: {outside}", markup=False, highlight=False, soft_wrap=True)
     err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
 
 
@@ -126,6 +130,8 @@ def _report(results, *, single: bool) -> None:
             note = leading_note(r.source, r.leading_rows_dropped)
             if note:
                 err.print(note, markup=False, highlight=False, soft_wrap=True)
+            if r.outside_envelope:
+                err.print(f"warning: {r.source}: {r.outside_envelope}", markup=False, highlight=False, soft_wrap=True)
             err.print(f"scored {r.rows} rows, {r.flagged} flagged -> {r.output}", highlight=False)
     if not single:
         rows, seconds = sum(r.rows for r in scored), sum(r.seconds for r in scored)

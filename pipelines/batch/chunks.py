@@ -12,6 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
+from anomaly.guard import describe
 from anomaly.scaling import fill_missing
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, open_chunks
@@ -150,6 +151,9 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         ``read_table(path, drop_leading=True)`` does (:class:`pipelines.preprocess.LeadingRows`);
         None: drop them when the detector's NaN policy fills gaps (``ffill``/``interpolate``).
     stats : dict, optional
+        Filled at the end: ``leading_rows_dropped`` and ``outside_envelope`` (the validity
+        guard's one line, empty when the file lies inside the training envelope; its run
+        median is the median of the blocks' medians).
         Filled in at the end with ``"leading_rows_dropped"``.
 
     Yields
@@ -186,9 +190,13 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
             if progress is not None:
                 progress(done, stream.expected_rows)
 
+    medians = []  # per block: the validity guard's run median is the median of block medians
+
     def scored(blocks) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
         for start, frame in blocks:
             values = checks.values(start, frame)
+            if not checks.failed and len(values):
+                medians.append(np.median(values, axis=0))
             if not checks.failed:  # after a problem, only keep checking: the report needs the whole file
                 yield from emit(pieces.push(detector.scaler_.transform(values), frame.index))
 
@@ -209,5 +217,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     yield from emit(pieces.finish())
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
+        envelope = getattr(detector, "envelope_", None)  # models saved before the guard have none
+        stats["outside_envelope"] = describe(envelope.check_median(np.median(medians, axis=0))) if envelope and medians else ""
     if progress is not None:
         progress(done, done)

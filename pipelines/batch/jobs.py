@@ -39,6 +39,8 @@ class ScoredFile:
         The output already existed (and ``force`` was off).
     error : AnomalyError or None
         Why the file was rejected (its output was not written).
+    outside_envelope : str
+        The validity guard's line when the file lies outside the training envelope, else "".
     leading_rows_dropped : int
         Rows before every channel had a value, not scored (``drop_leading``).
     """
@@ -51,6 +53,7 @@ class ScoredFile:
     skipped: bool = False
     error: AnomalyError | None = None
     leading_rows_dropped: int = 0
+    outside_envelope: str = ""
 
 
 def score_file(detector, path: str | Path, output: str | Path, *, timestamp: str | None = None,
@@ -82,7 +85,7 @@ def score_file(detector, path: str | Path, output: str | Path, *, timestamp: str
 
     write_frames(tables(), output)
     return ScoredFile(Path(path), output, counts[0], counts[1], time.perf_counter() - start,
-                      leading_rows_dropped=stats.get("leading_rows_dropped", 0))
+                      leading_rows_dropped=stats.get("leading_rows_dropped", 0), outside_envelope=stats.get("outside_envelope", ""))
 
 
 # -- datasets: many files, resumable ----------------------------------------------

@@ -7,8 +7,9 @@ import pytest
 from conftest import make_frame
 
 from anomaly import DenseAutoencoder, PCADetector, load
+from anomaly.detectors.keras_window import encoder_layers
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.transfer import encoder_layers, fine_tune
+from anomaly.transfer import fine_tune
 
 PARAMS = {"window": 8, "hidden": (16,), "latent": 4, "epochs": 3, "random_state": 0}
 

@@ -98,7 +98,8 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
         if step is None:
             continue
         summary.alerts += sum(alert.kind == "alert" for alert in step.alerts)
-        records = (_score_records(scorer, step) if emit_scores else []) + [alert.to_dict() for alert in step.alerts]
+        records = ((_score_records(scorer, step) if emit_scores else []) + ([step.drift] if step.drift else [])
+                   + [alert.to_dict() for alert in step.alerts])
         if records and not _send(sink, records, stop):
             break
     last = scorer.finish()

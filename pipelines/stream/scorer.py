@@ -29,6 +29,7 @@ import pandas as pd
 from anomaly.attribution import top_channels
 from anomaly.decisions import AlertLogic
 from anomaly.errors import DataError
+from pipelines.stream.drift import EnvelopeWatch
 
 __all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
 
@@ -100,12 +101,16 @@ class Step:
     errors : ndarray of shape (n, n_channels)
         Per-channel errors of the scored rows.
     alerts : tuple of Alert
+    drift : dict or None
+        A ``drift`` record (``type``, ``model``, ``timestamp``, ``message``, ``channels``) when
+        the recent rows have just left the training envelope (:mod:`pipelines.stream.drift`).
     """
 
     timestamps: tuple
     scores: np.ndarray
     errors: np.ndarray
     alerts: tuple[Alert, ...]
+    drift: dict | None = None
 
 
 class StreamScorer:
@@ -162,6 +167,8 @@ class StreamScorer:
         self._recent: deque = deque(maxlen=int(self.logic.min_duration) + int(self.logic.merge_gap) + 2)
         self._scored = 0
         self._open_start = None
+        self._watch = EnvelopeWatch(detector) if hasattr(detector, "envelope_") else None  # older models have none
+        self._drift = None
 
     def push(self, timestamp, values) -> Step | None:
         """Add one row.
@@ -191,12 +198,15 @@ class StreamScorer:
         self._buffer[slot + self.rows] = row
         self._pushed += 1
         self._times.append(timestamp)
+        if self._watch is not None and (left := self._watch.push(row)) is not None:
+            self._drift = {"type": "drift", "model": self.name, "timestamp": jsonable(timestamp), **left}
         if self._pushed < self.rows or (self._pushed - self.rows) % self.hop:
             return None
         errors, scores = self.detector.score_newest(self._buffer[slot + 1 : slot + 1 + self.rows], self.hop)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
-        return Step(tuple(self._times), scores, errors, tuple(alerts))
+        drift, self._drift = self._drift, None
+        return Step(tuple(self._times), scores, errors, tuple(alerts), drift)
 
     def _decide(self, timestamp, errors: np.ndarray, score: float) -> Alert | None:
         """Advance the alert logic by one scored row."""

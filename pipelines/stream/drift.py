@@ -1,0 +1,53 @@
+"""The validity guard in a stream: one ``drift`` record when the recent rows leave the training envelope.
+
+Every :data:`WINDOW_SECONDS` of rows (1000 rows when the model has no sampling rate), the
+median of the last such window of raw rows is compared with the model's training envelope
+(:mod:`anomaly.guard`). When it first lies outside, one record is emitted::
+
+    {"type": "drift", "model": "arm", "timestamp": "...", "message": "model outside its operating
+     envelope: j1_temp -4.02 (training 27.9 .. 28.2), ...", "channels": {"j1_temp": -4.02, ...}}
+
+and no other until the stream has come back inside the envelope.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anomaly.guard import describe
+
+__all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
+
+#: Rows the guard looks back on, in seconds of the model's sampling rate.
+WINDOW_SECONDS = 60.0
+_WINDOW_ROWS = 1000
+
+
+class EnvelopeWatch:
+    """Watch the recent rows of a stream against a fitted detector's training envelope.
+
+    Parameters
+    ----------
+    detector : fitted Detector
+        Its ``envelope_`` and ``schema_.sampling_rate`` are used.
+    """
+
+    def __init__(self, detector):
+        self.envelope = detector.envelope_
+        rate = detector.schema_.sampling_rate
+        self.window = max(1, int(round(WINDOW_SECONDS * rate))) if rate and np.isfinite(rate) else _WINDOW_ROWS
+        self._rows = np.zeros((self.window, len(detector.schema_.channels)), dtype=np.float32)
+        self._seen = 0
+        self.outside = False
+
+    def push(self, row: np.ndarray) -> dict | None:
+        """Add one raw row (n_channels,); the drift record's fields when the stream has just left the envelope."""
+        self._rows[self._seen % self.window] = row
+        self._seen += 1
+        if self._seen % self.window:
+            return None
+        excursions = self.envelope.check(self._rows)
+        was_outside, self.outside = self.outside, bool(excursions)
+        if not excursions or was_outside:
+            return None
+        return {"message": describe(excursions), "channels": {e.channel: round(e.delta, 6) for e in excursions}}

@@ -94,15 +94,8 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         The model directory.
     detector_class : callable
         Maps the saved class name to the class (the registry's lookup).
-    engine : {"auto", "keras", "onnx"}, default="auto"
-        Inference engine of neural detectors: ``"auto"`` uses ``model.onnx`` (written by
-        ``anomaly export``) through ONNX Runtime when both exist, else Keras.
-
-    Raises
-    ------
-    ModelFileError
-        If the directory or a file in it is missing, truncated or corrupted, the format
-        version is newer than this package understands, or the class is unknown.
+    engine : str
+        As for :func:`anomaly.registry.load`, which documents the errors too.
     """
     path = Path(path)
     meta = read_meta(path, META_FILE, directory="model", saved="detector")

@@ -77,8 +77,8 @@ def measure(name: str, train: pd.DataFrame, test: pd.DataFrame, folder: Path) ->
     onnx_s = best_seconds(lambda: onnx_det.score(scored), 3)
     one = windows[:1]
     ref_p50, ref_p99 = latencies_ms(lambda: keras_det.model_.predict(one, verbose=0))
-    keras_p50, keras_p99 = latencies_ms(lambda: keras_det._predict(one))
-    onnx_p50, onnx_p99 = latencies_ms(lambda: onnx_det._predict(one))
+    keras_p50, keras_p99 = latencies_ms(lambda: keras_det.engine_.run("model", one))
+    onnx_p50, onnx_p99 = latencies_ms(lambda: onnx_det.engine_.run("model", one))
     reference_rps, default_rps = reference_rows / reference_s, reference_rows / default_s
     return {
         "training_windows_per_s": n_windows / train_s,

@@ -20,7 +20,8 @@ Datasets
 
 Variants (the ablation): ``base`` (mean of errors, ``Percentile(99)`` threshold),
 ``+conditions`` (``conditions="auto"``), ``+calibrated`` (``aggregate="calibrated"``),
-``+both``, and the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores).
+``+both``, the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores), and
+three with ``Sustained()`` (the level no 25-row stretch of normal scores stays above).
 Alarm time fraction: share of normal rows inside an alarm (a flood is one long event, so
 events per hour alone hide it).
 
@@ -40,7 +41,7 @@ from sklearn.metrics import average_precision_score
 from anomaly import make_detector
 from anomaly.decisions import events
 from anomaly.metrics import hit_rate, point_metrics
-from anomaly.thresholds import POT
+from anomaly.thresholds import POT, Sustained
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import FAULT_TYPES, segments_from_faults
@@ -53,6 +54,9 @@ VARIANTS = {
     "+both": {"conditions": "auto", "aggregate": "calibrated"},
     "+both+pot": {"conditions": "auto", "aggregate": "calibrated", "threshold": POT(q=1e-4)},
     "+conditions+pot": {"conditions": "auto", "threshold": POT(q=1e-4)},
+    "+sustained": {"threshold": Sustained()},
+    "+conditions+sustained": {"conditions": "auto", "threshold": Sustained()},
+    "+both+sustained": {"conditions": "auto", "aggregate": "calibrated", "threshold": Sustained()},
 }
 PARAMS = {
     "pca": {},

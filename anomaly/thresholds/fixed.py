@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
+from anomaly.decisions.rules import DEFAULT_RULES
+from anomaly.decisions.runs import decide_runs
 from anomaly.thresholds.base import Threshold
 from anomaly.validation import check_number
 
-__all__ = ["KSigma", "Percentile", "SkabUCL"]
+__all__ = ["KSigma", "Percentile", "SkabUCL", "Sustained"]
 
 
 class Percentile(Threshold):
@@ -71,3 +73,53 @@ class SkabUCL(Threshold):
 
     def _compute(self, scores: np.ndarray) -> float:
         return self.factor * np.percentile(scores, self.q)
+
+
+class Sustained(Threshold):
+    """The lowest level at which the alert rules raise no alarm on the normal scores, times ``factor``.
+
+    Fitted on normal scores, ``threshold_`` is the smallest score level ``t`` for which
+    :func:`anomaly.decisions.runs.decide_runs` (enter above ``t``, hold above ``exit_ratio x t``,
+    the given minimum duration and merge gap) finds no event, multiplied by ``factor``. It
+    targets the alarm rate a user sees rather than a share of flagged rows: ``Percentile(99)``
+    flags 1 % of normal rows, which the alert rules turn into hundreds of short events per hour
+    on the simulated arm.
+
+    Parameters
+    ----------
+    min_duration, merge_gap : int
+        Alert rules in rows (defaults: :data:`anomaly.decisions.DEFAULT_RULES`).
+    exit_ratio : float
+        Hold level as a fraction of the threshold (default: ``DEFAULT_RULES.exit_ratio``).
+    factor : float, default 1.0
+        Margin on that level (> 0).
+    """
+
+    def __init__(self, min_duration=DEFAULT_RULES.min_duration, merge_gap=DEFAULT_RULES.merge_gap,
+                 exit_ratio=DEFAULT_RULES.exit_ratio, factor=1.0):
+        self.min_duration = min_duration
+        self.merge_gap = merge_gap
+        self.exit_ratio = exit_ratio
+        self.factor = factor
+
+    def _check_params(self) -> None:
+        check_number("min_duration", self.min_duration, low=1, integer=True)
+        check_number("merge_gap", self.merge_gap, low=0, integer=True)
+        check_number("exit_ratio", self.exit_ratio, low=0, high=1, low_open=True)
+        check_number("factor", self.factor, low=0, low_open=True)
+
+    def _quiet(self, scores: np.ndarray, level: float) -> bool:
+        runs = decide_runs(scores > level, scores > self.exit_ratio * level,
+                           min_duration=int(self.min_duration), merge_gap=int(self.merge_gap))
+        return len(runs) == 0
+
+    def _compute(self, scores: np.ndarray) -> float:
+        levels = np.unique(scores)  # the answer is one of the scores (or the largest, always quiet)
+        lo, hi = 0, len(levels) - 1
+        while lo < hi:  # quietness only grows with the level: bisect for the first quiet one
+            mid = (lo + hi) // 2
+            if self._quiet(scores, float(levels[mid])):
+                hi = mid
+            else:
+                lo = mid + 1
+        return self.factor * float(levels[lo])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from anomaly.errors import ConfigError
 from anomaly.thresholds.base import Threshold
 from anomaly.thresholds.dynamic import Dynamic
-from anomaly.thresholds.fixed import KSigma, Percentile, SkabUCL
+from anomaly.thresholds.fixed import KSigma, Percentile, SkabUCL, Sustained
 from anomaly.thresholds.per_channel import PerChannel
 from anomaly.thresholds.pot import POT
 
@@ -17,6 +17,7 @@ THRESHOLDS: dict[str, type[Threshold]] = {
     "skab-ucl": SkabUCL,
     "pot": POT,
     "dynamic": Dynamic,
+    "sustained": Sustained,
 }
 """CLI name -> threshold class for a detector's scores (n,). ``PerChannel`` is not here: it
 thresholds the per-channel error matrix (n, n_channels), not a score."""

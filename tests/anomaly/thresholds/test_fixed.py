@@ -1,11 +1,12 @@
-"""Fixed thresholds: Percentile, KSigma, SkabUCL (and the fit/apply contract they share)."""
+"""Fixed thresholds: Percentile, KSigma, SkabUCL, Sustained (and the fit/apply contract they share)."""
 
 import numpy as np
 import pandas as pd
 import pytest
 
+from anomaly.decisions import DEFAULT_RULES, events
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.thresholds import KSigma, Percentile, SkabUCL
+from anomaly.thresholds import KSigma, Percentile, SkabUCL, Sustained
 
 
 @pytest.mark.parametrize("threshold, scores, expected", [
@@ -77,3 +78,27 @@ def test_bad_scores(scores, match):
         Percentile().fit(scores)
     with pytest.raises(DataError, match=match):
         Percentile().fit([1.0]).apply(scores)
+
+
+def test_sustained_is_the_lowest_level_the_rules_stay_quiet_at():
+    scores = np.array([0.0, 9.0, 0.0, 3.0, 4.0, 5.0, 2.0, 0.0])
+    assert Sustained(min_duration=1, merge_gap=0, exit_ratio=1.0).fit(scores).threshold_ == 9.0  # any row alarms
+    assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0).fit(scores).threshold_ == 3.0  # rows 3..5 above 2.x
+    assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0, factor=2.0).fit(scores).threshold_ == 6.0
+    # merging: above 2, rows 1 and 3..5 (one row apart) merge into a 5-row event; above 3 they don't
+    assert Sustained(min_duration=5, merge_gap=1, exit_ratio=1.0).fit(scores).threshold_ == 3.0
+    assert Sustained(min_duration=5, merge_gap=2, exit_ratio=1.0).fit(scores).threshold_ == 4.0
+
+
+def test_sustained_raises_no_default_alarm_on_the_scores_it_was_fitted_on():
+    scores = pd.Series(np.random.default_rng(0).gamma(2.0, size=20_000))
+    rule = Sustained(min_duration=DEFAULT_RULES.min_duration).fit(scores)
+    assert events(rule.apply(scores), scores=scores, threshold=rule.threshold_) == []
+    percentile = Percentile(99).fit(scores)  # flags 1 % of these rows: the rules still find runs
+    assert len(events(percentile.apply(scores), scores=scores, threshold=percentile.threshold_, min_duration=1)) > 0
+
+
+@pytest.mark.parametrize("params, match", [({"min_duration": 0}, "min_duration"), ({"factor": 0.0}, "factor")])
+def test_sustained_bad_parameters(params, match):
+    with pytest.raises(ConfigError, match=match):
+        Sustained(**params).fit(np.ones(10))

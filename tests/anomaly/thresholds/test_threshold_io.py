@@ -19,6 +19,7 @@ from anomaly.thresholds import (
     Percentile,
     PerChannel,
     SkabUCL,
+    Sustained,
     Threshold,
     threshold_from_dict,
 )
@@ -30,10 +31,11 @@ def round_trip(threshold):
 
 
 def test_registry():
-    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT, "dynamic": Dynamic}
+    assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT, "dynamic": Dynamic,
+                          "sustained": Sustained}
     assert all(issubclass(cls, Threshold) for cls in THRESHOLDS.values())
     assert PerChannel not in THRESHOLDS.values()  # it thresholds error matrices, not a detector's scores
-    assert set(KINDS) == {"Percentile", "KSigma", "SkabUCL", "POT", "Dynamic", "PerChannel"}
+    assert set(KINDS) == {"Percentile", "KSigma", "SkabUCL", "POT", "Dynamic", "PerChannel", "Sustained"}
 
 
 @pytest.mark.parametrize("threshold", [Percentile(97.5), KSigma(2.5), SkabUCL(95, factor=1.2)])
@@ -70,7 +72,7 @@ def test_unfitted_round_trip_and_clone(threshold):
 
 @pytest.mark.parametrize("d, match", [
     ({"kind": "Median", "params": {}}, (r"threshold kind 'Median' is unknown: allowed are "
-                                        r"\['Dynamic', 'KSigma', 'POT', 'PerChannel', 'Percentile', 'SkabUCL'\]")),
+                                        r"\['Dynamic', 'KSigma', 'POT', 'PerChannel', 'Percentile', 'SkabUCL', 'Sustained'\]")),
     ({"kind": ["KSigma"], "params": {}}, r"threshold kind \['KSigma'\] is unknown"),
     ({"kind": "KSigma"}, r"threshold dict .* is malformed: need keys 'kind' and 'params'"),
     ([], r"threshold dict \[\] is malformed"),

@@ -295,6 +295,8 @@ class Detector(BaseEstimator, ABC):
     def _transformed_errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         context = self._window_context()
         n, c = Z.shape
+        if context.span == context.emitted == context.stride and n and n % context.span == 0:
+            return self._tiled_errors_and_extra(Z, context.span)
         warmup = context.warmup
         errors = FoldBack(max(n - warmup, 0), c)
         extra = None
@@ -314,6 +316,15 @@ class Detector(BaseEstimator, ABC):
             E = np.concatenate([np.zeros((min(warmup, n), c), dtype=np.float32), E])
             X = None if X is None else np.concatenate([np.zeros(min(warmup, n), dtype=X.dtype), X])
         return E, X
+
+    def _tiled_errors_and_extra(self, Z: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Spans that tile the rows exactly once (point-wise PCA, back-to-back windows): no fold-back needed."""
+        batch = self.engine_.batch_size or len(Z) // span
+        outputs = [self.forward(np.ascontiguousarray(spans), self.engine_)
+                   for _, spans in iter_windows(Z, span, span, batch)]
+        E = [e.reshape(-1, Z.shape[1]) for e, _ in outputs]
+        X = [x.reshape(-1) for _, x in outputs if x is not None]
+        return (E[0] if len(E) == 1 else np.concatenate(E)), (None if not X else X[0] if len(X) == 1 else np.concatenate(X))
 
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()

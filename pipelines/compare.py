@@ -16,6 +16,13 @@ Datasets (:func:`dataset_splits`):
     Besides the pooled metrics, :func:`flight_detection` reports per flight whether the fault
     was detected after its onset and how fast, and the false alarms per hour of normal flight
     before the onsets (``result["detection"]``).
+``conditions``
+    The simulated arm under operating conditions (``datasets.robot_arm.conditions``): one
+    model fitted on the reference condition's training runs (as separate logs); one split per
+    condition (the reference and every unseen one) whose test log is a 300 s normal run
+    followed by a 600 s run with every fault type. :func:`flight_detection` then gives, per
+    condition, the false alarms per hour before the first fault and whether (and how fast) the
+    faults were found.
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
     anomalies, are the training data; the rest is the test data.
@@ -34,16 +41,17 @@ import pandas as pd
 
 from anomaly.decisions import DEFAULT_RULES, AlertLogic
 from anomaly.errors import ConfigError, DataError
-from anomaly.metrics import evaluate_outputs, hit_rate, random_hit_rate
+from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
 from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
+from datasets.robot_arm.conditions import TEST_SEEDS, TRAIN_SEEDS, TRAINING_CONDITION, UNSEEN_CONDITIONS, conditions_scenario
 from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
-DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa")
+DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions")
 #: Sampling rate, in Hz, that :data:`anomaly.decisions.DEFAULT_RULES` counts its rows at.
 RULES_RATE_HZ = 100.0
 
@@ -115,6 +123,8 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
                 for e in (loader(n, data_dir) for n in names if entity in (None, n))]
     if dataset == "alfa":
         return alfa_splits(data_dir)
+    if dataset == "conditions":
+        return condition_splits(seed)
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
@@ -131,6 +141,27 @@ def alfa_splits(data_dir=None) -> list[Split]:
         kinds = pd.Series(np.where(flight.labels.to_numpy(), flight.fault, ""), index=flight.frame.index, name="fault_type")
         splits.append(Split(flight.name, train, flight.frame, flight.labels.to_numpy(), kinds, train_logs=logs,
                             onset=flight.onset_row))
+    return splits
+
+
+def condition_splits(seed: int = 0) -> list[Split]:
+    """The arm under every named condition: one model on the reference runs, one split per condition.
+
+    The test log of a split is a 300 s normal run followed by a 600 s run with every fault
+    type (test seed ``TEST_SEEDS[0] + seed``); its onset is the first faulty row.
+    """
+    logs = [conditions_scenario(TRAINING_CONDITION, duration_s=300, seed=s + seed).frame for s in TRAIN_SEEDS]
+    train = pd.concat(logs)
+    splits = []
+    for condition in (TRAINING_CONDITION, *UNSEEN_CONDITIONS):
+        test_seed = TEST_SEEDS[0] + seed
+        normal = conditions_scenario(condition, duration_s=300, seed=test_seed, start="2026-01-02T00:00:00")
+        faulty = conditions_scenario(condition, duration_s=600, faults="all", seed=test_seed, start="2026-01-02T00:05:00")
+        frame = pd.concat([normal.frame, faulty.frame])
+        labels = np.concatenate([np.zeros(len(normal.frame), bool), faulty.labels["is_anomaly"].to_numpy()])
+        kinds = pd.concat([pd.Series("", index=normal.frame.index), faulty.labels["fault_type"]]).rename("fault_type")
+        segments = [Segment(s.start + len(normal.frame), s.end + len(normal.frame), s.channels) for s in segments_from_faults(faulty)]
+        splits.append(Split(condition, train, frame, labels, kinds, segments, train_logs=logs, onset=int(np.argmax(labels))))
     return splits
 
 

@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 
 from anomaly.cli import app
 from anomaly.errors import ConfigError, DataError
-from pipelines.compare import dataset_splits
+from pipelines.compare import condition_splits, dataset_splits
 from pipelines.report.charts import envelope
 
 runner = CliRunner()
@@ -88,3 +88,15 @@ def test_unknown_detector_exits_2(tmp_path):
     result = runner.invoke(app, ["compare", "--detectors", "pca,magic", "-o", str(tmp_path / "r")])
     assert result.exit_code == 2 and "unknown detector(s) ['magic']" in result.output
     assert not (tmp_path / "r").exists()
+
+
+def test_condition_splits_share_one_model_and_start_each_test_with_normal_operation():
+    splits = condition_splits()
+    assert [s.name for s in splits][:2] == ["reference", "cold"] and len(splits) == 9
+    assert all(s.train_logs is splits[0].train_logs and len(s.train_logs) == 3 for s in splits)
+    for split in splits:
+        assert len(split.test) == len(split.labels) == 90_000  # 300 s normal + 600 s with faults, 100 Hz
+        assert split.onset > 30_000 and not split.labels[: split.onset].any() and split.labels[split.onset]
+        assert all(seg.start >= 30_000 for seg in split.segments)
+    cold, reference = splits[1].test, splits[0].test
+    assert (cold["j1_temp"].iloc[:30_000].mean() - reference["j1_temp"].iloc[:30_000].mean()) == pytest.approx(-4.0, abs=0.2)

@@ -86,7 +86,7 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
         det, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
                                                            nan_policy=nan_policy)
         outside = describe(det.check_envelope(table.frame)) if hasattr(det, "envelope_") else ""
-        result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
+        result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=det.head_)
         step(f"writing {output}")
         write_table(result, output)
     note = leading_note(data, table.metadata.get("leading_rows_dropped", 0))

@@ -81,7 +81,7 @@ def score_file(detector, path: str | Path, output: str | Path, *, timestamp: str
                                                  drop_leading=drop_leading, stats=stats):
             counts[0] += len(scores)
             counts[1] += int(flags.sum())
-            yield score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors)
+            yield score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=detector.head_)
 
     write_frames(tables(), output)
     return ScoredFile(Path(path), output, counts[0], counts[1], time.perf_counter() - start,

@@ -219,7 +219,8 @@ class StreamScorer:
             rows = list(self._recent)[self._back(change.start) :]
             self._open_start = rows[0][0]
             mean = np.mean([e for _, e in rows], axis=0)
-            names = top_channels(pd.DataFrame(mean[None, :], columns=list(self.channels)), self.top_k).iloc[0].split(";")
+            ranked = self.detector.head_.calibrated(mean[None, :])  # calibrated errors when the head calibrates
+            names = top_channels(pd.DataFrame(ranked, columns=list(self.channels)), self.top_k).iloc[0].split(";")
             return self._alert("alert", timestamp, score=change.score, top_channels=tuple(names))
         return self._closed(change, timestamp)
 

@@ -67,3 +67,17 @@ def test_stream_emits_one_drift_record_on_a_cooler_day(logs):
     assert drift[0]["message"].startswith("model outside its operating envelope: ")
     assert sorted(drift[0]["channels"]) == [f"j{i}_temp" for i in range(1, 7)]
     assert all(-4.5 < delta < -3.0 for delta in drift[0]["channels"].values())
+
+
+def test_top_channels_rank_calibrated_errors_with_a_calibrated_head(logs):
+    fitted = invoke("fit", logs / "normal.parquet", "-d", "pca", "--aggregate", "calibrated", "--param", "statistic=spe",
+                    "-o", logs / "calibrated")
+    assert fitted.exit_code == 0, fitted.output
+    scored = invoke("score", logs / "cool.parquet", "-m", logs / "calibrated", "-o", logs / "calibrated.parquet", "--with-errors")
+    assert scored.exit_code == 0, scored.output
+    table = pd.read_parquet(logs / "calibrated.parquet")
+    errors = table.filter(like="err:").rename(columns=lambda c: c[4:])
+    scale = json.loads((logs / "calibrated" / "detector.json").read_text())["head"]["scale"]
+    calibrated = errors / scale
+    first = [row.split(";")[0] for row in table["top_channels"]]
+    assert first == list(calibrated.idxmax(axis=1))

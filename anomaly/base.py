@@ -53,6 +53,19 @@ def fingerprint(values: np.ndarray, channels: tuple[str, ...]) -> str:
     return digest.hexdigest()[:16]
 
 
+def join_arrays(arrays: list[np.ndarray]) -> np.ndarray:
+    """The one array itself (no copy), or the concatenation of several along the first axis."""
+    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)
+
+
+def pad_front(errors: np.ndarray, extra: np.ndarray | None, rows: int) -> tuple[np.ndarray, np.ndarray | None]:
+    """Errors (n, c) and extra (n,) or None with ``rows`` leading rows of 0 (rows no span emits)."""
+    if not rows:
+        return errors, extra
+    errors = np.concatenate([np.zeros((rows, errors.shape[1]), np.float32), errors])
+    return errors, None if extra is None else np.concatenate([np.zeros(rows, extra.dtype), extra])
+
+
 @dataclass(frozen=True)
 class ScoringContext:
     """What one forward call of a detector reads and produces, in rows.
@@ -82,10 +95,6 @@ class ScoringContext:
         """Leading rows of a (transformed) series that no span emits an error for."""
         return self.span - self.emitted
 
-    @property
-    def rows(self) -> int:
-        """Raw rows one span is computed from (``history + span``)."""
-        return self.history + self.span
 
 
 class Detector(BaseEstimator, ABC):
@@ -185,16 +194,13 @@ class Detector(BaseEstimator, ABC):
         return NumpyEngine()
 
     # -- shared machinery -------------------------------------------------
-    @staticmethod
-    def _check_frame_type(X, source: str) -> pd.DataFrame:
+    def _prepare(self, X: pd.DataFrame, source: str, schema: Schema | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+        """Checked frame and float32 values (n, c); channels aligned to ``schema`` (default: the fitted one)."""
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"{source}: expected a pandas DataFrame, got {type(X).__name__}")
-        return X
-
-    def _prepare(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray]:
-        X = self._check_frame_type(X, source)
-        if hasattr(self, "schema_"):
-            X = self.schema_.align(X, source=source)
+        schema = schema or getattr(self, "schema_", None)
+        if schema is not None:
+            X = schema.align(X, source=source)
         X = fill_missing(X, self.nan_policy, source=source)
         return X, check_frame(X, source=source)
 
@@ -244,9 +250,8 @@ class Detector(BaseEstimator, ABC):
             raise DataError(f"{source}: no training data (an empty list of logs)")
         first, values = self._prepare(frames[0], source)
         schema = Schema.from_frame(first)
-        logs = [values] + [check_frame(fill_missing(schema.align(self._check_frame_type(f, source), source=source),
-                                                    self.nan_policy, source=source), source=source) for f in frames[1:]]
-        values = logs[0] if len(logs) == 1 else np.concatenate(logs)
+        logs = [values] + [self._prepare(f, source, schema)[1] for f in frames[1:]]
+        values = join_arrays(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
         self.conditions_ = ConditionChannels(choose(self.conditions, schema.channels, parts), values.shape[1],
@@ -283,13 +288,9 @@ class Detector(BaseEstimator, ABC):
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
         history = self.conditions_.history
         if history:
-            E, X = self._transformed_errors_and_extra(self.conditions_.transform(Z)) if len(Z) > history else (
-                np.zeros((0, Z.shape[1]), np.float32), None)
-            pad = min(history, len(Z))
-            if X is None and not len(E):  # too short to know whether the detector has an extra statistic
-                X = np.zeros(0, np.float32)
-            return (np.concatenate([np.zeros((pad, Z.shape[1]), np.float32), E]),
-                    None if X is None else np.concatenate([np.zeros(pad, X.dtype), X]))
+            if len(Z) <= history:  # too short to know whether the detector has an extra statistic
+                return np.zeros(Z.shape, np.float32), np.zeros(len(Z), np.float32)
+            return pad_front(*self._transformed_errors_and_extra(self.conditions_.transform(Z)), history)
         return self._transformed_errors_and_extra(Z)
 
     def _transformed_errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
@@ -312,19 +313,15 @@ class Detector(BaseEstimator, ABC):
         else:
             E = np.zeros((0, c), dtype=np.float32)
         X = extra.result()[:, 0] if extra is not None else None
-        if warmup:
-            E = np.concatenate([np.zeros((min(warmup, n), c), dtype=np.float32), E])
-            X = None if X is None else np.concatenate([np.zeros(min(warmup, n), dtype=X.dtype), X])
-        return E, X
+        return pad_front(E, X, min(warmup, n))
 
     def _tiled_errors_and_extra(self, Z: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Spans that tile the rows exactly once (point-wise PCA, back-to-back windows): no fold-back needed."""
         batch = self.engine_.batch_size or len(Z) // span
         outputs = [self.forward(np.ascontiguousarray(spans), self.engine_)
                    for _, spans in iter_windows(Z, span, span, batch)]
-        E = [e.reshape(-1, Z.shape[1]) for e, _ in outputs]
         X = [x.reshape(-1) for _, x in outputs if x is not None]
-        return (E[0] if len(E) == 1 else np.concatenate(E)), (None if not X else X[0] if len(X) == 1 else np.concatenate(X))
+        return join_arrays([e.reshape(-1, Z.shape[1]) for e, _ in outputs]), (join_arrays(X) if X else None)
 
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()

@@ -88,8 +88,9 @@ class ConditionChannels:
         """Rows before the first transformed row (0 when there is no condition channel)."""
         return self.lag
 
-    def transform(self, Z, ops=np):
-        """Rows (n, c) -> (n - lag, c): condition channels become their change over ``lag`` rows."""
+    def transform(self, Z):
+        """Rows (n, c) -> (n - lag, c): condition channels become their change over ``lag`` rows
+        (NumPy arrays or Keras tensors alike: slicing and arithmetic only)."""
         if not self.lag:
             return Z
         return Z[self.lag :] - Z[: -self.lag] * self.mask

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.base import Detector, ScoringContext
+from anomaly.base import Detector, ScoringContext, join_arrays
 from anomaly.engine import ENGINE_CHOICES, Engine, KerasEngine, OnnxEngine, import_onnxruntime, onnx_path
 from anomaly.errors import ConfigError, DataError, ModelFileError
 from anomaly.files import atomic_write
@@ -254,8 +254,3 @@ def encoder_layers(model) -> list:
         raise ConfigError(f"model {model.name!r} has no layer named {' or '.join(map(repr, ENCODER_ENDS))}; "
                           "use freeze_encoder=False")
     return model.layers[: end + 1]
-
-
-def join_arrays(arrays: list[np.ndarray]) -> np.ndarray:
-    """The one array itself, or the concatenation of several along the first axis."""
-    return arrays[0] if len(arrays) == 1 else np.concatenate(arrays)

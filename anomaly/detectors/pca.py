@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.base import Detector, store_params
+from anomaly.base import Detector, join_arrays, store_params
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.engine import Engine, NumpyEngine
 from anomaly.errors import ConfigError
@@ -73,7 +73,7 @@ class PCADetector(Detector):
         raise ConfigError(f"n_components={k!r} must be an int >= 1 or a float in (0, 1)")
 
     def _fit(self, parts: list[np.ndarray]) -> None:
-        Z = parts[0] if len(parts) == 1 else np.concatenate(parts)  # point-wise: logs simply pool
+        Z = join_arrays(parts)  # point-wise: logs simply pool
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
         x = Z.astype(np.float64)

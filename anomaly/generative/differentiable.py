@@ -66,7 +66,7 @@ def score_graph(detector, n_rows: int) -> Callable:
     emitted = starts[:, None] + context.warmup + np.arange(context.emitted)  # (k, emitted): row of each output
 
     def scores(Z):
-        Z = detector.conditions_.transform(Z, ops)
+        Z = detector.conditions_.transform(Z)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)
         E = _fold_back(errors, emitted, n, ops)
         X = None if extra is None else _fold_back(ops.expand_dims(extra, -1), emitted, n, ops)[:, 0]

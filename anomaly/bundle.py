@@ -111,11 +111,10 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         cls = detector_class(meta["class"])
         detector = cls(**{k: decode_param(v) for k, v in meta["params"].items()})
         detector.scaler_ = Scaler.from_dict(meta["scaler"])
-        detector.head_ = ScoreHead.from_dict({**meta.get("head", {}), "threshold": meta["threshold"]})
-        n_channels = len(meta["schema"]["channels"])
-        if "envelope" in meta:
-            detector.envelope_ = Envelope.from_dict(meta["envelope"])
-        detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": n_channels, "lag": 0}))
+        detector.head_ = ScoreHead.from_dict(meta.get("head", {}), meta["threshold"])
+        channels = meta["schema"]["channels"]  # models saved before the guard and conditions: none of either
+        detector.envelope_ = Envelope.from_dict(meta["envelope"]) if "envelope" in meta else Envelope.unbounded(channels)
+        detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": len(channels), "lag": 0}))
         detector.fingerprint_ = meta["fingerprint"]
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:

@@ -68,6 +68,14 @@ class Envelope:
         return {"channels": list(self.channels_), "low": self.low_.tolist(), "high": self.high_.tolist()}
 
     @classmethod
+    def unbounded(cls, channels: tuple[str, ...]) -> Envelope:
+        """An envelope nothing lies outside (models saved before the guard existed)."""
+        envelope = cls()
+        envelope.channels_ = tuple(channels)
+        envelope.low_, envelope.high_ = np.full(len(channels), -np.inf), np.full(len(channels), np.inf)
+        return envelope
+
+    @classmethod
     def from_dict(cls, data: dict) -> Envelope:
         envelope = cls()
         envelope.channels_ = tuple(data["channels"])

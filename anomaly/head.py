@@ -90,17 +90,17 @@ class ScoreHead(BaseEstimator):
         return self.thresholder_.apply(scores)
 
     def to_dict(self) -> dict:
-        """JSON form of the fitted head (the threshold rule's own JSON inside)."""
-        return {"aggregate": self.aggregate, "threshold": self.thresholder_.to_dict(),
-                "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_}
+        """JSON form of the fitted aggregation (the threshold rule has its own: ``thresholder_.to_dict()``)."""
+        return {"aggregate": self.aggregate, "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_}
 
     @classmethod
-    def from_dict(cls, data: dict) -> ScoreHead:
-        """Inverse of :meth:`to_dict` (older models without calibration load as ``"mean"``)."""
+    def from_dict(cls, data: dict, threshold: dict) -> ScoreHead:
+        """Inverse of :meth:`to_dict`, with the threshold rule's JSON (older models without
+        calibration, ``data == {}``, load as ``"mean"``)."""
         head = cls(aggregate=data.get("aggregate", "mean"))
         scale = data.get("scale")
         head.scale_ = None if scale is None else np.asarray(scale, dtype=np.float32)
         head.norm_ = float(data.get("norm", 1.0))
-        head.thresholder_ = threshold_from_dict(data["threshold"])
+        head.thresholder_ = threshold_from_dict(threshold)
         head.threshold_ = float(head.thresholder_.threshold_)
         return head

@@ -85,7 +85,7 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
     with progress() as step:
         det, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
                                                            nan_policy=nan_policy)
-        outside = describe(det.check_envelope(table.frame)) if hasattr(det, "envelope_") else ""
+        outside = describe(det.check_envelope(table.frame))
         result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=det.head_)
         step(f"writing {output}")
         write_table(result, output)

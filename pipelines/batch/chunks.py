@@ -217,7 +217,6 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     yield from emit(pieces.finish())
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
-        envelope = getattr(detector, "envelope_", None)  # models saved before the guard have none
-        stats["outside_envelope"] = describe(envelope.check_median(np.median(medians, axis=0))) if envelope and medians else ""
+        stats["outside_envelope"] = describe(detector.envelope_.check_median(np.median(medians, axis=0))) if medians else ""
     if progress is not None:
         progress(done, done)

@@ -167,7 +167,7 @@ class StreamScorer:
         self._recent: deque = deque(maxlen=int(self.logic.min_duration) + int(self.logic.merge_gap) + 2)
         self._scored = 0
         self._open_start = None
-        self._watch = EnvelopeWatch(detector) if hasattr(detector, "envelope_") else None  # older models have none
+        self._watch = EnvelopeWatch(detector)
         self._drift = None
 
     def push(self, timestamp, values) -> Step | None:
@@ -198,7 +198,7 @@ class StreamScorer:
         self._buffer[slot + self.rows] = row
         self._pushed += 1
         self._times.append(timestamp)
-        if self._watch is not None and (left := self._watch.push(row)) is not None:
+        if (left := self._watch.push(row)) is not None:
             self._drift = {"type": "drift", "model": self.name, "timestamp": jsonable(timestamp), **left}
         if self._pushed < self.rows or (self._pushed - self.rows) % self.hop:
             return None

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -101,3 +103,15 @@ def test_guard_names_the_channels_outside_the_envelope(runs, conditioned):
     assert " -3." in line or " -4." in line  # about 4 degC below the training range
     assert describe(conditioned.check_envelope(runs[2])) == ""
     assert conditioned.check_envelope(pd.concat([runs[0]])) == []
+
+
+def test_a_model_saved_before_the_guard_loads_and_scores_with_an_unbounded_envelope(runs, tmp_path):
+    det = anomaly.PCADetector().fit(runs[0])
+    path = det.save(tmp_path / "old")
+    meta = json.loads((path / "detector.json").read_text())
+    for key in ("envelope", "conditions", "head"):  # what a model of the previous format lacks
+        del meta[key]
+    (path / "detector.json").write_text(json.dumps(meta))
+    old = anomaly.load(path)
+    assert old.check_envelope(runs[1]) == []  # an unbounded envelope: nothing to report
+    assert_allclose(old.score(runs[1]).to_numpy(), det.score(runs[1]).to_numpy())

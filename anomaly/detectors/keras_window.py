@@ -226,12 +226,11 @@ class KerasWindowDetector(Detector):
 def export_network(model, path: Path, probe: np.ndarray) -> float:
     """Export one Keras network to ONNX at ``path`` (atomically); refuse it when ONNX Runtime's
     output on ``probe`` differs from Keras' by more than 1e-4. Returns the largest difference."""
-    onnxruntime = import_onnxruntime()
+    import_onnxruntime()  # before writing anything: a missing extra is a ConfigError, not a file
     expected = np.asarray(model.predict_on_batch(probe))  # also makes sure the model has been called
     with native_stderr_silenced():
         atomic_write(path, lambda tmp: model.export(str(tmp), format="onnx", verbose=False))
-    session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {session.get_inputs()[0].name: probe})[0]
+    got = OnnxEngine({"model": path}).run("model", probe)
     diff = float(np.abs(got - expected).max())
     if diff > 1e-4:
         path.unlink()

@@ -26,6 +26,7 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly import bundle
+from anomaly.adaptation import Baseline, adapt_errors, check_tau
 from anomaly.conditions import ConditionChannels, choose, lag_rows
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
@@ -114,6 +115,10 @@ class Detector(BaseEstimator, ABC):
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means ``Percentile(99)``.
+    adapt : int or None
+        Baseline adaptation time constant in rows (see :mod:`anomaly.adaptation`): every
+        scoring pass (a ``score`` call, a file, a stream) slowly re-levels each channel's
+        error, frozen during alarms, so a lasting offset fades out; None (default) for none.
 
     A subclass writes :meth:`_fit`, :meth:`forward` and, when its score is not the head's
     aggregate of the errors, :meth:`row_scores`; window models also override
@@ -245,6 +250,7 @@ class Detector(BaseEstimator, ABC):
         for name in list(vars(self)):
             if name.endswith("_") and not name.startswith("_"):
                 delattr(self, name)  # refit starts from scratch, including the schema check
+        check_tau(self.adapt)  # before any training time is spent
         frames = list(X) if isinstance(X, (list, tuple)) else [X]
         if not frames:
             raise DataError(f"{source}: no training data (an empty list of logs)")
@@ -262,10 +268,12 @@ class Detector(BaseEstimator, ABC):
                             f"({history} rows)")
         self._fit([self.conditions_.transform(Z) for Z in parts if len(Z) > history], **fit_params)
         self.engine_ = self._make_engine()
-        head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold)
+        head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt)
         self.head_ = head
-        outputs = [self._errors_and_extra(Z) for Z in parts]
-        head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]))
+        outputs = [self.errors_and_extra_scaled(Z) for Z in parts]
+        extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
+        head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
+                       np.concatenate(extras) if extras else None)
         scores = [np.asarray(self.row_scores(E, X)) for E, X in outputs]
         head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]))
         self.decision_scores_ = np.concatenate(scores)
@@ -275,16 +283,31 @@ class Detector(BaseEstimator, ABC):
         return self
 
     # -- the batch path: spans on the stride grid, folded back to rows -------
-    def errors_and_scores_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    def errors_and_scores_scaled(self, Z: np.ndarray, baseline: Baseline | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) float32 and scores (n,) of scaled rows ``Z`` (n, c), as :meth:`score` computes them.
 
         Spans start on the stride grid plus one flush with the end; errors of rows covered by
-        several spans are averaged; the first ``history + warmup`` rows get error 0.
+        several spans are averaged; the first ``history + warmup`` rows get error 0. With a
+        ``baseline`` (:meth:`start_pass`), ``Z`` continues that pass and the errors are adapted.
         """
-        E, X = self._errors_and_extra(Z)
-        return E, self.row_scores(E, X)
+        return self.scores_of_errors(*self.errors_and_extra_scaled(Z), baseline)
 
-    def _errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+    def start_pass(self) -> Baseline | None:
+        """The adaptation state of a new scoring pass (a file, a stream), or None without ``adapt``."""
+        return self.head_.start()
+
+    def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, baseline: Baseline | None = None
+                         ) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (n, c) and scores (n,) of raw errors (n, c) and extra (n,) or None of consecutive rows.
+
+        Without a ``baseline`` the errors are returned as they are; with one they are adapted
+        (:func:`anomaly.adaptation.adapt_errors`) and the baseline advances.
+        """
+        if baseline is None:
+            return errors, self.row_scores(errors, extra)
+        return adapt_errors(errors, extra, self.row_scores, baseline)
+
+    def errors_and_extra_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
         history = self.conditions_.history
         if history:
@@ -326,7 +349,7 @@ class Detector(BaseEstimator, ABC):
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self._prepare(X, source)
-        E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values))
+        E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values), self.start_pass())
         return X, E, scores
 
     def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
@@ -382,9 +405,9 @@ class Detector(BaseEstimator, ABC):
         )
 
     # -- the stream path: scores that use no row after their hop group -------------
-    def _chunk_scores(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """Errors (k, n, c) and scores (k, n) of the newest ``n`` rows of each scaled, transformed
-        chunk (k, span - 1 + n, c), each from its own chunk only."""
+    def _chunk_errors(self, chunks: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Errors (k * n, c) and extra (k * n,) or None of the newest ``n`` rows of each scaled,
+        transformed chunk (k, span - 1 + n, c), each from its own chunk only, in row order."""
         context = self._window_context()
         span, k, c = context.span, chunks.shape[0], chunks.shape[2]
         if n <= context.emitted:
@@ -396,9 +419,7 @@ class Detector(BaseEstimator, ABC):
             errors, extra = self.forward(spans, self.engine_)
         else:
             raise ConfigError(f"hop={n} must be <= window={context.emitted}, or rows older than the last window get no error")
-        errors = np.asarray(errors).reshape(k, n, c)
-        flat = None if extra is None else np.asarray(extra).reshape(k * n)
-        return errors, np.asarray(self.row_scores(errors.reshape(k * n, c), flat)).reshape(k, n)
+        return np.asarray(errors).reshape(k * n, c), None if extra is None else np.asarray(extra).reshape(k * n)
 
     def set_inference_threads(self, threads: int) -> None:
         """Threads of the inference engine (ONNX Runtime's intra-op threads); no effect on the others."""
@@ -416,7 +437,7 @@ class Detector(BaseEstimator, ABC):
         context = self.scoring_context()
         return context.history + context.span - 1 + int(hop)
 
-    def score_newest(self, values: np.ndarray, n: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    def score_newest(self, values: np.ndarray, n: int = 1, baseline: Baseline | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
 
         Parameters
@@ -426,6 +447,9 @@ class Detector(BaseEstimator, ABC):
             ``m >= stream_rows(n)``; only the last ``stream_rows(n)`` rows are read.
         n : int, default=1
             Rows to score. Window autoencoders need ``n <= window``.
+        baseline : Baseline or None
+            The stream's adaptation state (:meth:`start_pass`): the errors are adapted and
+            it advances by ``n`` rows.
 
         Returns
         -------
@@ -439,8 +463,7 @@ class Detector(BaseEstimator, ABC):
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
         Z = self.conditions_.transform(self.scaler_.transform(values[-rows:]))
-        errors, scores = self._chunk_scores(Z[None], n)
-        return errors[0], scores[0]
+        return self.scores_of_errors(*self._chunk_errors(Z[None], n), baseline)
 
     def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
         """The scores a stream with this ``hop`` emits for ``X``, computed in one batch pass.
@@ -465,10 +488,10 @@ class Detector(BaseEstimator, ABC):
         if len(Z) >= rows:
             Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
             chunks = sliding_windows(Z, rows - history, hop)  # chunk j ends at the last row of group j
-            first, step = rows - hop, self.engine_.batch_size or len(chunks)
+            first, step, baseline = rows - hop, self.engine_.batch_size or len(chunks), self.start_pass()
             for lo in range(0, len(chunks), step):
-                _, part = self._chunk_scores(np.ascontiguousarray(chunks[lo : lo + step]), hop)
-                scores[first + lo * hop : first + (lo + len(part)) * hop] = part.ravel()
+                _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), baseline)
+                scores[first + lo * hop : first + lo * hop + len(part)] = part
         return pd.Series(scores, index=X.index, name="score")
 
     # -- persistence --------------------------------------------------------

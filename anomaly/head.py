@@ -12,6 +12,8 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator
 
+from anomaly.adaptation import Baseline, check_tau
+from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.errors import ConfigError, NotFittedError
 from anomaly.thresholds import Percentile, Threshold, threshold_from_dict
 
@@ -37,6 +39,10 @@ class ScoreHead(BaseEstimator):
         the 1 % most unusual normal rows).
     threshold : Threshold or None, default=None
         Unfitted rule fitted on normal scores; None means ``Percentile(99)``.
+    adapt : int or None, default=None
+        Baseline adaptation time constant in rows (>= 2), or None for none: every scoring
+        pass re-levels each channel's error by its slow baseline, frozen during alarms
+        (:mod:`anomaly.adaptation`; :meth:`start` begins a pass).
 
     Attributes
     ----------
@@ -44,20 +50,30 @@ class ScoreHead(BaseEstimator):
         Per-channel calibration scale (``"calibrated"`` only).
     norm_ : float
         Normaliser of the capped mean (``"calibrated"``; 1.0 otherwise).
+    reference_ : ndarray of shape (n_channels,) or (n_channels + 1,) or None
+        Mean error of every channel (and of the extra statistic, last) on the normal
+        (held-out) data: where the adaptation's baselines start (``adapt`` only).
     thresholder_ : Threshold
         The fitted rule.
     threshold_ : float
         Its value on the score scale.
     """
 
-    def __init__(self, aggregate="mean", threshold=None):
+    def __init__(self, aggregate="mean", threshold=None, adapt=None):
         self.aggregate = aggregate
         self.threshold = threshold
+        self.adapt = adapt
 
-    def calibrate(self, errors: np.ndarray) -> ScoreHead:
-        """Fit the per-channel calibration on normal (held-out) errors of shape (n, n_channels)."""
+    def calibrate(self, errors: np.ndarray, extra: np.ndarray | None = None) -> ScoreHead:
+        """Fit the per-channel calibration on normal (held-out) errors of shape (n, n_channels)
+        and the detector's extra statistic (n,) or None (adapted as one more channel)."""
         if self.aggregate not in AGGREGATES:
             raise ConfigError(f"aggregate={self.aggregate!r} is not one of {list(AGGREGATES)}")
+        tau = check_tau(self.adapt)
+        self.reference_ = None
+        if tau is not None:
+            means = errors.mean(axis=0) if extra is None else np.append(errors.mean(axis=0), np.mean(extra))
+            self.reference_ = np.maximum(means, _TINY).astype(np.float64)
         self.scale_, self.norm_ = None, 1.0
         if self.aggregate == "calibrated":
             self.scale_ = np.maximum(np.percentile(errors, CALIBRATION_PERCENTILE, axis=0), _TINY).astype(np.float32)
@@ -83,6 +99,16 @@ class ScoreHead(BaseEstimator):
         self.threshold_ = float(self.thresholder_.threshold_)
         return self
 
+    def start(self) -> Baseline | None:
+        """A new scoring pass's adaptation state (baselines at ``reference_``), or None without ``adapt``.
+
+        Quiet rows, which move the baselines, score at most the alert rules' hold level
+        (``DEFAULT_RULES.exit_ratio x threshold_``).
+        """
+        if getattr(self, "reference_", None) is None:
+            return None
+        return Baseline(self.reference_, int(self.adapt), DEFAULT_RULES.exit_ratio * self.threshold_)
+
     def flags(self, scores: np.ndarray) -> np.ndarray:
         """Boolean flags (n,) of scores (n,)."""
         if not hasattr(self, "thresholder_"):
@@ -91,13 +117,16 @@ class ScoreHead(BaseEstimator):
 
     def to_dict(self) -> dict:
         """JSON form of the fitted aggregation (the threshold rule has its own: ``thresholder_.to_dict()``)."""
-        return {"aggregate": self.aggregate, "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_}
+        return {"aggregate": self.aggregate, "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_,
+                "adapt": self.adapt, "reference": None if self.reference_ is None else self.reference_.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict, threshold: dict) -> ScoreHead:
         """Inverse of :meth:`to_dict`, with the threshold rule's JSON (older models without
-        calibration, ``data == {}``, load as ``"mean"``)."""
-        head = cls(aggregate=data.get("aggregate", "mean"))
+        calibration, ``data == {}``, load as ``"mean"`` without adaptation)."""
+        head = cls(aggregate=data.get("aggregate", "mean"), adapt=data.get("adapt"))
+        reference = data.get("reference")
+        head.reference_ = None if reference is None else np.asarray(reference, dtype=np.float64)
         scale = data.get("scale")
         head.scale_ = None if scale is None else np.asarray(scale, dtype=np.float32)
         head.norm_ = float(data.get("norm", 1.0))

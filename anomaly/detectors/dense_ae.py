@@ -67,6 +67,7 @@ class DenseAutoencoder(KerasWindowDetector):
         threshold=None,
         aggregate="mean",
         conditions=None,
+        adapt=None,
     ):
         store_params(self, locals())
 

@@ -26,12 +26,13 @@ import pandas as pd
 from sklearn.base import BaseEstimator
 
 from anomaly import bundle
-from anomaly.adaptation import Baseline, adapt_errors, check_tau
+from anomaly.adaptation import check_tau
 from anomaly.conditions import ConditionChannels, choose, lag_rows
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
+from anomaly.passes import ScoringPass, check_smooth
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
 from anomaly.windows import FoldBack, iter_windows, sliding_windows
@@ -119,6 +120,9 @@ class Detector(BaseEstimator, ABC):
         Baseline adaptation time constant in rows (see :mod:`anomaly.adaptation`): every
         scoring pass (a ``score`` call, a file, a stream) slowly re-levels each channel's
         error, frozen during alarms, so a lasting offset fades out; None (default) for none.
+    smooth : int or None
+        Score smoothing in rows (see :mod:`anomaly.passes`): a row's score is the mean of the
+        last ``smooth`` raw row scores of its pass; None (default) for none.
 
     A subclass writes :meth:`_fit`, :meth:`forward` and, when its score is not the head's
     aggregate of the errors, :meth:`row_scores`; window models also override
@@ -251,6 +255,7 @@ class Detector(BaseEstimator, ABC):
             if name.endswith("_") and not name.startswith("_"):
                 delattr(self, name)  # refit starts from scratch, including the schema check
         check_tau(self.adapt)  # before any training time is spent
+        check_smooth(self.smooth)
         frames = list(X) if isinstance(X, (list, tuple)) else [X]
         if not frames:
             raise DataError(f"{source}: no training data (an empty list of logs)")
@@ -268,13 +273,13 @@ class Detector(BaseEstimator, ABC):
                             f"({history} rows)")
         self._fit([self.conditions_.transform(Z) for Z in parts if len(Z) > history], **fit_params)
         self.engine_ = self._make_engine()
-        head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt)
+        head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt, smooth=self.smooth)
         self.head_ = head
         outputs = [self.errors_and_extra_scaled(Z) for Z in parts]
         extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)
-        scores = [np.asarray(self.row_scores(E, X)) for E, X in outputs]
+        scores = [self.scores_of_errors(E, X, head.start(adapt=False))[1] for E, X in outputs]  # a pass per log
         head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]))
         self.decision_scores_ = np.concatenate(scores)
         self.envelope_ = Envelope().fit(values, schema.channels)
@@ -283,29 +288,29 @@ class Detector(BaseEstimator, ABC):
         return self
 
     # -- the batch path: spans on the stride grid, folded back to rows -------
-    def errors_and_scores_scaled(self, Z: np.ndarray, baseline: Baseline | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def errors_and_scores_scaled(self, Z: np.ndarray, state: ScoringPass | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) float32 and scores (n,) of scaled rows ``Z`` (n, c), as :meth:`score` computes them.
 
         Spans start on the stride grid plus one flush with the end; errors of rows covered by
         several spans are averaged; the first ``history + warmup`` rows get error 0. With a
-        ``baseline`` (:meth:`start_pass`), ``Z`` continues that pass and the errors are adapted.
+        ``state`` (:meth:`start_pass`), ``Z`` continues that pass (adapted errors, smoothed scores).
         """
-        return self.scores_of_errors(*self.errors_and_extra_scaled(Z), baseline)
+        return self.scores_of_errors(*self.errors_and_extra_scaled(Z), state)
 
-    def start_pass(self) -> Baseline | None:
-        """The adaptation state of a new scoring pass (a file, a stream), or None without ``adapt``."""
+    def start_pass(self) -> ScoringPass | None:
+        """The state of a new scoring pass (a file, a stream), or None without ``adapt`` and ``smooth``."""
         return self.head_.start()
 
-    def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, baseline: Baseline | None = None
+    def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, state: ScoringPass | None = None
                          ) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) and scores (n,) of raw errors (n, c) and extra (n,) or None of consecutive rows.
 
-        Without a ``baseline`` the errors are returned as they are; with one they are adapted
-        (:func:`anomaly.adaptation.adapt_errors`) and the baseline advances.
+        Without a ``state`` the errors are returned as they are with their row scores; with one
+        they continue its pass (:meth:`anomaly.passes.ScoringPass.scores`) and it advances.
         """
-        if baseline is None:
+        if state is None:
             return errors, self.row_scores(errors, extra)
-        return adapt_errors(errors, extra, self.row_scores, baseline)
+        return state.scores(errors, extra, self.row_scores)
 
     def errors_and_extra_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
@@ -437,7 +442,7 @@ class Detector(BaseEstimator, ABC):
         context = self.scoring_context()
         return context.history + context.span - 1 + int(hop)
 
-    def score_newest(self, values: np.ndarray, n: int = 1, baseline: Baseline | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def score_newest(self, values: np.ndarray, n: int = 1, state: ScoringPass | None = None) -> tuple[np.ndarray, np.ndarray]:
         """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
 
         Parameters
@@ -447,9 +452,9 @@ class Detector(BaseEstimator, ABC):
             ``m >= stream_rows(n)``; only the last ``stream_rows(n)`` rows are read.
         n : int, default=1
             Rows to score. Window autoencoders need ``n <= window``.
-        baseline : Baseline or None
-            The stream's adaptation state (:meth:`start_pass`): the errors are adapted and
-            it advances by ``n`` rows.
+        state : ScoringPass or None
+            The stream's pass (:meth:`start_pass`), which adaptation and smoothing need: it
+            advances by ``n`` rows. None scores the rows as a pass of their own.
 
         Returns
         -------
@@ -463,7 +468,7 @@ class Detector(BaseEstimator, ABC):
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
         Z = self.conditions_.transform(self.scaler_.transform(values[-rows:]))
-        return self.scores_of_errors(*self._chunk_errors(Z[None], n), baseline)
+        return self.scores_of_errors(*self._chunk_errors(Z[None], n), self.start_pass() if state is None else state)
 
     def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
         """The scores a stream with this ``hop`` emits for ``X``, computed in one batch pass.
@@ -488,9 +493,9 @@ class Detector(BaseEstimator, ABC):
         if len(Z) >= rows:
             Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
             chunks = sliding_windows(Z, rows - history, hop)  # chunk j ends at the last row of group j
-            first, step, baseline = rows - hop, self.engine_.batch_size or len(chunks), self.start_pass()
+            first, step, state = rows - hop, self.engine_.batch_size or len(chunks), self.start_pass()
             for lo in range(0, len(chunks), step):
-                _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), baseline)
+                _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), state)
                 scores[first + lo * hop : first + lo * hop + len(part)] = part
         return pd.Series(scores, index=X.index, name="score")
 

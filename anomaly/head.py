@@ -15,6 +15,7 @@ from sklearn.base import BaseEstimator
 from anomaly.adaptation import Baseline, check_tau
 from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.errors import ConfigError, NotFittedError
+from anomaly.passes import MovingAverage, ScoringPass, check_smooth
 from anomaly.thresholds import Percentile, Threshold, threshold_from_dict
 
 AGGREGATES = ("mean", "calibrated")
@@ -43,6 +44,10 @@ class ScoreHead(BaseEstimator):
         Baseline adaptation time constant in rows (>= 2), or None for none: every scoring
         pass re-levels each channel's error by its slow baseline, frozen during alarms
         (:mod:`anomaly.adaptation`; :meth:`start` begins a pass).
+    smooth : int or None, default=None
+        Score smoothing in rows (>= 1), or None for none: a row's score is the mean of the
+        last ``smooth`` raw row scores of its pass (:mod:`anomaly.passes`); the threshold is
+        fitted on the smoothed normal scores.
 
     Attributes
     ----------
@@ -59,10 +64,11 @@ class ScoreHead(BaseEstimator):
         Its value on the score scale.
     """
 
-    def __init__(self, aggregate="mean", threshold=None, adapt=None):
+    def __init__(self, aggregate="mean", threshold=None, adapt=None, smooth=None):
         self.aggregate = aggregate
         self.threshold = threshold
         self.adapt = adapt
+        self.smooth = smooth
 
     def calibrate(self, errors: np.ndarray, extra: np.ndarray | None = None) -> ScoreHead:
         """Fit the per-channel calibration on normal (held-out) errors of shape (n, n_channels)
@@ -70,6 +76,7 @@ class ScoreHead(BaseEstimator):
         if self.aggregate not in AGGREGATES:
             raise ConfigError(f"aggregate={self.aggregate!r} is not one of {list(AGGREGATES)}")
         tau = check_tau(self.adapt)
+        check_smooth(self.smooth)
         self.reference_ = None
         if tau is not None:
             means = errors.mean(axis=0) if extra is None else np.append(errors.mean(axis=0), np.mean(extra))
@@ -99,15 +106,18 @@ class ScoreHead(BaseEstimator):
         self.threshold_ = float(self.thresholder_.threshold_)
         return self
 
-    def start(self) -> Baseline | None:
-        """A new scoring pass's adaptation state (baselines at ``reference_``), or None without ``adapt``.
+    def start(self, *, adapt: bool = True) -> ScoringPass | None:
+        """The state of a new scoring pass, or None when the head has neither ``adapt`` nor ``smooth``.
 
-        Quiet rows, which move the baselines, score at most the alert rules' hold level
-        (``DEFAULT_RULES.exit_ratio x threshold_``).
+        The adaptation's baselines start at ``reference_``; quiet rows, which move them, score
+        at most the alert rules' hold level (``DEFAULT_RULES.exit_ratio x threshold_``).
+        ``adapt=False`` leaves the adaptation out (the training logs, before the threshold exists).
         """
-        if getattr(self, "reference_", None) is None:
-            return None
-        return Baseline(self.reference_, int(self.adapt), DEFAULT_RULES.exit_ratio * self.threshold_)
+        baseline = None
+        if adapt and getattr(self, "reference_", None) is not None:
+            baseline = Baseline(self.reference_, int(self.adapt), DEFAULT_RULES.exit_ratio * self.threshold_)
+        smoother = None if self.smooth is None else MovingAverage(self.smooth)
+        return None if baseline is None and smoother is None else ScoringPass(baseline, smoother)
 
     def flags(self, scores: np.ndarray) -> np.ndarray:
         """Boolean flags (n,) of scores (n,)."""
@@ -118,13 +128,13 @@ class ScoreHead(BaseEstimator):
     def to_dict(self) -> dict:
         """JSON form of the fitted aggregation (the threshold rule has its own: ``thresholder_.to_dict()``)."""
         return {"aggregate": self.aggregate, "scale": None if self.scale_ is None else self.scale_.tolist(), "norm": self.norm_,
-                "adapt": self.adapt, "reference": None if self.reference_ is None else self.reference_.tolist()}
+                "adapt": self.adapt, "smooth": self.smooth, "reference": None if self.reference_ is None else self.reference_.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict, threshold: dict) -> ScoreHead:
         """Inverse of :meth:`to_dict`, with the threshold rule's JSON (older models without
-        calibration, ``data == {}``, load as ``"mean"`` without adaptation)."""
-        head = cls(aggregate=data.get("aggregate", "mean"), adapt=data.get("adapt"))
+        calibration, ``data == {}``, load as ``"mean"`` without adaptation or smoothing)."""
+        head = cls(aggregate=data.get("aggregate", "mean"), adapt=data.get("adapt"), smooth=data.get("smooth"))
         reference = data.get("reference")
         head.reference_ = None if reference is None else np.asarray(reference, dtype=np.float64)
         scale = data.get("scale")

@@ -169,6 +169,7 @@ def fit(
     condition: str = typer.Option(None, "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, or auto (the quasi-static channels).", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
+    smooth: int = typer.Option(None, "--smooth", help="Score smoothing in rows: a row's score is the mean of the last N row scores, so a lasting fault alarms and a spike does not; the threshold is fitted on smoothed normal scores (default: none).", rich_help_panel=PREPROCESSING),
     window: int = typer.Option(None, help="Window length (neural models).", rich_help_panel=ARCHITECTURE),
     latent: int = typer.Option(None, help="Latent size (autoencoders, VAEs).", rich_help_panel=ARCHITECTURE),
     units: str = typer.Option(None, help="Recurrent layer sizes, comma-separated (lstm-*, vae-gan), e.g. 64,32.", rich_help_panel=ARCHITECTURE),
@@ -195,7 +196,7 @@ def fit(
             "window": window, "epochs": epochs, "latent": latent, "units": int_tuple(units), "cell": cell,
             "filters": int_tuple(filters), "d_model": d_model, "num_heads": num_heads, "blocks": blocks, "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
             "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
-            "conditions": condition_channels(condition), "aggregate": aggregate, "adapt": adapt,
+            "conditions": condition_channels(condition), "aggregate": aggregate, "adapt": adapt, "smooth": smooth,
         }
         det = make_detector(detector, **detector_params(detector, options, param, threshold, q))
         rows = sum(len(f) for f in frames)

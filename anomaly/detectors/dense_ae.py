@@ -68,6 +68,7 @@ class DenseAutoencoder(KerasWindowDetector):
         aggregate="mean",
         conditions=None,
         adapt=None,
+        smooth=None,
     ):
         store_params(self, locals())
 

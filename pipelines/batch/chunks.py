@@ -91,7 +91,7 @@ class _Pieces:
         self._index: pd.Index | None = None
         self._first = 0  # file row of self._Z[0]
         self._done = 0  # rows before this one have been delivered
-        self._baseline = detector.start_pass()  # the file is one adaptation pass
+        self._pass = detector.start_pass()  # the file is one scoring pass
 
     def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """Add rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
@@ -112,7 +112,7 @@ class _Pieces:
         Z = self._Z[lo - self._first : end - self._first]
         E, X = self.detector.errors_and_extra_scaled(Z)
         keep = slice(self._done - lo, stop - lo)
-        E, S = self.detector.scores_of_errors(E[keep], None if X is None else X[keep], self._baseline)
+        E, S = self.detector.scores_of_errors(E[keep], None if X is None else X[keep], self._pass)
         index = self._index[self._done - self._first : stop - self._first]
         self._done = stop
         drop = max(stop - self.left, 0) - self._first  # keep the context of the next piece

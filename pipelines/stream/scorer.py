@@ -168,7 +168,7 @@ class StreamScorer:
         self._scored = 0
         self._open_start = None
         self._watch = EnvelopeWatch(detector)
-        self._baseline = detector.start_pass()  # the stream is one adaptation pass
+        self._pass = detector.start_pass()  # the stream is one scoring pass
         self._drift = None
 
     def push(self, timestamp, values) -> Step | None:
@@ -204,7 +204,7 @@ class StreamScorer:
         if self._pushed < self.rows or (self._pushed - self.rows) % self.hop:
             return None
         errors, scores = self.detector.score_newest(self._buffer[slot + 1 : slot + 1 + self.rows], self.hop,
-                                                    self._baseline)
+                                                    self._pass)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
         drift, self._drift = self._drift, None

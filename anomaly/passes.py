@@ -1,0 +1,77 @@
+"""Scoring passes: the state that runs from the first to the last row of one file or stream.
+
+Two optional parts of the decision head carry state from row to row, so a file scored whole,
+block by block or as a stream (hop 1) gets the same scores only if that state travels with
+the rows:
+
+* baseline adaptation (``adapt``, :mod:`anomaly.adaptation`): each channel's slow error baseline;
+* score smoothing (``smooth``): the score of a row is the mean of the raw row scores of the
+  last ``smooth`` rows of the pass (fewer at its start), a causal moving average. Normal
+  scores of a moving arm are spiky; a fault that lasts keeps the average up, a spike does not.
+
+A pass starts at :meth:`anomaly.head.ScoreHead.start` (``Detector.start_pass``); every
+``score`` call, every file and every stream is a pass of its own, and so is every training log
+when the threshold is fitted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from anomaly.adaptation import Baseline, adapt_errors
+from anomaly.validation import check_number
+
+__all__ = ["MovingAverage", "ScoringPass", "check_smooth"]
+
+
+def check_smooth(rows) -> int | None:
+    """``smooth`` (rows, an integer >= 1) or None; raises ConfigError otherwise."""
+    if rows is None:
+        return None
+    return int(check_number("smooth", rows, low=1, integer=True))
+
+
+class MovingAverage:
+    """Causal moving average over the last ``rows`` values of a pass, fed in consecutive pieces.
+
+    Parameters
+    ----------
+    rows : int
+        Window length (>= 1); the first ``rows - 1`` values average over the values so far.
+    """
+
+    def __init__(self, rows: int):
+        self.rows = int(rows)
+        self._tail = np.zeros(0, dtype=np.float64)
+
+    def __call__(self, scores: np.ndarray) -> np.ndarray:
+        """Smoothed scores (n,) of the next raw scores (n,) of the pass."""
+        scores = np.asarray(scores, dtype=np.float64)
+        values = np.concatenate([self._tail, scores])
+        sums = np.concatenate([[0.0], np.cumsum(values)])
+        end = np.arange(len(self._tail) + 1, len(values) + 1)
+        start = np.maximum(end - self.rows, 0)
+        smoothed = (sums[end] - sums[start]) / (end - start)
+        self._tail = values[max(len(values) - self.rows + 1, 0):] if self.rows > 1 else values[:0]
+        return smoothed
+
+
+@dataclass
+class ScoringPass:
+    """The state of one pass: the adaptation baseline and the smoother, each None when off."""
+
+    baseline: Baseline | None = None
+    smoother: MovingAverage | None = None
+
+    def scores(self, errors: np.ndarray, extra: np.ndarray | None, row_scores: Callable) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (n, c) and scores (n,) of the next rows' raw errors (n, c) and extra (n,) or None.
+
+        ``row_scores(errors, extra) -> (n,)`` is the detector's score of a row's errors.
+        """
+        score = row_scores if self.smoother is None else (lambda e, x: self.smoother(row_scores(e, x)))
+        if self.baseline is None:
+            return errors, np.asarray(score(errors, extra))
+        return adapt_errors(errors, extra, score, self.baseline)

@@ -10,8 +10,8 @@ persistence). A subclass writes ``_fit(Z)`` and ONE forward computation, ``forwa
 engine)``: windows of scaled rows in, per-channel errors of their newest rows out. Batch,
 chunked, stream and differentiable scoring all derive from it here, with explicit hooks for
 the context a detector needs (:meth:`Detector.scoring_context`).
-Constructors only store their arguments (scikit-learn's ``BaseEstimator`` then gives
-``get_params``/``set_params``/``clone``); fitted attributes end in ``_``.
+Constructors only store their arguments (:class:`anomaly.params.Params` gives scikit-learn's
+``get_params``/``set_params``, and ``sklearn.base.clone`` works); fitted attributes end in ``_``.
 """
 
 from __future__ import annotations
@@ -23,7 +23,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from anomaly import bundle
 from anomaly.adaptation import check_tau
@@ -32,6 +31,7 @@ from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
+from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
@@ -99,7 +99,7 @@ class ScoringContext:
 
 
 
-class Detector(BaseEstimator, ABC):
+class Detector(Params, ABC):
     """Base class of all detectors. Not used directly.
 
     Subclass parameters shared by every detector:

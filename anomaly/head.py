@@ -10,11 +10,11 @@ added here once and holds everywhere.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from anomaly.adaptation import Baseline, check_tau
 from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.errors import ConfigError, NotFittedError
+from anomaly.params import Params
 from anomaly.passes import MovingAverage, ScoringPass, check_smooth
 from anomaly.thresholds import Percentile, Threshold, threshold_from_dict
 
@@ -26,7 +26,7 @@ CONTRIBUTION_CAP = 10.0
 _TINY = 1e-12
 
 
-class ScoreHead(BaseEstimator):
+class ScoreHead(Params):
     """Channel aggregation and threshold of a detector.
 
     Parameters

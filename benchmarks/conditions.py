@@ -13,15 +13,20 @@ Datasets
                 with every fault type (600 s; event recall per fault type = share of faults
                 overlapped by an event; HitRate@150 % of the calibrated errors).
 ``alfa``        real UAV flights: fit on the 9 normal flights (as separate logs), score the 19
-                faulty ones: detected = an event overlapping the faulty part; false alarms per
-                hour = events ending before the onset, per hour of flight before the onsets;
-                delay = first event start after the onset.
+                faulty ones: detected = an event raised at or after the onset; false alarms per
+                hour = events raised before the onset (also when they last into the fault: an
+                alarm already on hides the fault), per hour of flight before the onsets; the
+                share of that time in alarm; delay = first event raised after the onset.
 ``smd``/``asd`` per entity: point F1 of ``det.predict`` and AUC-PR of the scores (no point adjustment).
 
 Variants (the ablation): ``base`` (mean of errors, ``Percentile(99)`` threshold),
 ``+conditions`` (``conditions="auto"``), ``+calibrated`` (``aggregate="calibrated"``),
-``+both``, the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores), and
-three with ``Sustained()`` (the level no 25-row stretch of normal scores stays above).
+``+both``, the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores),
+three with ``Sustained()`` (the level no 25-row stretch of normal scores stays above),
+``+adapt`` (baseline adaptation, ``adapt=1000`` rows on every dataset) and ``+smooth``
+(``smooth`` = 3 s of rows at the data's rate: 300 on the arm, 60 on ALFA, none on SMD/ASD
+whose rows are numbered, a minute apart or more) with the threshold at the largest smoothed normal
+score (``+max``, ``Percentile(100)``) or at ``Percentile(99)``.
 Alarm time fraction: share of normal rows inside an alarm (a flood is one long event, so
 events per hour alone hide it).
 
@@ -32,16 +37,18 @@ writes ``benchmarks/results/conditions.json``.
 from __future__ import annotations
 
 import argparse
+import json
 import time
 
 import numpy as np
-from _common import data_root, write_result
+import pandas as pd
+from _common import RESULTS, data_root, environment, write_result
 from sklearn.metrics import average_precision_score
 
 from anomaly import make_detector
 from anomaly.decisions import events
 from anomaly.metrics import hit_rate, point_metrics
-from anomaly.thresholds import POT, Sustained
+from anomaly.thresholds import POT, Percentile, Sustained
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import FAULT_TYPES, segments_from_faults
@@ -57,6 +64,13 @@ VARIANTS = {
     "+sustained": {"threshold": Sustained()},
     "+conditions+sustained": {"conditions": "auto", "threshold": Sustained()},
     "+both+sustained": {"conditions": "auto", "aggregate": "calibrated", "threshold": Sustained()},
+    "+adapt": {"adapt": 1000},
+    "+both+adapt": {"conditions": "auto", "aggregate": "calibrated", "adapt": 1000},
+    "+conditions+smooth": {"conditions": "auto", "smooth_s": 3.0},
+    "+conditions+smooth+max": {"conditions": "auto", "smooth_s": 3.0, "threshold": Percentile(100.0)},
+    "+both+smooth+max": {"conditions": "auto", "aggregate": "calibrated", "smooth_s": 3.0, "threshold": Percentile(100.0)},
+    "+both+adapt+smooth+max": {"conditions": "auto", "aggregate": "calibrated", "adapt": 1000, "smooth_s": 3.0,
+                               "threshold": Percentile(100.0)},
 }
 PARAMS = {
     "pca": {},
@@ -65,8 +79,13 @@ PARAMS = {
 }
 
 
-def make(name: str, variant: dict):
+def make(name: str, variant: dict, frame):
+    """The variant's detector; ``smooth_s`` becomes rows at the rate of ``frame`` (a training log)."""
     params = dict(PARAMS[name], **variant)
+    seconds = params.pop("smooth_s", None)
+    if seconds is not None and isinstance(frame.index, pd.DatetimeIndex):  # SMD/ASD: row numbers, minutes apart
+        rows = int(round(seconds / (float(np.median(np.diff(frame.index.asi8))) / 1e9)))
+        params["smooth"] = rows if rows > 1 else None
     if name == "pca" and params.get("aggregate") == "calibrated":
         params["statistic"] = "spe"  # T-squared does not go through the channel aggregate
     return make_detector(name, **params)
@@ -84,7 +103,7 @@ def overlaps(evs, lo, hi) -> bool:
 
 def run_conditions(name: str, variant: dict) -> dict:
     train = [conditions_scenario(TRAINING_CONDITION, duration_s=300, seed=s).frame for s in TRAIN_SEEDS]
-    det = make(name, variant).fit(train)
+    det = make(name, variant, train[0]).fit(train)
     out = {}
     for condition in (TRAINING_CONDITION, *UNSEEN_CONDITIONS):
         alarms, hours, alarm_rows, rows = 0, 0.0, 0, 0
@@ -118,19 +137,22 @@ def run_conditions(name: str, variant: dict) -> dict:
 
 def run_alfa(name: str, variant: dict) -> dict:
     normal, faulty = load_alfa(data_root())
-    det = make(name, variant).fit([f.frame for f in normal])
-    detected, delays, alarms, hours = 0, [], 0, 0.0
+    det = make(name, variant, normal[0].frame).fit([f.frame for f in normal])
+    detected, delays, alarms, hours, alarm_rows, rows = 0, [], 0, 0.0, 0, 0
     for flight in faulty:
         _, _, _, evs = decide(det, flight.frame)
-        onset = flight.onset
-        before = [e for e in evs if e.end < onset]
-        after = [e for e in evs if e.end >= onset]
-        alarms += len(before)
-        hours += (onset - flight.frame.index[0]).total_seconds() / 3600
-        if after:
+        onset, index = flight.onset, flight.frame.index
+        raised_after = [e for e in evs if e.start >= onset]
+        alarms += len(evs) - len(raised_after)  # raised before the fault: false, even if it lasts into it
+        hours += (onset - index[0]).total_seconds() / 3600
+        before = index < onset
+        alarm_rows += sum(int((before & (index >= e.start) & (index <= e.end)).sum()) for e in evs)
+        rows += int(before.sum())
+        if raised_after:
             detected += 1
-            delays.append(max((after[0].start - onset).total_seconds(), 0.0))
+            delays.append((raised_after[0].start - onset).total_seconds())
     return {"flights": len(faulty), "detected": detected / len(faulty), "false_alarms_per_hour": alarms / hours,
+            "alarm_time_fraction_before_onset": alarm_rows / rows,
             "median_delay_s": float(np.median(delays)) if delays else None}
 
 
@@ -138,7 +160,7 @@ def run_entities(loader, entities, name: str, variant: dict) -> dict:
     per = {}
     for entity in entities:
         data = loader(entity, data_root())
-        det = make(name, variant).fit(data.train)
+        det = make(name, variant, data.train).fit(data.train)
         scores, flags = det.score(data.test).to_numpy(), det.predict(data.test).to_numpy()
         labels = data.labels.to_numpy(bool)
         per[entity] = {"f1": point_metrics(labels, flags)["f1"], "auc_pr": float(average_precision_score(labels, scores))}
@@ -152,11 +174,14 @@ def main() -> None:
     parser.add_argument("--datasets", default="conditions,alfa,smd,asd")
     parser.add_argument("--variants", default=",".join(VARIANTS))
     args = parser.parse_args()
-    result = {"protocol": __doc__, "results": {}}
+    name_of_file = "conditions" if args.detectors == "pca" else "conditions_" + args.detectors.replace(",", "_")
+    earlier = RESULTS / f"{name_of_file}.json"  # a run of some datasets keeps the others' results
+    result = {"protocol": __doc__, "results": json.loads(earlier.read_text())["results"] if earlier.exists() else {}}
+    ran_on = environment()["machine"]
     for name in args.detectors.split(","):
         for variant in args.variants.split(","):
             key = f"{name} {variant}"
-            row = result["results"][key] = {}
+            row = result["results"].setdefault(key, {})
             for dataset in args.datasets.split(","):
                 start = time.perf_counter()
                 if dataset == "conditions":
@@ -168,9 +193,10 @@ def main() -> None:
                 else:
                     row[dataset] = run_entities(smd.load_asd, smd.ASD_ENTITIES, name, VARIANTS[variant])
                 row[dataset]["seconds"] = round(time.perf_counter() - start, 1)
+                row[dataset]["ran_on"] = ran_on
                 print(key, dataset, {k: v for k, v in row[dataset].items() if k not in ("entities",) and not isinstance(v, dict)}
                       if dataset != "conditions" else row[dataset]["unseen"], flush=True)
-            path = write_result("conditions" if args.detectors == "pca" else "conditions_" + args.detectors.replace(",", "_"), result)
+            path = write_result(name_of_file, result)
     print(f"-> {path}")
 
 

@@ -10,10 +10,6 @@ from anomaly import DETECTORS, ConfigError
 from anomaly.cli.console import out, print_table
 from anomaly.cli.options import threshold_rule
 from anomaly.cli.progress import progress
-from anomaly.generative.robustness import RobustnessCollector
-from anomaly.metrics import tables
-from pipelines.compare import dataset_splits, detection_tables, evaluate_runs, metadata, run_detectors
-from pipelines.report.html import write_report
 
 
 def compare(
@@ -32,6 +28,12 @@ def compare(
     robustness: bool = typer.Option(False, "--robustness", help="Also report each detector's median evasion epsilon (PGD attacks on up to 8 fault excerpts; adds minutes)."),
 ):
     """Run several detectors on one dataset with the same split and threshold, and write a report."""
+    # the datasets, the simulator (SciPy) and the report (matplotlib) load only for this command
+    from anomaly.generative.robustness import RobustnessCollector
+    from anomaly.metrics import tables
+    from pipelines.compare import dataset_splits, detection_tables, evaluate_runs, metadata, run_detectors
+    from pipelines.report.html import write_report
+
     names = [d.strip() for d in detectors.split(",") if d.strip()]
     unknown = [d for d in names if d not in DETECTORS]
     if unknown or not names:

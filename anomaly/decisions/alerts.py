@@ -34,11 +34,11 @@ import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules
 from anomaly.decisions.runs import decide_runs, runs_to_flags
 from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.params import Params
 from anomaly.validation import as_like, as_scores, check_number
 
 __all__ = ["AlertChange", "AlertLogic"]
@@ -72,7 +72,7 @@ class AlertChange:
     peak: float | None = None
 
 
-class AlertLogic(BaseEstimator):
+class AlertLogic(Params):
     """Hysteresis, minimum duration, merge gap and cooldown over a score series.
 
     The constructor only stores its parameters (scikit-learn style; ``get_params``,

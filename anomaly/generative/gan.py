@@ -20,13 +20,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
 from anomaly.errors import ConfigError, ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
 from anomaly.nn.backend import import_keras, load_keras_file
+from anomaly.params import Params
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema, check_frame
 from anomaly.validation import check_number
@@ -76,7 +76,7 @@ def _conv_networks(window: int, n_channels: int, latent: int, filters, kernel_si
     return keras.Model(code, generated, name="generator"), keras.Model(windows, verdict, name="discriminator")
 
 
-class WindowGAN(BaseEstimator):
+class WindowGAN(Params):
     """Generative adversarial network over sliding windows of normal operation.
 
     Parameters

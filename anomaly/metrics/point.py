@@ -8,7 +8,6 @@ from __future__ import annotations
 import logging
 
 import numpy as np
-from sklearn.metrics import average_precision_score, roc_auc_score
 
 from anomaly.metrics.common import f1_of, labels_and, ratio
 from anomaly.validation import as_flags, as_scores
@@ -76,6 +75,8 @@ def auc_roc(y_true, scores) -> float:
     if truth.all() or not truth.any():
         logger.debug("auc_roc undefined: only one class in y_true")
         return float("nan")
+    from sklearn.metrics import roc_auc_score  # scikit-learn loads in about a second: only when asked
+
     return float(roc_auc_score(truth, values))
 
 
@@ -103,4 +104,6 @@ def auc_pr(y_true, scores) -> float:
     if not truth.any():
         logger.debug("auc_pr undefined: no positives in y_true")
         return float("nan")
+    from sklearn.metrics import average_precision_score
+
     return float(average_precision_score(truth, values))

@@ -1,7 +1,7 @@
 """The threshold contract: a rule fitted on normal scores that flags ``scores > threshold_``.
 
 A threshold is a scikit-learn estimator: the constructor only stores its parameters
-(``get_params``/``set_params``/``clone`` come from :class:`sklearn.base.BaseEstimator`),
+(``get_params``/``set_params`` come from :class:`anomaly.params.Params`; ``sklearn.base.clone`` works),
 :meth:`Threshold.fit` learns the fitted attributes (ending in ``_``) from scores of normal
 data, never from labels, and :meth:`Threshold.apply` flags new scores. A threshold saves as
 plain JSON with :meth:`Threshold.to_dict` and loads with :meth:`Threshold.from_dict` (or,
@@ -15,9 +15,9 @@ import logging
 from abc import ABC, abstractmethod
 
 import numpy as np
-from sklearn.base import BaseEstimator
 
 from anomaly.errors import ConfigError, NotFittedError
+from anomaly.params import Params
 from anomaly.validation import as_like, as_scores, check_number, to_jsonable
 
 __all__ = ["Threshold"]
@@ -25,7 +25,7 @@ __all__ = ["Threshold"]
 logger = logging.getLogger(__name__)
 
 
-class Threshold(BaseEstimator, ABC):
+class Threshold(Params, ABC):
     """Base class: a scalar threshold ``threshold_`` fitted on normal scores.
 
     Subclasses store their constructor parameters unchanged (scikit-learn rule), and
@@ -39,21 +39,6 @@ class Threshold(BaseEstimator, ABC):
     threshold_ : float
         The fitted threshold; :meth:`apply` flags ``scores > threshold_``.
     """
-
-    def set_params(self, **params) -> Threshold:
-        """Set constructor parameters (:meth:`sklearn.base.BaseEstimator.set_params`); returns self.
-
-        Raises
-        ------
-        ConfigError
-            If a name is not a constructor parameter (scikit-learn itself raises a plain
-            ``ValueError``; :class:`ConfigError` is one).
-        """
-        allowed = list(self.get_params(deep=False))
-        unknown = sorted({name.partition("__")[0] for name in params} - set(allowed))
-        if unknown:
-            raise ConfigError(f"{type(self).__name__} params {unknown} are unknown: allowed are {allowed}")
-        return super().set_params(**params)
 
     def __sklearn_is_fitted__(self) -> bool:
         """Whether :meth:`fit` has run (read by :func:`sklearn.utils.validation.check_is_fitted`)."""

@@ -6,7 +6,6 @@ import logging
 import numbers
 
 import numpy as np
-from scipy.optimize import brentq
 
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds.base import Threshold
@@ -45,6 +44,8 @@ def _gpd_grimshaw(peaks: np.ndarray) -> tuple[float, float]:
     gamma, sigma : float
         Shape and scale.
     """
+    from scipy.optimize import brentq  # SciPy only where a POT threshold is fitted, never to score
+
     scale = float(peaks.mean())
     y = peaks / scale  # mean 1: the grids below are scale-free
 

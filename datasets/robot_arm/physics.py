@@ -22,7 +22,6 @@ from collections.abc import Iterable
 from typing import NamedTuple
 
 import numpy as np
-from scipy.signal import lfilter
 
 from datasets.robot_arm.motion import L2, L3, LT, R0, G, pitch_angles
 from datasets.robot_arm.sensors import N_JOINTS
@@ -214,6 +213,8 @@ def lowpass(x: np.ndarray, tau_s: float, dt: float) -> np.ndarray:
     -------
     numpy.ndarray, shape (n_rows,)
     """
+    from scipy.signal import lfilter  # SciPy's signal module takes most of a second to import: only to simulate
+
     a = math.exp(-dt / tau_s)
     y, _ = lfilter([1.0 - a], [1.0, -a], x, zi=[a * x[0]])
     return y
@@ -274,6 +275,8 @@ def thermal(
     numpy.ndarray, shape (n_rows, 6)
         Temperature (degC).
     """
+    from scipy.signal import lfilter
+
     failures = list(failures)
     n = current.shape[0]
     power = _power(current)

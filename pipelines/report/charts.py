@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 
 import numpy as np
-from sklearn.metrics import precision_recall_curve
 
 from anomaly.decisions import event_ranges
 
@@ -70,6 +69,8 @@ def timeline(signals, scores: np.ndarray, threshold: float, labels: np.ndarray, 
 
 def pr_curves(labels: np.ndarray, scores: dict[str, np.ndarray]) -> bytes:
     """Precision-recall curves of every detector, with the anomaly rate as the no-skill line."""
+    from sklearn.metrics import precision_recall_curve  # scikit-learn only when a report is drawn
+
     fig, ax = pyplot().subplots(figsize=(5.5, 4.2))
     for name, s in scores.items():
         precision, recall, _ = precision_recall_curve(labels, s)

@@ -8,7 +8,13 @@ per-channel reconstruction-error vector, a score and flags, and saves as plain f
     E = det.errors(frame)          # DataFrame (n_steps, n_channels)
     flags = det.predict(frame)     # Series[bool] (n_steps,)
     det.save("models/arm"); det = anomaly.load("models/arm")
+
+``anomaly.augment`` (the augmentation module), ``anomaly.fine_tune`` and
+``anomaly.CNNClassifier`` are imported on first use: they need SciPy, scikit-learn or Keras,
+which ``import anomaly`` does not load.
 """
+
+import importlib
 
 from anomaly.base import Detector
 from anomaly.decisions import Event, events, persistence
@@ -25,9 +31,33 @@ from anomaly.registry import DETECTORS, load, make_detector
 from anomaly.thresholds import KSigma, Percentile, SkabUCL
 from anomaly.version import __version__
 
+#: Lazily exported name -> (module, attribute or None for the module itself).
+_LAZY = {
+    "augment": ("anomaly.augment", None),
+    "CNNClassifier": ("anomaly.cnn_classifier", "CNNClassifier"),
+    "fine_tune": ("anomaly.transfer", "fine_tune"),
+}
+
+
+def __getattr__(name: str):
+    """Import a lazily exported name (:data:`_LAZY`) on first access."""
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    module_name, attribute = _LAZY[name]
+    module = importlib.import_module(module_name)
+    value = module if attribute is None else getattr(module, attribute)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_LAZY))
+
+
 __all__ = [
     "__version__",
     "AnomalyError",
+    "CNNClassifier",
     "ConfigError",
     "ConvAutoencoder",
     "DataError",
@@ -47,7 +77,9 @@ __all__ = [
     "SchemaError",
     "SkabUCL",
     "TransformerAutoencoder",
+    "augment",
     "events",
+    "fine_tune",
     "load",
     "make_detector",
     "persistence",

@@ -32,20 +32,29 @@ defaults assume unit variance). One difference from the reference code, on purpo
 and window slice move all channels of a window together (Um et al. and Iwana & Uchida warp
 each channel separately), because a robot's sensors are sampled together and a fault's
 signature is often the timing *between* channels.
+
+:func:`augment_frame` applies one of them to a whole log (a DataFrame), in units of each
+channel's standard deviation: what ``anomaly augment`` writes.
 """
 
 from __future__ import annotations
 
+import inspect
 import math
 
 import numpy as np
+import pandas as pd
 from scipy.interpolate import CubicSpline
 
 from anomaly.errors import ConfigError, DataError
+from anomaly.scaling import Scaler
+from anomaly.schema import check_frame
 from anomaly.validation import check_number
 
 #: Name -> function, for choosing transformations by name (e.g. in a classifier's ``augment``).
 METHODS: dict = {}
+#: Methods that move values in time (the others change values, step by step in place).
+TIME_METHODS = ("time_warp", "window_slice")
 
 
 def _register(func):
@@ -253,6 +262,55 @@ def window_slice(x, ratio: float = 0.9, *, rng=None) -> np.ndarray:
     starts = _generator(rng).integers(0, steps - keep, size=n, endpoint=True)
     positions = starts[:, None] + np.linspace(0.0, keep - 1.0, steps)[None]
     return _shaped(_resample(windows, positions).astype(windows.dtype), was_2d)
+
+
+def augment_frame(frame: pd.DataFrame, method: str = "jitter", *, rng=None, source: str = "input",
+                  **strength) -> pd.DataFrame:
+    """An augmented copy of a whole log, in units of each channel's standard deviation.
+
+    The log is one window: its channels are standardised on the log itself (mean and
+    standard deviation, as ``scaling="standard"``), transformed by ``METHODS[method]``
+    (whose default strengths assume unit variance) and put back into the log's units, so
+    ``jitter`` with ``sigma=0.03`` adds noise of 3 % of each channel's spread.
+
+    Parameters
+    ----------
+    frame : pandas.DataFrame of shape (n_steps, n_channels)
+        Numeric and finite (see :func:`anomaly.schema.check_frame`).
+    method : str, default="jitter"
+        A key of :data:`METHODS`. Those of :data:`TIME_METHODS` move every channel together
+        along the rows; the index is kept either way.
+    rng : int, numpy.random.Generator or None
+    source : str
+        Name used in error messages (e.g. the file path).
+    **strength
+        The method's own parameters (``sigma``, ``knots``, ``ratio``); omitted ones take the
+        method's defaults.
+
+    Returns
+    -------
+    pandas.DataFrame of shape (n_steps, n_channels), float64
+        Same index and columns as ``frame``.
+
+    Raises
+    ------
+    ConfigError
+        An unknown method, a parameter the method does not take, or one out of range.
+    DataError
+        ``frame`` is not numeric and finite, or too short for the method.
+    """
+    if method not in METHODS:
+        raise ConfigError(f"method={method!r} is not one of {sorted(METHODS)}")
+    allowed = [name for name in inspect.signature(METHODS[method]).parameters if name not in ("x", "rng")]
+    unknown = sorted(set(strength) - set(allowed))
+    if unknown:
+        raise ConfigError(f"{method} takes {allowed}, not {unknown}")
+    check_frame(frame, source=source)
+    values = frame.to_numpy(dtype=np.float64)
+    scaler = Scaler("standard").fit(values)
+    center, scale = scaler.center_.astype(np.float64), scaler.scale_.astype(np.float64)
+    out = METHODS[method]((values - center) / scale, rng=rng, **strength)
+    return pd.DataFrame(out * scale + center, index=frame.index, columns=frame.columns)
 
 
 def expand(x, y, *, methods=tuple(METHODS), copies: int = 4, rng=None) -> tuple[np.ndarray, np.ndarray]:

@@ -151,6 +151,9 @@ class Detector(Params, ABC):
         Training range of every channel, for the validity guard (:meth:`check_envelope`).
     """
 
+    #: What scoring a saved model of this class needs besides NumPy (recorded in ``detector.json``).
+    RUNTIME = "numpy"
+
     @abstractmethod
     def _fit(self, parts: list[np.ndarray], **fit_params) -> None:
         """Learn the model from scaled normal logs, each of shape (n_steps_i, n_channels).

@@ -23,7 +23,7 @@ import numpy as np
 
 from anomaly.conditions import ConditionChannels
 from anomaly.errors import ModelFileError, NotFittedError
-from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.files import atomic_directory, atomic_write, decode_param, encode_param, read_meta
 from anomaly.guard import Envelope
 from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler
@@ -70,6 +70,7 @@ def save(detector, path: str | Path) -> Path:
             "format_version": FORMAT_VERSION,
             "package_version": __version__,
             "class": type(detector).__name__,
+            "runtime": detector.RUNTIME,  # what scoring it needs: numpy, keras, or onnxruntime once exported
             "params": {k: encode_param(v) for k, v in detector.get_params(deep=False).items()},
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
@@ -83,6 +84,14 @@ def save(detector, path: str | Path) -> Path:
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
 
     return atomic_directory(path, write, marker=META_FILE)
+
+
+def record_runtime(path: str | Path, runtime: str) -> None:
+    """Rewrite the ``runtime`` field of a saved model's ``detector.json`` (atomically), e.g. after an export."""
+    path = Path(path)
+    meta = read_meta(path, META_FILE, directory="model", saved="detector")
+    meta["runtime"] = runtime
+    atomic_write(path / META_FILE, lambda tmp: tmp.write_text(json.dumps(meta, indent=2)))
 
 
 def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str = "auto"):

@@ -153,7 +153,7 @@ def import_onnxruntime():
     try:
         import onnxruntime
     except ImportError:
-        raise ConfigError("the ONNX engine needs onnxruntime: pip install 'robot-anomaly[onnx]'") from None
+        raise ConfigError("the ONNX engine needs onnxruntime (a dependency of robot-anomaly): pip install onnxruntime") from None
     return onnxruntime
 
 

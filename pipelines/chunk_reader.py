@@ -27,7 +27,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from anomaly.errors import DataError
-from pipelines.sources import FORMATS, LABEL_COLUMNS, sniff_delimiter, timestamp_column
+from pipelines.sources import FORMATS, LABEL_COLUMNS, sniff_delimiter, stored_index_columns, timestamp_column
 
 #: Rows per chunk when the caller does not say.
 DEFAULT_CHUNK_ROWS = 65_536
@@ -127,11 +127,14 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
     return DataError(f"{path}: cannot read ({type(exc).__name__}: {first[:200]})")
 
 
-def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None, path: Path) -> tuple[str | None, list[str]]:
-    """Timestamp column and channel columns (file order), with read_table's rules."""
+def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None, path: Path,
+                   stored_index: list[str] = ()) -> tuple[str | None, list[str]]:
+    """Timestamp column and channel columns (file order), with read_table's rules: ``sample``
+    holds the columns in the order they are looked at for the timestamps; a stored index
+    column is never a channel."""
     ts = timestamp_column(sample, timestamp, path)
-    labels = {name.lower() for name in LABEL_COLUMNS}
-    return ts, [n for n in names if n != ts and n.lower() not in labels]
+    skip = {name.lower() for name in LABEL_COLUMNS}
+    return ts, [n for n in names if n != ts and n.lower() not in skip and n not in stored_index]
 
 
 def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -156,7 +159,7 @@ def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
 def _chunks(tables: Iterator[pa.Table], ts: str | None, channels: list[str]) -> Iterator[RawChunk]:
     start = 0
     for table in tables:
-        frame = table.to_pandas()
+        frame = table.to_pandas(ignore_metadata=True)  # a stored index column stays a column
         body = frame[channels] if channels else pd.DataFrame(index=frame.index)
         body.columns = [str(c) for c in body.columns]
         yield RawChunk(start, body, frame[ts] if ts is not None else None)
@@ -173,11 +176,12 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkSt
         raise _unreadable(path, exc) from None
     if parquet.metadata.num_rows == 0:
         raise DataError(f"{path}: no data rows")
-    # pandas.read_parquet turns stored index columns into the index, which read_table then drops
-    stored_index = {c for c in (schema.pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)}
-    names = [n for n in schema.names if n not in stored_index]
-    sample = schema.empty_table().select(names).to_pandas()  # dtypes only, for timestamp detection
-    ts, channels = _split_columns(names, sample, timestamp, path)
+    # a stored index (DataFrame.to_parquet) is looked at first for the timestamps, as read_table does
+    stored_index = stored_index_columns(schema.pandas_metadata)
+    names = stored_index + [n for n in schema.names if n not in stored_index]
+    # dtypes only, for timestamp detection; without the pandas metadata, index columns stay columns
+    sample = schema.remove_metadata().empty_table().select(names).to_pandas()
+    ts, channels = _split_columns(names, sample, timestamp, path, stored_index)
     columns = ([ts] if ts is not None else []) + channels
 
     def batches():

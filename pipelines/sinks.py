@@ -30,10 +30,11 @@ def check_table_path(path: str | Path) -> Path:
     return path
 
 
-def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
-    """Atomically write ``frame`` (index included as a column) as Parquet or CSV by extension."""
+def write_table(frame: pd.DataFrame, path: str | Path, *, index: bool = True) -> Path:
+    """Atomically write ``frame`` as Parquet or CSV by extension; ``index=True`` includes the
+    index as a column (unnamed: ``index``)."""
     path = check_table_path(path)
-    table = frame.reset_index()
+    table = frame.reset_index(drop=not index)
     if path.suffix.lower() == ".parquet":
         return atomic_write(path, lambda tmp: table.to_parquet(tmp, index=False))
     return atomic_write(path, lambda tmp: table.to_csv(tmp, index=False))

@@ -3,8 +3,10 @@ ROS bags and MCAP, and folders of ``rostopic echo -p`` CSV files.
 
 :func:`read_table` returns a :class:`Table`: the channel frame (index = timestamps when a
 timestamp column is found, else row numbers) and, separately, any label columns it
-recognised. Structural problems (missing file, empty file, unparseable timestamps,
-unsorted/duplicate timestamps, non-numeric cells) raise :class:`~anomaly.errors.DataError`
+recognised. An index that ``DataFrame.to_parquet`` stored (:func:`stored_index_columns`) is
+read back as a column, looked at first for the timestamps, and never taken as a channel.
+Structural problems (missing file, empty file, unparseable timestamps, unsorted/duplicate
+timestamps, non-numeric cells) raise :class:`~anomaly.errors.DataError`
 with the file name in the message. NaN/inf are left for the detector's NaN policy, except
 that ``drop_leading=True`` drops the rows before every channel has had a value (counted in
 ``Table.metadata``). ROS bags and MCAP files (recognised by :func:`pipelines.rosbag.is_bag`)
@@ -22,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 
 from anomaly.errors import ConfigError, DataError
 from anomaly.schema import check_structure
@@ -102,7 +105,36 @@ def sniff_delimiter(path: Path) -> str:
         return ","
 
 
-def _read_raw(path: Path) -> pd.DataFrame:
+def stored_index_columns(pandas_metadata: dict | None) -> list[str]:
+    """Names of the columns in which ``DataFrame.to_parquet`` stored the frame's index.
+
+    A named index is stored under its name (``timestamp``), an unnamed one as
+    ``__index_level_0__``; a RangeIndex is only described in the metadata, so it gives none.
+
+    Parameters
+    ----------
+    pandas_metadata : dict or None
+        ``pyarrow.Schema.pandas_metadata`` of the file (None when pandas did not write it).
+
+    Returns
+    -------
+    list of str
+        In index-level order; empty when no index column is stored.
+    """
+    return [c for c in (pandas_metadata or {}).get("index_columns", []) if isinstance(c, str)]
+
+
+def _read_parquet(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The file with its stored index columns (if any) as the first columns, and their names."""
+    frame = pd.read_parquet(path)
+    stored = stored_index_columns(pq.read_schema(path).pandas_metadata)
+    if not stored:
+        return frame, []
+    return frame.set_axis(frame.index.set_names(stored)).reset_index(), stored
+
+
+def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
+    """The file as a frame, and the names of the columns that hold a stored index (Parquet)."""
     suffix = path.suffix.lower()
     if suffix == ".gz":
         suffix = Path(path.stem).suffix.lower()
@@ -114,8 +146,8 @@ def _read_raw(path: Path) -> pd.DataFrame:
         if suffix in (".parquet", ".pq"):
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: empty file")
-            return pd.read_parquet(path)
-        return pd.read_csv(path, sep=sniff_delimiter(path))
+            return _read_parquet(path)
+        return pd.read_csv(path, sep=sniff_delimiter(path)), []
     except DataError:
         raise
     except pd.errors.EmptyDataError:
@@ -172,7 +204,8 @@ def read_table(
         ``timestamp`` and ``exclude`` do not apply).
     timestamp : str, optional
         Name of the timestamp column. By default the first column named like a timestamp
-        (see :data:`TIMESTAMP_NAMES`) or of datetime type is used; without one, rows are
+        (see :data:`TIMESTAMP_NAMES`) or of datetime type is used, a Parquet file's stored
+        index (:func:`stored_index_columns`) before the other columns; without one, rows are
         numbered.
     label_columns : sequence of str
         Column names (case-insensitive) split off into :attr:`Table.labels`.
@@ -210,10 +243,11 @@ def read_table(
         raise ConfigError(f"{path}: topics and rate apply only to ROS bags, MCAP files and rostopic folders")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a ROS 2 bag or a folder of rostopic CSV files; name its files")
-    raw = _read_raw(path)
+    raw, stored_index = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
     ts = timestamp_column(raw, timestamp, path)
+    raw = raw.drop(columns=[c for c in stored_index if c != ts])  # a stored row number is no channel
     missing = [c for c in exclude if c not in raw.columns]
     if missing:
         raise DataError(f"{path}: columns to exclude {missing} not found")

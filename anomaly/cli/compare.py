@@ -10,6 +10,8 @@ from anomaly import DETECTORS, ConfigError
 from anomaly.cli.console import out, print_table
 from anomaly.cli.options import threshold_rule
 from anomaly.cli.progress import progress
+from anomaly.generative.robustness import RobustnessCollector
+from anomaly.metrics import tables
 
 
 def compare(
@@ -29,8 +31,6 @@ def compare(
 ):
     """Run several detectors on one dataset with the same split and threshold, and write a report."""
     # the datasets, the simulator (SciPy) and the report (matplotlib) load only for this command
-    from anomaly.generative.robustness import RobustnessCollector
-    from anomaly.metrics import tables
     from pipelines.compare import dataset_splits, detection_tables, evaluate_runs, metadata, run_detectors
     from pipelines.report.html import write_report
 

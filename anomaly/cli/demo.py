@@ -18,6 +18,7 @@ from anomaly.attribution import top_channels
 from anomaly.cli.console import out, print_table
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.metrics import evaluate_outputs, tables, to_markdown
+from datasets.robot_arm import simulate
 from pipelines.sinks import write_table, write_text
 
 AMBIENT_C = 28.0
@@ -44,8 +45,6 @@ def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.
     dict
         ``"tables"`` (name -> DataFrame), ``"result"`` (metrics dict), ``"files"`` (names written).
     """
-    from datasets.robot_arm import simulate  # the simulator (SciPy) loads only for the demo
-
     output_dir = Path(output_dir)
     step(f"simulating {train_duration:.0f} s normal + {test_duration:.0f} s faulty operation at 100 Hz")
     # Two logs of one shift (same ambient temperature), different cycles and noise.

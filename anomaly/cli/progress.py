@@ -75,8 +75,15 @@ def rows_progress():
         yield track
 
 
+@contextmanager
+def epochs_progress(step, description: str, epochs: int | None):
+    """A progress line (``step`` of :func:`progress`) advanced once per training epoch inside the block."""
+    advance = step(description, total=epochs)
+    with observe_epochs(lambda epoch, total, logs: advance()):
+        yield
+
+
 def fit_with_progress(det, frame: pd.DataFrame, description: str, step, **kwargs):
     """Fit ``det``, advancing a progress bar once per epoch for neural detectors."""
-    advance = step(description, total=det.get_params().get("epochs"))
-    with observe_epochs(lambda epoch, total, logs: advance()):
+    with epochs_progress(step, description, det.get_params().get("epochs")):
         return det.fit(frame, **kwargs)

@@ -82,14 +82,11 @@ def simulate_run(
     """
     if ambient is not None:
         settings["ambient_c"] = ambient
-    try:
-        if condition is not None:
-            return robot_arm.conditions_scenario(
-                condition, duration_s=duration, rate_hz=rate, faults=parse_faults(faults), seed=seed, **settings
-            )
-        return robot_arm.simulate(duration, rate_hz=rate, faults=parse_faults(faults), seed=seed, **settings)
-    except ValueError as exc:
-        raise ConfigError(str(exc)) from None
+    if condition is not None:
+        return robot_arm.conditions_scenario(
+            condition, duration_s=duration, rate_hz=rate, faults=parse_faults(faults), seed=seed, **settings
+        )
+    return robot_arm.simulate(duration, rate_hz=rate, faults=parse_faults(faults), seed=seed, **settings)
 
 
 def describe_conditions(conditions: dict) -> str:

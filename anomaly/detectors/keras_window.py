@@ -15,6 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
+from anomaly import bundle
 from anomaly.base import Detector, ScoringContext, join_arrays
 from anomaly.engine import ENGINE_CHOICES, Engine, KerasEngine, OnnxEngine, import_onnxruntime, onnx_path
 from anomaly.errors import ConfigError, DataError, ModelFileError
@@ -72,9 +73,21 @@ class KerasWindowDetector(Detector):
         """Rows per training window (a forecaster adds its targets)."""
         return self._window_context().span
 
+    RUNTIME = "keras"  # "onnxruntime" once exported (see export_onnx)
+    #: Network name -> its file in a model directory; the fitted network is the attribute ``<name>_``.
+    NETWORK_FILES = {"model": MODEL_FILE}
+
     def networks(self) -> dict:
-        """The detector's Keras networks by name, as engines run and export them."""
-        return {"model": self.model_}
+        """The detector's Keras networks by name, as engines run and export them.
+
+        A detector loaded for ONNX Runtime has not read its Keras files (scoring then needs no
+        Keras): they are read here, on first use (export, fine-tuning, the Keras engine).
+        """
+        saved_in = getattr(self, "_saved_in", None)
+        for name, file in self.NETWORK_FILES.items():
+            if not hasattr(self, name + "_") and saved_in is not None:
+                setattr(self, name + "_", load_keras_file(saved_in / file))
+        return {name: getattr(self, name + "_") for name in self.NETWORK_FILES}
 
     def _make_engine(self) -> Engine:
         return KerasEngine(self.networks())
@@ -174,7 +187,8 @@ class KerasWindowDetector(Detector):
 
     def export_onnx(self, path: str | Path) -> float:
         """Write every network as ONNX (the inference model to ``path``, others beside it as
-        ``<network>.onnx``), atomically, and check each against Keras.
+        ``<network>.onnx``), atomically, and check each against Keras. In a saved model's
+        directory, ``detector.json`` then records the ``onnxruntime`` runtime.
 
         Returns
         -------
@@ -189,13 +203,15 @@ class KerasWindowDetector(Detector):
         for network, model in self.networks().items():
             target = path if network == "model" else path.with_name(onnx_path(path.parent, network).name)
             worst = max(worst, export_network(model, target, probe))
+        if (path.parent / bundle.META_FILE).exists():
+            bundle.record_runtime(path.parent, "onnxruntime")
         return worst
 
     def _load_engine(self, directory: Path, engine: str) -> Engine:
         """ONNX Runtime when every network has an ``.onnx`` file (``auto``) or when asked; else Keras."""
         if engine not in ENGINE_CHOICES:
             raise ConfigError(f"engine={engine!r} is not one of {list(ENGINE_CHOICES)}")
-        paths = {network: onnx_path(directory, network) for network in self.networks()}
+        paths = {network: onnx_path(directory, network) for network in self.NETWORK_FILES}
         missing = [path.name for path in paths.values() if not path.exists()]
         if engine == "keras" or (engine == "auto" and missing):
             if engine == "auto" and len(missing) < len(paths):
@@ -217,10 +233,11 @@ class KerasWindowDetector(Detector):
         return scores if cut is None else scores[cut:]
 
     def _save_artifacts(self, directory: Path) -> None:
-        self.model_.save(directory / MODEL_FILE)
+        for name, model in self.networks().items():
+            model.save(directory / self.NETWORK_FILES[name])
 
     def _load_artifacts(self, directory: Path) -> None:
-        self.model_ = load_keras_file(directory / MODEL_FILE)
+        self._saved_in = Path(directory)  # the Keras files are read by networks(), when needed
 
 
 def export_network(model, path: Path, probe: np.ndarray) -> float:

@@ -9,10 +9,20 @@ import numpy as np
 from anomaly.base import Detector, join_arrays, store_params
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.engine import Engine, NumpyEngine
-from anomaly.errors import ConfigError
+from anomaly.errors import ConfigError, DataError
 
 STATISTICS = ("spe", "t2", "combined")
 _ARRAYS = ("mean", "components", "explained_variance", "limits")
+#: Fewest training rows at any channel count: the 99th-percentile limits and threshold rank
+#: the training rows (from 3 rows the threshold came out exactly 1, the top row's own score).
+MIN_TRAINING_ROWS = 50
+
+
+def min_training_rows(n_channels: int) -> int:
+    """Fewest training rows PCA accepts for ``n_channels`` channels: ``max(MIN_TRAINING_ROWS,
+    2 * n_channels)``, so that the covariance is estimated from twice as many rows as it has
+    dimensions."""
+    return max(MIN_TRAINING_ROWS, 2 * n_channels)
 
 
 class PCADetector(Detector):
@@ -20,7 +30,8 @@ class PCADetector(Detector):
 
     The per-channel error is the squared residual of the step after projection on the
     principal subspace: its row sum is the Q statistic (SPE). Hotelling's T-squared measures
-    the distance inside the subspace. Fitted on (scaled) normal data.
+    the distance inside the subspace. Fitted on (scaled) normal data: at least
+    :func:`min_training_rows` rows (fewer is a :class:`~anomaly.errors.DataError`).
 
     Parameters
     ----------
@@ -76,6 +87,10 @@ class PCADetector(Detector):
         Z = join_arrays(parts)  # point-wise: logs simply pool
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
+        n, c = Z.shape
+        if n < min_training_rows(c):
+            raise DataError(f"PCA needs at least {min_training_rows(c)} training rows for {c} channels "
+                            f"(max({MIN_TRAINING_ROWS}, 2 x channels)), got {n}")
         x = Z.astype(np.float64)
         mean = x.mean(axis=0)
         _, s, vt = np.linalg.svd(x - mean, full_matrices=False)

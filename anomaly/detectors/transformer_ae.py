@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from anomaly.base import store_params
 from anomaly.detectors.keras_window import KerasWindowDetector
 from anomaly.nn.backend import import_keras
@@ -91,6 +89,7 @@ class TransformerAutoencoder(KerasWindowDetector):
         model = keras.Model(inputs, outputs, name="transformer_autoencoder")
         return model, model
 
-    def _load_artifacts(self, directory: Path) -> None:
-        _attention_layers()
-        super()._load_artifacts(directory)
+    def networks(self) -> dict:
+        if not hasattr(self, "model_"):  # a saved model's custom layers must be registered before it is read
+            _attention_layers()
+        return super().networks()

@@ -5,21 +5,20 @@ An LSTM encoder and an LSTM generator (the VAE decoder) are trained jointly with
 discriminator that tells real windows from reconstructions and from samples of the prior.
 The two sides are two compiled Keras models trained alternately with ``train_on_batch``
 (no backend-specific code): the discriminator, and the VAE whose loss adds the
-discriminator's verdict on its reconstructions (discriminator frozen inside it).
+discriminator's verdict on its reconstructions (the discriminator frozen during the VAE's
+step, so each step updates only its own side).
 """
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 
 from anomaly.base import store_params
-from anomaly.detectors.keras_window import KerasWindowDetector
+from anomaly.detectors.keras_window import MODEL_FILE, KerasWindowDetector
 from anomaly.detectors.lstm_ae import recurrent_encoder
 from anomaly.detectors.lstm_vae import build_vae
 from anomaly.engine import KERAS_BATCH, Engine
-from anomaly.nn.backend import import_keras, load_keras_file
+from anomaly.nn.backend import import_keras
 
 DISCRIMINATOR_FILE = "discriminator.keras"
 
@@ -60,6 +59,8 @@ class LSTMVAEGAN(KerasWindowDetector):
     history_ : dict with per-epoch ``loss``, ``d_loss`` and ``val_loss``
     """
 
+    NETWORK_FILES = {"model": MODEL_FILE, "discriminator": DISCRIMINATOR_FILE}
+
     def __init__(self, window=32, *, units=(64,), latent=8, cell="lstm", beta=0.01, warmup_epochs=5,
                  adversarial_weight=0.01, disc_weight=0.1, dropout=0.0, stride=None, epochs=30, batch_size=128,
                  learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
@@ -81,14 +82,12 @@ class LSTMVAEGAN(KerasWindowDetector):
         inputs = keras.Input((self.window, n_channels))
         stats = encoder(inputs)
         recon = decoder(sample(stats))
-        self.discriminator_.trainable = False  # frozen inside the VAE; still trained through its own compile
         vae = keras.Model(inputs, [recon, self.discriminator_(recon)], name="lstm_vae_gan")
         vae.compile(
             optimizer=keras.optimizers.Adam(self.learning_rate),
             loss=["mse", "binary_crossentropy"],
             loss_weights=[1.0, self.adversarial_weight],
         )
-        self.discriminator_.trainable = True
         inference = keras.Model(inputs, decoder(stats[0]), name="lstm_vae_gan_mean")
         return vae, inference
 
@@ -108,13 +107,8 @@ class LSTMVAEGAN(KerasWindowDetector):
             order = rng.permutation(len(train))
             for lo in range(0, len(train), self.batch_size):
                 x = train[order[lo : lo + self.batch_size]]
-                fake = np.asarray(self.model_.predict_on_batch(x))
-                prior = np.asarray(self.decoder_.predict_on_batch(rng.standard_normal((len(x), self.latent)).astype(np.float32)))
-                batch = np.concatenate([x, fake, prior])
-                labels = np.concatenate([np.ones(len(x)), np.zeros(2 * len(x))]).astype(np.float32)[:, None]
-                d_losses.append(float(np.asarray(self.discriminator_.train_on_batch(batch, labels)).ravel()[0]))
-                out = model.train_on_batch(x, [x, np.ones((len(x), 1), np.float32)])
-                losses.append(float(np.asarray(out).ravel()[0]))
+                d_losses.append(self._discriminator_step(x, rng))
+                losses.append(self._vae_step(model, x))
             val_loss = float(np.mean(np.square(self.model_.predict(monitor, batch_size=KERAS_BATCH, verbose=0) - monitor)))
             history["loss"].append(float(np.mean(losses)))
             history["d_loss"].append(float(np.mean(d_losses)))
@@ -130,10 +124,29 @@ class LSTMVAEGAN(KerasWindowDetector):
                     break
         model.set_weights(best_weights[0])
         self.discriminator_.set_weights(best_weights[1])
+        self.discriminator_.trainable = True
         return history
 
-    def networks(self) -> dict:
-        return {"model": self.model_, "discriminator": self.discriminator_}
+    # Keras fixes a model's trainable variables when its train step is traced (again for a new
+    # batch size): each step sets the discriminator's flag first, so it updates only its own side.
+    def _discriminator_step(self, x: np.ndarray, rng: np.random.Generator) -> float:
+        """One discriminator update on real windows ``x`` (batch, window, c) against their
+        reconstructions and as many decoded prior samples; returns its loss. Only the
+        discriminator's weights change."""
+        fake = np.asarray(self.model_.predict_on_batch(x))
+        prior = np.asarray(self.decoder_.predict_on_batch(rng.standard_normal((len(x), self.latent)).astype(np.float32)))
+        batch = np.concatenate([x, fake, prior])
+        labels = np.concatenate([np.ones(len(x)), np.zeros(2 * len(x))]).astype(np.float32)[:, None]
+        self.discriminator_.trainable = True
+        return float(np.asarray(self.discriminator_.train_on_batch(batch, labels)).ravel()[0])
+
+    def _vae_step(self, vae, x: np.ndarray) -> float:
+        """One update of the VAE (``_build_model``'s training model) on windows ``x`` (batch,
+        window, c): reconstruction MSE plus the adversarial loss of its reconstructions; returns
+        the total loss. Only the encoder's and decoder's weights change (the discriminator is frozen)."""
+        self.discriminator_.trainable = False
+        out = vae.train_on_batch(x, [x, np.ones((len(x), 1), np.float32)])
+        return float(np.asarray(out).ravel()[0])
 
     def forward(self, spans, engine: Engine):
         """Reconstruction errors (k, window, c) and the discriminator's doubt ``1 - D(window)``
@@ -145,10 +158,3 @@ class LSTMVAEGAN(KerasWindowDetector):
     def row_scores(self, errors, extra, ops=np):
         return (1.0 - self.disc_weight) * self.head_.reduce(errors, ops) + self.disc_weight * extra
 
-    def _save_artifacts(self, directory: Path) -> None:
-        super()._save_artifacts(directory)
-        self.discriminator_.save(directory / DISCRIMINATOR_FILE)
-
-    def _load_artifacts(self, directory: Path) -> None:
-        super()._load_artifacts(directory)
-        self.discriminator_ = load_keras_file(directory / DISCRIMINATOR_FILE)

@@ -86,7 +86,7 @@ def codec(detector) -> Codec:
                           "use LSTMVAE, LSTMVAEGAN or DenseAutoencoder")
     detector.check_fitted()
     keras = import_keras()
-    model = detector.model_
+    model = detector.networks()["model"]
     if isinstance(detector, DenseAutoencoder):
         code = model.get_layer("latent")
         encoder = keras.Model(model.inputs, code.output, name="ae_encoder")

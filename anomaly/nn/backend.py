@@ -6,6 +6,7 @@ Keras (TensorFlow backend by default) is imported on first use, so that array-on
 
 from __future__ import annotations
 
+import importlib.util
 import os
 import sys
 import tempfile
@@ -14,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.errors import ModelFileError
+from anomaly.errors import ConfigError, ModelFileError
 
 
 @contextmanager
@@ -36,10 +37,24 @@ def native_stderr_silenced():
             os.close(saved)
 
 
+#: What to do when Keras (the training extra) is not installed.
+NO_KERAS = ("Keras is not installed: training and scoring a neural model that has not been exported need the "
+            "training extra (pip install 'robot-anomaly[train]'); to score without it, run `anomaly export MODEL_DIR` "
+            "where training is installed and copy the model directory with its .onnx files")
+
+
 def import_keras():
-    """Import Keras (TensorFlow backend by default) without TensorFlow's native log lines."""
+    """Import Keras (TensorFlow backend by default) without TensorFlow's native log lines.
+
+    Raises
+    ------
+    ConfigError
+        If Keras is not installed (the base package scores exported models without it).
+    """
     if "keras" not in sys.modules:
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        if importlib.util.find_spec("keras") is None:
+            raise ConfigError(NO_KERAS)
         with native_stderr_silenced():
             import keras
 

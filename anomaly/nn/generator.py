@@ -1,8 +1,15 @@
-"""Learn a sequence (a sensor trace or a text) and sample new ones with a temperature."""
+"""Learn a sequence (a sensor trace or a text) and sample new ones with a temperature.
+
+Saved as a directory (no pickle): ``generator.json`` (format version, parameters, mode,
+vocabulary or scaler statistics, sampling context, history) and ``model.keras`` (loaded
+with ``safe_mode=True`` by :func:`load_generator`).
+"""
 
 from __future__ import annotations
 
+import json
 import logging
+from pathlib import Path
 
 import keras
 import numpy as np
@@ -10,13 +17,19 @@ from keras import ops
 from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
-from anomaly.errors import DataError, NotFittedError
+from anomaly.errors import DataError, ModelFileError, NotFittedError
+from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.nn.backend import load_keras_file
 from anomaly.nn.recurrent import seq2vec
 from anomaly.scaling import Scaler
 from anomaly.validation import check_number
 from anomaly.windows import sliding_windows
 
 log = logging.getLogger(__name__)
+
+FORMAT_VERSION = 1
+META_FILE = "generator.json"
+MODEL_FILE = "model.keras"
 
 LOG_VAR_RANGE = (-12.0, 8.0)  # clip the predicted log-variance: keeps the NLL finite on noise-free traces
 
@@ -180,6 +193,10 @@ class SequenceGenerator(BaseEstimator):
             raise DataError(f"seed has characters outside the vocabulary {self.vocabulary_!r}: {unknown}")
         return np.fromiter((index[ch] for ch in text), dtype=np.int32, count=len(text))
 
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "model_"):
+            raise NotFittedError("this SequenceGenerator is not fitted yet; call fit first")
+
     # -- sampling ------------------------------------------------------------
     def sample(self, n_steps: int, *, seed=None, temperature: float = 1.0, random_state=None):
         """Generate ``n_steps`` new items continuing ``seed``.
@@ -208,8 +225,7 @@ class SequenceGenerator(BaseEstimator):
         ------
         NotFittedError, ConfigError (bad ``n_steps``/``temperature``), DataError (bad ``seed``).
         """
-        if not hasattr(self, "model_"):
-            raise NotFittedError("this SequenceGenerator is not fitted yet; call fit first")
+        self._check_fitted()
         check_number("n_steps", n_steps, low=0, integer=True)
         check_number("temperature", temperature, low=0)
         rng = np.random.default_rng(self.random_state if random_state is None else random_state)
@@ -255,3 +271,69 @@ class SequenceGenerator(BaseEstimator):
             context = np.concatenate([context[1:], out[step : step + 1]])
         trace = out * self.scaler_.scale_ + self.scaler_.center_
         return trace if np.ndim(self.context_) == 2 else trace[:, 0]
+
+    # -- persistence -----------------------------------------------------------
+    def save(self, path: str | Path) -> Path:
+        """Save to directory ``path`` (atomically; an existing generator directory is replaced).
+
+        Raises
+        ------
+        NotFittedError
+            If the generator is not fitted.
+        ModelFileError
+            If ``path`` exists and is not a saved generator (nothing is overwritten).
+        """
+        self._check_fitted()
+
+        def write(tmp: Path) -> None:
+            self.model_.save(tmp / MODEL_FILE)
+            meta = {
+                "format_version": FORMAT_VERSION,
+                "class": type(self).__name__,
+                "params": {k: encode_param(v) for k, v in self.get_params(deep=False).items()},
+                "mode": self.mode_,
+                "history": self.history_,
+            }
+            if self.mode_ == "char":
+                meta.update(vocabulary=self.vocabulary_, context=self.context_)
+            else:
+                meta.update(scaler=self.scaler_.to_dict(), n_channels=self.n_channels_, context=self.context_.tolist())
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+
+        return atomic_directory(path, write, marker=META_FILE)
+
+
+def load_generator(path: str | Path) -> SequenceGenerator:
+    """Load a :class:`SequenceGenerator` saved by :meth:`SequenceGenerator.save`.
+
+    Its samples equal those of the saved generator (same weights, vocabulary or scaler,
+    context and ``random_state``).
+
+    Raises
+    ------
+    ModelFileError
+        If the directory or a file in it is missing, truncated or corrupted, or was written
+        by a newer format.
+    """
+    path = Path(path)
+    meta = read_meta(path, META_FILE, directory="generator", saved="SequenceGenerator")
+    if not isinstance(meta, dict) or meta.get("class") != SequenceGenerator.__name__ or not isinstance(meta.get("format_version"), int):
+        raise ModelFileError(f"{path / META_FILE}: not a saved SequenceGenerator")
+    if meta["format_version"] > FORMAT_VERSION:
+        raise ModelFileError(f"{path}: saved with generator format {meta['format_version']}, this package reads <= {FORMAT_VERSION}")
+    if meta.get("mode") not in ("char", "float"):
+        raise ModelFileError(f"{path / META_FILE}: mode {meta.get('mode')!r} is neither 'char' nor 'float'")
+    try:
+        gen = SequenceGenerator(**{k: decode_param(v) for k, v in meta["params"].items()})
+        gen.mode_ = meta["mode"]
+        gen.history_ = {k: [float(v) for v in vals] for k, vals in meta["history"].items()}
+        if gen.mode_ == "char":
+            gen.vocabulary_, gen.context_ = str(meta["vocabulary"]), str(meta["context"])
+        else:
+            gen.scaler_ = Scaler.from_dict(meta["scaler"])
+            gen.n_channels_ = int(meta["n_channels"])
+            gen.context_ = np.asarray(meta["context"], dtype=np.float32)
+    except Exception as exc:  # any malformed field is a bad model file, not a crash
+        raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
+    gen.model_ = load_keras_file(path / MODEL_FILE)  # last: its presence marks the generator as fitted
+    return gen

@@ -170,9 +170,8 @@ def conditions_scenario(
     Raises
     ------
     anomaly.errors.ConfigError
-        On an unknown name, an override that is not a setting, or a setting out of range.
-    ValueError
-        As :func:`~datasets.robot_arm.simulate` for faults, duration and rate.
+        On an unknown name, an override that is not a setting, or a setting out of range;
+        as :func:`~datasets.robot_arm.simulate` for faults, duration and rate.
     """
     settings = condition_settings(name)
     unknown = sorted(set(overrides) - set(SETTINGS))

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from anomaly.errors import ConfigError
 from datasets.robot_arm.faults import FAULT_TYPES, REGISTRY, FaultWindow
 from datasets.robot_arm.sensors import N_JOINTS, TEMP
 
@@ -33,7 +34,7 @@ def parse_faults(faults: Sequence[str] | str) -> list[str]:
 
     Raises
     ------
-    ValueError
+    anomaly.errors.ConfigError
         On an unknown name.
     """
     if isinstance(faults, str):
@@ -41,7 +42,7 @@ def parse_faults(faults: Sequence[str] | str) -> list[str]:
     kinds = list(faults)
     for k in kinds:
         if k not in FAULT_TYPES:
-            raise ValueError(f"unknown fault type {k!r}; expected 'all' or names from FAULT_TYPES = {FAULT_TYPES}")
+            raise ConfigError(f"unknown fault type {k!r}; expected 'all' or names from FAULT_TYPES = {FAULT_TYPES}")
     return kinds
 
 
@@ -76,7 +77,7 @@ def place_faults(
 
     Raises
     ------
-    ValueError
+    anomaly.errors.ConfigError
         When the faults cannot fit into the run.
     """
     if not kinds:
@@ -91,7 +92,7 @@ def place_faults(
     ext = np.array([REGISTRY[x].extension_s for x in kinds]) / speed
     need_rows = int(np.sum(np.maximum(1, np.round(dmin * rate_hz)) + np.ceil(ext * rate_hz))) + gap * (k - 1)
     if need_rows > avail:
-        raise ValueError(
+        raise ConfigError(
             f"cannot fit faults {kinds} into duration_s={duration_s:g}: they need at least "
             f"{need_rows / rate_hz:.1f} s after the first 10 % of the run (plus {GAP_S:g} s at the end), "
             f"only {max(avail, 0) / rate_hz:.1f} s available"

@@ -178,21 +178,17 @@ def simulate(
 
     Raises
     ------
-    ValueError
-        On an unknown fault name, non-positive duration or rate, or when the faults cannot fit
-        into ``duration_s``.
     anomaly.errors.ConfigError
-        (a ValueError) On an operating condition of the wrong type or outside its range.
+        (a ValueError) On an unknown fault name, a duration or rate that is not a positive
+        number, fewer than 2 rows, faults that cannot fit into ``duration_s``, or an operating
+        condition of the wrong type or outside its range.
     """
     kinds = parse_faults(faults)
-    if not (np.isfinite(duration_s) and duration_s > 0):
-        raise ValueError(f"duration_s must be a positive number, got {duration_s!r}")
-    if not (np.isfinite(rate_hz) and rate_hz > 0):
-        raise ValueError(f"rate_hz must be a positive number, got {rate_hz!r}")
-    rate_hz = float(rate_hz)
+    duration_s = _positive("duration_s", duration_s)
+    rate_hz = _positive("rate_hz", rate_hz)
     n = round(duration_s * rate_hz)
     if n < 2:
-        raise ValueError(f"duration_s * rate_hz must give at least 2 rows, got {n}")
+        raise ConfigError(f"duration_s * rate_hz must give at least 2 rows, got {n}")
     drift = _in_range("ambient_drift_c_per_h", ambient_drift_c_per_h, -MAX_AMBIENT_DRIFT_C_PER_H, MAX_AMBIENT_DRIFT_C_PER_H, "degC/h")
     payload_kg = _in_range("payload_kg", payload_kg, 0.0, MAX_PAYLOAD_KG, "kg")
     speed = _in_range("speed_override", speed_override, MIN_SPEED, 1.0, "(a fraction: 0.8 is 80 %)")
@@ -236,6 +232,13 @@ def simulate(
         "noise_std": noise_std,
     }
     return _assemble(meas, windows, rate_hz, start, conditions)
+
+
+def _positive(name: str, value: object) -> float:
+    """``value`` as a float if it is a finite real number > 0; otherwise a ConfigError."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real) or not (np.isfinite(value) and value > 0):
+        raise ConfigError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
 
 
 def _in_range(name: str, value: object, lo: float, hi: float, unit: str) -> float:

@@ -1,17 +1,20 @@
 """The stream loop :func:`run`, its endpoints, and :func:`serve` (the ``anomaly stream`` command).
 
 :func:`run` connects a source of message lines (stdin or :class:`pipelines.mqtt.MqttSource`)
-through a :class:`~pipelines.messages.RowParser` and the scorer to a sink (stdout JSON lines or
-:class:`pipelines.mqtt.MqttSink`). Bad messages are counted and skipped with one warning each;
-the loop ends at the end of input or on a stop request (SIGINT/SIGTERM under :func:`serve`)
-and returns a :class:`Summary`. :func:`serve` is the ``anomaly stream`` command.
+through a :class:`~pipelines.messages.RowParser` and the scorer to a sink (stdout JSON lines,
+:class:`pipelines.mqtt.MqttSink` or :class:`~pipelines.stream.mcap_sink.McapSink`). Bad
+messages are counted and skipped with one warning each; the loop ends at the end of input or
+on a stop request (SIGINT/SIGTERM under :func:`serve`) and returns a :class:`Summary`.
+:func:`serve` is the ``anomaly stream`` command; it can also serve Prometheus metrics
+(:mod:`pipelines.stream.metrics`) and emit alerts as ROS DiagnosticArrays
+(:mod:`pipelines.stream.diagnostics`).
 """
 
 from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterable
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 from anomaly.decisions import AlertLogic
@@ -20,6 +23,9 @@ from anomaly.registry import load
 from anomaly.validation import check_number
 from pipelines.messages import BadMessage, RowParser
 from pipelines.mqtt import Endpoint, MqttSink, MqttSource
+from pipelines.stream import mcap_sink
+from pipelines.stream.diagnostics import DiagnosticSink
+from pipelines.stream.metrics import StreamMetrics
 from pipelines.stream.scorer import Step, StreamScorer, jsonable
 from pipelines.stream.signals import Interrupted, Stop
 from pipelines.stream.sinks import StdoutSink, stdin_lines
@@ -30,6 +36,7 @@ __all__ = ["WARNINGS_PER_REASON", "run", "serve"]
 log = logging.getLogger(__name__)
 
 WARNINGS_PER_REASON = 100  # then one "suppressed" line: a flood of bad input must not flood stderr
+OUTPUT_FORMATS = ("plain", "diagnostic")
 
 
 def _score_records(scorer: StreamScorer, step: Step) -> list[dict]:
@@ -38,7 +45,7 @@ def _score_records(scorer: StreamScorer, step: Step) -> list[dict]:
 
 
 def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit_scores: bool = False,
-        warn: Callable[[str], None] | None = None, stop: Stop | None = None) -> Summary:
+        warn: Callable[[str], None] | None = None, stop: Stop | None = None, metrics: StreamMetrics | None = None) -> Summary:
     """Stream ``source`` through ``parser`` and ``scorer`` into ``sink`` until the input ends or a stop.
 
     Parameters
@@ -55,6 +62,8 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
         Gets one line per skipped message (at most 100 per reason); default: ``log.warning``.
     stop : Stop or None
         Request object to end the loop from elsewhere (:func:`serve` ties it to SIGINT/SIGTERM).
+    metrics : StreamMetrics or None
+        Updated per message and per step (:mod:`pipelines.stream.metrics`).
 
     Returns
     -------
@@ -85,6 +94,8 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
         except BadMessage as exc:
             summary.rows_in += 1
             summary.skipped[exc.reason] += 1
+            if metrics is not None:
+                metrics.received(exc.reason)
             count = summary.skipped[exc.reason]
             if count <= WARNINGS_PER_REASON:
                 warn(f"message {summary.rows_in} skipped ({exc.reason}): {exc}")
@@ -94,9 +105,13 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
         if parsed is None:  # CSV header
             continue
         summary.rows_in += 1
+        if metrics is not None:
+            metrics.received()
         step = scorer.push(*parsed)
         if step is None:
             continue
+        if metrics is not None:
+            metrics.scored(step)
         summary.alerts += sum(alert.kind == "alert" for alert in step.alerts)
         records = ((_score_records(scorer, step) if emit_scores else []) + ([step.drift] if step.drift else [])
                    + [alert.to_dict() for alert in step.alerts])
@@ -121,29 +136,36 @@ def _send(sink, records: list[dict], stop: Stop) -> bool:
 
 
 def _endpoint(spec: str, *, sink: bool):
-    """``"stdin"``/``"stdout"``, or the parsed ``mqtt://`` address."""
+    """``"stdin"``/``"stdout"``, the parsed ``mqtt://`` address, or a sink's ``mcap://`` file (a Path)."""
     if spec.startswith("mqtt://"):
         return Endpoint.parse(spec, publish=sink)
+    if sink and spec.startswith("mcap:"):
+        return mcap_sink.parse_url(spec)
     if spec == ("stdout" if sink else "stdin"):
         return spec
-    raise ConfigError(f"{'sink' if sink else 'source'} {spec!r} must be {'stdout' if sink else 'stdin'} or mqtt://HOST:PORT/TOPIC")
+    raise ConfigError(f"source {spec!r} must be stdin or mqtt://HOST:PORT/TOPIC" if not sink
+                      else f"sink {spec!r} must be stdout, mqtt://HOST:PORT/TOPIC or mcap://PATH")
 
 
 @contextmanager
-def _opened(endpoint, *, sink: bool):
+def _opened(endpoint, *, sink: bool, hardware_id: str = ""):
     """The source (an iterable of lines) or sink (with ``send``) of an endpoint, for the block."""
     if isinstance(endpoint, str):
         yield StdoutSink() if sink else stdin_lines()
         return
-    with (MqttSink(endpoint) if sink else MqttSource(endpoint)) as opened:
+    if isinstance(endpoint, Path):
+        opened = mcap_sink.McapSink(endpoint, hardware_id=hardware_id)
+    else:
+        opened = MqttSink(endpoint) if sink else MqttSource(endpoint)
+    with opened:
         yield opened
 
 
 def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink: str = "stdout", hop: int = 1,
           threshold_scale: float = 1.0, exit_ratio: float = 0.8, min_duration: int = 25, merge_gap: int = 100,
           cooldown: int = 500, top_k: int = 3, emit_scores: bool = False, engine: str = "auto",
-          timestamp: str | None = None, warn: Callable[[str], None] | None = None,
-          ready: Callable[[str], None] | None = None) -> Summary:
+          timestamp: str | None = None, output_format: str = "plain", hardware_id: str = "", metrics_port: int | None = None,
+          warn: Callable[[str], None] | None = None, ready: Callable[[str], None] | None = None) -> Summary:
     """The ``anomaly stream`` command: load a model, stream until end of input or SIGINT/SIGTERM.
 
     Parameters
@@ -151,7 +173,9 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     model : path of a saved detector (loaded with ``engine``).
     source : "stdin" or "mqtt://HOST:PORT/TOPIC"
     fmt : {"jsonl", "csv"}
-    sink : "stdout" or "mqtt://HOST:PORT/TOPIC"
+    sink : "stdout", "mqtt://HOST:PORT/TOPIC" or "mcap://PATH"
+        An MCAP file gets alerts as DiagnosticArrays on ``/diagnostics`` and every score on
+        ``/anomaly/score`` (:mod:`pipelines.stream.mcap_sink`).
     hop : rows per scoring step.
     threshold_scale : alerts enter above ``threshold_scale x`` the model's fitted threshold ...
     exit_ratio : ... and hold while above ``exit_ratio x`` that level.
@@ -160,6 +184,11 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     emit_scores : also emit one score record per scored row.
     engine : {"auto", "keras", "onnx"}
     timestamp : timestamp field name (default: detected).
+    output_format : {"plain", "diagnostic"}
+        "diagnostic": alert, end and drift records leave as ROS DiagnosticArrays
+        (:mod:`pipelines.stream.diagnostics`); an MCAP sink always writes those.
+    hardware_id : ``hardware_id`` of the diagnostic statuses.
+    metrics_port : serve Prometheus metrics at ``http://0.0.0.0:PORT/metrics`` (:mod:`pipelines.stream.metrics`).
     warn : one line per skipped message; ready : one line once listening.
 
     Returns
@@ -169,10 +198,14 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     Raises
     ------
     ModelFileError, ConfigError, SchemaError
-        Before streaming: bad model, options, address, unreachable broker; a CSV header that
-        does not match the model.
+        Before streaming: bad model, options, address, unreachable broker, metrics port in use;
+        a CSV header that does not match the model.
     """
     check_number("threshold_scale", threshold_scale, low=0.0, low_open=True)
+    if output_format not in OUTPUT_FORMATS:
+        raise ConfigError(f"output_format={output_format!r} is not one of {list(OUTPUT_FORMATS)}")
+    if metrics_port is not None:
+        check_number("metrics_port", metrics_port, low=1, high=65535, integer=True)
     inlet, outlet = _endpoint(source, sink=False), _endpoint(sink, sink=True)
     det = load(model, engine=engine)
     det.set_inference_threads(1)  # one window per call: a second thread only adds waits on a busy machine
@@ -183,10 +216,19 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     name = Path(model).resolve().name
     scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)
     parser = RowParser(det.schema_.channels, fmt=fmt, timestamp=timestamp)
+    metrics = None if metrics_port is None else StreamMetrics(scorer)
+    recording = isinstance(outlet, Path)  # an MCAP file records every score
     stop = Stop()
-    with stop.signals(), _opened(inlet, sink=False) as lines, _opened(outlet, sink=True) as out:
+    with stop.signals(), ExitStack() as stack:
+        serving = ""
+        if metrics is not None:  # first: a port in use stops us before a broker or a file is touched
+            serving = f", metrics on http://0.0.0.0:{stack.enter_context(metrics.serving(metrics_port))}/metrics"
+        lines = stack.enter_context(_opened(inlet, sink=False))
+        out = stack.enter_context(_opened(outlet, sink=True, hardware_id=hardware_id))
+        if output_format == "diagnostic" and not recording:
+            out = DiagnosticSink(out, hardware_id=hardware_id)
         if ready is not None:
             engine_used = det.engine_.name
             ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
-                  f"alert above {scorer.enter:.4g}, warm-up {scorer.rows - hop} rows")
-        return run(scorer, lines, out, parser, emit_scores=emit_scores, warn=warn, stop=stop)
+                  f"alert above {scorer.enter:.4g}, warm-up {scorer.rows - hop} rows{serving}")
+        return run(scorer, lines, out, parser, emit_scores=emit_scores or recording, warn=warn, stop=stop, metrics=metrics)

@@ -44,6 +44,19 @@ def test_score_writes_one_row_per_input_row(workspace, tmp_path):
     assert scores["score"].to_numpy()[labels].mean() > 2 * scores["score"].to_numpy()[~labels].mean()
 
 
+@pytest.mark.parametrize("index_name", ["timestamp", None])
+def test_score_keeps_the_timestamp_index_to_parquet_stored(workspace, good_rows, tmp_path, index_name):
+    good_rows.to_csv(tmp_path / "run.csv", index=False)
+    frame = pd.read_csv(tmp_path / "run.csv", index_col=0, parse_dates=True).rename_axis(index_name)
+    frame.to_parquet(tmp_path / "run.parquet")
+    out = tmp_path / "scores.csv"
+    result = invoke("score", tmp_path / "run.parquet", "--model", workspace / "model", "-o", out, "--chunk-rows", 64)
+    assert result.exit_code == 0, result.output
+    scores = pd.read_csv(out, parse_dates=["timestamp"])
+    assert "index" not in scores.columns
+    np.testing.assert_array_equal(scores["timestamp"].to_numpy(), frame.index.to_numpy())
+
+
 def test_evaluate_prints_metrics_with_baselines_and_writes_json(workspace, tmp_path):
     out = tmp_path / "metrics.json"
     result = invoke("evaluate", workspace / "faulty.csv", "--model", workspace / "model", "-o", out)
@@ -132,9 +145,19 @@ def test_unknown_detector(workspace, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
-def test_unknown_fault_in_simulate(tmp_path):
-    result = invoke("simulate", "-o", tmp_path / "x.csv", "--faults", "meteor")
-    assert result.exit_code == 2 and "meteor" in result.output
+@pytest.mark.parametrize("args, message", [
+    (["--faults", "meteor"], "unknown fault type 'meteor'"),
+    (["--duration", "0"], "duration_s must be a positive number, got 0.0"),
+    (["--rate", "-5"], "rate_hz must be a positive number, got -5.0"),
+    (["--duration", "0.01"], "duration_s * rate_hz must give at least 2 rows, got 1"),
+    (["--duration", "60", "--faults", "all"], "cannot fit faults"),
+    (["--condition", "cold", "--duration", "nan"], "duration_s must be a positive number, got nan"),
+])
+def test_bad_simulate_settings_exit_2_with_one_line(tmp_path, args, message):
+    result = invoke("simulate", "-o", tmp_path / "x.csv", *args)
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: ") and message in lines[0], result.output
     assert not (tmp_path / "x.csv").exists()
 
 
@@ -147,6 +170,15 @@ def test_fit_on_bad_data_exits_2_and_writes_no_model(good_rows, tmp_path):
     data = _write(tmp_path / "bad.csv", good_rows.assign(j2_vel=good_rows["j2_vel"].where(good_rows.index != 3, np.nan)))
     result = invoke("fit", data, "--detector", "pca", "-o", tmp_path / "m")
     assert result.exit_code == 2 and "NaN/inf" in result.output
+    assert not (tmp_path / "m").exists()
+
+
+def test_fit_on_too_few_rows_exits_2_and_writes_no_model(good_rows, tmp_path):
+    data = _write(tmp_path / "three.csv", good_rows.iloc[:3])
+    result = invoke("fit", data, "--detector", "pca", "-o", tmp_path / "m")
+    assert result.exit_code == 2, result.output
+    lines = result.output.strip().splitlines()
+    assert lines == ["error: PCA needs at least 56 training rows for 28 channels (max(50, 2 x channels)), got 3"]
     assert not (tmp_path / "m").exists()
 
 

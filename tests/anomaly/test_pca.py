@@ -10,7 +10,7 @@ from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
 from anomaly import PCADetector
-from anomaly.errors import ConfigError
+from anomaly.errors import ConfigError, DataError
 
 
 def test_components_are_capped_below_channel_count():
@@ -60,3 +60,15 @@ def test_combined_statistic_detects_off_subspace_fault(normal_frame, faulty_fram
 def test_unknown_statistic(normal_frame):
     with pytest.raises(ConfigError, match="statistic='q'"):
         PCADetector(statistic="q").fit(normal_frame)
+
+
+@pytest.mark.parametrize("channels, minimum", [(3, 50), (40, 80)])  # max(50, 2 x channels)
+def test_fit_refuses_fewer_rows_than_the_minimum(channels, minimum):
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.standard_normal((minimum, channels)), columns=[f"c{i}" for i in range(channels)])
+    assert PCADetector().fit(frame).threshold_ > 0
+    message = rf"PCA needs at least {minimum} training rows for {channels} channels \(max\(50, 2 x channels\)\), got {minimum - 1}"
+    with pytest.raises(DataError, match=message):
+        PCADetector().fit(frame.iloc[1:])
+    with pytest.raises(DataError, match=message):  # several logs pool their rows
+        PCADetector().fit([frame.iloc[1:20], frame.iloc[20:]])

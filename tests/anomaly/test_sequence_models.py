@@ -107,3 +107,29 @@ def test_every_neural_model_trains_under_jax():
     assert done.returncode == 0, done.stderr[-2000:]
     scores = json.loads(done.stdout.strip().splitlines()[-1])
     assert set(scores) == set(NEURAL) and all(np.isfinite(v) and v > 0 for v in scores.values())
+
+
+def test_vae_gan_training_steps_update_only_their_own_side(monkeypatch):
+    """The VAE step leaves the discriminator alone and the discriminator step the encoder and decoder,
+    on every batch (the last, shorter one included: Keras traces the step again for it)."""
+    keras = pytest.importorskip("keras")
+    det = anomaly.LSTMVAEGAN(window=8, units=(8,), latent=2, epochs=2, batch_size=64, learning_rate=0.05, random_state=0)
+    steps = []
+    train_on_batch = keras.Model.train_on_batch
+
+    def spy(model, *args, **kwargs):
+        sides = {"discriminator": det.discriminator_.weights, "encoder+decoder": det.model_.weights}
+        before = {side: [v.numpy().copy() for v in weights] for side, weights in sides.items()}
+        out = train_on_batch(model, *args, **kwargs)
+        changed = {side for side, weights in sides.items()
+                   if any(not np.array_equal(v.numpy(), b) for v, b in zip(weights, before[side], strict=True))}
+        steps.append((model.name, changed))
+        return out
+
+    monkeypatch.setattr(keras.Model, "train_on_batch", spy)
+    det.fit(make_frame(n=300, channels=3))
+    assert len(steps) == 2 * 5 * 2  # 2 epochs x 5 batches of 293 windows (the last of 37) x 2 steps
+    assert {(name, frozenset(changed)) for name, changed in steps} == {
+        ("discriminator", frozenset({"discriminator"})),
+        ("lstm_vae_gan", frozenset({"encoder+decoder"})),
+    }

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 import datasets.robot_arm as ra
+from anomaly.errors import ConfigError
 from datasets.robot_arm import CHANNELS, FAULT_TYPES, FaultEvent, SimulatedRun, simulate
 
 DUR = 150.0  # s, single-fault runs
@@ -419,21 +420,30 @@ def test_low_rate_still_marks_collision():
 
 
 def test_unknown_fault_raises():
-    with pytest.raises(ValueError, match="bogus") as err:
+    with pytest.raises(ConfigError, match="bogus") as err:
         simulate(60.0, faults=["collision", "bogus"])
     for name in FAULT_TYPES:
         assert name in str(err.value)
 
 
 def test_faults_that_cannot_fit_raise():
-    with pytest.raises(ValueError, match="cannot fit"):
+    with pytest.raises(ConfigError, match="cannot fit"):
         simulate(60.0, faults="all")
-    with pytest.raises(ValueError, match="cannot fit"):
+    with pytest.raises(ConfigError, match="cannot fit"):
         simulate(20.0, faults=["overheating"])
     simulate(200.0, faults="all", seed=9)  # but this is enough
 
 
-@pytest.mark.parametrize("kwargs", [{"duration_s": 0.0}, {"duration_s": -1.0}, {"rate_hz": 0.0}])
-def test_bad_duration_or_rate_raises(kwargs):
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize("kwargs, message", [
+    ({"duration_s": 0.0}, "duration_s must be a positive number, got 0.0"),
+    ({"duration_s": -1.0}, "duration_s must be a positive number"),
+    ({"duration_s": float("nan")}, "duration_s must be a positive number, got nan"),
+    ({"duration_s": "10"}, "duration_s must be a positive number, got '10'"),
+    ({"rate_hz": 0.0}, "rate_hz must be a positive number"),
+    ({"rate_hz": None}, "rate_hz must be a positive number, got None"),
+    ({"rate_hz": 0.1}, "duration_s * rate_hz must give at least 2 rows, got 1"),
+])
+def test_bad_duration_or_rate_raises_config_error(kwargs, message):
+    with pytest.raises(ConfigError) as info:
         simulate(**{"duration_s": 10.0, **kwargs})
+    assert message in str(info.value) and isinstance(info.value, ValueError)

@@ -336,11 +336,13 @@ def test_bad_conditions_raise_config_error(kwargs, message):
     assert message in str(info.value) and isinstance(info.value, AnomalyError) and isinstance(info.value, ValueError)
 
 
-def test_existing_errors_keep_their_messages():
-    with pytest.raises(ValueError, match="unknown fault type 'meteor'"):
+def test_existing_errors_keep_their_messages_as_config_errors():
+    with pytest.raises(ConfigError, match="unknown fault type 'meteor'"):
         simulate(10.0, faults="meteor")
-    with pytest.raises(ValueError, match="duration_s must be a positive number"):
+    with pytest.raises(ConfigError, match="duration_s must be a positive number"):
         simulate(-1.0)
+    with pytest.raises(ConfigError, match="duration_s must be a positive number"):
+        conditions_scenario("cold", duration_s=0.0)
 
 
 def test_bad_scenario_name_or_setting():

@@ -3,6 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import make_frame
 
 from anomaly.errors import DataError
 from pipelines.sinks import write_table
@@ -24,6 +25,24 @@ def test_parquet_round_trip_and_numeric_index(tmp_path):
     table = read_table(tmp_path / "f.parquet")
     assert table.frame.index.tolist() == [0.0, 0.5, 1.0, 1.5]
     assert table.labels.shape[1] == 0
+
+
+@pytest.mark.parametrize("index_name", ["timestamp", None])  # stored as "timestamp" / "__index_level_0__"
+def test_parquet_index_stored_by_to_parquet_is_the_timestamps(tmp_path, index_name):
+    make_frame(n=40, channels=2).to_csv(tmp_path / "run.csv")
+    frame = pd.read_csv(tmp_path / "run.csv", index_col=0, parse_dates=True).rename_axis(index_name)
+    frame.to_parquet(tmp_path / "run.parquet")
+    table = read_table(tmp_path / "run.parquet")
+    pd.testing.assert_index_equal(table.frame.index, frame.index.rename("timestamp"))
+    assert list(table.frame.columns) == ["ch0", "ch1"]
+
+
+def test_parquet_stored_index_that_is_no_timestamp_is_no_channel(tmp_path):
+    frame = pd.DataFrame({"a": [1.0, 2.0, 3.0]}, index=pd.Index([5, 7, 9], name="row"))
+    frame.to_parquet(tmp_path / "rows.parquet")
+    table = read_table(tmp_path / "rows.parquet")
+    assert isinstance(table.frame.index, pd.RangeIndex) and list(table.frame.columns) == ["a"]
+    assert read_table(tmp_path / "rows.parquet", timestamp="row").frame.index.tolist() == [5, 7, 9]
 
 
 def test_no_timestamp_column_numbers_rows(tmp_path):

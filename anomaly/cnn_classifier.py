@@ -31,7 +31,7 @@ from sklearn.base import BaseEstimator, ClassifierMixin
 from anomaly.augment import METHODS, expand
 from anomaly.classify import detector_views
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
-from anomaly.files import atomic_directory, read_meta
+from anomaly.files import atomic_directory, read_saved
 from anomaly.nn.backend import import_keras, load_keras_file, predict_padded
 from anomaly.validation import check_number
 
@@ -279,11 +279,7 @@ class CNNClassifier(ClassifierMixin, BaseEstimator):
     def load(cls, path: str | Path) -> CNNClassifier:
         """Load a classifier saved by :meth:`save`; a missing or damaged file raises ``ModelFileError``."""
         path = Path(path)
-        meta = read_meta(path, META_FILE, directory="classifier", saved=cls.__name__)
-        if not isinstance(meta, dict) or meta.get("class") != cls.__name__:
-            raise ModelFileError(f"{path / META_FILE}: not a saved {cls.__name__}")
-        if not isinstance(meta.get("format_version"), int) or meta["format_version"] > FORMAT_VERSION:
-            raise ModelFileError(f"{path}: classifier format {meta.get('format_version')!r}; this package reads <= {FORMAT_VERSION}")
+        meta = read_saved(path, META_FILE, directory="classifier", saved=cls.__name__, format_version=FORMAT_VERSION)
         try:
             params = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["params"].items()}
             clf = cls(**params)

@@ -84,6 +84,23 @@ def read_meta(path: Path, name: str, *, directory: str, saved: str):
         raise ModelFileError(f"{path / name}: corrupted or truncated ({exc.__class__.__name__})") from None
 
 
+def read_saved(path: Path, name: str, *, directory: str, saved: str, format_version: int) -> dict:
+    """The JSON file ``path / name`` of a saved ``saved`` object (its class name), checked: a dict
+    naming that class, with an integer ``format_version`` this package reads (<= ``format_version``).
+
+    Raises
+    ------
+    ModelFileError
+        As :func:`read_meta`, or if the file is not such a dict or was written by a newer format.
+    """
+    meta = read_meta(path, name, directory=directory, saved=saved)
+    if not isinstance(meta, dict) or meta.get("class") != saved or not isinstance(meta.get("format_version"), int):
+        raise ModelFileError(f"{path / name}: not a saved {saved}")
+    if meta["format_version"] > format_version:
+        raise ModelFileError(f"{path}: saved with {directory} format {meta['format_version']}, this package reads <= {format_version}")
+    return meta
+
+
 def encode_param(value):
     """JSON form of a constructor parameter (thresholds and tuples are tagged)."""
     if isinstance(value, Threshold):

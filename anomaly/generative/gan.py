@@ -23,7 +23,7 @@ import pandas as pd
 
 from anomaly.base import store_params
 from anomaly.errors import ConfigError, ModelFileError, NotFittedError
-from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.generative.data import check_windows, predict_all, to_original, to_scaled
 from anomaly.nn.backend import import_keras, load_keras_file
 from anomaly.params import Params
@@ -275,11 +275,7 @@ def load_gan(path: str | Path) -> WindowGAN:
         by a newer format.
     """
     path = Path(path)
-    meta = read_meta(path, META_FILE, directory="GAN", saved="WindowGAN")
-    if not isinstance(meta, dict) or meta.get("class") != WindowGAN.__name__ or not isinstance(meta.get("format_version"), int):
-        raise ModelFileError(f"{path / META_FILE}: not a saved WindowGAN")
-    if meta["format_version"] > FORMAT_VERSION:
-        raise ModelFileError(f"{path}: saved with GAN format {meta['format_version']}, this package reads <= {FORMAT_VERSION}")
+    meta = read_saved(path, META_FILE, directory="GAN", saved=WindowGAN.__name__, format_version=FORMAT_VERSION)
     try:
         gan = WindowGAN(**{k: decode_param(v) for k, v in meta["params"].items()})
         gan.scaler_ = Scaler.from_dict(meta["scaler"])

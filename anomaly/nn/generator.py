@@ -18,7 +18,7 @@ from sklearn.base import BaseEstimator
 
 from anomaly.base import store_params
 from anomaly.errors import DataError, ModelFileError, NotFittedError
-from anomaly.files import atomic_directory, decode_param, encode_param, read_meta
+from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.nn.backend import load_keras_file
 from anomaly.nn.recurrent import seq2vec
 from anomaly.scaling import Scaler
@@ -316,11 +316,7 @@ def load_generator(path: str | Path) -> SequenceGenerator:
         by a newer format.
     """
     path = Path(path)
-    meta = read_meta(path, META_FILE, directory="generator", saved="SequenceGenerator")
-    if not isinstance(meta, dict) or meta.get("class") != SequenceGenerator.__name__ or not isinstance(meta.get("format_version"), int):
-        raise ModelFileError(f"{path / META_FILE}: not a saved SequenceGenerator")
-    if meta["format_version"] > FORMAT_VERSION:
-        raise ModelFileError(f"{path}: saved with generator format {meta['format_version']}, this package reads <= {FORMAT_VERSION}")
+    meta = read_saved(path, META_FILE, directory="generator", saved=SequenceGenerator.__name__, format_version=FORMAT_VERSION)
     if meta.get("mode") not in ("char", "float"):
         raise ModelFileError(f"{path / META_FILE}: mode {meta.get('mode')!r} is neither 'char' nor 'float'")
     try:

@@ -8,16 +8,14 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose, assert_array_equal
+from pass_checks import assert_paths_agree
 from typer.testing import CliRunner
 
 import anomaly
 from anomaly.adaptation import Baseline, adapt_errors, block_rows
 from anomaly.cli import app
 from anomaly.errors import ConfigError
-from anomaly.registry import load
 from datasets.robot_arm import simulate
-from pipelines.batch import iter_scores
-from pipelines.stream.scorer import StreamScorer
 
 CHANNELS = [f"c{i}" for i in range(5)]
 TAU = 200
@@ -66,22 +64,9 @@ def test_a_fault_held_for_less_than_tau_is_not_learnt(logs, adapted):
 
 
 def test_batch_chunks_stream_and_a_reload_agree(logs, adapted, tmp_path):
-    test = logs[1]
-    scores = adapted.score(test).to_numpy()
-    assert_allclose(adapted.score_stream(test).to_numpy(), scores, rtol=1e-5, atol=1e-7)
-    scorer, streamed = StreamScorer(adapted), []
-    for timestamp, row in zip(test.index, test.to_numpy()):
-        if (step := scorer.push(timestamp, row)) is not None:
-            streamed.extend(step.scores)
-    assert_allclose(streamed, scores, rtol=1e-5, atol=1e-7)
-    test.to_csv(tmp_path / "test.csv", index_label="timestamp")
-    parts = [s for _, s, _ in iter_scores(adapted, tmp_path / "test.csv", timestamp="timestamp", chunk_rows=777)]
-    assert_allclose(pd.concat(parts).to_numpy(), scores, rtol=1e-5, atol=1e-7)
-    adapted.save(tmp_path / "model")
-    loaded = load(tmp_path / "model")
+    loaded = assert_paths_agree(adapted, logs[1], tmp_path, chunk_rows=777)
     assert loaded.head_.adapt == TAU
     assert_array_equal(loaded.head_.reference_, adapted.head_.reference_)
-    assert_allclose(loaded.score(test).to_numpy(), scores, rtol=1e-6)
 
 
 def test_each_score_call_is_a_new_pass(logs, adapted):

@@ -8,26 +8,12 @@ import sys
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import invoke, one_error_line
 from conftest import make_frame
-from typer.testing import CliRunner
 
 import anomaly
-from anomaly.cli import app
 from anomaly.cli.augment import METHOD_NAMES
 from pipelines.sinks import write_table
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

@@ -8,15 +8,13 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from pass_checks import assert_paths_agree
 from typer.testing import CliRunner
 
 import anomaly
 from anomaly.cli import app
 from anomaly.errors import ConfigError
 from anomaly.passes import MovingAverage
-from anomaly.registry import load
-from pipelines.batch import iter_scores
-from pipelines.stream.scorer import StreamScorer
 
 CHANNELS = ["a", "b", "c", "d"]
 SMOOTH = 50
@@ -70,20 +68,7 @@ def test_spikes_stop_alarming_and_a_lasting_fault_still_does(logs):
 
 @pytest.mark.parametrize("params", [{"smooth": SMOOTH}, {"smooth": SMOOTH, "adapt": 300}])
 def test_batch_chunks_stream_and_a_reload_agree(logs, params, tmp_path):
-    det = anomaly.PCADetector(**params).fit(logs[0])
-    test = logs[1]
-    scores = det.score(test).to_numpy()
-    assert_allclose(det.score_stream(test).to_numpy(), scores, rtol=1e-5, atol=1e-7)
-    scorer, streamed = StreamScorer(det), []
-    for timestamp, row in zip(test.index, test.to_numpy()):
-        if (step := scorer.push(timestamp, row)) is not None:
-            streamed.extend(step.scores)
-    assert_allclose(streamed, scores, rtol=1e-5, atol=1e-7)
-    test.to_csv(tmp_path / "test.csv", index_label="timestamp")
-    parts = [s for _, s, _ in iter_scores(det, tmp_path / "test.csv", timestamp="timestamp", chunk_rows=333)]
-    assert_allclose(pd.concat(parts).to_numpy(), scores, rtol=1e-5, atol=1e-7)
-    det.save(tmp_path / "model")
-    assert_allclose(load(tmp_path / "model").score(test).to_numpy(), scores, rtol=1e-6)
+    assert_paths_agree(anomaly.PCADetector(**params).fit(logs[0]), logs[1], tmp_path, chunk_rows=333)
 
 
 def test_window_detector_smooths_its_row_scores(logs):

@@ -8,24 +8,10 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import invoke, one_error_line
 from test_leading_rows import LEAD, write_flight
-from typer.testing import CliRunner
 
 from anomaly import load
-from anomaly.cli import app
-
-runner = CliRunner()
-
-
-def invoke(*args):
-    return runner.invoke(app, [str(a) for a in args])
-
-
-def one_error_line(result) -> str:
-    assert result.exit_code == 2, result.output
-    lines = result.output.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.output
-    return lines[0]
 
 
 @pytest.fixture(scope="module")

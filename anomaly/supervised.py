@@ -21,6 +21,7 @@ import pandas as pd
 
 from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.decisions.runs import decide_runs
+from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.params import Params
 
@@ -128,8 +129,6 @@ class SupervisedDetector(Params):
         -------
         self
         """
-        from anomaly.detectors.pca import PCADetector
-
         if len(logs) != len(labels) or not logs:
             raise DataError(f"{len(logs)} logs but {len(labels)} label series")
         ys = [np.asarray(y, dtype=bool) for y in labels]

@@ -12,9 +12,17 @@ Its probability threshold is chosen without test labels: on out-of-fold probabil
 (the logs split into ``folds`` groups, each scored by a classifier fitted on the others), the
 lowest level whose alert events (:data:`anomaly.decisions.DEFAULT_RULES`) on the labelled-normal
 time stay within ``target_fa_per_hour``.
+
+:meth:`SupervisedDetector.save` writes a directory without pickle: ``supervised.json``
+(parameters, threshold, validation), ``detector/`` (the detector's own model directory) and
+``classifier/`` (the boosted trees as arrays, :class:`anomaly.trees.TreeEnsemble`);
+:func:`load_supervised` reads it back and predicts with NumPy alone (no scikit-learn).
 """
 
 from __future__ import annotations
+
+import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,10 +30,16 @@ import pandas as pd
 from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.decisions.runs import decide_runs
 from anomaly.detectors.pca import PCADetector
-from anomaly.errors import ConfigError, DataError, NotFittedError
+from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
+from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.params import Params
+from anomaly.registry import detector_class, load
+from anomaly.trees import TreeEnsemble
 
-__all__ = ["SupervisedDetector", "window_features"]
+__all__ = ["SupervisedDetector", "load_supervised", "window_features"]
+
+META_FILE = "supervised.json"
+FORMAT_VERSION = 1
 
 #: Probability levels tried for the threshold (quantiles of the out-of-fold probabilities).
 LEVELS = 400
@@ -82,7 +96,8 @@ class SupervisedDetector(Params):
     ----------
     detector_ : Detector
         The fitted detector.
-    classifier_ : sklearn.ensemble.HistGradientBoostingClassifier
+    classifier_ : TreeEnsemble
+        The boosted trees fitted on every training log, as arrays (scored without scikit-learn).
     threshold_ : float
         Probability level of a flag.
     validation_ : dict
@@ -155,7 +170,8 @@ class SupervisedDetector(Params):
             for i in np.flatnonzero(group == k):
                 oof[i] = clf.predict_proba(X[i])[:, 1]
         self.threshold_, self.validation_ = self._choose_threshold(logs, oof, ys)
-        self.classifier_ = self._classifier().fit(np.vstack([x[::step] for x in X]), np.concatenate([y[::step] for y in ys]))
+        final = self._classifier().fit(np.vstack([x[::step] for x in X]), np.concatenate([y[::step] for y in ys]))
+        self.classifier_ = TreeEnsemble.from_sklearn(final)
         return self
 
     def _rate(self, frame: pd.DataFrame) -> float:
@@ -189,3 +205,43 @@ class SupervisedDetector(Params):
     def predict(self, frame: pd.DataFrame) -> pd.Series:
         """Boolean flag per row, shape (n,): probability above ``threshold_``."""
         return (self.predict_proba(frame) > self.threshold_).rename("flag")
+
+    def save(self, path: str | Path) -> Path:
+        """Write the fitted head as a directory (JSON, the detector's directory, tree arrays), atomically."""
+        self.check_fitted()
+        params = {k: encode_param(v) for k, v in self.get_params(deep=False).items() if k != "detector"}
+        base = self.detector if self.detector is not None else self.detector_
+        meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": params,
+                "detector": {"class": type(base).__name__, "params": {k: encode_param(v) for k, v in base.get_params(deep=False).items()}},
+                "threshold": self.threshold_, "validation": self.validation_}
+
+        def write(tmp: Path) -> None:
+            self.detector_.save(tmp / "detector")
+            self.classifier_.save(tmp / "classifier")
+            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
+
+        return atomic_directory(path, write, marker=META_FILE)
+
+
+def load_supervised(path: str | Path) -> SupervisedDetector:
+    """Load a :class:`SupervisedDetector` saved by :meth:`SupervisedDetector.save`.
+
+    Raises
+    ------
+    ModelFileError
+        If a file is missing, corrupted or of a newer format.
+    """
+    path = Path(path)
+    meta = read_saved(path, META_FILE, directory="supervised model", saved=SupervisedDetector.__name__, format_version=FORMAT_VERSION)
+    try:
+        spec = meta["detector"]
+        base = detector_class(spec["class"])(**{k: decode_param(v) for k, v in spec["params"].items()})
+        head = SupervisedDetector(base, **{k: decode_param(v) for k, v in meta["params"].items()})
+        head.threshold_, head.validation_ = float(meta["threshold"]), dict(meta["validation"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
+    head.detector_ = load(path / "detector")
+    head.classifier_ = TreeEnsemble.load(path / "classifier")
+    if head.classifier_.n_features != 5 * len(head.detector_.schema_.channels):
+        raise ModelFileError(f"{path}: the classifier's {head.classifier_.n_features} features do not match the detector's channels")
+    return head

@@ -7,8 +7,8 @@ import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
 
-from anomaly.errors import ConfigError, DataError
-from anomaly.supervised import SupervisedDetector, window_features
+from anomaly.errors import ConfigError, DataError, ModelFileError
+from anomaly.supervised import SupervisedDetector, load_supervised, window_features
 
 CHANNELS = ["a", "b", "c"]
 RATE = 10.0
@@ -75,3 +75,28 @@ def test_too_many_folds_are_refused():
     logs = [_log(s, None if s == 0 else (500, 900)) for s in range(2)]
     with pytest.raises(ConfigError, match="folds"):
         SupervisedDetector(folds=3, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
+
+
+def test_save_and_load_predict_the_same_without_scikit_learn(fitted, tmp_path):
+    import subprocess
+    import sys
+
+    frame, _ = _log(7, (1500, 2200))
+    fitted.save(tmp_path / "head")
+    loaded = load_supervised(tmp_path / "head")
+    assert_allclose(loaded.predict_proba(frame).to_numpy(), fitted.predict_proba(frame).to_numpy(), rtol=1e-12)
+    assert loaded.threshold_ == fitted.threshold_ and loaded.window == fitted.window
+    frame.to_csv(tmp_path / "frame.csv", index_label="timestamp")
+    code = ("import sys, pandas as pd\nfrom anomaly.supervised import load_supervised\n"
+            f"f = pd.read_csv(r'{tmp_path / 'frame.csv'}', index_col=0, parse_dates=True)\n"
+            f"p = load_supervised(r'{tmp_path / 'head'}').predict_proba(f)\n"
+            "print(float(p.sum()), 'sklearn' in sys.modules, 'scipy' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
+    assert float(out[0]) == pytest.approx(fitted.predict_proba(frame).sum(), rel=1e-6) and out[1:] == ["False", "False"]
+
+
+def test_a_damaged_saved_head_raises_model_file_error(fitted, tmp_path):
+    fitted.save(tmp_path / "head")
+    (tmp_path / "head" / "supervised.json").write_text("{not json")
+    with pytest.raises(ModelFileError):
+        load_supervised(tmp_path / "head")

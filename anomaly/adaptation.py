@@ -68,10 +68,12 @@ class Baseline:
         Scores at or below it are quiet.
     filled : int
         Rows of the current block seen so far.
-    quiet_sum : ndarray (n_channels,), quiet_rows : int
-        Sum and count of the current block's quiet rows' raw errors.
+    block_sum : ndarray like ``level``
+        Sum of the current block's raw errors.
+    quiet_rows : int
+        Quiet rows of the current block.
     frozen : int
-        Rows in alarm since the last block with a quiet row.
+        Rows since the last calm block.
     """
 
     level: np.ndarray

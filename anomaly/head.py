@@ -114,7 +114,7 @@ class ScoreHead(Params):
         ``adapt=False`` leaves the adaptation out (the training logs, before the threshold exists).
         """
         baseline = None
-        if adapt and getattr(self, "reference_", None) is not None:
+        if adapt and self.reference_ is not None:
             baseline = Baseline(self.reference_, int(self.adapt), DEFAULT_RULES.exit_ratio * self.threshold_)
         smoother = None if self.smooth is None else MovingAverage(self.smooth)
         return None if baseline is None and smoother is None else ScoringPass(baseline, smoother)

@@ -124,6 +124,14 @@ def check_frame(frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
     return values
 
 
+def sampling_rate(index: pd.Index) -> float | None:
+    """Rows per second of a time index (1 / its median step), or None without timestamps or a positive step."""
+    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+        return None
+    step = float(np.median(np.diff(index.as_unit("ns").asi8))) / 1e9
+    return 1.0 / step if step > 0 else None
+
+
 @dataclass(frozen=True)
 class Schema:
     """Channels a detector was fitted on.
@@ -142,11 +150,7 @@ class Schema:
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Schema:
         """Learn the schema of a frame: its column names and median sampling rate."""
-        rate = None
-        if isinstance(frame.index, pd.DatetimeIndex) and len(frame.index) > 1:
-            step = np.median(np.diff(frame.index.as_unit("ns").asi8)) / 1e9
-            rate = float(1.0 / step) if step > 0 else None
-        return cls(tuple(str(c) for c in frame.columns), rate)
+        return cls(tuple(str(c) for c in frame.columns), sampling_rate(frame.index))
 
     def align(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Return ``frame`` with its columns in schema order.

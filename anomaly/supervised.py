@@ -34,6 +34,7 @@ from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedErro
 from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.params import Params
 from anomaly.registry import detector_class, load
+from anomaly.schema import sampling_rate
 from anomaly.trees import TreeEnsemble
 
 __all__ = ["SupervisedDetector", "load_supervised", "window_features"]
@@ -122,13 +123,15 @@ class SupervisedDetector(Params):
         return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                               random_state=self.random_state, class_weight="balanced")
 
+    def scaled(self, frame: pd.DataFrame) -> np.ndarray:
+        """The detector's scaled rows (n, c) of one log, channels in schema order."""
+        det = self.detector_
+        return det.scaler_.transform(frame[list(det.schema_.channels)].to_numpy(np.float32))
+
     def features(self, frame: pd.DataFrame) -> np.ndarray:
         """Features (n, 5 c) of one log: calibrated errors (n, c) and window features (n, 4 c)."""
-        det = self.detector_
-        errors, _, _ = det.evaluate_frame(frame)
-        calibrated = np.asarray(det.head_.calibrated(errors.to_numpy()), dtype=np.float32)
-        Z = det.scaler_.transform(frame[list(det.schema_.channels)].to_numpy(np.float32))
-        return np.hstack([calibrated, window_features(Z, self.window)])
+        calibrated = np.asarray(self.detector_.head_.calibrated(self.detector_.errors(frame).to_numpy()), dtype=np.float32)
+        return np.hstack([calibrated, window_features(self.scaled(frame), self.window)])
 
     def fit(self, logs: list[pd.DataFrame], labels: list) -> SupervisedDetector:
         """Fit on labelled logs.
@@ -175,11 +178,10 @@ class SupervisedDetector(Params):
         return self
 
     def _rate(self, frame: pd.DataFrame) -> float:
-        if self.rate_hz is not None:
-            return float(self.rate_hz)
-        if not isinstance(frame.index, pd.DatetimeIndex) or len(frame) < 2:
+        rate = self.rate_hz if self.rate_hz is not None else sampling_rate(frame.index)
+        if rate is None:
             raise ConfigError("rate_hz is needed for logs without timestamps")
-        return 1e9 / float(np.median(np.diff(frame.index.asi8)))
+        return float(rate)
 
     def _choose_threshold(self, logs, probabilities, ys) -> tuple[float, dict]:
         """The lowest level whose out-of-fold false alarms per hour stay within the target."""

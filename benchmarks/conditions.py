@@ -41,13 +41,13 @@ import json
 import time
 
 import numpy as np
-import pandas as pd
 from _common import RESULTS, data_root, environment, write_result
 from sklearn.metrics import average_precision_score
 
 from anomaly import make_detector
 from anomaly.decisions import events
 from anomaly.metrics import hit_rate, point_metrics
+from anomaly.schema import sampling_rate
 from anomaly.thresholds import POT, Percentile, Sustained
 from datasets import smd
 from datasets.alfa import load_alfa
@@ -83,8 +83,9 @@ def make(name: str, variant: dict, frame):
     """The variant's detector; ``smooth_s`` becomes rows at the rate of ``frame`` (a training log)."""
     params = dict(PARAMS[name], **variant)
     seconds = params.pop("smooth_s", None)
-    if seconds is not None and isinstance(frame.index, pd.DatetimeIndex):  # SMD/ASD: row numbers, minutes apart
-        rows = int(round(seconds / (float(np.median(np.diff(frame.index.asi8))) / 1e9)))
+    rate = sampling_rate(frame.index)
+    if seconds is not None and rate is not None:  # SMD/ASD: row numbers, minutes apart
+        rows = int(round(seconds * rate))
         params["smooth"] = rows if rows > 1 else None
     if name == "pca" and params.get("aggregate") == "calibrated":
         params["statistic"] = "spe"  # T-squared does not go through the channel aggregate

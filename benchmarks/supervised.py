@@ -29,7 +29,7 @@ from _common import RESULTS, data_root, write_result
 
 from anomaly.decisions import events
 from anomaly.metrics import point_metrics
-from anomaly.supervised import SupervisedDetector
+from anomaly.supervised import SupervisedDetector, window_features
 from datasets.alfa import RATE_HZ, load_alfa
 from datasets.skab import load_skab
 
@@ -38,10 +38,7 @@ class RawOnly(SupervisedDetector):
     """The same head on the window features alone (no detector errors)."""
 
     def features(self, frame):
-        from anomaly.supervised import window_features
-
-        det = self.detector_
-        return window_features(det.scaler_.transform(frame[list(det.schema_.channels)].to_numpy(np.float32)), self.window)
+        return window_features(self.scaled(frame), self.window)
 
 
 VARIANTS = {"errors+raw": SupervisedDetector, "raw": RawOnly}

@@ -43,6 +43,7 @@ from anomaly.decisions import DEFAULT_RULES, AlertLogic
 from anomaly.errors import ConfigError, DataError
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
+from anomaly.schema import sampling_rate
 from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
@@ -240,13 +241,6 @@ def scaled_rules(rate_hz: float) -> dict:
             "exit_ratio": DEFAULT_RULES.exit_ratio}
 
 
-def _rate_hz(index: pd.Index) -> float | None:
-    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
-        return None
-    step = float(np.median(np.diff(index.as_unit("ns").asi8))) / 1e9
-    return 1.0 / step if step > 0 else None
-
-
 def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     """Per split with an ``onset``: was the fault detected after it, how fast, and the false alarms before it.
 
@@ -277,7 +271,7 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     chosen = [(i, s) for i, s in enumerate(splits) if s.onset is not None]
     rates = {}
     for i, split in chosen:
-        rates[i] = _rate_hz(split.test.index)
+        rates[i] = sampling_rate(split.test.index)
         if rates[i] is None:
             raise DataError(f"{split.name}: detection delays and false alarms per hour need a DatetimeIndex")
     summary, flights = {}, {}

@@ -206,7 +206,7 @@ class Detector(Params, ABC):
         return NumpyEngine()
 
     # -- shared machinery -------------------------------------------------
-    def _prepare(self, X: pd.DataFrame, source: str, schema: Schema | None = None) -> tuple[pd.DataFrame, np.ndarray]:
+    def prepare(self, X: pd.DataFrame, source: str, schema: Schema | None = None) -> tuple[pd.DataFrame, np.ndarray]:
         """Checked frame and float32 values (n, c); channels aligned to ``schema`` (default: the fitted one)."""
         if not isinstance(X, pd.DataFrame):
             raise DataError(f"{source}: expected a pandas DataFrame, got {type(X).__name__}")
@@ -262,9 +262,9 @@ class Detector(Params, ABC):
         frames = list(X) if isinstance(X, (list, tuple)) else [X]
         if not frames:
             raise DataError(f"{source}: no training data (an empty list of logs)")
-        first, values = self._prepare(frames[0], source)
+        first, values = self.prepare(frames[0], source)
         schema = Schema.from_frame(first)
-        logs = [values] + [self._prepare(f, source, schema)[1] for f in frames[1:]]
+        logs = [values] + [self.prepare(f, source, schema)[1] for f in frames[1:]]
         values = join_arrays(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
@@ -356,7 +356,7 @@ class Detector(Params, ABC):
 
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
-        X, values = self._prepare(X, source)
+        X, values = self.prepare(X, source)
         E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values), self.start_pass())
         return X, E, scores
 
@@ -370,7 +370,7 @@ class Detector(Params, ABC):
             with :func:`anomaly.guard.describe`).
         """
         self.check_fitted()
-        _, values = self._prepare(X, source)
+        _, values = self.prepare(X, source)
         return self.envelope_.check(values)
 
     def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
@@ -489,7 +489,7 @@ class Detector(Params, ABC):
         """
         self.check_fitted()
         rows = self.stream_rows(hop)
-        X, values = self._prepare(X, source)
+        X, values = self.prepare(X, source)
         history = self.conditions_.history
         Z = self.scaler_.transform(values)
         scores = np.full(len(Z), np.nan)

@@ -8,15 +8,26 @@ features:
 * causal window features of the scaled signals over the last ``window`` rows, per channel:
   mean (level), slope, range and the standard deviation of the first difference (fast energy).
 
-Its probability threshold is chosen without test labels: on out-of-fold probabilities
-(the logs split into ``folds`` groups, each scored by a classifier fitted on the others), the
-lowest level whose alert events (:data:`anomaly.decisions.DEFAULT_RULES`) on the labelled-normal
-time stay within ``target_fa_per_hour``.
+Labels, one per row of each log: ``True``/``False`` (fault/normal), or text — :data:`NORMAL`,
+a fault label (``"bearing"``), or ``None`` for an unlabelled row, which is left out of training
+and of the threshold's false-alarm count. With two fault labels or more, a second classifier
+learns the fault type (:meth:`SupervisedDetector.predict_type`).
+
+Its probability threshold is chosen without test labels: on out-of-fold probabilities (the
+logs split into ``folds`` groups, or with fewer logs than folds each log into ``folds``
+time-ordered blocks, each scored by a classifier fitted on the others), the lowest level whose
+alert events (:data:`anomaly.decisions.DEFAULT_RULES`) on the labelled-normal time stay within
+``target_fa_per_hour``.
+
+The head scores like a detector: :meth:`~SupervisedDetector.evaluate_frame` (errors,
+probability as the score, flags) for ``anomaly score``, and :meth:`~SupervisedDetector.score_newest`
+/ :meth:`~SupervisedDetector.stream_rows` for :class:`pipelines.stream.StreamScorer`.
 
 :meth:`SupervisedDetector.save` writes a directory without pickle: ``supervised.json``
-(parameters, threshold, validation), ``detector/`` (the detector's own model directory) and
-``classifier/`` (the boosted trees as arrays, :class:`anomaly.trees.TreeEnsemble`);
-:func:`load_supervised` reads it back and predicts with NumPy alone (no scikit-learn).
+(parameters, threshold, validation), ``detector/`` (the detector's own model directory),
+``classifier/`` and ``types/`` (the boosted trees as arrays, :class:`anomaly.trees.TreeEnsemble`)
+and ``training/`` (the training rows' features and labels, which ``anomaly feedback`` refits
+on); :func:`load_supervised` reads it back and predicts with NumPy alone (no scikit-learn).
 """
 
 from __future__ import annotations
@@ -27,6 +38,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from anomaly.bundle import load_arrays, save_arrays
 from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.decisions.runs import decide_runs
 from anomaly.detectors.pca import PCADetector
@@ -37,13 +49,16 @@ from anomaly.registry import detector_class, load
 from anomaly.schema import sampling_rate
 from anomaly.trees import TreeEnsemble
 
-__all__ = ["SupervisedDetector", "load_supervised", "window_features"]
+__all__ = ["FAULT", "NORMAL", "SupervisedDetector", "label_array", "load_supervised", "window_features"]
 
 META_FILE = "supervised.json"
-FORMAT_VERSION = 1
-
+FORMAT_VERSION = 2
+#: The label of a normal row, and of a fault without a type (a True in a boolean label series).
+NORMAL, FAULT = "normal", "fault"
 #: Probability levels tried for the threshold (quantiles of the out-of-fold probabilities).
 LEVELS = 400
+#: Arrays of the saved training rows (``training/arrays.npz``).
+TRAINING_ARRAYS = ("X", "labels")
 
 
 def window_features(Z: np.ndarray, rows: int) -> np.ndarray:
@@ -59,17 +74,51 @@ def window_features(Z: np.ndarray, rows: int) -> np.ndarray:
     return np.hstack([rolling.mean(), slope, rolling.max() - rolling.min(), fast]).astype(np.float32)
 
 
-def normal_segments(frame: pd.DataFrame, labels: np.ndarray, min_rows: int) -> list[pd.DataFrame]:
-    """The runs of unlabelled-normal rows of one log that have at least ``min_rows`` rows."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[1], labels.astype(np.int8), [1]])))
+def label_array(labels) -> np.ndarray:
+    """Labels (n,) as an object array of :data:`NORMAL`, a fault label (str) or None (unlabelled).
+
+    Booleans: True is :data:`FAULT`. Numbers: 0 is normal, NaN unlabelled, others :data:`FAULT`.
+    Anything else is taken as text, with None/NaN unlabelled.
+    """
+    values = np.asarray(labels)
+    if values.ndim != 1:
+        raise DataError(f"a label series must be one-dimensional, got shape {values.shape}")
+    out = np.full(len(values), None, dtype=object)
+    if values.dtype.kind == "b":
+        out[:] = np.where(values, FAULT, NORMAL)
+    elif values.dtype.kind in "iuf":
+        known = ~np.isnan(values.astype(float))
+        out[known] = np.where(values[known] == 0, NORMAL, FAULT)
+    else:
+        known = ~pd.isna(values)
+        out[known] = [str(v) for v in values[known]]
+    return out
+
+
+def known_mask(labels: np.ndarray) -> np.ndarray:
+    """True (n,) where a label array (:func:`label_array`) has a label."""
+    return ~pd.isna(labels)
+
+
+def normal_segments(frame: pd.DataFrame, normal: np.ndarray, min_rows: int) -> list[pd.DataFrame]:
+    """The runs of labelled-normal rows (``normal``, (n,) bool) of one log with at least ``min_rows`` rows."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], normal.astype(np.int8), [0]])))
     return [frame.iloc[a:b] for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_rows]
 
 
-def false_alarms(flags: np.ndarray, labels: np.ndarray) -> int:
-    """Alert events of ``flags`` (n,) raised on a labelled-normal row (the default rules)."""
+def false_alarms(flags: np.ndarray, normal: np.ndarray) -> int:
+    """Alert events of ``flags`` (n,) raised on a labelled-normal row (``normal``, (n,) bool; default rules)."""
     runs = decide_runs(flags, flags, min_duration=DEFAULT_RULES.min_duration, merge_gap=DEFAULT_RULES.merge_gap,
                        cooldown=DEFAULT_RULES.cooldown)
-    return sum(1 for start, _ in runs if not labels[start])
+    return sum(1 for start, _ in runs if normal[start])
+
+
+def fold_pieces(lengths: list[int], folds: int) -> list[tuple[int, int, int, int]]:
+    """``(log, start, end, group)`` pieces of the out-of-fold split: whole logs in ``i % folds``
+    groups, or with fewer logs than folds each log cut into ``folds`` time-ordered blocks."""
+    if len(lengths) >= folds:
+        return [(i, 0, n, i % folds) for i, n in enumerate(lengths)]
+    return [(i, n * k // folds, n * (k + 1) // folds, k) for i, n in enumerate(lengths) for k in range(folds)]
 
 
 class SupervisedDetector(Params):
@@ -78,7 +127,8 @@ class SupervisedDetector(Params):
     Parameters
     ----------
     detector : Detector
-        Unfitted unsupervised detector, fitted on the labelled-normal rows.
+        Unfitted unsupervised detector, fitted on the labelled-normal rows (default: a PCA with
+        calibrated per-channel errors and the SPE statistic).
     window : int, default=20
         Rows of the window features.
     target_fa_per_hour : float, default=2.0
@@ -86,33 +136,42 @@ class SupervisedDetector(Params):
     rate_hz : float or None, default=None
         Rows per second, to turn rows into hours; None: from the logs' timestamps.
     folds : int, default=3
-        Groups of logs for the out-of-fold probabilities (>= 2, <= the number of logs).
+        Groups for the out-of-fold probabilities (>= 2): logs, or time-ordered blocks of each
+        log when there are fewer logs than folds.
     train_stride : int, default=1
         The classifiers learn from every ``train_stride``-th row (neighbouring rows of a fast
         log say nearly the same; every row is still scored and used for the threshold).
+    label_column : str or None, default=None
+        The training data's label column (recorded so that scoring drops it from its inputs).
     max_iter, learning_rate, random_state
-        Of the gradient-boosted classifier.
+        Of the gradient-boosted classifiers.
 
     Attributes
     ----------
     detector_ : Detector
         The fitted detector.
     classifier_ : TreeEnsemble
-        The boosted trees fitted on every training log, as arrays (scored without scikit-learn).
+        Fault or not: boosted trees fitted on every training log, as arrays (scored without scikit-learn).
+    types_ : TreeEnsemble or None
+        Which fault, fitted on the faulty rows when they carry two labels or more.
     threshold_ : float
         Probability level of a flag.
     validation_ : dict
-        Out-of-fold false alarms per hour and event recall at ``threshold_``.
+        Out-of-fold false alarms per hour and the share of faulty logs flagged at ``threshold_``.
+    training_ : dict
+        ``{"X": (m, 5 c) float32, "labels": (m,) str}``: the labelled training rows the
+        classifiers learnt from (every ``train_stride``-th), kept for feedback rounds.
     """
 
     def __init__(self, detector=None, *, window=20, target_fa_per_hour=2.0, rate_hz=None, folds=3, train_stride=1,
-                 max_iter=200, learning_rate=0.1, random_state=0):
+                 label_column=None, max_iter=200, learning_rate=0.1, random_state=0):
         self.detector = detector
         self.window = window
         self.target_fa_per_hour = target_fa_per_hour
         self.rate_hz = rate_hz
         self.folds = folds
         self.train_stride = train_stride
+        self.label_column = label_column
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.random_state = random_state
@@ -123,16 +182,33 @@ class SupervisedDetector(Params):
         return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
                                               random_state=self.random_state, class_weight="balanced")
 
-    def scaled(self, frame: pd.DataFrame) -> np.ndarray:
-        """The detector's scaled rows (n, c) of one log, channels in schema order."""
+    # -- features --------------------------------------------------------------
+    def scaled(self, frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
+        """The detector's scaled rows (n, c) of one log: channels matched by name, its NaN policy applied."""
         det = self.detector_
-        return det.scaler_.transform(frame[list(det.schema_.channels)].to_numpy(np.float32))
+        _, values = det.prepare(self._channels_only(frame), source)
+        return det.scaler_.transform(values)
+
+    def _channels_only(self, frame: pd.DataFrame) -> pd.DataFrame:
+        if self.label_column is not None and self.label_column in frame.columns:
+            return frame.drop(columns=[self.label_column])
+        return frame
+
+    def errors_and_features(self, frame: pd.DataFrame, *, source: str = "input") -> tuple[np.ndarray, np.ndarray]:
+        """Raw errors (n, c) and features (n, 5 c) of one log: calibrated errors and window features (n, 4 c)."""
+        Z = self.scaled(frame, source=source)
+        errors, _ = self.detector_.errors_and_scores_scaled(Z)
+        return errors, self._features(errors, Z)
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
-        """Features (n, 5 c) of one log: calibrated errors (n, c) and window features (n, 4 c)."""
-        calibrated = np.asarray(self.detector_.head_.calibrated(self.detector_.errors(frame).to_numpy()), dtype=np.float32)
-        return np.hstack([calibrated, window_features(self.scaled(frame), self.window)])
+        """Features (n, 5 c) of one log (see :meth:`errors_and_features`)."""
+        return self.errors_and_features(frame)[1]
 
+    def _features(self, errors: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        calibrated = np.asarray(self.detector_.head_.calibrated(errors), dtype=np.float32)
+        return np.hstack([calibrated, window_features(Z, self.window)[-len(errors):]])
+
+    # -- fitting ---------------------------------------------------------------
     def fit(self, logs: list[pd.DataFrame], labels: list) -> SupervisedDetector:
         """Fit on labelled logs.
 
@@ -140,44 +216,75 @@ class SupervisedDetector(Params):
         ----------
         logs : list of DataFrame (n_i, c)
             Logs with the same channels.
-        labels : list of array-like of bool (n_i,)
-            True where a fault is active.
+        labels : list of array-like (n_i,)
+            Per row: bool (True: fault), or text (:data:`NORMAL`, a fault label, None when unlabelled);
+            see :func:`label_array`.
 
         Returns
         -------
         self
+
+        Raises
+        ------
+        DataError
+            Label series of the wrong length, labels covering no row, one class only (overall
+            or in a training fold).
         """
         if len(logs) != len(labels) or not logs:
             raise DataError(f"{len(logs)} logs but {len(labels)} label series")
-        ys = [np.asarray(y, dtype=bool) for y in labels]
+        ys = [label_array(y) for y in labels]
         if any(len(y) != len(f) for f, y in zip(logs, ys)):
             raise DataError("every label series must have one value per row of its log")
+        if isinstance(self.folds, bool) or not isinstance(self.folds, (int, np.integer)) or self.folds < 2:
+            raise ConfigError(f"folds={self.folds!r} must be an integer >= 2")
         y_all = np.concatenate(ys)
-        if y_all.all() or not y_all.any():
+        known = known_mask(y_all)
+        if not known.any():
+            raise DataError("the labels cover no row")
+        if (y_all[known] == NORMAL).all() or (y_all[known] != NORMAL).all():
             raise DataError("the labels hold one class only: a supervised head needs normal and faulty rows")
-        if not 2 <= self.folds <= len(logs):
-            raise ConfigError(f"folds={self.folds!r} must be in [2, {len(logs)}] (the number of logs)")
         base = self.detector if self.detector is not None else PCADetector(aggregate="calibrated", statistic="spe")
-        segments = [s for f, y in zip(logs, ys) for s in normal_segments(f, y, 2 * self.window)]
+        segments = [s for f, y in zip(logs, ys) for s in normal_segments(f, y == NORMAL, 2 * self.window)]
+        if not segments:
+            raise DataError(f"no stretch of {2 * self.window} labelled-normal rows to fit the detector on")
         self.detector_ = type(base)(**base.get_params(deep=False)).fit(segments)
         X = [self.features(f) for f in logs]
-        step = int(self.train_stride)
-        group = np.arange(len(logs)) % self.folds
-        oof = [np.zeros(len(f)) for f in logs]
-        for k in range(self.folds):
-            train = [i for i in range(len(logs)) if group[i] != k]
-            y_train = np.concatenate([ys[i][::step] for i in train])
-            if y_train.all() or not y_train.any():
-                raise DataError(f"fold {k} of {self.folds} trains on one class only: give more labelled logs or fewer folds")
-            clf = self._classifier().fit(np.vstack([X[i][::step] for i in train]), y_train)
-            for i in np.flatnonzero(group == k):
-                oof[i] = clf.predict_proba(X[i])[:, 1]
+        oof = self._out_of_fold(X, ys)
         self.threshold_, self.validation_ = self._choose_threshold(logs, oof, ys)
-        final = self._classifier().fit(np.vstack([x[::step] for x in X]), np.concatenate([y[::step] for y in ys]))
-        self.classifier_ = TreeEnsemble.from_sklearn(final)
+        step = int(self.train_stride)
+        rows = [known_mask(y[::step]) for y in ys]
+        self.training_ = {"X": np.vstack([x[::step][r] for x, r in zip(X, rows)]),
+                          "labels": np.concatenate([y[::step][r] for y, r in zip(ys, rows)]).astype(str)}
+        return self.fit_classifiers()
+
+    def _out_of_fold(self, X: list[np.ndarray], ys: list[np.ndarray]) -> list[np.ndarray]:
+        """Probabilities (n_i,) of each log's rows from classifiers that did not learn from them."""
+        step = int(self.train_stride)
+        pieces = fold_pieces([len(x) for x in X], int(self.folds))
+        oof = [np.zeros(len(x)) for x in X]
+        for k in range(int(self.folds)):
+            train = [(X[i][a:b:step], ys[i][a:b:step]) for i, a, b, g in pieces if g != k]
+            x_train = np.vstack([x[known_mask(y)] for x, y in train])
+            y_train = np.concatenate([y[known_mask(y)] for _, y in train]) != NORMAL
+            if y_train.all() or not y_train.any():
+                raise DataError(f"fold {k + 1} of {self.folds} trains on one class only: give more labelled data or fewer folds")
+            clf = self._classifier().fit(x_train, y_train)
+            for i, a, b, g in pieces:
+                if g == k:
+                    oof[i][a:b] = clf.predict_proba(X[i][a:b])[:, 1]
+        return oof
+
+    def fit_classifiers(self) -> SupervisedDetector:
+        """Fit ``classifier_`` (fault or not) and ``types_`` (which fault) on ``training_``; returns self."""
+        X, labels = self.training_["X"], self.training_["labels"]
+        faulty = labels != NORMAL
+        self.classifier_ = TreeEnsemble.from_sklearn(self._classifier().fit(X, faulty))
+        kinds = np.unique(labels[faulty])
+        self.types_ = TreeEnsemble.from_sklearn(self._classifier().fit(X[faulty], labels[faulty])) if len(kinds) > 1 else None
         return self
 
-    def _rate(self, frame: pd.DataFrame) -> float:
+    def rate(self, frame: pd.DataFrame) -> float:
+        """Rows per second of a log: ``rate_hz``, else from its timestamps."""
         rate = self.rate_hz if self.rate_hz is not None else sampling_rate(frame.index)
         if rate is None:
             raise ConfigError("rate_hz is needed for logs without timestamps")
@@ -185,19 +292,53 @@ class SupervisedDetector(Params):
 
     def _choose_threshold(self, logs, probabilities, ys) -> tuple[float, dict]:
         """The lowest level whose out-of-fold false alarms per hour stay within the target."""
-        hours = sum(int((~y).sum()) / self._rate(f) / 3600 for f, y in zip(logs, ys))
+        normal = [y == NORMAL for y in ys]
+        hours = sum(int(n.sum()) / self.rate(f) / 3600 for f, n in zip(logs, normal))
         levels = np.unique(np.quantile(np.concatenate(probabilities), np.linspace(0.5, 1.0, LEVELS)))
         for level in levels:  # false alarms only fall as the level rises: the first that fits is the lowest
-            alarms = sum(false_alarms(p > level, y) for p, y in zip(probabilities, ys))
-            if alarms / hours <= self.target_fa_per_hour:
+            alarms = sum(false_alarms(p > level, n) for p, n in zip(probabilities, normal))
+            if alarms / max(hours, 1e-12) <= self.target_fa_per_hour:
                 break
-        faults = [(p, y) for p, y in zip(probabilities, ys) if y.any()]
-        found = sum(bool((p[y] > level).any()) for p, y in faults)
-        return float(level), {"false_alarms_per_hour": alarms / hours, "logs_with_faults_flagged": found / max(len(faults), 1)}
+        faults = [(p, known_mask(y) & (y != NORMAL)) for p, y in zip(probabilities, ys)]
+        faults = [(p, f) for p, f in faults if f.any()]
+        found = sum(bool((p[f] > level).any()) for p, f in faults)
+        return float(level), {"false_alarms_per_hour": alarms / max(hours, 1e-12), "normal_hours": hours,
+                              "logs_with_faults_flagged": found / max(len(faults), 1)}
 
+    # -- scoring: the detector surface the CLI and the stream use ----------------
     def check_fitted(self) -> None:
         if not hasattr(self, "classifier_"):
             raise NotFittedError("this SupervisedDetector is not fitted")
+
+    @property
+    def schema_(self):
+        """The detector's channel schema."""
+        return self.detector_.schema_
+
+    @property
+    def head_(self):
+        """The detector's score head (its calibration ranks the channels named in alerts)."""
+        return self.detector_.head_
+
+    @property
+    def envelope_(self):
+        """The detector's training envelope (the validity guard)."""
+        return self.detector_.envelope_
+
+    @property
+    def engine_(self):
+        """The detector's inference engine."""
+        return self.detector_.engine_
+
+    @property
+    def nan_policy(self) -> str:
+        """The detector's NaN policy."""
+        return self.detector_.nan_policy
+
+    @property
+    def thresholder_(self) -> SupervisedDetector:
+        """The head is its own threshold rule: a flag is a probability above ``threshold_``."""
+        return self
 
     def predict_proba(self, frame: pd.DataFrame) -> pd.Series:
         """Probability of a fault per row, shape (n,), aligned to ``frame.index``."""
@@ -208,6 +349,61 @@ class SupervisedDetector(Params):
         """Boolean flag per row, shape (n,): probability above ``threshold_``."""
         return (self.predict_proba(frame) > self.threshold_).rename("flag")
 
+    def predict_type(self, frame: pd.DataFrame) -> pd.Series:
+        """The most likely fault label per row, shape (n,) (meaningful on flagged rows).
+
+        Raises
+        ------
+        ConfigError
+            If the training labels named one kind of fault only.
+        """
+        self.check_fitted()
+        if self.types_ is None:
+            raise ConfigError("this head learnt one kind of fault only; label faults by type to diagnose them")
+        return pd.Series(self.types_.predict(self.features(frame)), index=frame.index, name="fault_type")
+
+    def evaluate_frame(self, X: pd.DataFrame, *, source: str = "input") -> tuple[pd.DataFrame, pd.Series, pd.Series]:
+        """Errors (n, c), scores (the probability, (n,)) and flags (n,) of one frame, as a detector's."""
+        self.check_fitted()
+        errors, features = self.errors_and_features(X, source=source)
+        probability = self.classifier_.predict_proba(features)[:, 1]
+        return (pd.DataFrame(errors, index=X.index, columns=list(self.schema_.channels)),
+                pd.Series(probability, index=X.index, name="score"),
+                pd.Series(probability > self.threshold_, index=X.index, name="flag"))
+
+    def apply(self, scores):
+        """Flags of probabilities (n,): ``scores > threshold_``."""
+        return np.asarray(scores) > self.threshold_
+
+    def check_envelope(self, X: pd.DataFrame, *, source: str = "input"):
+        """The detector's validity guard on ``X`` (:meth:`anomaly.base.Detector.check_envelope`)."""
+        return self.detector_.check_envelope(self._channels_only(X), source=source)
+
+    def stream_rows(self, hop: int = 1) -> int:
+        """Rows a streaming step reads to score its ``hop`` newest rows."""
+        return max(self.detector_.stream_rows(hop), int(self.window) + int(hop))  # + 1 row: the first difference
+
+    def start_pass(self) -> None:
+        """A stream keeps no state beyond its rows (the detector's adaptation is not used)."""
+        return None
+
+    def set_inference_threads(self, threads: int) -> None:
+        """Threads of the detector's inference engine."""
+        self.detector_.set_inference_threads(threads)
+
+    def score_newest(self, values: np.ndarray, n: int = 1, state=None) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (n, c) and probabilities (n,) of the newest ``n`` of raw rows ``values`` (m, c), causal.
+
+        ``m >= stream_rows(n)``; for a point-wise detector (PCA) they equal the batch values of
+        those rows.
+        """
+        self.check_fitted()
+        values = np.asarray(values, dtype=np.float32)[-self.stream_rows(n):]
+        errors, _ = self.detector_.score_newest(values, n)
+        Z = self.detector_.scaler_.transform(values[-(int(self.window) + n):])
+        return errors, self.classifier_.predict_proba(self._features(errors, Z))[:, 1]
+
+    # -- files -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
         """Write the fitted head as a directory (JSON, the detector's directory, tree arrays), atomically."""
         self.check_fitted()
@@ -220,13 +416,22 @@ class SupervisedDetector(Params):
         def write(tmp: Path) -> None:
             self.detector_.save(tmp / "detector")
             self.classifier_.save(tmp / "classifier")
+            if self.types_ is not None:
+                self.types_.save(tmp / "types")
+            (tmp / "training").mkdir()
+            save_arrays(tmp / "training", {"X": self.training_["X"], "labels": self.training_["labels"].astype(str)})
             (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
 
         return atomic_directory(path, write, marker=META_FILE)
 
 
-def load_supervised(path: str | Path) -> SupervisedDetector:
-    """Load a :class:`SupervisedDetector` saved by :meth:`SupervisedDetector.save`.
+def is_supervised(path: str | Path) -> bool:
+    """True when ``path`` is a model directory written by :meth:`SupervisedDetector.save`."""
+    return (Path(path) / META_FILE).is_file()
+
+
+def load_supervised(path: str | Path, *, engine: str = "auto") -> SupervisedDetector:
+    """Load a :class:`SupervisedDetector` saved by :meth:`SupervisedDetector.save` (``engine``: of its detector).
 
     Raises
     ------
@@ -242,8 +447,14 @@ def load_supervised(path: str | Path) -> SupervisedDetector:
         head.threshold_, head.validation_ = float(meta["threshold"]), dict(meta["validation"])
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
-    head.detector_ = load(path / "detector")
+    head.detector_ = load(path / "detector", engine=engine)
     head.classifier_ = TreeEnsemble.load(path / "classifier")
-    if head.classifier_.n_features != 5 * len(head.detector_.schema_.channels):
-        raise ModelFileError(f"{path}: the classifier's {head.classifier_.n_features} features do not match the detector's channels")
+    head.types_ = TreeEnsemble.load(path / "types") if (path / "types").exists() else None
+    head.training_ = load_arrays(path / "training", TRAINING_ARRAYS)
+    features = 5 * len(head.detector_.schema_.channels)
+    for name, trees in (("classifier", head.classifier_), ("types", head.types_)):
+        if trees is not None and trees.n_features != features:
+            raise ModelFileError(f"{path}: the {name}'s {trees.n_features} features do not match the detector's channels")
+    if head.training_["X"].ndim != 2 or head.training_["X"].shape[1] != features or len(head.training_["labels"]) != len(head.training_["X"]):
+        raise ModelFileError(f"{path / 'training'}: training rows do not match the detector's channels")
     return head

@@ -1,7 +1,7 @@
 """Whole-file input checks over a stream of chunks, with the whole-file path's messages.
 
 Scoring a frame at once (:func:`pipelines.sources.read_table`, then the detector's
-``_prepare``: :meth:`~anomaly.schema.Schema.align`, :func:`~pipelines.preprocess.fill_missing`,
+``Detector.prepare``: :meth:`~anomaly.schema.Schema.align`, :func:`~pipelines.preprocess.fill_missing`,
 :func:`~anomaly.schema.check_frame`) reports the *first* problem of the whole file in a fixed
 order: unparseable timestamps; no channel columns, duplicate columns, missing/duplicate/unsorted
 timestamps, non-numeric cells; channels that do not match the model; a column with nothing to

@@ -136,7 +136,7 @@ class PCADetector(Detector):
 
     def _statistics_of(self, X):
         self.check_fitted()
-        _, values = self._prepare(X, "input")
+        _, values = self.prepare(X, "input")
         return self._statistics(self.scaler_.transform(values))
 
     def _save_artifacts(self, directory: Path) -> None:

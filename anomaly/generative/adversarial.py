@@ -79,7 +79,7 @@ class _Problem:
             raise ConfigError(f"{type(detector.thresholder_).__name__} does not flag 'score > threshold_'; attacks support "
                               "Percentile, KSigma, SkabUCL and POT thresholds")
         self.detector, self.goal, self.source = detector, goal, source
-        frame, self.values = detector._prepare(frame, source)
+        frame, self.values = detector.prepare(frame, source)
         self.index, self.columns = frame.index, list(detector.schema_.channels)
         self.Z = detector.scaler_.transform(self.values)
         threshold = detector.threshold_

@@ -71,10 +71,63 @@ def test_bad_labels_are_refused(labels, message):
         SupervisedDetector(max_iter=5).fit(logs, labels)
 
 
-def test_too_many_folds_are_refused():
-    logs = [_log(s, None if s == 0 else (500, 900)) for s in range(2)]
-    with pytest.raises(ConfigError, match="folds"):
+def test_a_fold_that_trains_on_one_class_is_refused():
+    logs = [_log(s, None if s == 0 else (500, 900)) for s in range(2)]  # 2 logs, 3 folds: time blocks; the fault is in block 1 only
+    with pytest.raises(DataError, match="fold 1 of 3 trains on one class"):
         SupervisedDetector(folds=3, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
+    with pytest.raises(ConfigError, match="folds"):
+        SupervisedDetector(folds=1, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
+
+
+def test_one_log_is_split_into_time_ordered_folds():
+    frame, labels = _log(3, None)
+    y = labels.to_numpy().copy()
+    for start in (400, 1400, 2400):
+        y[start:start + 300] = True
+        frame.iloc[start:start + 300, 1] *= 2.0
+    head = SupervisedDetector(max_iter=30, folds=3, window=10).fit([frame], [y])
+    assert head.validation_["logs_with_faults_flagged"] == 1.0
+    test, test_labels = _log(11, (900, 1500))
+    assert head.predict(test).to_numpy()[test_labels.to_numpy()].mean() > 0.5
+
+
+def test_unlabelled_rows_are_left_out_and_text_labels_name_fault_types():
+    logs, labels = [], []
+    for seed in range(4):
+        frame, _ = _log(seed, None)
+        y = np.full(len(frame), "normal", dtype=object)
+        frame.iloc[600:1000, 1] *= 2.5                      # "amplitude" fault on b
+        y[600:1000] = "amplitude"
+        frame.iloc[1800:2200, 2] += 1.5                     # "offset" fault on c
+        y[1800:2200] = "offset"
+        y[2600:2800] = None                                  # unreviewed stretch
+        logs.append(frame)
+        labels.append(y)
+    head = SupervisedDetector(max_iter=30, window=10).fit(logs, labels)
+    assert len(head.training_["labels"]) == 4 * (3000 - 200)
+    assert set(head.training_["labels"]) == {"normal", "amplitude", "offset"}
+    test, _ = _log(12, None)
+    test.iloc[500:900, 2] += 1.5
+    kinds = head.predict_type(test).to_numpy()
+    assert (kinds[520:900] == "offset").mean() > 0.8
+    assert head.predict(test).to_numpy()[520:900].mean() > 0.8
+
+
+def test_fault_types_need_two_labels(fitted):
+    with pytest.raises(ConfigError, match="one kind of fault"):
+        fitted.predict_type(_log(9, None)[0])
+
+
+def test_stream_scores_equal_batch_scores(fitted):
+    frame, _ = _log(7, (1500, 2200))
+    _, batch, flags = fitted.evaluate_frame(frame)
+    values = frame.to_numpy(np.float32)
+    rows = fitted.stream_rows(5)
+    for end in (rows, 1600, 3000):
+        errors, probability = fitted.score_newest(values[:end], 5)
+        assert errors.shape == (5, 3)
+        assert_allclose(probability, batch.to_numpy()[end - 5:end], rtol=1e-5, atol=1e-7)
+    assert flags.equals(fitted.predict(frame).rename("flag"))
 
 
 def test_save_and_load_predict_the_same_without_scikit_learn(fitted, tmp_path):
@@ -86,6 +139,7 @@ def test_save_and_load_predict_the_same_without_scikit_learn(fitted, tmp_path):
     loaded = load_supervised(tmp_path / "head")
     assert_allclose(loaded.predict_proba(frame).to_numpy(), fitted.predict_proba(frame).to_numpy(), rtol=1e-12)
     assert loaded.threshold_ == fitted.threshold_ and loaded.window == fitted.window
+    assert_allclose(loaded.training_["X"], fitted.training_["X"])
     frame.to_csv(tmp_path / "frame.csv", index_label="timestamp")
     code = ("import sys, pandas as pd\nfrom anomaly.supervised import load_supervised\n"
             f"f = pd.read_csv(r'{tmp_path / 'frame.csv'}', index_col=0, parse_dates=True)\n"

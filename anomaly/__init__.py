@@ -27,7 +27,8 @@ from anomaly.detectors.pca import PCADetector
 from anomaly.detectors.transformer_ae import TransformerAutoencoder
 from anomaly.detectors.vae_gan import LSTMVAEGAN
 from anomaly.errors import AnomalyError, ConfigError, DataError, ModelFileError, NotFittedError, SchemaError
-from anomaly.registry import DETECTORS, load, make_detector
+from anomaly.loading import load
+from anomaly.registry import DETECTORS, make_detector
 from anomaly.thresholds import KSigma, Percentile, SkabUCL
 from anomaly.version import __version__
 

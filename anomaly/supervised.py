@@ -33,6 +33,7 @@ on); :func:`load_supervised` reads it back and predicts with NumPy alone (no sci
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -57,6 +58,8 @@ FORMAT_VERSION = 2
 NORMAL, FAULT = "normal", "fault"
 #: Probability levels tried for the threshold (quantiles of the out-of-fold probabilities).
 LEVELS = 400
+#: Labelled rows the classifiers learn from at most, with ``train_stride=None``.
+TRAIN_ROWS = 20_000
 #: Arrays of the saved training rows (``training/arrays.npz``).
 TRAINING_ARRAYS = ("X", "labels")
 
@@ -138,9 +141,10 @@ class SupervisedDetector(Params):
     folds : int, default=3
         Groups for the out-of-fold probabilities (>= 2): logs, or time-ordered blocks of each
         log when there are fewer logs than folds.
-    train_stride : int, default=1
+    train_stride : int or None, default=None
         The classifiers learn from every ``train_stride``-th row (neighbouring rows of a fast
-        log say nearly the same; every row is still scored and used for the threshold).
+        log say nearly the same; every row is still scored and used for the threshold). None:
+        the smallest stride that leaves at most :data:`TRAIN_ROWS` labelled rows.
     label_column : str or None, default=None
         The training data's label column (recorded so that scoring drops it from its inputs).
     max_iter, learning_rate, random_state
@@ -163,7 +167,7 @@ class SupervisedDetector(Params):
         classifiers learnt from (every ``train_stride``-th), kept for feedback rounds.
     """
 
-    def __init__(self, detector=None, *, window=20, target_fa_per_hour=2.0, rate_hz=None, folds=3, train_stride=1,
+    def __init__(self, detector=None, *, window=20, target_fa_per_hour=2.0, rate_hz=None, folds=3, train_stride=None,
                  label_column=None, max_iter=200, learning_rate=0.1, random_state=0):
         self.detector = detector
         self.window = window
@@ -249,17 +253,22 @@ class SupervisedDetector(Params):
             raise DataError(f"no stretch of {2 * self.window} labelled-normal rows to fit the detector on")
         self.detector_ = type(base)(**base.get_params(deep=False)).fit(segments)
         X = [self.features(f) for f in logs]
-        oof = self._out_of_fold(X, ys)
+        step = self.stride(int(known.sum()))
+        oof = self._out_of_fold(X, ys, step)
         self.threshold_, self.validation_ = self._choose_threshold(logs, oof, ys)
-        step = int(self.train_stride)
         rows = [known_mask(y[::step]) for y in ys]
         self.training_ = {"X": np.vstack([x[::step][r] for x, r in zip(X, rows)]),
                           "labels": np.concatenate([y[::step][r] for y, r in zip(ys, rows)]).astype(str)}
         return self.fit_classifiers()
 
-    def _out_of_fold(self, X: list[np.ndarray], ys: list[np.ndarray]) -> list[np.ndarray]:
-        """Probabilities (n_i,) of each log's rows from classifiers that did not learn from them."""
-        step = int(self.train_stride)
+    def stride(self, labelled: int) -> int:
+        """The row stride of the classifiers' training rows, for ``labelled`` labelled rows."""
+        if self.train_stride is None:
+            return max(1, -(-labelled // TRAIN_ROWS))
+        return int(self.train_stride)
+
+    def _out_of_fold(self, X: list[np.ndarray], ys: list[np.ndarray], step: int) -> list[np.ndarray]:
+        """Probabilities (n_i,) of each log's rows from classifiers that learnt from every ``step``-th row of the others."""
         pieces = fold_pieces([len(x) for x in X], int(self.folds))
         oof = [np.zeros(len(x)) for x in X]
         for k in range(int(self.folds)):
@@ -287,7 +296,7 @@ class SupervisedDetector(Params):
         """Rows per second of a log: ``rate_hz``, else from its timestamps."""
         rate = self.rate_hz if self.rate_hz is not None else sampling_rate(frame.index)
         if rate is None:
-            raise ConfigError("rate_hz is needed for logs without timestamps")
+            raise ConfigError("logs without timestamps: give them a timestamp column, or rate_hz (false alarms are counted per hour)")
         return float(rate)
 
     def _choose_threshold(self, logs, probabilities, ys) -> tuple[float, dict]:
@@ -303,7 +312,8 @@ class SupervisedDetector(Params):
         faults = [(p, f) for p, f in faults if f.any()]
         found = sum(bool((p[f] > level).any()) for p, f in faults)
         return float(level), {"false_alarms_per_hour": alarms / max(hours, 1e-12), "normal_hours": hours,
-                              "logs_with_faults_flagged": found / max(len(faults), 1)}
+                              "logs_with_faults_flagged": found / max(len(faults), 1),
+                              "target_met": alarms / max(hours, 1e-12) <= self.target_fa_per_hour}
 
     # -- scoring: the detector surface the CLI and the stream use ----------------
     def check_fitted(self) -> None:
@@ -407,22 +417,29 @@ class SupervisedDetector(Params):
     def save(self, path: str | Path) -> Path:
         """Write the fitted head as a directory (JSON, the detector's directory, tree arrays), atomically."""
         self.check_fitted()
+
+        def write(tmp: Path) -> None:
+            self.detector_.save(tmp / "detector")
+            self.save_head(tmp)
+
+        return atomic_directory(path, write, marker=META_FILE)
+
+    def save_head(self, directory: Path) -> None:
+        """Write what the head learnt into a model directory beside its ``detector/``: the
+        classifiers, the training rows and ``supervised.json`` (replacing earlier ones)."""
         params = {k: encode_param(v) for k, v in self.get_params(deep=False).items() if k != "detector"}
         base = self.detector if self.detector is not None else self.detector_
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": params,
                 "detector": {"class": type(base).__name__, "params": {k: encode_param(v) for k, v in base.get_params(deep=False).items()}},
                 "threshold": self.threshold_, "validation": self.validation_}
-
-        def write(tmp: Path) -> None:
-            self.detector_.save(tmp / "detector")
-            self.classifier_.save(tmp / "classifier")
-            if self.types_ is not None:
-                self.types_.save(tmp / "types")
-            (tmp / "training").mkdir()
-            save_arrays(tmp / "training", {"X": self.training_["X"], "labels": self.training_["labels"].astype(str)})
-            (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
-
-        return atomic_directory(path, write, marker=META_FILE)
+        self.classifier_.save(directory / "classifier")
+        if self.types_ is not None:
+            self.types_.save(directory / "types")
+        elif (directory / "types").exists():
+            shutil.rmtree(directory / "types")
+        (directory / "training").mkdir(exist_ok=True)
+        save_arrays(directory / "training", {"X": self.training_["X"], "labels": self.training_["labels"].astype(str)})
+        (directory / META_FILE).write_text(json.dumps(meta, indent=2))
 
 
 def is_supervised(path: str | Path) -> bool:

@@ -130,7 +130,7 @@ def column_labels(column: pd.Series) -> np.ndarray:
     ``1``/``true`` is ``"fault"``, other text is the fault's label. Empty cells are unlabelled.
     """
     labels = np.full(len(column), None, dtype=object)
-    known = column.notna().to_numpy()
+    known = column.notna().to_numpy().copy()
     if pd.api.types.is_bool_dtype(column) or pd.api.types.is_numeric_dtype(column):
         values = column.to_numpy(dtype=float, na_value=np.nan)
         labels[known] = np.where(values[known] == 0, NORMAL, FAULT)

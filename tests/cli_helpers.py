@@ -9,9 +9,9 @@ from anomaly.cli import app
 runner = CliRunner()
 
 
-def invoke(*args):
-    """``anomaly ARGS...`` in process (arguments turned into strings); the click Result."""
-    return runner.invoke(app, [str(a) for a in args])
+def invoke(*args, input: str | None = None):
+    """``anomaly ARGS...`` in process (arguments turned into strings, ``input`` on stdin); the click Result."""
+    return runner.invoke(app, [str(a) for a in args], input=input)
 
 
 def one_error_line(result) -> str:

@@ -15,10 +15,12 @@ def export(
     model: Path = typer.Argument(..., help="Model directory of a neural detector."),
     format: str = typer.Option("onnx", "--format", help="Export format (onnx)."),
 ):
-    """Export a neural detector for fast inference; `score` then uses it automatically."""
+    """Export a neural detector (or a supervised head's) for fast inference; `score` then uses it automatically."""
     if format != "onnx":
         raise ConfigError(f"--format {format!r} is not supported; use onnx")
     det = load(model, engine="keras")
+    if hasattr(det, "detector_"):  # a supervised head: its detector's directory gets the ONNX file
+        det, model = det.detector_, model / "detector"
     if not hasattr(det, "export_onnx"):
         raise ConfigError(f"{model}: {type(det).__name__} is not a neural detector; nothing to export")
     with progress() as step:

@@ -4,6 +4,9 @@ Several logs (files, folders, quoted glob patterns) make one model: they must ha
 channels, scaling and the threshold use all of them, and windows never cross from one log to
 the next. The training report (rows used and dropped, gaps, per log) is printed and written
 to ``training_report.json`` in the model directory.
+
+With ``--labels`` (a label column or an events file) the logs' labelled rows teach a
+supervised head on the detector's errors instead (:mod:`anomaly.cli.labelled`).
 """
 
 from __future__ import annotations
@@ -16,9 +19,10 @@ from pathlib import Path
 import pandas as pd
 import typer
 
-from anomaly import SchemaError, make_detector
+from anomaly import make_detector
 from anomaly.cli.console import err
-from anomaly.cli.inputs import anomaly_labels, check_nan_policy, leading_note, read_log, resolve_logs
+from anomaly.cli.inputs import anomaly_labels, check_nan_policy, check_same_channels, leading_note, read_log, resolve_logs
+from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.scaling import fill_missing
@@ -28,6 +32,7 @@ from pipelines.sinks import write_text
 
 #: Help panels of ``anomaly fit --help`` (the detector, the output and --help stay under "Options").
 DATA = "Input data"
+LABELS = "Labels (a supervised head)"
 BAGS = "ROS bags, MCAP and rostopic folders"
 PREPROCESSING = "Preprocessing and threshold"
 ARCHITECTURE = "Neural models: architecture"
@@ -37,8 +42,6 @@ OTHER = "PCA and other detector parameters"
 REPORT_FILE = "training_report.json"
 #: Gaps listed per log in the report (all are counted).
 LISTED_GAPS = 10
-#: Channel names shown in a mismatch message (per side).
-SHOWN_CHANNELS = 8
 
 
 @dataclass
@@ -106,25 +109,6 @@ def _log_report(source: str, rows: int, frame: pd.DataFrame, leading: int, anoma
     )
 
 
-def _names(channels: list[str]) -> str:
-    shown = channels[:SHOWN_CHANNELS]
-    more = f" and {len(channels) - SHOWN_CHANNELS} more" if len(channels) > SHOWN_CHANNELS else ""
-    return f"{shown}{more}"
-
-
-def check_same_channels(frames: list[pd.DataFrame], sources: list[str]) -> None:
-    """SchemaError naming the first log whose channels differ from the first log's, and how."""
-    first = list(frames[0].columns)
-    for frame, source in zip(frames[1:], sources[1:]):
-        columns = list(frame.columns)
-        missing = [c for c in first if c not in columns]
-        extra = [c for c in columns if c not in first]
-        if missing or extra:
-            parts = ([f"lacks {_names(missing)}"] if missing else []) + ([f"has {_names(extra)} besides"] if extra else [])
-            raise SchemaError(f"{source}: channels differ from those of {sources[0]}: it {' and '.join(parts)}; "
-                              "all logs of one model need the same channels")
-
-
 def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_policy: str, normal_only: bool,
                        step) -> tuple[list[pd.DataFrame], list[LogReport]]:
     """Read every log, drop leading and (with ``normal_only``) labelled-anomalous rows, check them.
@@ -159,6 +143,9 @@ def fit(
     detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),
+    labels: str = typer.Option(None, "--labels", help="Learn from labels: a label column of the logs (0/1, or text: normal, false_alarm or a fault type) or an events CSV (start,end,label). Fits a supervised head on the detector's errors and raw window features.", rich_help_panel=LABELS),
+    unlabelled: str = typer.Option("ignore", "--unlabelled", help="With --labels: rows without a label (empty cells, rows outside every event) are left out (ignore) or taken as normal (normal).", rich_help_panel=LABELS),
+    target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
     normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or field.data > 0) before fitting.", rich_help_panel=DATA),
     topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
@@ -190,15 +177,13 @@ def fit(
     check_nan_policy(nan_policy)
     with progress() as step:
         paths = resolve_logs(data)
+        if labels is not None:
+            det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
+            return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
+                                output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy, step=step)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                              normal_only=normal_only, step=step)
-        options = {
-            "window": window, "epochs": epochs, "latent": latent, "units": int_tuple(units), "cell": cell,
-            "filters": int_tuple(filters), "d_model": d_model, "num_heads": num_heads, "blocks": blocks, "dropout": dropout, "batch_size": batch_size, "learning_rate": learning_rate,
-            "random_state": seed, "n_components": n_components, "scaling": scaling, "nan_policy": nan_policy,
-            "conditions": condition_channels(condition), "aggregate": aggregate, "adapt": adapt, "smooth": smooth,
-        }
-        det = make_detector(detector, **detector_params(detector, options, param, threshold, q))
+        det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
         rows = sum(len(f) for f in frames)
         what = f"{rows} rows x {frames[0].shape[1]} channels" + (f" from {len(frames)} logs" if len(frames) > 1 else "")
         source = str(paths[0]) if len(paths) == 1 else f"{len(paths)} logs"
@@ -211,6 +196,19 @@ def fit(
         write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     _print_report(reports, Path(output))
     err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+
+
+def _options(given: dict) -> dict:
+    """Detector options of ``fit``'s arguments (``given``: its locals), by constructor parameter name."""
+    return {
+        "window": given["window"], "epochs": given["epochs"], "latent": given["latent"], "units": int_tuple(given["units"]),
+        "cell": given["cell"], "filters": int_tuple(given["filters"]), "d_model": given["d_model"],
+        "num_heads": given["num_heads"], "blocks": given["blocks"], "dropout": given["dropout"],
+        "batch_size": given["batch_size"], "learning_rate": given["learning_rate"], "random_state": given["seed"],
+        "n_components": given["n_components"], "scaling": given["scaling"], "nan_policy": given["nan_policy"],
+        "conditions": condition_channels(given["condition"]), "aggregate": given["aggregate"], "adapt": given["adapt"],
+        "smooth": given["smooth"],
+    }
 
 
 def _print_report(reports: list[LogReport], output: Path) -> None:

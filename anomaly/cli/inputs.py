@@ -9,12 +9,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from anomaly import ConfigError, DataError, load
+from anomaly import ConfigError, DataError, SchemaError, load
 from anomaly.scaling import NAN_POLICIES
 from pipelines.chunk_reader import file_kind
 from pipelines.rosbag import is_bag
 from pipelines.rostopic import is_rostopic_folder
-from pipelines.sources import Table, read_table
+from pipelines.sources import LABEL_COLUMNS, Table, read_table
 
 #: 0/1 label columns, in the order they are looked for.
 BINARY_LABELS = ("is_anomaly", "anomaly", "label", "labels")
@@ -23,6 +23,8 @@ FAULT_CODE_LABELS = ("field.data",)
 #: NaN policies that fill gaps; under them rows before a channel's first value are dropped.
 FILLING_POLICIES = ("ffill", "interpolate")
 _GLOB_CHARS = set("*?[")
+#: Channel names shown in a mismatch message (per side).
+SHOWN_CHANNELS = 8
 
 
 def anomaly_labels(labels: pd.DataFrame, name: str | None, *, required: bool) -> pd.Series | None:
@@ -115,13 +117,15 @@ def resolve_logs(specs: Iterable[str | Path]) -> list[Path]:
     return list(found)
 
 
-def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None) -> Table:
+def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None,
+             label_column: str | None = None) -> Table:
     """:func:`pipelines.sources.read_table`, dropping the rows before every channel has a value
     when ``nan_policy`` fills gaps (``ffill``/``interpolate``; counted in
-    ``metadata["leading_rows_dropped"]``)."""
+    ``metadata["leading_rows_dropped"]``); ``label_column`` is split off with the known label columns."""
     path = Path(path)
     drop = nan_policy in FILLING_POLICIES and not (is_bag(path) or is_rostopic_folder(path))
-    return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop)
+    labels = LABEL_COLUMNS + ((label_column,) if label_column else ())
+    return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop, label_columns=labels)
 
 
 def leading_note(source, dropped: int) -> str | None:
@@ -136,7 +140,7 @@ def load_model(model: Path, engine: str, nan_policy: str | None = None):
     check_nan_policy(nan_policy)
     det = load(model, engine=engine)
     if nan_policy is not None:
-        det.set_params(nan_policy=nan_policy)
+        getattr(det, "detector_", det).set_params(nan_policy=nan_policy)  # a supervised head's is its detector's
     return det
 
 
@@ -149,9 +153,34 @@ def load_and_score(data: Path, model: Path, timestamp: str | None, engine: str, 
     """
     step(f"loading model {model}")
     det = load_model(model, engine, nan_policy)
+    return (det, *read_and_score(det, data, timestamp, step=step, topics=topics, rate_hz=rate_hz))
+
+
+def read_and_score(det, data: Path, timestamp: str | None, *, step, topics=(), rate_hz=None):
+    """Read ``data`` whole and score it with a loaded model: ``(table, errors, scores, flags)``."""
     step(f"reading {data}")
-    table = read_log(data, timestamp=timestamp, nan_policy=det.nan_policy, topics=topics, rate_hz=rate_hz)
+    table = read_log(data, timestamp=timestamp, nan_policy=det.nan_policy, topics=topics, rate_hz=rate_hz,
+                     label_column=getattr(det, "label_column", None))
     step(f"scoring {len(table.frame)} rows")
     errors, scores, flags = det.evaluate_frame(table.frame, source=str(data))
-    return det, table, errors, scores, flags
+    return table, errors, scores, flags
 
+
+def channel_names(channels: list[str]) -> str:
+    """The first :data:`SHOWN_CHANNELS` names, and how many more."""
+    shown = channels[:SHOWN_CHANNELS]
+    more = f" and {len(channels) - SHOWN_CHANNELS} more" if len(channels) > SHOWN_CHANNELS else ""
+    return f"{shown}{more}"
+
+
+def check_same_channels(frames: list[pd.DataFrame], sources: list[str]) -> None:
+    """SchemaError naming the first log whose channels differ from the first log's, and how."""
+    first = list(frames[0].columns)
+    for frame, source in zip(frames[1:], sources[1:]):
+        columns = list(frame.columns)
+        missing = [c for c in first if c not in columns]
+        extra = [c for c in columns if c not in first]
+        if missing or extra:
+            parts = ([f"lacks {channel_names(missing)}"] if missing else []) + ([f"has {channel_names(extra)} besides"] if extra else [])
+            raise SchemaError(f"{source}: channels differ from those of {sources[0]}: it {' and '.join(parts)}; "
+                              "all logs of one model need the same channels")

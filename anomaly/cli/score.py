@@ -2,23 +2,28 @@
 
 CSV/Parquet inputs (also gzipped, ``.csv.gz``) are scored in bounded memory (locally or on
 Dask); ROS bags, rostopic CSV folders, and inputs given ``--topic``/``--rate``, are read whole.
-Under a NaN policy that fills gaps (the model's, or ``--nan-policy``), the rows before every
+A supervised head (``anomaly fit --labels``) reads each input whole and adds ``fault_type``
+(the most likely fault label of flagged rows) when it learnt several. Under a NaN policy that fills gaps (the model's, or ``--nan-policy``), the rows before every
 channel has a value are not scored (one ``note:`` line per file says how many); every other
 row keeps its input timestamp in the output.
 """
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
+import pandas as pd
 import typer
 
-from anomaly import ConfigError
+from anomaly import AnomalyError, ConfigError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_nan_policy, leading_note, load_and_score, load_model
+from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_and_score
 from anomaly.cli.progress import progress, rows_progress
+from anomaly.decisions import events
 from anomaly.engine import ENGINE_CHOICES
 from anomaly.guard import describe
+from anomaly.supervised import is_supervised
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
 from pipelines.dask_engine import score_files_dask
@@ -44,6 +49,7 @@ def score(
     force: bool = typer.Option(False, "--force", help="With --out: score inputs again although their output exists."),
     topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
+    alarms: Path = typer.Option(None, "--alarms", help="With -o: also write the alarms (the alert rules' events) as a start,end,label CSV to review: fill label with false_alarm or a fault label and pass it to `anomaly feedback`."),
     nan_policy: str = typer.Option(None, "--nan-policy", help="raise | ffill | interpolate: replaces the model's NaN policy (default: the model's). ffill/interpolate do not score a file's rows before every channel has a value."),
 ):
     """Score files with a saved detector, one row out per row in, in bounded memory (CSV/Parquet)."""
@@ -55,15 +61,21 @@ def score(
         raise ConfigError(f"--executor {executor!r} is not one of {list(EXECUTORS)}")
     check_nan_policy(nan_policy)
     on_dask = executor == "dask" or scheduler is not None
+    whole = is_supervised(model)  # a supervised head reads each input whole
+    if whole and on_dask:
+        raise ConfigError(f"{model}: a supervised head scores locally; drop --executor dask/--scheduler")
     if on_dask and nan_policy is not None:
         raise ConfigError("--nan-policy is not available with --executor dask (workers use the model's); fit the model with it")
     options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors, "drop_leading": None}
+    if alarms is not None and output is None:
+        raise ConfigError("--alarms goes with -o FILE (one input)")
     if output is not None:
         check_table_path(output)
         if len(data) != 1:
             raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
-        if is_bag(data[0]) or is_rostopic_folder(data[0]) or topic or rate is not None:
-            return _score_whole_file(Path(data[0]), model, output, engine, topic, rate, nan_policy, **options)
+        if whole or is_bag(data[0]) or is_rostopic_folder(data[0]) or topic or rate is not None:
+            _score_whole_file(Path(data[0]), model, output, engine, topic, rate, nan_policy, **options)
+            return _write_alarms(output, alarms, model)
         if Path(data[0]).is_dir():
             raise ConfigError(f"{data[0]} is a folder; use --out FOLDER to score the files in it")
         jobs = [ScoredFile(Path(data[0]), output)]
@@ -74,19 +86,37 @@ def score(
         jobs = plan(resolve_inputs(data, exclude=out), out, force=force)
     if on_dask:
         results = _score_on_dask(jobs, model, engine, scheduler, options)
+    elif whole:
+        results = _score_whole_files(jobs, model, engine, nan_policy, timestamp=timestamp, top_k=top_k, with_errors=with_errors)
     else:
         results = _score_locally(jobs, model, engine, options, nan_policy)
     _report(results, single=output is not None)
+    _write_alarms(output, alarms, model)
+
+
+def _write_alarms(scored: Path, alarms: Path | None, model: Path) -> None:
+    """The alarms of a written score table as a review file (``start,end,label,peak_score,top_channels``)."""
+    if alarms is None:
+        return
+    table = pd.read_parquet(scored) if scored.suffix.lower() == ".parquet" else pd.read_csv(scored)
+    table = table.set_index(table.columns[0])  # the input's timestamps (or row numbers), then score, flag, top_channels
+    found = events(table["flag"].astype(bool), scores=table["score"], threshold=load_model(model, "auto").threshold_)
+    rows = [{"start": e.start, "end": e.end, "label": "", "peak_score": e.score, "top_channels": table["top_channels"].loc[e.peak]}
+            for e in found]
+    columns = ["start", "end", "label", "peak_score", "top_channels"]
+    write_table(pd.DataFrame(rows, columns=columns), alarms, index=False)
+    err.print(f"{len(rows)} alarm(s) to review -> {alarms} (label each false_alarm or a fault label, then `anomaly feedback`)",
+              markup=False, highlight=False, soft_wrap=True)
 
 
 def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic, rate, nan_policy, *, timestamp, top_k,
                       with_errors, **_):
-    """Bags and rostopic folders (and --topic/--rate) are read whole, then scored like a file."""
+    """Bags and rostopic folders (and --topic/--rate, and any input of a supervised head) are read whole, then scored."""
     with progress() as step:
-        det, table, errors, scores, flags = load_and_score(data, model, timestamp, engine, step=step, topics=topic, rate_hz=rate,
-                                                           nan_policy=nan_policy)
-        outside = describe(det.check_envelope(table.frame))
-        result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=det.head_)
+        step(f"loading model {model}")
+        det = load_model(model, engine, nan_policy)
+        table, result, outside = _whole_result(det, data, timestamp, step=step, topics=topic, rate_hz=rate, top_k=top_k,
+                                               with_errors=with_errors)
         step(f"writing {output}")
         write_table(result, output)
     note = leading_note(data, table.metadata.get("leading_rows_dropped", 0))
@@ -94,7 +124,39 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
         err.print(note, markup=False, highlight=False, soft_wrap=True)
     if outside:
         err.print(f"warning: {data}: {outside}", markup=False, highlight=False, soft_wrap=True)
-    err.print(f"scored {len(result)} rows, {int(flags.sum())} flagged -> {output}", highlight=False)
+    err.print(f"scored {len(result)} rows, {int(result['flag'].sum())} flagged -> {output}", highlight=False)
+
+
+def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, top_k: int, with_errors: bool):
+    """``(table, output table, validity-guard line)`` of one input read whole."""
+    table, errors, scores, flags = read_and_score(det, data, timestamp, step=step, topics=topics, rate_hz=rate_hz)
+    result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=det.head_)
+    if getattr(det, "types_", None) is not None:
+        kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
+        result.insert(3, "fault_type", kinds.where(flags, ""))
+    return table, result, describe(det.check_envelope(table.frame))
+
+
+def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool):
+    """A supervised head's ``--out`` run: each file read whole; a bad file is reported and the others scored."""
+    with progress() as step:
+        step(f"loading model {model}")
+        det = load_model(model, engine, nan_policy)
+        results = []
+        for job in jobs:
+            if job.skipped:
+                results.append(job)
+                continue
+            start = time.perf_counter()
+            try:
+                table, result, outside = _whole_result(det, job.source, timestamp, step=step, top_k=top_k, with_errors=with_errors)
+                write_table(result, job.output)
+            except AnomalyError as exc:
+                results.append(ScoredFile(job.source, job.output, error=exc))
+                continue
+            results.append(ScoredFile(job.source, job.output, len(result), int(result["flag"].sum()), time.perf_counter() - start,
+                                      leading_rows_dropped=table.metadata.get("leading_rows_dropped", 0), outside_envelope=outside))
+    return results
 
 
 def _score_locally(jobs, model: Path, engine: str, options: dict, nan_policy: str | None):

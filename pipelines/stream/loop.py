@@ -19,7 +19,7 @@ from pathlib import Path
 
 from anomaly.decisions import AlertLogic
 from anomaly.errors import ConfigError
-from anomaly.registry import load
+from anomaly.loading import load
 from anomaly.validation import check_number
 from pipelines.messages import BadMessage, RowParser
 from pipelines.mqtt import Endpoint, MqttSink, MqttSource

@@ -1,0 +1,59 @@
+"""``anomaly feedback``: reviewed alarms (false alarm or a fault label) refit a saved model's threshold
+(and a supervised head's classifiers); the model before the round stays in ``MODEL/history/``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import typer
+
+from anomaly import DataError
+from anomaly.cli.console import err
+from anomaly.cli.inputs import check_same_channels, load_model, read_log, resolve_logs
+from anomaly.cli.progress import progress
+from anomaly.feedback import new_round, review, save_round
+from pipelines.labels import NORMAL_VALUES, event_labels, parse_times, read_events
+
+
+def feedback(
+    model: Path = typer.Argument(..., help="Model directory from `anomaly fit` (a detector or a supervised head)."),
+    data: list[str] = typer.Argument(..., help="The logs the reviewed alarms came from (files, folders, quoted glob patterns)."),
+    events: Path = typer.Option(..., "--events", help="Reviewed alarms, a CSV of start,end,label: label false_alarm (or normal) or a fault label."),
+    by: str = typer.Option(None, "--by", help="Reviewer recorded with the round (default: the login name)."),
+    timestamp: str = typer.Option(None, help="Timestamp column of the logs (default: detected)."),
+):
+    """Learn from reviewed alarms: false alarms raise the threshold until they are silent; a supervised head also refits its classifiers on them."""
+    reviewed = read_events(events)
+    with progress() as step:
+        paths = resolve_logs(data)
+        step(f"loading model {model}")
+        det = load_model(model, "auto")
+        frames, labels = [], []
+        for path in paths:
+            step(f"reading {path}")
+            table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None))
+            frames.append(table.frame)
+            labels.append(event_labels(table.frame.index, reviewed, source=str(events)))
+        check_same_channels(frames, [str(p) for p in paths])
+        covered = np.zeros(len(reviewed), dtype=bool)
+        for frame in frames:
+            start, end = parse_times(reviewed, frame.index, str(events))
+            position = frame.index.to_numpy()
+            covered |= [bool(((position >= a) & (position <= b)).any()) for a, b in zip(start, end)]
+        if not covered.all():
+            k = int((~covered).argmax())
+            raise DataError(f"{events}: alarm {k + 1} ({reviewed['start'].iloc[k]} .. {reviewed['end'].iloc[k]}) covers no row of the logs")
+        step(f"reviewing {len(reviewed)} alarms")
+        det, counts = review(det, frames, labels)
+        normal = reviewed["label"].str.lower().isin(NORMAL_VALUES)
+        faults = reviewed.loc[~normal, "label"].value_counts().to_dict()
+        record = new_round(model, by=by, events_file=str(events), logs=[str(p) for p in paths], false_alarms=int(normal.sum()),
+                           faults={str(k): int(v) for k, v in faults.items()}, counts=counts)
+        step(f"saving {model}")
+        save_round(model, det, record)
+    kinds = ", ".join(f"{v} {k}" for k, v in record.faults.items())
+    err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
+              f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}"
+              f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}; "
+              f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)

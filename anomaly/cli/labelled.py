@@ -1,0 +1,97 @@
+"""``anomaly fit --labels``: a supervised head on a detector's errors, from the labels a user has.
+
+``--labels`` names a label column of the logs, or an events file (``start,end,label``, see
+:mod:`pipelines.labels`). Unlabelled rows (empty cells, rows outside every event) are left out
+unless ``--unlabelled normal``. The head (:class:`anomaly.supervised.SupervisedDetector`)
+chooses its probability threshold on out-of-fold probabilities for ``--target-fa-per-hour``.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections import Counter
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anomaly import DataError
+from anomaly.cli.console import err
+from anomaly.cli.inputs import check_same_channels, read_log
+from anomaly.supervised import SupervisedDetector
+from pipelines.labels import column_labels, event_labels, fill_unlabelled, is_events_file, read_events
+from pipelines.sinks import write_text
+
+#: File written beside the saved head: rows per label, per log.
+REPORT_FILE = "training_report.json"
+
+
+def log_labels(table, spec: str, events: pd.DataFrame | None, source: str) -> np.ndarray:
+    """Labels (n,) of one log's rows from its label column ``spec`` or from ``events``."""
+    if events is not None:
+        return event_labels(table.frame.index, events, source=spec)
+    if spec not in table.labels.columns:
+        raise DataError(f"{source}: label column {spec!r} not found (columns: {list(table.frame.columns)[:10]})")
+    return column_labels(table.labels[spec])
+
+
+def read_labelled_logs(paths: list[Path], spec: str, unlabelled: str, *, timestamp, topics, rate_hz, nan_policy: str,
+                       step) -> tuple[list[pd.DataFrame], list[np.ndarray]]:
+    """Every log and its labels (n_i,) (object arrays: "normal", a fault label or None)."""
+    fill_unlabelled(np.empty(0, dtype=object), unlabelled)  # checks the policy before any file is read
+    events = read_events(spec) if is_events_file(spec) else None
+    frames, labels = [], []
+    for path in paths:
+        step(f"reading {path}")
+        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
+                         label_column=None if events is not None else spec)
+        frames.append(table.frame)
+        labels.append(fill_unlabelled(log_labels(table, spec, events, str(path)), unlabelled))
+    if events is not None and not any((~pd.isna(y)).any() for y in labels):
+        spans = ", ".join(f"{f.index[0]} .. {f.index[-1]}" for f in frames[:3])
+        raise DataError(f"{spec}: its events cover no row of the logs (they span {spans})")
+    return frames, labels
+
+
+def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
+    """Rows per label over all logs ("unlabelled" for None), most frequent first."""
+    counts = Counter("unlabelled" if pd.isna(v) else str(v) for y in labels for v in y)
+    return dict(counts.most_common())
+
+
+def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled: str, target_fa_per_hour: float,
+                 output: Path, timestamp, topics, rate_hz, nan_policy: str, step) -> None:
+    """Fit and save a :class:`SupervisedDetector` on ``det``'s errors; print what it learnt."""
+    frames, labels = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
+                                        nan_policy=nan_policy, step=step)
+    check_same_channels(frames, [str(p) for p in paths])
+    counts = label_counts(labels)
+    head = SupervisedDetector(det, target_fa_per_hour=target_fa_per_hour,
+                              label_column=None if is_events_file(spec) else spec)
+    rows = sum(len(f) for f in frames)
+    step(f"fitting {detector} and a supervised head on {rows} rows x {frames[0].shape[1]} channels from {len(frames)} log(s)")
+    start = time.perf_counter()
+    head.fit(frames, labels)
+    seconds = time.perf_counter() - start
+    step(f"saving {output}")
+    head.save(output)
+    report = {"logs": [{"source": str(p), "rows": len(f), "labels": label_counts([y])} for p, f, y in zip(paths, frames, labels)],
+              "labels": counts, "unlabelled": unlabelled, "validation": head.validation_}
+    write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
+    shown = ", ".join(f"{name} {n:,}" for name, n in counts.items())
+    ignored = " (left out: --unlabelled ignore)" if "unlabelled" in counts else ""
+    err.print(f"labels: {shown} rows{ignored}", markup=False, highlight=False, soft_wrap=True)
+    if head.types_ is not None:
+        err.print(f"fault types: {', '.join(map(str, head.types_.classes_))} (score writes fault_type for flagged rows)",
+                  markup=False, highlight=False, soft_wrap=True)
+    v = head.validation_
+    if not v["target_met"]:
+        err.print(f"warning: no threshold keeps the out-of-fold false alarms within {target_fa_per_hour:g}/h on "
+                  f"{v['normal_hours']:.2f} h of labelled-normal time (one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
+                  "the threshold is the highest probability seen: give more normal data or a higher --target-fa-per-hour",
+                  markup=False, highlight=False, soft_wrap=True)
+    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.4g} "
+              f"(out of fold: {v['false_alarms_per_hour']:.2f} false alarms/h over {v['normal_hours']:.2f} h of normal, "
+              f"{v['logs_with_faults_flagged']:.0%} of the logs with faults flagged) -> {output}",
+              markup=False, highlight=False, soft_wrap=True)

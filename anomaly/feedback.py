@@ -1,0 +1,242 @@
+"""Alarm feedback: reviewed alarms make a saved model quieter where it was wrong.
+
+A reviewer marks alarms as ``false_alarm`` (or ``normal``) or with a fault label. One round
+(:func:`review`) on the logs the alarms came from:
+
+* **a detector** (unsupervised): its threshold rises to the lowest level at which none of the
+  reviewed false alarms would be raised again by the alert rules (:func:`silencing_level`);
+  fault labels only count how many reviewed faults still alarm;
+* **a supervised head**: the reviewed rows join its training rows (false alarms as normal,
+  fault labels as faults), its classifiers are refitted, and its threshold rises, if needed,
+  until the reviewed false alarms are silent under the new classifier.
+
+:func:`save_round` writes the new model over the old directory, atomically, keeping the old
+one loadable at ``MODEL/history/round-<k>/`` and appending the round (who, when, how many) to
+``MODEL/feedback.json``.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import shutil
+from dataclasses import asdict, dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from anomaly.bundle import META_FILE as DETECTOR_FILE
+from anomaly.decisions.rules import DEFAULT_RULES
+from anomaly.decisions.runs import decide_runs
+from anomaly.errors import ConfigError, DataError
+from anomaly.files import atomic_directory
+from anomaly.supervised import META_FILE as SUPERVISED_FILE
+from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
+
+__all__ = ["FEEDBACK_FILE", "HISTORY", "Round", "new_round", "review", "rounds", "save_round", "set_threshold", "silencing_level"]
+
+#: The rounds so far, in the model directory.
+FEEDBACK_FILE = "feedback.json"
+#: Folder of the models as they were before each round.
+HISTORY = "history"
+
+
+@dataclass
+class Round:
+    """One feedback round, as recorded in ``feedback.json``.
+
+    Attributes
+    ----------
+    round : int
+        1 for the first round.
+    by, at : str
+        Who (``--by``, default: the login name) and when (ISO 8601, UTC).
+    events_file : str
+    logs : list of str
+        The logs the reviewed alarms came from.
+    false_alarms : int
+        Reviewed alarms marked normal.
+    faults : dict of str to int
+        Reviewed alarms per fault label.
+    faults_still_alarmed : int
+        Reviewed fault alarms that the new model still raises.
+    rows : int
+        Reviewed rows (inside a reviewed alarm).
+    threshold_before, threshold_after : float
+    previous : str
+        Where the model before this round is kept (relative to the model directory).
+    """
+
+    round: int
+    by: str
+    at: str
+    events_file: str
+    logs: list
+    false_alarms: int
+    faults: dict
+    faults_still_alarmed: int
+    rows: int
+    threshold_before: float
+    threshold_after: float
+    previous: str = field(default="")
+
+
+def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
+    """``(start, end_exclusive)`` of each run of True in ``mask`` (n,)."""
+    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
+    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
+
+
+def alarms(scores: np.ndarray, level: float) -> np.ndarray:
+    """Alarm runs (k, 2) ``[start, end_exclusive)`` of the default alert rules on ``scores`` (n,) above ``level``."""
+    return decide_runs(scores > level, scores > DEFAULT_RULES.exit_ratio * level, min_duration=DEFAULT_RULES.min_duration,
+                       merge_gap=DEFAULT_RULES.merge_gap, cooldown=DEFAULT_RULES.cooldown)
+
+
+def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray) -> int:
+    """How many alarms at ``level`` overlap the True rows of ``rows`` (n,)."""
+    return sum(bool(rows[a:b].any()) for a, b in alarms(scores, level))
+
+
+def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
+    """The lowest level at which the alert rules raise no alarm that overlaps a reviewed row.
+
+    Parameters
+    ----------
+    scores : ndarray (n,)
+        Scores of one log (non-negative: errors, probabilities).
+    reviewed : ndarray (n,) of bool
+        Rows of reviewed false alarms.
+
+    Returns
+    -------
+    float
+        0.0 when no alarm overlaps them even at level 0. Alarms merge flagged runs across the
+        merge gap, so the whole log is decided at each level tried (a binary search over the
+        reviewed rows' scores; at their highest no reviewed row is above the level).
+    """
+    if not reviewed.any() or not alarms_within(scores, 0.0, reviewed):
+        return 0.0
+    candidates = np.unique(scores[reviewed])
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:
+        mid = (lo + hi) // 2
+        if alarms_within(scores, candidates[mid], reviewed):
+            lo = mid + 1
+        else:
+            hi = mid
+    return float(candidates[lo])
+
+
+def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
+    """One feedback round on a loaded model (changed in place).
+
+    Parameters
+    ----------
+    model : Detector or SupervisedDetector
+    logs : list of DataFrame (n_i, c)
+        The logs the reviewed alarms came from.
+    labels : list of ndarray (n_i,)
+        Per row: ``"normal"`` (a reviewed false alarm), a fault label, or None (not reviewed).
+
+    Returns
+    -------
+    model, dict
+        The model and the round's counts (``rows``, ``threshold_before``/``after``, ``faults_still_alarmed``).
+
+    Raises
+    ------
+    DataError
+        A reviewed false alarm where the model flagged no row (the review is of another model
+        or other data), or no reviewed row.
+    ConfigError
+        A detector whose threshold is not one number (Dynamic, per-channel).
+    """
+    known = [known_mask(y) for y in labels]
+    if not any(k.any() for k in known):
+        raise DataError("the reviewed alarms cover no row of the logs")
+    before = float(model.threshold_)
+    supervised = isinstance(model, SupervisedDetector)
+    if supervised:
+        features = [model.features(f) for f in logs]
+        scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
+    else:
+        if model.thresholder_.to_dict().get("state"):
+            raise ConfigError(f"feedback raises a threshold that is one number; this model's {type(model.thresholder_).__name__} "
+                              "threshold is not (refit it with --threshold percentile, sustained, ...)")
+        scores = [model.evaluate_frame(f)[1].to_numpy() for f in logs]
+    for s, y, f in zip(scores, labels, logs):
+        for start, end in runs_of(y == NORMAL):
+            if not (s[start:end] > before).any():
+                raise DataError(f"the false alarm reviewed at {f.index[start]} .. {f.index[end - 1]} was not flagged by this model "
+                                "on these logs: review its own alarms")
+    if supervised:
+        model.training_ = {"X": np.vstack([model.training_["X"], *(x[k] for x, k in zip(features, known))]),
+                           "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
+        model.fit_classifiers()
+        scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
+    level = max(silencing_level(s, y == NORMAL) for s, y in zip(scores, labels))
+    after = max(before, float(np.nextafter(level, np.inf)) if level > 0 else before)
+    set_threshold(model, after)
+    faulty = [known_mask(y) & (y != NORMAL) for y in labels]
+    still = sum(alarms_within(s, after, m) for s, m in zip(scores, faulty))
+    return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
+                   "faults_still_alarmed": int(still)}
+
+
+def set_threshold(model, level: float) -> None:
+    """Set a loaded model's threshold to ``level``."""
+    if isinstance(model, SupervisedDetector):
+        model.threshold_ = level
+    else:
+        model.thresholder_.threshold_ = level
+        model.head_.threshold_ = level
+
+
+def rounds(path: str | Path) -> list[dict]:
+    """The feedback rounds recorded in a model directory (empty before the first)."""
+    file = Path(path) / FEEDBACK_FILE
+    if not file.is_file():
+        return []
+    try:
+        return list(json.loads(file.read_text()))
+    except (ValueError, TypeError) as exc:
+        raise DataError(f"{file}: unreadable ({exc})") from None
+
+
+def save_round(path: str | Path, model, record: Round) -> Path:
+    """Write ``model`` over its directory ``path`` with the round recorded; the old model goes to ``history/``.
+
+    Only what a round changes is rewritten (a detector's threshold in ``detector.json``; a
+    supervised head's classifiers, training rows and threshold); the rest is copied.
+    """
+    path = Path(path)
+    supervised = isinstance(model, SupervisedDetector)
+    marker = SUPERVISED_FILE if supervised else DETECTOR_FILE
+    previous = f"{HISTORY}/round-{record.round}"
+    record.previous = previous
+    history = rounds(path)
+
+    def write(tmp: Path) -> None:
+        shutil.copytree(path, tmp, dirs_exist_ok=True, ignore=shutil.ignore_patterns(HISTORY))
+        if (path / HISTORY).is_dir():
+            shutil.copytree(path / HISTORY, tmp / HISTORY)
+        shutil.copytree(path, tmp / previous, ignore=shutil.ignore_patterns(HISTORY))
+        if supervised:
+            model.save_head(tmp)
+        else:
+            meta = json.loads((tmp / DETECTOR_FILE).read_text())
+            meta["threshold"] = model.thresholder_.to_dict()
+            (tmp / DETECTOR_FILE).write_text(json.dumps(meta, indent=2))
+        (tmp / FEEDBACK_FILE).write_text(json.dumps([*history, asdict(record)], indent=2))
+
+    return atomic_directory(path, write, marker=marker)
+
+
+def new_round(path: str | Path, *, by: str | None, events_file: str, logs: list[str], false_alarms: int, faults: dict,
+              counts: dict) -> Round:
+    """The :class:`Round` record of the next round of the model at ``path`` (``counts``: of :func:`review`)."""
+    return Round(round=len(rounds(path)) + 1, by=by or getpass.getuser(), at=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                 events_file=events_file, logs=logs, false_alarms=false_alarms, faults=faults, **counts)

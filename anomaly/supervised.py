@@ -302,18 +302,25 @@ class SupervisedDetector(Params):
     def _choose_threshold(self, logs, probabilities, ys) -> tuple[float, dict]:
         """The lowest level whose out-of-fold false alarms per hour stay within the target."""
         normal = [y == NORMAL for y in ys]
-        hours = sum(int(n.sum()) / self.rate(f) / 3600 for f, n in zip(logs, normal))
+        hours = max(sum(int(n.sum()) / self.rate(f) / 3600 for f, n in zip(logs, normal)), 1e-12)
+
+        def per_hour(level: float) -> float:
+            return sum(false_alarms(p > level, n) for p, n in zip(probabilities, normal)) / hours
+
         levels = np.unique(np.quantile(np.concatenate(probabilities), np.linspace(0.5, 1.0, LEVELS)))
-        for level in levels:  # false alarms only fall as the level rises: the first that fits is the lowest
-            alarms = sum(false_alarms(p > level, n) for p, n in zip(probabilities, normal))
-            if alarms / max(hours, 1e-12) <= self.target_fa_per_hour:
-                break
+        lo, hi = 0, len(levels) - 1  # false alarms only fall as the level rises: a binary search finds the lowest that fits
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if per_hour(levels[mid]) <= self.target_fa_per_hour:
+                hi = mid
+            else:
+                lo = mid + 1
+        level, rate = float(levels[lo]), per_hour(levels[lo])
         faults = [(p, known_mask(y) & (y != NORMAL)) for p, y in zip(probabilities, ys)]
         faults = [(p, f) for p, f in faults if f.any()]
         found = sum(bool((p[f] > level).any()) for p, f in faults)
-        return float(level), {"false_alarms_per_hour": alarms / max(hours, 1e-12), "normal_hours": hours,
-                              "logs_with_faults_flagged": found / max(len(faults), 1),
-                              "target_met": alarms / max(hours, 1e-12) <= self.target_fa_per_hour}
+        return level, {"false_alarms_per_hour": rate, "normal_hours": hours, "logs_with_faults_flagged": found / max(len(faults), 1),
+                       "target_met": rate <= self.target_fa_per_hour}
 
     # -- scoring: the detector surface the CLI and the stream use ----------------
     def check_fitted(self) -> None:

@@ -115,11 +115,12 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
     float
         0.0 when no alarm overlaps them even at level 0. Alarms merge flagged runs across the
         merge gap, so the whole log is decided at each level tried (a binary search over the
-        reviewed rows' scores; at their highest no reviewed row is above the level).
+        reviewed rows' scores and those over the hold ratio, where the enter and hold rows change).
     """
     if not reviewed.any() or not alarms_within(scores, 0.0, reviewed):
         return 0.0
-    candidates = np.unique(scores[reviewed])
+    values = scores[reviewed].astype(np.float64)
+    candidates = np.unique(np.concatenate([values, values / DEFAULT_RULES.exit_ratio]))  # where enter and hold rows change
     lo, hi = 0, len(candidates) - 1
     while lo < hi:
         mid = (lo + hi) // 2

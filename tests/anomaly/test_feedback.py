@@ -1,0 +1,83 @@
+"""Feedback rounds: the silencing level, the review of a detector, saved rounds and history."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from anomaly import PCADetector, load
+from anomaly.errors import DataError
+from anomaly.feedback import alarms, new_round, review, rounds, save_round, silencing_level
+
+
+def test_the_silencing_level_is_the_lowest_that_leaves_no_alarm_on_the_reviewed_rows():
+    scores = np.zeros(2000)
+    scores[100:160] = 2.0               # a false alarm
+    scores[130] = 5.0                   # with one spike: alone it is no alarm (shorter than 25 rows)
+    scores[1000:1100] = 3.0             # a fault, not reviewed
+    reviewed = np.zeros(2000, bool)
+    reviewed[90:170] = True
+    level = silencing_level(scores, reviewed)
+    assert level == 2.5                 # above it the run no longer holds (2.0 <= 0.8 x level): the spike alone is 1 row
+    assert not any(reviewed[a:b].any() for a, b in alarms(scores, level))
+    assert any(a <= 1000 < b for a, b in alarms(scores, level))   # the fault still alarms
+    assert silencing_level(scores, np.zeros(2000, bool)) == 0.0
+
+
+def test_flagged_runs_merged_across_the_gap_are_silenced_together():
+    scores = np.zeros(3000)
+    for start in range(200, 600, 40):   # ten 10-row bursts 30 rows apart: one merged alarm
+        scores[start:start + 10] = 1.0 + start / 1000
+    reviewed = scores > 0
+    level = silencing_level(scores, reviewed)
+    assert not alarms(scores, level).size and alarms(scores, np.nextafter(level, 0)).size
+
+
+def _frame(seed: int, burst=False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = rng.standard_normal((3000, 4))
+    if burst:
+        values[1000:1200] *= 1.8
+    return pd.DataFrame(values, columns=list("abcd"), index=pd.date_range("2026-02-01", periods=3000, freq="10ms"))
+
+
+def test_review_raises_a_detector_threshold_and_saves_a_round(tmp_path):
+    det = PCADetector().fit(_frame(0))
+    det.save(tmp_path / "m")
+    model = load(tmp_path / "m")
+    busy = _frame(1, burst=True)
+    scores = model.evaluate_frame(busy)[1].to_numpy()
+    raised = alarms(scores, model.threshold_)
+    labels = np.full(len(busy), None, dtype=object)
+    for a, b in raised:
+        labels[a:b] = "normal"
+    before = model.threshold_
+    model, counts = review(model, [busy], [labels])
+    assert counts["threshold_after"] > before == counts["threshold_before"]
+    after = alarms(model.evaluate_frame(busy)[1].to_numpy(), model.threshold_)
+    assert not any((labels[a:b] == "normal").any() for a, b in after)  # (an alarm its cooldown hid may now show)
+    record = new_round(tmp_path / "m", by="ana", events_file="r.csv", logs=["busy"], false_alarms=len(raised), faults={}, counts=counts)
+    save_round(tmp_path / "m", model, record)
+    assert load(tmp_path / "m").threshold_ == counts["threshold_after"]
+    assert load(tmp_path / "m" / "history" / "round-1").threshold_ == before
+    assert [r["round"] for r in rounds(tmp_path / "m")] == [1]
+    second = new_round(tmp_path / "m", by=None, events_file="r.csv", logs=["busy"], false_alarms=0, faults={}, counts=counts)
+    save_round(tmp_path / "m", model, second)
+    assert sorted(p.name for p in (tmp_path / "m" / "history").iterdir()) == ["round-1", "round-2"]
+    assert not (tmp_path / "m" / "history" / "round-2" / "history").exists()
+    assert json.loads((tmp_path / "m" / "feedback.json").read_text())[1]["round"] == 2
+
+
+def test_a_review_of_rows_the_model_never_flagged_is_refused():
+    det = PCADetector().fit(_frame(0))
+    labels = np.full(3000, None, dtype=object)
+    with pytest.raises(DataError, match="cover no row"):
+        review(det, [_frame(2)], [labels])
+    labels[10:50] = "normal"
+    calm = _frame(2)
+    calm.iloc[:] *= 0.01
+    with pytest.raises(DataError, match="not flagged by this model"):
+        review(det, [calm], [labels])

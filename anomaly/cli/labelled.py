@@ -87,8 +87,9 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
                   markup=False, highlight=False, soft_wrap=True)
     v = head.validation_
     if not v["target_met"]:
-        err.print(f"warning: no threshold keeps the out-of-fold false alarms within {target_fa_per_hour:g}/h on "
-                  f"{v['normal_hours']:.2f} h of labelled-normal time (one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
+        err.print(f"warning: no threshold keeps the out-of-fold false alarms within {target_fa_per_hour:g}/h and "
+                  f"{head.max_flag_rate:.0%} of the normal rows on {v['normal_hours']:.2f} h of labelled-normal time "
+                  f"(one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
                   "the threshold is the highest probability seen: give more normal data or a higher --target-fa-per-hour",
                   markup=False, highlight=False, soft_wrap=True)
     err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.4g} "

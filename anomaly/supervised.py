@@ -4,7 +4,9 @@
 then a gradient-boosted classifier (scikit-learn's histogram gradient boosting) on per-row
 features:
 
-* the detector's calibrated per-channel errors (n, c): how unusual each channel is for the model;
+* the detector's calibrated per-channel errors (n, c): how unusual each channel is for the model,
+  and three channel-free summaries (n, 3): the detector's own score, the mean and the largest
+  calibrated error (a fault on a channel the labels never showed still moves them);
 * causal window features of the scaled signals over the last ``window`` rows, per channel:
   mean (level), slope, range and the standard deviation of the first difference (fast energy).
 
@@ -98,6 +100,11 @@ def label_array(labels) -> np.ndarray:
     return out
 
 
+def n_features(channels: int) -> int:
+    """Features per row of a head over ``channels`` channels: 5 per channel and 3 summaries."""
+    return 5 * channels + 3
+
+
 def known_mask(labels: np.ndarray) -> np.ndarray:
     """True (n,) where a label array (:func:`label_array`) has a label."""
     return ~pd.isna(labels)
@@ -167,7 +174,7 @@ class SupervisedDetector(Params):
     validation_ : dict
         Out-of-fold false alarms per hour and the share of faulty logs flagged at ``threshold_``.
     training_ : dict
-        ``{"X": (m, 5 c) float32, "labels": (m,) str}``: the labelled training rows the
+        ``{"X": (m, 5 c + 3) float32, "labels": (m,) str}``: the labelled training rows the
         classifiers learnt from (every ``train_stride``-th), kept for feedback rounds.
     """
 
@@ -204,18 +211,20 @@ class SupervisedDetector(Params):
         return frame
 
     def errors_and_features(self, frame: pd.DataFrame, *, source: str = "input") -> tuple[np.ndarray, np.ndarray]:
-        """Raw errors (n, c) and features (n, 5 c) of one log: calibrated errors and window features (n, 4 c)."""
+        """Raw errors (n, c) and features (n, 5 c + 3) of one log: calibrated errors (n, c), their
+        summaries (n, 3: the detector's score, mean, max) and window features (n, 4 c)."""
         Z = self.scaled(frame, source=source)
-        errors, _ = self.detector_.errors_and_scores_scaled(Z)
-        return errors, self._features(errors, Z)
+        errors, scores = self.detector_.errors_and_scores_scaled(Z)
+        return errors, self._features(errors, scores, Z)
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
-        """Features (n, 5 c) of one log (see :meth:`errors_and_features`)."""
+        """Features (n, 5 c + 3) of one log (see :meth:`errors_and_features`)."""
         return self.errors_and_features(frame)[1]
 
-    def _features(self, errors: np.ndarray, Z: np.ndarray) -> np.ndarray:
+    def _features(self, errors: np.ndarray, scores: np.ndarray, Z: np.ndarray) -> np.ndarray:
         calibrated = np.asarray(self.detector_.head_.calibrated(errors), dtype=np.float32)
-        return np.hstack([calibrated, window_features(Z, self.window)[-len(errors):]])
+        summary = np.column_stack([scores, calibrated.mean(axis=1), calibrated.max(axis=1)]).astype(np.float32)
+        return np.hstack([calibrated, summary, window_features(Z, self.window)[-len(errors):]])
 
     # -- fitting ---------------------------------------------------------------
     def fit(self, logs: list[pd.DataFrame], labels: list) -> SupervisedDetector:
@@ -428,9 +437,9 @@ class SupervisedDetector(Params):
         """
         self.check_fitted()
         values = np.asarray(values, dtype=np.float32)[-self.stream_rows(n):]
-        errors, _ = self.detector_.score_newest(values, n)
+        errors, scores = self.detector_.score_newest(values, n)
         Z = self.detector_.scaler_.transform(values[-(int(self.window) + n):])
-        return errors, self.classifier_.predict_proba(self._features(errors, Z))[:, 1]
+        return errors, self.classifier_.predict_proba(self._features(errors, scores, Z))[:, 1]
 
     # -- files -------------------------------------------------------------------
     def save(self, path: str | Path) -> Path:
@@ -487,7 +496,7 @@ def load_supervised(path: str | Path, *, engine: str = "auto") -> SupervisedDete
     head.classifier_ = TreeEnsemble.load(path / "classifier")
     head.types_ = TreeEnsemble.load(path / "types") if (path / "types").exists() else None
     head.training_ = load_arrays(path / "training", TRAINING_ARRAYS)
-    features = 5 * len(head.detector_.schema_.channels)
+    features = n_features(len(head.detector_.schema_.channels))
     for name, trees in (("classifier", head.classifier_), ("types", head.types_)):
         if trees is not None and trees.n_features != features:
             raise ModelFileError(f"{path}: the {name}'s {trees.n_features} features do not match the detector's channels")

@@ -140,7 +140,8 @@ class Detector(Params, ABC):
     threshold_ : float
         Its value on the score scale.
     decision_scores_ : ndarray of shape (n_train_steps,)
-        Scores of the training rows.
+        Scores of the training rows (fitted in this process only; a loaded detector has
+        ``train_score_quantiles_``, their median, 90th and 99th percentile and maximum).
     fingerprint_ : str
         Hash of the training data.
     engine_ : Engine

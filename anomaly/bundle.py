@@ -33,6 +33,8 @@ from anomaly.version import __version__
 FORMAT_VERSION = 1
 META_FILE = "detector.json"
 ARRAYS_FILE = "arrays.npz"
+#: Quantiles of the training scores recorded in ``detector.json``.
+QUANTILES = (0.5, 0.9, 0.99, 1.0)
 
 
 def save_arrays(directory: Path, arrays: dict[str, np.ndarray]) -> None:
@@ -79,11 +81,19 @@ def save(detector, path: str | Path) -> Path:
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
             "fingerprint": detector.fingerprint_,
-            "train_score_quantiles": np.quantile(detector.decision_scores_, [0.5, 0.9, 0.99, 1.0]).tolist(),
+            "train_score_quantiles": train_score_quantiles(detector),
         }
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
 
     return atomic_directory(path, write, marker=META_FILE)
+
+
+def train_score_quantiles(detector) -> list[float]:
+    """Median, 90th, 99th percentile and maximum of the training scores: from ``decision_scores_``
+    when fitted in this process, else as loaded (``train_score_quantiles_``)."""
+    if hasattr(detector, "decision_scores_"):
+        return np.quantile(detector.decision_scores_, QUANTILES).tolist()
+    return list(detector.train_score_quantiles_)
 
 
 def record_runtime(path: str | Path, runtime: str) -> None:
@@ -130,6 +140,7 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         raise
     except Exception as exc:  # any malformed field is a bad model file, not a crash
         raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
+    detector.train_score_quantiles_ = [float(q) for q in meta.get("train_score_quantiles", [])]
     detector._load_artifacts(path)
     detector.engine_ = detector._load_engine(path, engine)
     detector.schema_ = schema

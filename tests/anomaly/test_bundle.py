@@ -27,6 +27,13 @@ def test_saved_directory_layout(saved):
     assert meta["schema"]["channels"] == [f"ch{i}" for i in range(5)]
 
 
+def test_a_loaded_detector_saves_again_with_the_same_metadata(saved, tmp_path, normal_frame):
+    again = anomaly.load(saved).save(tmp_path / "again")
+    first, second = (json.loads((d / "detector.json").read_text()) for d in (saved, again))
+    assert second == first
+    assert anomaly.load(again).score(normal_frame).equals(anomaly.load(saved).score(normal_frame))
+
+
 def test_missing_directory(tmp_path):
     with pytest.raises(ModelFileError, match="model directory not found"):
         anomaly.load(tmp_path / "nothing")

@@ -4,11 +4,11 @@ A reviewer marks alarms as ``false_alarm`` (or ``normal``) or with a fault label
 (:func:`review`) on the logs the alarms came from:
 
 * **a detector** (unsupervised): its threshold rises to the lowest level at which none of the
-  reviewed false alarms would be raised again by the alert rules (:func:`silencing_level`);
-  fault labels only count how many reviewed faults still alarm;
+  reviewed false alarms would be raised again by the alert rules (:func:`silencing_level`),
+  but never so far that a reviewed fault which alarmed stops alarming (:func:`keeping_level`);
 * **a supervised head**: the reviewed rows join its training rows (false alarms as normal,
   fault labels as faults), its classifiers are refitted, and its threshold rises, if needed,
-  until the reviewed false alarms are silent under the new classifier.
+  until the reviewed false alarms are silent under the new classifier (with the same cap).
 
 :func:`save_round` writes the new model over the old directory, atomically, keeping the old
 one loadable at ``MODEL/history/round-<k>/`` and appending the round (who, when, how many) to
@@ -35,7 +35,7 @@ from anomaly.files import atomic_directory
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
-__all__ = ["FEEDBACK_FILE", "HISTORY", "Round", "new_round", "review", "rounds", "save_round", "set_threshold", "silencing_level"]
+__all__ = ["FEEDBACK_FILE", "HISTORY", "Round", "keeping_level", "new_round", "review", "rounds", "save_round", "set_threshold", "silencing_level"]
 
 #: The rounds so far, in the model directory.
 FEEDBACK_FILE = "feedback.json"
@@ -62,6 +62,8 @@ class Round:
         Reviewed alarms per fault label.
     faults_still_alarmed : int
         Reviewed fault alarms that the new model still raises.
+    false_alarms_left : int
+        Reviewed false alarms still raised (when a reviewed fault kept the threshold lower).
     rows : int
         Reviewed rows (inside a reviewed alarm).
     threshold_before, threshold_after : float
@@ -77,6 +79,7 @@ class Round:
     false_alarms: int
     faults: dict
     faults_still_alarmed: int
+    false_alarms_left: int
     rows: int
     threshold_before: float
     threshold_after: float
@@ -131,6 +134,26 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
     return float(candidates[lo])
 
 
+def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float) -> float:
+    """The highest level (>= ``below``) at which an alarm still overlaps the ``fault`` rows (n,);
+    infinity when none does even at ``below`` (a fault the model missed caps nothing).
+
+    A reviewed fault caps how far feedback may raise the threshold.
+    """
+    if not alarms_within(scores, below, fault):
+        return float("inf")
+    values = scores[fault].astype(np.float64)
+    candidates = np.unique(np.concatenate([[below], values[values > below], values[values > below] / DEFAULT_RULES.exit_ratio]))
+    lo, hi = 0, len(candidates) - 1
+    while lo < hi:  # the last candidate at which the fault still alarms
+        mid = (lo + hi + 1) // 2
+        if alarms_within(scores, candidates[mid], fault):
+            lo = mid
+        else:
+            hi = mid - 1
+    return float(candidates[lo])
+
+
 def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     """One feedback round on a loaded model (changed in place).
 
@@ -145,7 +168,8 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     Returns
     -------
     model, dict
-        The model and the round's counts (``rows``, ``threshold_before``/``after``, ``faults_still_alarmed``).
+        The model and the round's counts (``rows``, ``threshold_before``/``after``,
+        ``faults_still_alarmed``, ``false_alarms_left``).
 
     Raises
     ------
@@ -180,11 +204,20 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
         scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
     level = max(silencing_level(s, y == NORMAL) for s, y in zip(scores, labels))
     after = max(before, float(np.nextafter(level, np.inf)) if level > 0 else before)
+    faults = []  # (scores, rows) of each reviewed fault
+    for s, y in zip(scores, labels):
+        faulty = known_mask(y) & (y != NORMAL)
+        for a, b in runs_of(faulty):
+            rows = np.zeros(len(y), dtype=bool)
+            rows[a:b] = True
+            faults.append((s, rows))
+    cap = min((keeping_level(s, rows, before) for s, rows in faults), default=np.inf)
+    after = max(before, min(after, cap))
     set_threshold(model, after)
-    faulty = [known_mask(y) & (y != NORMAL) for y in labels]
-    still = sum(alarms_within(s, after, m) for s, m in zip(scores, faulty))
+    left = sum(alarms_within(s, after, y == NORMAL) for s, y in zip(scores, labels))
+    still = sum(bool(alarms_within(s, after, rows)) for s, rows in faults)
     return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
-                   "faults_still_alarmed": int(still)}
+                   "faults_still_alarmed": int(still), "false_alarms_left": int(left)}
 
 
 def set_threshold(model, level: float) -> None:

@@ -55,5 +55,6 @@ def feedback(
     kinds = ", ".join(f"{v} {k}" for k, v in record.faults.items())
     err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
               f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}"
-              f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}; "
+              f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
+              f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
               f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)

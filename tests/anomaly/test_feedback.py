@@ -10,7 +10,7 @@ import pytest
 
 from anomaly import PCADetector, load
 from anomaly.errors import DataError
-from anomaly.feedback import alarms, new_round, review, rounds, save_round, silencing_level
+from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, review, rounds, save_round, silencing_level
 
 
 def test_the_silencing_level_is_the_lowest_that_leaves_no_alarm_on_the_reviewed_rows():
@@ -81,3 +81,21 @@ def test_a_review_of_rows_the_model_never_flagged_is_refused():
     calm.iloc[:] *= 0.01
     with pytest.raises(DataError, match="not flagged by this model"):
         review(det, [calm], [labels])
+
+
+def test_a_reviewed_fault_caps_the_raise():
+    det = PCADetector().fit(_frame(0))
+    log = _frame(3)
+    log.iloc[500:700] *= 3.0     # reviewed as a false alarm: louder ...
+    log.iloc[1500:1700] *= 2.0   # ... than the reviewed fault
+    scores = det.evaluate_frame(log)[1].to_numpy()
+    labels = np.full(len(log), None, dtype=object)
+    labels[480:720] = "normal"
+    labels[1480:1720] = "bearing"
+    fault_rows = labels == "bearing"
+    cap = keeping_level(scores, fault_rows, det.threshold_)
+    assert det.threshold_ < cap < silencing_level(scores, labels == "normal")
+    model, counts = review(det, [log], [labels])
+    assert counts["threshold_after"] == cap and counts["faults_still_alarmed"] == 1 and counts["false_alarms_left"] == 1
+    assert alarms_within(scores, cap, fault_rows) and not alarms_within(scores, np.nextafter(cap * 1.25, np.inf), fault_rows)
+    assert keeping_level(scores * 0, fault_rows, det.threshold_) == np.inf  # a missed fault caps nothing

@@ -86,13 +86,17 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
         err.print(f"fault types: {', '.join(map(str, head.types_.classes_))} (score writes fault_type for flagged rows)",
                   markup=False, highlight=False, soft_wrap=True)
     v = head.validation_
+    if v["target_met"] and v["normal_hours"] * target_fa_per_hour < 1:
+        err.print(f"note: only {v['normal_hours']:.2f} h of labelled-normal time: one false alarm there would exceed "
+                  f"{target_fa_per_hour:g}/h, so the threshold allows none; more normal data gives a better-founded threshold",
+                  markup=False, highlight=False, soft_wrap=True)
     if not v["target_met"]:
         err.print(f"warning: no threshold keeps the out-of-fold false alarms within {target_fa_per_hour:g}/h and "
                   f"{head.max_flag_rate:.0%} of the normal rows on {v['normal_hours']:.2f} h of labelled-normal time "
                   f"(one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
                   "the threshold is the highest probability seen: give more normal data or a higher --target-fa-per-hour",
                   markup=False, highlight=False, soft_wrap=True)
-    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.4g} "
+    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.6g} "
               f"(out of fold: {v['false_alarms_per_hour']:.2f} false alarms/h over {v['normal_hours']:.2f} h of normal, "
               f"{v['logs_with_faults_flagged']:.0%} of the logs with faults flagged) -> {output}",
               markup=False, highlight=False, soft_wrap=True)

@@ -28,8 +28,9 @@ import numpy as np
 import pandas as pd
 
 from anomaly.bundle import META_FILE as DETECTOR_FILE
+from anomaly.decisions.alerts import AlertLogic
 from anomaly.decisions.rules import DEFAULT_RULES
-from anomaly.decisions.runs import decide_runs
+from anomaly.decisions.runs import event_ranges
 from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
@@ -86,21 +87,16 @@ class Round:
     previous: str = field(default="")
 
 
-def runs_of(mask: np.ndarray) -> list[tuple[int, int]]:
-    """``(start, end_exclusive)`` of each run of True in ``mask`` (n,)."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], mask.astype(np.int8), [0]])))
-    return list(zip(edges[::2].tolist(), edges[1::2].tolist()))
-
-
-def alarms(scores: np.ndarray, level: float) -> np.ndarray:
-    """Alarm runs (k, 2) ``[start, end_exclusive)`` of the default alert rules on ``scores`` (n,) above ``level``."""
-    return decide_runs(scores > level, scores > DEFAULT_RULES.exit_ratio * level, min_duration=DEFAULT_RULES.min_duration,
-                       merge_gap=DEFAULT_RULES.merge_gap, cooldown=DEFAULT_RULES.cooldown)
+def alarms(scores: np.ndarray, level: float) -> list[tuple[int, int]]:
+    """``(start, end)`` positions (``end`` inclusive) of the alarms the default alert rules raise
+    on ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`)."""
+    logic = AlertLogic(level, exit=DEFAULT_RULES.exit_ratio * level)
+    return [(start, end) for start, end, _ in logic.alerts(scores)]
 
 
 def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray) -> int:
     """How many alarms at ``level`` overlap the True rows of ``rows`` (n,)."""
-    return sum(bool(rows[a:b].any()) for a, b in alarms(scores, level))
+    return sum(bool(rows[a:b + 1].any()) for a, b in alarms(scores, level))
 
 
 def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
@@ -193,9 +189,9 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
                               "threshold is not (refit it with --threshold percentile, sustained, ...)")
         scores = [model.evaluate_frame(f)[1].to_numpy() for f in logs]
     for s, y, f in zip(scores, labels, logs):
-        for start, end in runs_of(y == NORMAL):
-            if not (s[start:end] > before).any():
-                raise DataError(f"the false alarm reviewed at {f.index[start]} .. {f.index[end - 1]} was not flagged by this model "
+        for start, end in event_ranges(y == NORMAL):
+            if not (s[start:end + 1] > before).any():
+                raise DataError(f"the false alarm reviewed at {f.index[start]} .. {f.index[end]} was not flagged by this model "
                                 "on these logs: review its own alarms")
     if supervised:
         model.training_ = {"X": np.vstack([model.training_["X"], *(x[k] for x, k in zip(features, known))]),
@@ -207,9 +203,9 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     faults = []  # (scores, rows) of each reviewed fault
     for s, y in zip(scores, labels):
         faulty = known_mask(y) & (y != NORMAL)
-        for a, b in runs_of(faulty):
+        for a, b in event_ranges(faulty):
             rows = np.zeros(len(y), dtype=bool)
-            rows[a:b] = True
+            rows[a:b + 1] = True
             faults.append((s, rows))
     cap = min((keeping_level(s, rows, before) for s, rows in faults), default=np.inf)
     after = max(before, min(after, cap))

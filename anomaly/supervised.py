@@ -43,7 +43,7 @@ import pandas as pd
 
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.decisions.rules import DEFAULT_RULES
-from anomaly.decisions.runs import decide_runs
+from anomaly.decisions.runs import decide_runs, event_ranges
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
@@ -112,8 +112,7 @@ def known_mask(labels: np.ndarray) -> np.ndarray:
 
 def normal_segments(frame: pd.DataFrame, normal: np.ndarray, min_rows: int) -> list[pd.DataFrame]:
     """The runs of labelled-normal rows (``normal``, (n,) bool) of one log with at least ``min_rows`` rows."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], normal.astype(np.int8), [0]])))
-    return [frame.iloc[a:b] for a, b in zip(edges[::2], edges[1::2]) if b - a >= min_rows]
+    return [frame.iloc[a:b + 1] for a, b in event_ranges(normal) if b + 1 - a >= min_rows]
 
 
 def false_alarms(flags: np.ndarray, normal: np.ndarray) -> int:

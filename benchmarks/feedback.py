@@ -55,7 +55,7 @@ def measure(det, normal, faulty) -> dict:
     for run in faulty:
         raised = alarms(scores_of(det, run.frame), level)
         for segment, fault in zip(segments_from_faults(run), run.faults):
-            hit = any(a < segment.end and b > segment.start for a, b in raised)
+            hit = any(a < segment.end and b >= segment.start for a, b in raised)  # alarm ends inclusive, segment ends exclusive
             found.append(hit)
             per_type.setdefault(fault.kind, []).append(hit)
     return {"threshold": level, "false_alarms_per_hour": count / hours, "fault_event_recall": float(np.mean(found)),
@@ -68,9 +68,9 @@ def reviewed(det, run) -> tuple:
     raised = alarms(scores_of(det, frame), float(det.threshold_))
     labels = np.full(len(frame), None, dtype=object)
     faults = list(zip(segments_from_faults(run), run.faults)) if run.faults else []
-    for a, b in raised:
-        kinds = [f.kind for seg, f in faults if a < seg.end and b > seg.start]
-        labels[a:b] = kinds[0] if kinds else "normal"
+    for a, b in raised:  # ends inclusive
+        kinds = [f.kind for seg, f in faults if a < seg.end and b >= seg.start]
+        labels[a:b + 1] = kinds[0] if kinds else "normal"
     return frame, labels, len(raised), sum(1 for a, b in raised if labels[a] == "normal")
 
 

@@ -22,8 +22,8 @@ def test_the_silencing_level_is_the_lowest_that_leaves_no_alarm_on_the_reviewed_
     reviewed[90:170] = True
     level = silencing_level(scores, reviewed)
     assert level == 2.5                 # above it the run no longer holds (2.0 <= 0.8 x level): the spike alone is 1 row
-    assert not any(reviewed[a:b].any() for a, b in alarms(scores, level))
-    assert any(a <= 1000 < b for a, b in alarms(scores, level))   # the fault still alarms
+    assert not any(reviewed[a:b + 1].any() for a, b in alarms(scores, level))
+    assert any(a <= 1000 <= b for a, b in alarms(scores, level))   # the fault still alarms
     assert silencing_level(scores, np.zeros(2000, bool)) == 0.0
 
 
@@ -33,7 +33,7 @@ def test_flagged_runs_merged_across_the_gap_are_silenced_together():
         scores[start:start + 10] = 1.0 + start / 1000
     reviewed = scores > 0
     level = silencing_level(scores, reviewed)
-    assert not alarms(scores, level).size and alarms(scores, np.nextafter(level, 0)).size
+    assert not alarms(scores, level) and alarms(scores, np.nextafter(level, 0))
 
 
 def _frame(seed: int, burst=False) -> pd.DataFrame:
@@ -53,12 +53,12 @@ def test_review_raises_a_detector_threshold_and_saves_a_round(tmp_path):
     raised = alarms(scores, model.threshold_)
     labels = np.full(len(busy), None, dtype=object)
     for a, b in raised:
-        labels[a:b] = "normal"
+        labels[a:b + 1] = "normal"
     before = model.threshold_
     model, counts = review(model, [busy], [labels])
     assert counts["threshold_after"] > before == counts["threshold_before"]
     after = alarms(model.evaluate_frame(busy)[1].to_numpy(), model.threshold_)
-    assert not any((labels[a:b] == "normal").any() for a, b in after)  # (an alarm its cooldown hid may now show)
+    assert not any((labels[a:b + 1] == "normal").any() for a, b in after)  # (an alarm its cooldown hid may now show)
     record = new_round(tmp_path / "m", by="ana", events_file="r.csv", logs=["busy"], false_alarms=len(raised), faults={}, counts=counts)
     save_round(tmp_path / "m", model, record)
     assert load(tmp_path / "m").threshold_ == counts["threshold_after"]

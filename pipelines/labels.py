@@ -25,8 +25,8 @@ import pandas as pd
 from anomaly.errors import ConfigError, DataError
 from anomaly.supervised import FAULT, NORMAL
 
-__all__ = ["UNLABELLED_POLICIES", "column_labels", "event_labels", "fill_unlabelled", "is_events_file",
-           "read_events"]
+__all__ = ["UNLABELLED_POLICIES", "check_unlabelled_policy", "column_labels", "covered_events", "event_labels",
+           "fill_unlabelled", "is_events_file", "read_events"]
 
 #: Label values read as normal (case-insensitive).
 NORMAL_VALUES = ("normal", "ok", "false_alarm", "0", "false", "0.0")
@@ -122,6 +122,13 @@ def event_labels(index: pd.Index, events: pd.DataFrame, *, source: str = "events
     return labels
 
 
+def covered_events(index: pd.Index, events: pd.DataFrame, *, source: str = "events file") -> np.ndarray:
+    """True (k,) for each event of ``events`` that covers at least one row of a log with ``index``."""
+    start, end = parse_times(events, index, source)
+    position = index.to_numpy()
+    return np.array([bool(((position >= a) & (position <= b)).any()) for a, b in zip(start, end)], dtype=bool)
+
+
 def column_labels(column: pd.Series) -> np.ndarray:
     """One label per row (n,) from a label column: an object array of str or None.
 
@@ -142,10 +149,15 @@ def column_labels(column: pd.Series) -> np.ndarray:
     return labels
 
 
-def fill_unlabelled(labels: np.ndarray, policy: str) -> np.ndarray:
-    """``labels`` (n,) with unlabelled rows made normal (``policy="normal"``) or left as they are (``"ignore"``)."""
+def check_unlabelled_policy(policy: str) -> None:
+    """ConfigError unless ``policy`` is one of :data:`UNLABELLED_POLICIES`."""
     if policy not in UNLABELLED_POLICIES:
         raise ConfigError(f"--unlabelled {policy!r} is not one of {list(UNLABELLED_POLICIES)}")
+
+
+def fill_unlabelled(labels: np.ndarray, policy: str) -> np.ndarray:
+    """``labels`` (n,) with unlabelled rows made normal (``policy="normal"``) or left as they are (``"ignore"``)."""
+    check_unlabelled_policy(policy)
     if policy == "normal":
         labels = labels.copy()
         labels[pd.isna(labels)] = NORMAL

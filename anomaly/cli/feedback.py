@@ -13,7 +13,7 @@ from anomaly.cli.console import err
 from anomaly.cli.inputs import check_same_channels, load_model, read_log, resolve_logs
 from anomaly.cli.progress import progress
 from anomaly.feedback import new_round, review, save_round
-from pipelines.labels import NORMAL_VALUES, event_labels, parse_times, read_events
+from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events
 
 
 def feedback(
@@ -36,11 +36,7 @@ def feedback(
             frames.append(table.frame)
             labels.append(event_labels(table.frame.index, reviewed, source=str(events)))
         check_same_channels(frames, [str(p) for p in paths])
-        covered = np.zeros(len(reviewed), dtype=bool)
-        for frame in frames:
-            start, end = parse_times(reviewed, frame.index, str(events))
-            position = frame.index.to_numpy()
-            covered |= [bool(((position >= a) & (position <= b)).any()) for a, b in zip(start, end)]
+        covered = np.logical_or.reduce([covered_events(f.index, reviewed, source=str(events)) for f in frames])
         if not covered.all():
             k = int((~covered).argmax())
             raise DataError(f"{events}: alarm {k + 1} ({reviewed['start'].iloc[k]} .. {reviewed['end'].iloc[k]}) covers no row of the logs")

@@ -20,7 +20,7 @@ from anomaly import DataError
 from anomaly.cli.console import err
 from anomaly.cli.inputs import check_same_channels, read_log
 from anomaly.supervised import SupervisedDetector
-from pipelines.labels import column_labels, event_labels, fill_unlabelled, is_events_file, read_events
+from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events
 from pipelines.sinks import write_text
 
 #: File written beside the saved head: rows per label, per log.
@@ -39,7 +39,7 @@ def log_labels(table, spec: str, events: pd.DataFrame | None, source: str) -> np
 def read_labelled_logs(paths: list[Path], spec: str, unlabelled: str, *, timestamp, topics, rate_hz, nan_policy: str,
                        step) -> tuple[list[pd.DataFrame], list[np.ndarray]]:
     """Every log and its labels (n_i,) (object arrays: "normal", a fault label or None)."""
-    fill_unlabelled(np.empty(0, dtype=object), unlabelled)  # checks the policy before any file is read
+    check_unlabelled_policy(unlabelled)  # before any file is read
     events = read_events(spec) if is_events_file(spec) else None
     frames, labels = [], []
     for path in paths:

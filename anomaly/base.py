@@ -110,9 +110,11 @@ class Detector(Params, ABC):
         What to do with NaN/inf cells (see :mod:`anomaly.scaling`).
     aggregate : {"mean", "calibrated"}
         How per-channel errors become a score (see :class:`anomaly.head.ScoreHead`).
-    conditions : None, "auto" or list of str
+    conditions : "auto", None or list of str
         Condition channels, modelled by their change over a 10 s horizon instead of their
-        level (see :mod:`anomaly.conditions`); ``"auto"``: the quasi-static channels.
+        level (see :mod:`anomaly.conditions`); ``"auto"`` (default): the channels that are
+        slow in every training log (most of their variance slower than the horizon, e.g. a
+        warming motor temperature); None: none.
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means ``Percentile(99)``.
@@ -269,8 +271,8 @@ class Detector(Params, ABC):
         values = join_arrays(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
-        self.conditions_ = ConditionChannels(choose(self.conditions, schema.channels, parts), values.shape[1],
-                                             lag_rows(schema.sampling_rate))
+        lag = lag_rows(schema.sampling_rate)
+        self.conditions_ = ConditionChannels(choose(self.conditions, schema.channels, parts, lag), values.shape[1], lag)
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
             raise DataError(f"{source}: every training log is shorter than the condition channels' change horizon "

@@ -8,10 +8,14 @@ event). :class:`ConditionChannels` replaces each condition channel ``x`` by its 
 slow drift becomes a small constant, a sudden change still shows for ``lag`` rows.
 
 Which channels: the ones declared (``conditions=["j1_temp", ...]``) or, with
-``conditions="auto"``, the *quasi-static* channels of the training data: channels whose lag-1
-autocorrelation is below :data:`AUTO_MAX_AUTOCORRELATION`, i.e. white noise around a level
-(a temperature at steady state). Their level carries no information inside a session, so any
-other level is a condition, not a fault.
+``conditions="auto"``, the *slow* channels of the training data (:func:`slow_channels`): in
+every training log, most of the channel's variance is slower than the change horizon (a
+temperature warming up or following the day, a slowly filling tank). Their level carries the
+session (the day, the warm-up), not the robot's behaviour inside it, so another level is a
+condition, not a fault. Fast channels (positions, currents, vibration, or any channel that is
+noise around a set point) keep their levels: a level shift there is what faults look like. A
+temperature that only shows sensor noise around one level in training cannot be told from such
+a set point: declare it.
 """
 
 from __future__ import annotations
@@ -24,8 +28,9 @@ from anomaly.errors import ConfigError, SchemaError
 LAG_SECONDS = 10.0
 #: Change horizon in rows when it is not (e.g. SMD's unlabelled 1-minute rows).
 LAG_ROWS = 100
-#: ``conditions="auto"`` takes channels whose lag-1 autocorrelation is below this.
-AUTO_MAX_AUTOCORRELATION = 0.3
+#: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
+#: the change horizon) holds less than this share of their variance in every training log.
+AUTO_MAX_FAST_SHARE = 0.25
 
 
 def lag_rows(sampling_rate: float | None) -> int:
@@ -35,28 +40,46 @@ def lag_rows(sampling_rate: float | None) -> int:
     return LAG_ROWS
 
 
-def quasi_static(parts: list[np.ndarray]) -> np.ndarray:
-    """Indices of channels that are white noise around a level in every log (lag-1 autocorrelation
-    below :data:`AUTO_MAX_AUTOCORRELATION`); ``parts`` are scaled logs (n_i, c)."""
-    n_channels = parts[0].shape[1]
-    autocorrelation = np.ones(n_channels)
+def _fast_part(x: np.ndarray, lag: int) -> np.ndarray:
+    """``x`` (n, c) minus its centred moving average over ``lag`` rows (>= 1, < n); only rows
+    with a full window, shape (n - lag + 1, c)."""
+    sums = np.cumsum(np.vstack([np.zeros((1, x.shape[1])), x]), axis=0)
+    means = (sums[lag:] - sums[:-lag]) / lag
+    middle = lag // 2
+    return x[middle : middle + len(means)] - means
+
+
+def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
+    """Indices of the channels that are slow in every log of ``parts`` (scaled logs (n_i, c)).
+
+    A channel is slow in a log when its fast part (:func:`_fast_part` over ``lag`` rows) holds
+    less than :data:`AUTO_MAX_FAST_SHARE` of its variance. White noise around a set point keeps
+    all of it (and is not slow), a cyclic motion of a few seconds nearly all, a warm-up of
+    minutes almost none. A log of at most ``2 * lag`` rows is too short to tell and a log in
+    which the channel is constant says nothing; a channel with nothing said is not slow.
+    """
+    slow = np.ones(parts[0].shape[1], dtype=bool)
+    seen = np.zeros_like(slow)
     for Z in parts:
-        if len(Z) < 3:
+        if len(Z) <= 2 * lag:
             continue
-        x = Z.astype(np.float64) - Z.mean(axis=0)
-        denominator = np.maximum((x * x).sum(axis=0), 1e-300)
-        autocorrelation = np.minimum(autocorrelation, (x[1:] * x[:-1]).sum(axis=0) / denominator)
-    return np.flatnonzero(autocorrelation < AUTO_MAX_AUTOCORRELATION)
+        x = Z.astype(np.float64)
+        total = x.var(axis=0)
+        moving = total > 0
+        slow &= (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ~moving
+        seen |= moving
+    return np.flatnonzero(slow & seen)
 
 
-def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray]) -> np.ndarray:
-    """Indices of the condition channels for the ``conditions`` parameter (None, "auto" or names)."""
+def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> np.ndarray:
+    """Indices of the condition channels for the ``conditions`` parameter (None, "auto" or names);
+    ``lag`` is the change horizon in rows."""
     if conditions is None:
         return np.zeros(0, dtype=np.int64)
     if isinstance(conditions, str):
         if conditions != "auto":
             raise ConfigError(f"conditions={conditions!r} must be None, 'auto' or a list of channel names")
-        return quasi_static(parts)
+        return slow_channels(parts, lag)
     names = list(conditions)
     missing = [name for name in names if name not in channels]
     if missing:

@@ -55,11 +55,13 @@ def int_tuple(text: str | None) -> tuple[int, ...] | None:
         raise ConfigError(f"expected comma-separated integers, got {text!r}") from None
 
 
-def condition_channels(text: str | None):
-    """``--condition``: None, ``"auto"`` or a list of channel names from ``"a,b"``."""
-    if text is None or text == "auto":
+def condition_channels(text: str):
+    """``--condition``: ``"auto"``, or a list of channel names from ``"a,b"`` (empty from ``"none"``)."""
+    if text == "auto":
         return text
+    if text == "none":
+        return []
     names = [name.strip() for name in text.split(",") if name.strip()]
     if not names:
-        raise ConfigError(f"--condition {text!r} names no channel; give names separated by commas, or auto")
+        raise ConfigError(f"--condition {text!r} names no channel; give names separated by commas, auto or none")
     return names

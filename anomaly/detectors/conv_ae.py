@@ -42,7 +42,7 @@ class ConvAutoencoder(KerasWindowDetector):
     def __init__(self, window=32, *, filters=(32, 16), kernel_size=7, downsampling="stride", upsampling="transpose",
                  dropout=0.0, stride=None, epochs=30, batch_size=128, learning_rate=1e-3, validation_fraction=0.1,
                  patience=5, random_state=0, verbose=0, scaling="standard", nan_policy="raise", threshold=None,
-                 aggregate="mean", conditions=None, adapt=None, smooth=None):
+                 aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
 
     def _check(self) -> None:

@@ -66,7 +66,7 @@ class DenseAutoencoder(KerasWindowDetector):
         nan_policy="raise",
         threshold=None,
         aggregate="mean",
-        conditions=None,
+        conditions="auto",
         adapt=None,
         smooth=None,
     ):

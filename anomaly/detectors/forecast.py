@@ -36,7 +36,7 @@ class LSTMForecaster(KerasWindowDetector):
     def __init__(self, window=32, *, units=(64,), cell="lstm", dropout=0.0, epochs=30, batch_size=128,
                  learning_rate=1e-3, validation_fraction=0.1, patience=5, random_state=0, verbose=0,
                  scaling="standard", nan_policy="raise", threshold=None,
-                 aggregate="mean", conditions=None, adapt=None, smooth=None):
+                 aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
 
     def _window_context(self) -> ScoringContext:

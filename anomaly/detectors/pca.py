@@ -69,7 +69,7 @@ class PCADetector(Detector):
     """
 
     def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None,
-                 aggregate="mean", conditions=None, adapt=None, smooth=None):
+                 aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
 
     def _choose_components(self, variance: np.ndarray) -> int:

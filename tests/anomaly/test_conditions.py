@@ -10,6 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import anomaly
+from anomaly.conditions import slow_channels
 from anomaly.errors import ConfigError, SchemaError
 from anomaly.guard import describe
 from anomaly.head import CONTRIBUTION_CAP, ScoreHead
@@ -28,12 +29,46 @@ def runs():
 
 @pytest.fixture(scope="module")
 def conditioned(runs):
-    return anomaly.PCADetector(conditions="auto").fit(runs[0])
+    return anomaly.PCADetector(conditions=TEMPS).fit(runs[0])
 
 
-def test_auto_picks_the_quasi_static_temperatures(conditioned):
+def test_declared_temperatures_are_changes_over_10_s(conditioned):
     assert [conditioned.schema_.channels[i] for i in conditioned.conditions_.indices] == TEMPS
     assert conditioned.scoring_context().history == 1000  # 10 s at 100 Hz
+
+
+def test_auto_is_the_default_and_picks_temperatures_that_warm_up():
+    warming = simulate(180, seed=0, ambient_c=28.0, cold_start=True).frame  # 0.2-1.3 degC over 3 min
+    det = anomaly.PCADetector().fit(warming)
+    assert det.conditions == "auto"
+    assert [det.schema_.channels[i] for i in det.conditions_.indices] == TEMPS
+
+
+def test_auto_keeps_set_points_and_motion_at_their_level(runs):
+    """At steady state a temperature is sensor noise around one level: a set point like any other."""
+    assert len(anomaly.PCADetector().fit(runs[0]).conditions_.indices) == 0
+    assert anomaly.PCADetector(conditions=None).fit(runs[0]).conditions_.lag == 0
+
+
+def test_slow_channels_is_about_the_share_of_slow_variance():
+    rng = np.random.default_rng(0)
+    t = np.arange(6000) / 100.0  # 60 s at 100 Hz; horizon 1000 rows
+    noise = rng.normal(size=6000)
+    columns = {
+        "set point": noise,
+        "motion": np.sin(2 * np.pi * t / 3.0),  # 3 s cycles
+        "warm-up": 1 - np.exp(-t / 20.0) + 0.05 * noise,
+        "staircase": np.floor(t / 15.0),
+        "constant": np.zeros(6000),
+    }
+    log = np.column_stack(list(columns.values()))
+    assert [list(columns)[i] for i in slow_channels([log], 1000)] == ["warm-up", "staircase"]
+    # slow in every log: a log in which the warm-up is only noise vetoes it; a short log says nothing
+    steady = log.copy()
+    steady[:, 2] = noise
+    assert [list(columns)[i] for i in slow_channels([log, steady], 1000)] == ["staircase"]
+    assert [list(columns)[i] for i in slow_channels([log, log[:1500]], 1000)] == ["warm-up", "staircase"]
+    assert len(slow_channels([log[:1500]], 1000)) == 0
 
 
 def test_declared_conditions_and_bad_names(runs):
@@ -46,7 +81,7 @@ def test_declared_conditions_and_bad_names(runs):
 
 
 def test_a_cooler_day_floods_the_level_model_but_not_the_change_model(runs, conditioned):
-    plain = anomaly.PCADetector().fit(runs[0])
+    plain = anomaly.PCADetector(conditions=None).fit(runs[0])
     assert plain.predict(runs[1]).mean() > 0.95
     assert conditioned.predict(runs[1]).mean() < 0.05
     # the same run at the training ambient scores alike: conditions cost nothing there
@@ -67,7 +102,7 @@ def test_history_rows_score_zero_and_paths_agree(runs, conditioned, tmp_path):
 
 
 def test_save_and_load_keep_conditions_calibration_and_envelope(runs, tmp_path):
-    det = anomaly.PCADetector(conditions="auto", aggregate="calibrated", statistic="spe").fit(runs[0])
+    det = anomaly.PCADetector(conditions=TEMPS, aggregate="calibrated", statistic="spe").fit(runs[0])
     loaded = anomaly.load(det.save(tmp_path / "m"))
     assert_allclose(loaded.score(runs[1]).to_numpy(), det.score(runs[1]).to_numpy())
     assert list(loaded.conditions_.indices) == list(det.conditions_.indices)

@@ -90,8 +90,15 @@ class Round:
 def alarms(scores: np.ndarray, level: float) -> list[tuple[int, int]]:
     """``(start, end)`` positions (``end`` inclusive) of the alarms the default alert rules raise
     on ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`)."""
-    logic = AlertLogic(level, exit=DEFAULT_RULES.exit_ratio * level)
+    severe = DEFAULT_RULES.severe_ratio * level if level > 0 else None
+    logic = AlertLogic(level, exit=DEFAULT_RULES.exit_ratio * level, severe=severe)
     return [(start, end) for start, end, _ in logic.alerts(scores)]
+
+
+def _turning_levels(values: np.ndarray) -> np.ndarray:
+    """Levels at which a row of score ``values`` starts or stops entering, holding or being
+    severe under the default rules (sorted, unique)."""
+    return np.unique(np.concatenate([values, values / DEFAULT_RULES.exit_ratio, values / DEFAULT_RULES.severe_ratio]))
 
 
 def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray) -> int:
@@ -99,8 +106,8 @@ def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray) -> int:
     return sum(bool(rows[a:b + 1].any()) for a, b in alarms(scores, level))
 
 
-def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
-    """The lowest level at which the alert rules raise no alarm that overlaps a reviewed row.
+def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0) -> float:
+    """The lowest level from ``floor`` up at which the alert rules raise no alarm that overlaps a reviewed row.
 
     Parameters
     ----------
@@ -108,18 +115,23 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray) -> float:
         Scores of one log (non-negative: errors, probabilities).
     reviewed : ndarray (n,) of bool
         Rows of reviewed false alarms.
+    floor : float, default 0.0
+        The lowest level considered (the model's threshold: feedback only raises it). Below
+        it the answer need not be monotone: an early alarm at a low level can hold a reviewed
+        one back through its cooldown.
 
     Returns
     -------
     float
-        0.0 when no alarm overlaps them even at level 0. Alarms merge flagged runs across the
+        0.0 when no alarm overlaps them even at ``floor``. Alarms merge flagged runs across the
         merge gap, so the whole log is decided at each level tried (a binary search over the
-        reviewed rows' scores and those over the hold ratio, where the enter and hold rows change).
+        levels at which the reviewed rows change: their scores, and those over the hold and
+        severe ratios).
     """
-    if not reviewed.any() or not alarms_within(scores, 0.0, reviewed):
+    if not reviewed.any() or not alarms_within(scores, floor, reviewed):
         return 0.0
-    values = scores[reviewed].astype(np.float64)
-    candidates = np.unique(np.concatenate([values, values / DEFAULT_RULES.exit_ratio]))  # where enter and hold rows change
+    turning = _turning_levels(scores[reviewed].astype(np.float64))
+    candidates = turning[turning > floor]  # the largest, over the hold ratio, is always quiet
     lo, hi = 0, len(candidates) - 1
     while lo < hi:
         mid = (lo + hi) // 2
@@ -139,7 +151,8 @@ def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float) -> float:
     if not alarms_within(scores, below, fault):
         return float("inf")
     values = scores[fault].astype(np.float64)
-    candidates = np.unique(np.concatenate([[below], values[values > below], values[values > below] / DEFAULT_RULES.exit_ratio]))
+    turning = _turning_levels(values)
+    candidates = np.concatenate([[below], turning[turning > below]])
     lo, hi = 0, len(candidates) - 1
     while lo < hi:  # the last candidate at which the fault still alarms
         mid = (lo + hi + 1) // 2
@@ -198,7 +211,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
                            "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
         model.fit_classifiers()
         scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
-    level = max(silencing_level(s, y == NORMAL) for s, y in zip(scores, labels))
+    level = max(silencing_level(s, y == NORMAL, before) for s, y in zip(scores, labels))
     after = max(before, float(np.nextafter(level, np.inf)) if level > 0 else before)
     faults = []  # (scores, rows) of each reviewed fault
     for s, y in zip(scores, labels):

@@ -281,7 +281,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
             rules = scaled_rules(rates[i])
             exit_ratio = rules.pop("exit_ratio")
             level = run.thresholds[i]
-            alarms = AlertLogic(level, exit=level * exit_ratio if level > 0 else level, **rules).alerts(run.scores[i])
+            severe = level * DEFAULT_RULES.severe_ratio if level > 0 else None
+            alarms = AlertLogic(level, exit=level * exit_ratio if level > 0 else level, severe=severe, **rules).alerts(run.scores[i])
             index = split.test.index
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]

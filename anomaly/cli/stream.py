@@ -26,6 +26,7 @@ def stream(
     min_duration: int = typer.Option(DEFAULT_RULES.min_duration, help="Rows an event must last before it is alerted."),
     merge_gap: int = typer.Option(DEFAULT_RULES.merge_gap, help="Rows below the hold level after which a return still continues the event."),
     cooldown: int = typer.Option(DEFAULT_RULES.cooldown, help="Rows after an event's end during which no new alert opens."),
+    severe_ratio: float = typer.Option(DEFAULT_RULES.severe_ratio, help="An event above severe-ratio x the level is alerted at once, however short (a collision); 0 turns this off."),
     top_k: int = typer.Option(3, help="Channels named per alert."),
     scores: bool = typer.Option(False, "--scores", help="Also emit one score record per scored row."),
     engine: str = typer.Option("auto", help="auto | keras | onnx (see score)."),
@@ -36,7 +37,8 @@ def stream(
 ):
     """Score a live stream and emit one JSON alert per event (and an "end" record when it closes)."""
     summary = serve(model, source=source, fmt=format, sink=sink, hop=hop, threshold_scale=threshold_scale,
-                    exit_ratio=exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown, top_k=top_k,
+                    exit_ratio=exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown,
+                    severe_ratio=severe_ratio or None, top_k=top_k,
                     emit_scores=scores, engine=engine, timestamp=timestamp, output_format=output_format, hardware_id=hardware_id,
                     metrics_port=metrics_port, warn=lambda text: _say(f"warning: {text}"), ready=_say)
     _say(summary.line())

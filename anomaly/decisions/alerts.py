@@ -6,9 +6,11 @@ Rules (:class:`~anomaly.decisions.rules.DecisionRules`, defaults
 * **hysteresis**: an alert opens when the score is above ``enter`` and stays open while the
   score is above ``exit`` (``exit <= enter``), so a score hovering at the threshold does not
   flicker;
-* **minimum duration**: an alert is raised only once it has lasted ``min_duration`` steps.
-  A stream reports "opened" at that step; in batch the whole alert, its first steps
-  included, is flagged. Shorter alerts are dropped without a trace (and start no cooldown);
+* **minimum duration**: an alert is raised only once it has lasted ``min_duration`` steps,
+  or at its first step above ``severe`` (a level far above ``enter``: a short, violent event
+  such as a collision). A stream reports "opened" at that step; in batch the whole alert,
+  its first steps included, is flagged. Other alerts are dropped without a trace (and start
+  no cooldown);
 * **merge gap**: once the score has fallen to ``exit`` or below, a return above ``enter``
   after at most ``merge_gap`` steps at or below ``exit`` continues the same alert (the gap
   steps become part of it); only a later return opens a new one;
@@ -95,6 +97,10 @@ class AlertLogic(Params):
         ``enter`` still continues the alert.
     cooldown : int, default ``DEFAULT_RULES.cooldown`` (500)
         Steps (>= 0) after an alert's end during which no new alert opens.
+    severe : float or None, default=None
+        A step above this raises its alert at once, before ``min_duration`` (must be
+        ``>= enter``); None: never. :meth:`from_threshold` sets it to ``severe_ratio`` times
+        the threshold (``DEFAULT_RULES.severe_ratio`` by default).
 
     Examples
     --------
@@ -106,16 +112,19 @@ class AlertLogic(Params):
     """
 
     def __init__(self, enter, *, exit=None, min_duration=DEFAULT_RULES.min_duration,
-                 merge_gap=DEFAULT_RULES.merge_gap, cooldown=DEFAULT_RULES.cooldown):
+                 merge_gap=DEFAULT_RULES.merge_gap, cooldown=DEFAULT_RULES.cooldown, severe=None):
         self.enter = enter
         self.exit = exit
         self.min_duration = min_duration
         self.merge_gap = merge_gap
         self.cooldown = cooldown
+        self.severe = severe
 
     @classmethod
-    def from_threshold(cls, threshold, exit_ratio: float = DEFAULT_RULES.exit_ratio, **rules) -> AlertLogic:
-        """Alert logic that enters at a fitted threshold and exits at ``exit_ratio`` times it.
+    def from_threshold(cls, threshold, exit_ratio: float = DEFAULT_RULES.exit_ratio,
+                       severe_ratio: float | None = DEFAULT_RULES.severe_ratio, **rules) -> AlertLogic:
+        """Alert logic that enters at a fitted threshold, exits at ``exit_ratio`` times it and
+        raises at once above ``severe_ratio`` times it.
 
         With no rules given this is the stream counterpart of
         ``events(scores > t, scores=scores, threshold=t)`` (:data:`DEFAULT_RULES` both).
@@ -127,6 +136,9 @@ class AlertLogic(Params):
         exit_ratio : float, default ``DEFAULT_RULES.exit_ratio`` (0.8)
             ``exit = exit_ratio * threshold_``, in (0, 1]. For a threshold below 0 this puts
             ``exit`` above ``enter``, which :meth:`reset` rejects.
+        severe_ratio : float or None, default ``DEFAULT_RULES.severe_ratio`` (10)
+            ``severe = severe_ratio * threshold_`` (>= 1; not used for a threshold <= 0, where
+            it would sit below ``enter``); None for no severe level.
         **rules
             ``min_duration``, ``merge_gap``, ``cooldown`` (defaults: :data:`DEFAULT_RULES`).
 
@@ -142,19 +154,25 @@ class AlertLogic(Params):
             If ``exit_ratio`` is out of range.
         """
         check_number("exit_ratio", exit_ratio, low=0.0, low_open=True, high=1.0)
+        if severe_ratio is not None:
+            check_number("severe_ratio", severe_ratio, low=1.0)
         if not hasattr(threshold, "threshold_"):
             raise NotFittedError(f"{type(threshold).__name__} has no threshold_: fit it first")
         level = float(threshold.threshold_)
-        return cls(level, exit=level * exit_ratio, **rules)
+        severe = level * severe_ratio if severe_ratio is not None and level > 0 else None
+        return cls(level, exit=level * exit_ratio, severe=severe, **rules)
 
-    def _checked(self) -> tuple[float, float, DecisionRules]:
-        """``(enter, exit, rules)`` from the parameters, checked."""
+    def _checked(self) -> tuple[float, float, float, DecisionRules]:
+        """``(enter, exit, severe, rules)`` from the parameters, checked (``severe`` is inf when None)."""
         enter = float(check_number("enter", self.enter))
         exit_ = enter if self.exit is None else float(check_number("exit", self.exit))
         if exit_ > enter:
             raise ConfigError(f"exit={self.exit!r} is not allowed: must be <= enter={self.enter!r}")
+        severe = math.inf if self.severe is None else float(check_number("severe", self.severe))
+        if severe < enter:
+            raise ConfigError(f"severe={self.severe!r} is not allowed: must be >= enter={self.enter!r}")
         rules = DecisionRules(min_duration=self.min_duration, merge_gap=self.merge_gap, cooldown=self.cooldown)
-        return enter, exit_, rules
+        return enter, exit_, severe, rules
 
     # -- the state machine --------------------------------------------------
     def reset(self) -> AlertLogic:
@@ -169,13 +187,14 @@ class AlertLogic(Params):
         ConfigError
             If a parameter is out of range or ``exit > enter``.
         """
-        enter, exit_, self._rules = self._checked()
-        self._levels = (enter, exit_)
+        enter, exit_, severe, self._rules = self._checked()
+        self._levels = (enter, exit_, severe)
         self._t = -1  # current step
         self._start = None  # first step of the current alert; None while idle
         self._last = -1  # last step above the hold level in the current alert
         self._peak = -math.inf
         self._raised = False
+        self._severe = False  # a step of the current alert was above the severe level
         self._quiet_until = -1  # cooldown: no alert opens at steps <= this
         return self
 
@@ -183,12 +202,12 @@ class AlertLogic(Params):
         """Advance one step with a finite float ``score``: the whole rule set, once."""
         self._t += 1
         t = self._t
-        enter, exit_ = self._levels
+        enter, exit_, severe = self._levels
         min_duration, merge_gap = self._rules.min_duration, self._rules.merge_gap
         if self._start is None:
             if score <= enter or t <= self._quiet_until:
                 return None
-            self._start, self._peak, self._raised = t, score, False
+            self._start, self._peak, self._raised, self._severe = t, score, False, False
         elif score > (exit_ if t == self._last + 1 else enter):  # hold, or return from a gap
             if score > self._peak:
                 self._peak = score
@@ -197,7 +216,8 @@ class AlertLogic(Params):
         else:
             return None  # inside the merge gap
         self._last = t
-        if self._raised or t - self._start + 1 < min_duration:
+        self._severe = self._severe or score > severe
+        if self._raised or (t - self._start + 1 < min_duration and not self._severe):
             return None
         self._raised = True
         return AlertChange("opened", self._start, score=score)
@@ -279,9 +299,9 @@ class AlertLogic(Params):
 
     def _ranges(self, values: np.ndarray) -> np.ndarray:
         """``(n_alerts, 2)`` first and last steps of the raised alerts of finite ``values`` (n,)."""
-        enter, exit_, rules = self._checked()
+        enter, exit_, severe, rules = self._checked()
         return decide_runs(values > enter, values > exit_, min_duration=rules.min_duration,
-                           merge_gap=rules.merge_gap, cooldown=rules.cooldown)
+                           merge_gap=rules.merge_gap, cooldown=rules.cooldown, severe=values > severe)
 
     def apply(self, scores):
         """Flag the steps inside raised alerts (merged gaps included).

@@ -95,7 +95,8 @@ def _error_values(errors: pd.DataFrame, index: pd.Index) -> np.ndarray:
 def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Series | None = None, *,
            threshold: float | None = None, min_duration: int = DEFAULT_RULES.min_duration,
            merge_gap: int = DEFAULT_RULES.merge_gap, cooldown: int = DEFAULT_RULES.cooldown,
-           exit_ratio: float = DEFAULT_RULES.exit_ratio, top_k: int = 3) -> list[Event]:
+           exit_ratio: float = DEFAULT_RULES.exit_ratio, severe_ratio: float | None = DEFAULT_RULES.severe_ratio,
+           top_k: int = 3) -> list[Event]:
     """Group flagged rows into events, with peak score and channel attribution.
 
     The rules (:class:`~anomaly.decisions.rules.DecisionRules`, defaults
@@ -109,7 +110,8 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
     * **merge gap**: runs separated by at most ``merge_gap`` rows are merged;
     * **cooldown**: no event opens within ``cooldown`` rows after the end of the previous one
       (a run reaching into the cooldown starts at its first flag after it);
-    * **minimum duration**: events shorter than ``min_duration`` rows are dropped.
+    * **minimum duration**: events shorter than ``min_duration`` rows are dropped, unless
+      (with ``threshold`` and ``scores``) their score goes above ``severe_ratio * threshold``.
 
     For every flagged run as its own event, pass ``min_duration=1, merge_gap=0, cooldown=0``.
 
@@ -137,6 +139,9 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         Rows (>= 0) after an event's end during which no event opens.
     exit_ratio : float, default ``DEFAULT_RULES.exit_ratio`` (0.8)
         Hold level as a fraction of ``threshold``, in (0, 1].
+    severe_ratio : float or None, default ``DEFAULT_RULES.severe_ratio`` (10)
+        With ``threshold`` (> 0) and ``scores``: an event whose score goes above this multiple
+        of the threshold (>= 1) is kept however short; None for none.
     top_k : int, default 3
         Number of channels reported per event (>= 1).
 
@@ -153,7 +158,8 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         If a rule or ``top_k`` is out of range, ``threshold`` is not a finite number, or
         ``threshold`` is given without ``scores``.
     """
-    rules = DecisionRules(min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown, exit_ratio=exit_ratio)
+    rules = DecisionRules(min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown, exit_ratio=exit_ratio,
+                          severe_ratio=severe_ratio)
     check_number("top_k", top_k, low=1, integer=True)
     if not isinstance(flags, pd.Series):
         flags = pd.Series(as_flags(flags))
@@ -168,7 +174,7 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         score_values = error_values.mean(axis=1)
     else:
         score_values = None
-    hold = None
+    hold = severe = None
     if threshold is not None:
         level = float(check_number("threshold", threshold))
         if scores is None:
@@ -179,9 +185,11 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
             raise ConfigError(f"threshold={threshold!r} with exit_ratio={exit_ratio!r} puts the exit level above "
                               "the threshold: use exit_ratio=1.0 for a negative threshold")
         hold = score_values > exit_level
+        if rules.severe_ratio is not None and level > 0:
+            severe = score_values > rules.severe_ratio * level
 
     ranges = decide_runs(as_flags(flags), hold, min_duration=rules.min_duration, merge_gap=rules.merge_gap,
-                         cooldown=rules.cooldown)
+                         cooldown=rules.cooldown, severe=severe)
     found = []
     for start, end in ranges:
         length = int(end - start + 1)

@@ -127,7 +127,8 @@ def hysteresis(enter: np.ndarray, hold: np.ndarray) -> np.ndarray:
     return last_enter > last_break
 
 
-def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, cooldown: int = 0) -> np.ndarray:
+def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, cooldown: int = 0,
+                severe=None) -> np.ndarray:
     """Events as runs: hysteresis, merge gap, cooldown and minimum duration, in this order.
 
     1. **hysteresis**: a run opens at an ``enter`` row and holds over ``hold`` rows
@@ -136,7 +137,8 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
     3. **cooldown** and **minimum duration**, in time order: a merged run that starts at or
        before ``quiet`` (the end of the last kept event plus ``cooldown``) starts instead at
        its first ``enter`` row after ``quiet``, or is dropped if it has none; a run shorter
-       than ``min_duration`` rows is dropped (and starts no cooldown); any other is an event.
+       than ``min_duration`` rows with no ``severe`` row is dropped (and starts no cooldown);
+       any other is an event.
 
     This is exactly what the stream state machine :meth:`AlertLogic.push
     <anomaly.decisions.AlertLogic.push>` reports with ``enter = scores > enter_level`` and
@@ -158,6 +160,9 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
         Largest number (>= 0) of rows between two runs that still merges them.
     cooldown : int, default=0
         Rows (>= 0) after an event's end during which no new event opens.
+    severe : array-like of shape (n,), bool, optional
+        Rows that make their run an event whatever its length, e.g. ``scores > 10 * threshold``
+        (rows of a run before a cooldown moved its start do not count); default none.
 
     Returns
     -------
@@ -175,6 +180,11 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
         hold = as_flags(hold, "hold")
         check_lengths(enter=enter, hold=hold)
         held = hysteresis(enter, hold)
+    severe_rows = np.zeros(0, dtype=np.intp)
+    if severe is not None:
+        severe = as_flags(severe, "severe")
+        check_lengths(enter=enter, severe=severe)
+        severe_rows = np.flatnonzero(severe)
     openings = np.flatnonzero(enter)
     kept, quiet = [], -1
     for start, end in merge_runs(event_ranges(held), merge_gap).tolist():
@@ -183,7 +193,8 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
             if i == len(openings) or openings[i] > end:
                 continue
             start = int(openings[i])
-        if end - start + 1 >= min_duration:
+        first_severe = int(np.searchsorted(severe_rows, start))
+        if end - start + 1 >= min_duration or (first_severe < len(severe_rows) and severe_rows[first_severe] <= end):
             kept.append((start, end))
             quiet = end + cooldown
     return np.array(kept, dtype=np.intp).reshape(-1, 2)

@@ -56,6 +56,20 @@ def test_merge_gap_joins_alerts_up_to_gap_steps_apart(gap, expected):
     assert raw(1, merge_gap=gap).alerts(S) == expected  # rows 3-4 are a gap of 2
 
 
+def test_a_severe_step_raises_a_short_alert_at_once():
+    logic = raw(1, min_duration=3, severe=8)
+    assert logic.alerts([0, 5, 9, 0, 5, 5, 0]) == [(1, 2, 9.0)]  # the 2-step run reaches 9 > 8
+    assert stream(logic, [0, 5, 9, 0]) == [None, None, opened(1, 9.0), closed(1, 2, 9.0)]
+    assert raw(1, min_duration=3).alerts([0, 5, 9, 0]) == []
+
+
+def test_a_severe_step_inside_the_cooldown_does_not_count():
+    logic = raw(1, min_duration=3, cooldown=3, severe=8)
+    # first alert ends at 3; a run over steps 5-7 reaches 9 at step 5 (cooldown) and opens at 7 for one step
+    assert logic.alerts([0, 5, 5, 5, 0, 9, 5, 5, 0, 0]) == [(1, 3, 5.0)]
+    assert stream(logic, [0, 5, 5, 5, 0, 9, 5, 5, 0, 0])[3] == opened(1, 5.0)
+
+
 def test_hysteresis_holds_an_alert_above_exit():
     scores = [0, 5, 2, 2, 0, 2, 0]
     assert raw(3, exit=1).alerts(scores) == [(1, 3, 5.0)]  # the later 2 < enter opens nothing
@@ -141,30 +155,38 @@ def test_apply_keeps_a_series_index():
 SCORES = st.lists(st.floats(0, 10), min_size=1, max_size=60)
 
 
+SEVERE = st.sampled_from([None, 7.0, 9.5])
+
+
 @settings(max_examples=300, deadline=None)
-@given(scores=SCORES, gap=st.integers(0, 3), dur=st.integers(1, 4), cool=st.integers(0, 6), ratio=st.floats(0.3, 1.0))
-def test_batch_equals_stream(scores, gap, dur, cool, ratio):
+@given(scores=SCORES, gap=st.integers(0, 3), dur=st.integers(1, 4), cool=st.integers(0, 6), ratio=st.floats(0.3, 1.0),
+       severe=SEVERE)
+def test_batch_equals_stream(scores, gap, dur, cool, ratio, severe):
     """The batch path (the runs code) against the stream state machine: two implementations."""
-    logic = AlertLogic(5.0, exit=5.0 * ratio, min_duration=dur, merge_gap=gap, cooldown=cool)
+    logic = AlertLogic(5.0, exit=5.0 * ratio, min_duration=dur, merge_gap=gap, cooldown=cool, severe=severe)
     changes = [c for c in stream(logic, scores) + [logic.finish()] if c is not None]
     found = logic.alerts(scores)
     assert found == [(c.start, c.end, c.peak) for c in changes if c.kind == "closed"]
     assert [c.start for c in changes if c.kind == "opened"] == [start for start, _, _ in found]
     for (start, end, peak), nxt in zip(found, found[1:] + [None]):
-        assert end - start + 1 >= dur and scores[start] > 5.0 and scores[end] > 5.0 * ratio
+        assert end - start + 1 >= dur or (severe is not None and peak > severe)
+        assert scores[start] > 5.0 and scores[end] > 5.0 * ratio
         assert peak == max(scores[start : end + 1])
         if nxt is not None:
             assert nxt[0] - end - 1 > gap and nxt[0] > end + cool
 
 
 @settings(max_examples=200, deadline=None)
-@given(scores=SCORES, gap=st.integers(0, 3), dur=st.integers(1, 4), cool=st.integers(0, 6), ratio=st.floats(0.3, 1.0))
-def test_alerts_are_the_batch_events_of_the_same_rules(scores, gap, dur, cool, ratio):
+@given(scores=SCORES, gap=st.integers(0, 3), dur=st.integers(1, 4), cool=st.integers(0, 6), ratio=st.floats(0.3, 1.0),
+       severe=SEVERE)
+def test_alerts_are_the_batch_events_of_the_same_rules(scores, gap, dur, cool, ratio, severe):
     series = pd.Series(scores)
     rules = {"min_duration": dur, "merge_gap": gap, "cooldown": cool}
-    found = events(series > 5.0, scores=series, threshold=5.0, exit_ratio=ratio, **rules)
-    assert AlertLogic(5.0, exit=5.0 * ratio, **rules).alerts(scores) == [(e.start, e.end, e.score) for e in found]
-    if ratio == 1.0:  # no hysteresis: the flags alone decide
+    found = events(series > 5.0, scores=series, threshold=5.0, exit_ratio=ratio,
+                   severe_ratio=None if severe is None else severe / 5.0, **rules)
+    logic = AlertLogic(5.0, exit=5.0 * ratio, severe=severe, **rules)
+    assert logic.alerts(scores) == [(e.start, e.end, e.score) for e in found]
+    if ratio == 1.0 and severe is None:  # no hysteresis: the flags alone decide
         assert [(e.start, e.end) for e in events(series > 5.0, **rules)] == [(e.start, e.end) for e in found]
 
 
@@ -176,7 +198,7 @@ def test_batch_equals_stream_on_long_random_series(seed):
     for start in rng.integers(0, 19_500, size=40):
         scores[start : start + rng.integers(1, 300)] += rng.uniform(0.5, 6.0)
     logic = AlertLogic(8.0, exit=6.0, min_duration=int(rng.integers(1, 40)), merge_gap=int(rng.integers(0, 150)),
-                       cooldown=int(rng.integers(0, 600)))
+                       cooldown=int(rng.integers(0, 600)), severe=[None, 11.0][seed % 2])
     changes = [c for c in stream(logic, scores.tolist()) + [logic.finish()] if c is not None]
     assert logic.alerts(scores) == [(c.start, c.end, c.peak) for c in changes if c.kind == "closed"]
     expected = np.zeros(len(scores), dtype=bool)
@@ -201,15 +223,18 @@ def test_from_threshold_exits_at_a_ratio_of_the_fitted_threshold():
 def test_default_rules_and_scikit_learn_parameters():
     logic = AlertLogic(2.0, exit=1.0, cooldown=4)
     assert clone(logic).get_params() == {"enter": 2.0, "exit": 1.0, "min_duration": DEFAULT_RULES.min_duration,
-                                         "merge_gap": DEFAULT_RULES.merge_gap, "cooldown": 4}
+                                         "merge_gap": DEFAULT_RULES.merge_gap, "cooldown": 4, "severe": None}
     threshold = Percentile(90).fit(np.arange(100.0))
     default = AlertLogic.from_threshold(threshold)
     assert (default.min_duration, default.merge_gap, default.cooldown) == (25, 100, 500)
     assert default.exit == pytest.approx(DEFAULT_RULES.exit_ratio * default.enter)
+    assert default.severe == pytest.approx(DEFAULT_RULES.severe_ratio * default.enter)
+    assert AlertLogic.from_threshold(threshold, severe_ratio=None).severe is None
 
 
 @pytest.mark.parametrize("params, message", [
     ({"enter": 1, "exit": 2}, "must be <= enter"),
+    ({"enter": 1, "severe": 0.5}, "must be >= enter"),
     ({"enter": float("nan")}, "enter=nan"),
     ({"enter": "1"}, "enter='1'"),
     ({"enter": 1, "exit": float("-inf")}, "exit=-inf"),

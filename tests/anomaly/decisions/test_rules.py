@@ -47,9 +47,9 @@ def test_default_batch_events_equal_default_stream_alerts(seed):
 
 
 def test_default_rules():
-    assert DEFAULT_RULES == DecisionRules(min_duration=25, merge_gap=100, cooldown=500, exit_ratio=0.8)
+    assert DEFAULT_RULES == DecisionRules(min_duration=25, merge_gap=100, cooldown=500, exit_ratio=0.8, severe_ratio=10.0)
     assert DEFAULT_RULES.cooldown > DEFAULT_RULES.merge_gap  # else the cooldown could never act
-    assert DecisionRules() == DecisionRules(1, 0, 0, 1.0)  # every flagged run is an event
+    assert DecisionRules() == DecisionRules(1, 0, 0, 1.0, None)  # every flagged run is an event
 
 
 def test_a_rule_set_passes_to_both_sides():

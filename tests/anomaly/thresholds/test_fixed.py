@@ -88,6 +88,8 @@ def test_sustained_is_the_lowest_level_the_rules_stay_quiet_at():
     # merging: above 2, rows 1 and 3..5 (one row apart) merge into a 5-row event; above 3 they don't
     assert Sustained(min_duration=5, merge_gap=1, exit_ratio=1.0).fit(scores).threshold_ == 3.0
     assert Sustained(min_duration=5, merge_gap=2, exit_ratio=1.0).fit(scores).threshold_ == 4.0
+    # counting severe runs too: the lone 9 alarms at any level under 9 / 2
+    assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0, severe_ratio=2.0).fit(scores).threshold_ == 5.0
 
 
 def test_sustained_raises_no_default_alarm_on_the_scores_it_was_fitted_on():

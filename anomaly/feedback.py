@@ -90,9 +90,7 @@ class Round:
 def alarms(scores: np.ndarray, level: float) -> list[tuple[int, int]]:
     """``(start, end)`` positions (``end`` inclusive) of the alarms the default alert rules raise
     on ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`)."""
-    severe = DEFAULT_RULES.severe_ratio * level if level > 0 else None
-    logic = AlertLogic(level, exit=DEFAULT_RULES.exit_ratio * level, severe=severe)
-    return [(start, end) for start, end, _ in logic.alerts(scores)]
+    return [(start, end) for start, end, _ in AlertLogic.at_level(level).alerts(scores)]
 
 
 def _turning_levels(values: np.ndarray) -> np.ndarray:

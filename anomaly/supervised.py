@@ -42,8 +42,8 @@ import numpy as np
 import pandas as pd
 
 from anomaly.bundle import load_arrays, save_arrays
-from anomaly.decisions.rules import DEFAULT_RULES
-from anomaly.decisions.runs import decide_runs, event_ranges
+from anomaly.decisions.alerts import AlertLogic
+from anomaly.decisions.runs import event_ranges
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
@@ -115,11 +115,11 @@ def normal_segments(frame: pd.DataFrame, normal: np.ndarray, min_rows: int) -> l
     return [frame.iloc[a:b + 1] for a, b in event_ranges(normal) if b + 1 - a >= min_rows]
 
 
-def false_alarms(flags: np.ndarray, normal: np.ndarray) -> int:
-    """Alert events of ``flags`` (n,) raised on a labelled-normal row (``normal``, (n,) bool; default rules)."""
-    runs = decide_runs(flags, flags, min_duration=DEFAULT_RULES.min_duration, merge_gap=DEFAULT_RULES.merge_gap,
-                       cooldown=DEFAULT_RULES.cooldown)
-    return sum(1 for start, _ in runs if normal[start])
+def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray) -> int:
+    """Alerts the stream would raise on ``probabilities`` (n,) at ``level`` (the default rules:
+    hysteresis, minimum duration, severe level, merge gap, cooldown) that start on a
+    labelled-normal row (``normal``, (n,) bool)."""
+    return sum(1 for start, _, _ in AlertLogic.at_level(level).alerts(probabilities) if normal[start])
 
 
 def fold_pieces(lengths: list[int], folds: int) -> list[tuple[int, int, int, int]]:
@@ -319,7 +319,7 @@ class SupervisedDetector(Params):
         rows = max(sum(int(n.sum()) for n in normal), 1)
 
         def rates(level: float) -> tuple[float, float]:
-            alarms = sum(false_alarms(p > level, n) for p, n in zip(probabilities, normal))
+            alarms = sum(false_alarms(p, level, n) for p, n in zip(probabilities, normal))
             return alarms / hours, sum(int((p[n] > level).sum()) for p, n in zip(probabilities, normal)) / rows
 
         def fits(level: float) -> bool:

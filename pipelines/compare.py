@@ -279,10 +279,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         rows = []
         for i, split in chosen:
             rules = scaled_rules(rates[i])
-            exit_ratio = rules.pop("exit_ratio")
-            level = run.thresholds[i]
-            severe = level * DEFAULT_RULES.severe_ratio if level > 0 else None
-            alarms = AlertLogic(level, exit=level * exit_ratio if level > 0 else level, severe=severe, **rules).alerts(run.scores[i])
+            del rules["exit_ratio"]  # at_level holds at DEFAULT_RULES' ratio, as scaled_rules reports it
+            alarms = AlertLogic.at_level(run.thresholds[i], **rules).alerts(run.scores[i])
             index = split.test.index
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]

@@ -162,6 +162,23 @@ class AlertLogic(Params):
         severe = level * severe_ratio if severe_ratio is not None and level > 0 else None
         return cls(level, exit=level * exit_ratio, severe=severe, **rules)
 
+    @classmethod
+    def at_level(cls, level: float, **rules) -> AlertLogic:
+        """The default rules (:data:`DEFAULT_RULES`: hold at ``exit_ratio``, severe at
+        ``severe_ratio`` times ``level``) entering above a plain number ``level``; at a level
+        <= 0 without hysteresis or severe level (the ratios would put them on the wrong side).
+
+        Parameters
+        ----------
+        level : float
+        **rules
+            ``min_duration``, ``merge_gap``, ``cooldown`` (defaults: :data:`DEFAULT_RULES`).
+        """
+        level = float(level)
+        if level <= 0:
+            return cls(level, **rules)
+        return cls(level, exit=DEFAULT_RULES.exit_ratio * level, severe=DEFAULT_RULES.severe_ratio * level, **rules)
+
     def _checked(self) -> tuple[float, float, float, DecisionRules]:
         """``(enter, exit, severe, rules)`` from the parameters, checked (``severe`` is inf when None)."""
         enter = float(check_number("enter", self.enter))

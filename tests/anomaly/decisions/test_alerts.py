@@ -220,6 +220,13 @@ def test_from_threshold_exits_at_a_ratio_of_the_fitted_threshold():
         AlertLogic.from_threshold(threshold, exit_ratio=1.5)
 
 
+def test_at_level_is_from_threshold_for_a_plain_number():
+    threshold = Percentile(90).fit(np.arange(100.0))
+    assert AlertLogic.at_level(threshold.threshold_).get_params() == AlertLogic.from_threshold(threshold).get_params()
+    at_zero = AlertLogic.at_level(0.0, min_duration=3)
+    assert (at_zero.exit, at_zero.severe, at_zero.min_duration) == (None, None, 3)  # no ratio below a level <= 0
+
+
 def test_default_rules_and_scikit_learn_parameters():
     logic = AlertLogic(2.0, exit=1.0, cooldown=4)
     assert clone(logic).get_params() == {"enter": 2.0, "exit": 1.0, "min_duration": DEFAULT_RULES.min_duration,

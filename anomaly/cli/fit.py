@@ -195,7 +195,19 @@ def fit(
         report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1]}
         write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     _print_report(reports, Path(output))
+    err.print(conditions_line(det), markup=False, highlight=False, soft_wrap=True)
     err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+
+
+def conditions_line(det) -> str:
+    """One line naming the condition channels a fitted detector models by their change, or none."""
+    names = [det.schema_.channels[i] for i in det.conditions_.indices]
+    auto = det.conditions == "auto"
+    if not names:
+        return ("condition channels: none is slow in every training log (declare steady ones with --condition NAMES)"
+                if auto else "condition channels: none")
+    how = "slow in every training log" if auto else "declared"
+    return f"condition channels, modelled by their change over {det.conditions_.lag} rows ({how}): {', '.join(names)}"
 
 
 def _options(given: dict) -> dict:

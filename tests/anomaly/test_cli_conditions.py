@@ -41,7 +41,8 @@ def flagged(logs, model, name):
 
 def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
     # steady temperatures are noise around a set point: auto leaves them, a cooler day floods
-    assert invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "plain").exit_code == 0
+    plain = invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "plain")
+    assert plain.exit_code == 0 and "condition channels: none is slow in every training log" in plain.output
     assert json.loads((logs / "plain" / "detector.json").read_text())["conditions"]["indices"] == []
     output, share = flagged(logs, "plain", "plain.parquet")
     assert "model outside its operating envelope: j" in output and "_temp -" in output
@@ -53,7 +54,10 @@ def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
     output, share = flagged(logs, "declared", "declared.parquet")
     assert "operating envelope" in output and share < 0.05
     # temperatures that warm up in training are slow: the default (auto) takes them
-    assert invoke("fit", logs / "normal.parquet", "-d", "pca", "-o", logs / "auto").exit_code == 0
+    auto = invoke("fit", logs / "normal.parquet", "-d", "pca", "-o", logs / "auto")
+    assert auto.exit_code == 0
+    assert ("condition channels, modelled by their change over 1000 rows (slow in every training log): "
+            + ", ".join(f"j{i}_temp" for i in range(1, 7))) in auto.output
     meta = json.loads((logs / "auto" / "detector.json").read_text())
     assert meta["params"]["conditions"] == "auto" and len(meta["conditions"]["indices"]) == 6
     assert flagged(logs, "auto", "auto.parquet")[1] < 0.05

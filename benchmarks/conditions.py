@@ -60,7 +60,15 @@ from anomaly.thresholds import POT, Percentile, Sustained
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import FAULT_TYPES, segments_from_faults
-from datasets.robot_arm.conditions import TEST_SEEDS, TRAIN_SEEDS, TRAINING_CONDITION, UNSEEN_CONDITIONS, conditions_scenario
+from datasets.robot_arm.conditions import (
+    SESSION_TESTS,
+    SESSION_TRAINING,
+    TEST_SEEDS,
+    TRAIN_SEEDS,
+    TRAINING_CONDITION,
+    UNSEEN_CONDITIONS,
+    conditions_scenario,
+)
 
 VARIANTS = {
     "base": {"conditions": None},
@@ -108,10 +116,6 @@ def decide(det, frame):
 
 def overlaps(evs, lo, hi) -> bool:
     return any(e.start <= hi and e.end >= lo for e in evs)
-
-
-#: The session scenario: trained on runs of the arm warming up, tested on these conditions.
-SESSION_TRAINING, SESSION_TESTS = "cold-start", ("reference", "cold", "warm-drift")
 
 
 def run_conditions(name: str, variant: dict, training: str = TRAINING_CONDITION,

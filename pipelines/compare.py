@@ -23,6 +23,10 @@ Datasets (:func:`dataset_splits`):
     followed by a 600 s run with every fault type. :func:`flight_detection` then gives, per
     condition, the false alarms per hour before the first fault and whether (and how fast) the
     faults were found.
+``session``
+    As ``conditions``, but the model is fitted on runs of the arm warming up from cold (its
+    temperatures are slow channels) and the splits are the warm reference, a 4 degC cooler day
+    and an ambient drift (``SESSION_TRAINING``, ``SESSION_TESTS``).
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
     anomalies, are the training data; the rest is the test data.
@@ -48,11 +52,19 @@ from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
-from datasets.robot_arm.conditions import TEST_SEEDS, TRAIN_SEEDS, TRAINING_CONDITION, UNSEEN_CONDITIONS, conditions_scenario
+from datasets.robot_arm.conditions import (
+    SESSION_TESTS,
+    SESSION_TRAINING,
+    TEST_SEEDS,
+    TRAIN_SEEDS,
+    TRAINING_CONDITION,
+    UNSEEN_CONDITIONS,
+    conditions_scenario,
+)
 from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
-DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions")
+DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions", "session")
 #: Sampling rate, in Hz, that :data:`anomaly.decisions.DEFAULT_RULES` counts its rows at.
 RULES_RATE_HZ = 100.0
 
@@ -126,6 +138,8 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
         return alfa_splits(data_dir)
     if dataset == "conditions":
         return condition_splits(seed)
+    if dataset == "session":
+        return condition_splits(seed, SESSION_TRAINING, SESSION_TESTS)
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
@@ -145,16 +159,18 @@ def alfa_splits(data_dir=None) -> list[Split]:
     return splits
 
 
-def condition_splits(seed: int = 0) -> list[Split]:
-    """The arm under every named condition: one model on the reference runs, one split per condition.
+def condition_splits(seed: int = 0, training: str = TRAINING_CONDITION,
+                     tests: tuple[str, ...] = (TRAINING_CONDITION, *UNSEEN_CONDITIONS)) -> list[Split]:
+    """The arm under named conditions: one model on runs of the ``training`` condition, one split
+    per condition of ``tests`` (default: the reference runs, then the reference and every unseen one).
 
     The test log of a split is a 300 s normal run followed by a 600 s run with every fault
     type (test seed ``TEST_SEEDS[0] + seed``); its onset is the first faulty row.
     """
-    logs = [conditions_scenario(TRAINING_CONDITION, duration_s=300, seed=s + seed).frame for s in TRAIN_SEEDS]
+    logs = [conditions_scenario(training, duration_s=300, seed=s + seed).frame for s in TRAIN_SEEDS]
     train = pd.concat(logs)
     splits = []
-    for condition in (TRAINING_CONDITION, *UNSEEN_CONDITIONS):
+    for condition in tests:
         test_seed = TEST_SEEDS[0] + seed
         normal = conditions_scenario(condition, duration_s=300, seed=test_seed, start="2026-01-02T00:00:00")
         faulty = conditions_scenario(condition, duration_s=600, faults="all", seed=test_seed, start="2026-01-02T00:05:00")

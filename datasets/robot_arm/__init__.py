@@ -25,6 +25,8 @@ The model is plausible, deliberately not a full rigid-body simulation. Its parts
 
 from datasets.robot_arm.conditions import (
     CONDITIONS,
+    SESSION_TESTS,
+    SESSION_TRAINING,
     TEST_SEEDS,
     TRAIN_SEEDS,
     TRAINING_CONDITION,
@@ -50,6 +52,8 @@ __all__ = [
     "NOISE_STD",
     "PAYLOAD_KG",
     "PROGRAMS",
+    "SESSION_TESTS",
+    "SESSION_TRAINING",
     "SIGNIFICANCE",
     "TEST_SEEDS",
     "TRAINING_CONDITION",

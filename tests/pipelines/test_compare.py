@@ -90,6 +90,14 @@ def test_unknown_detector_exits_2(tmp_path):
     assert not (tmp_path / "r").exists()
 
 
+def test_session_splits_train_on_a_warm_up_and_test_the_session_conditions():
+    splits = dataset_splits("session")
+    assert [s.name for s in splits] == ["reference", "cold", "warm-drift"]
+    warming = splits[0].train_logs[0]["j2_temp"]
+    assert warming.iloc[-1000:].mean() - warming.iloc[:1000].mean() > 0.5  # the joints warm up in training
+    assert all(s.train_logs is splits[0].train_logs for s in splits)
+
+
 def test_condition_splits_share_one_model_and_start_each_test_with_normal_operation():
     splits = condition_splits()
     assert [s.name for s in splits][:2] == ["reference", "cold"] and len(splits) == 9

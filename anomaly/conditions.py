@@ -20,6 +20,8 @@ a set point: declare it.
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from anomaly.errors import ConfigError, SchemaError
@@ -69,6 +71,23 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
         slow &= (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ~moving
         seen |= moving
     return np.flatnonzero(slow & seen)
+
+
+#: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
+TEMPERATURE_TOKENS = frozenset({"temp", "temperature", "temperatures", "thermocouple", "thermistor"})
+
+
+def temperature_channels(channels: tuple[str, ...]) -> list[str]:
+    """The channels named as temperatures: a token of the name (split at anything but letters,
+    and between a lower- and an upper-case letter) is in :data:`TEMPERATURE_TOKENS`
+    (``j1_temp``, ``Temperature``, ``motorTemp``, ``field.temperature``; not ``tempo``).
+
+    ``auto`` does not take them by name (a steady temperature's level is what shows the
+    simulator's heating faults); ``anomaly fit`` names the ones it left at their level.
+    """
+    def tokens(name: str) -> set[str]:
+        return {t.lower() for t in re.split(r"[^A-Za-z]+|(?<=[a-z])(?=[A-Z])", name) if t}
+    return [name for name in channels if tokens(name) & TEMPERATURE_TOKENS]
 
 
 def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> np.ndarray:

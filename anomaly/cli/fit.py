@@ -25,6 +25,7 @@ from anomaly.cli.inputs import anomaly_labels, check_nan_policy, check_same_chan
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
+from anomaly.conditions import temperature_channels
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame
 from pipelines.preprocess import find_gaps
@@ -195,19 +196,27 @@ def fit(
         report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1]}
         write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     _print_report(reports, Path(output))
-    err.print(conditions_line(det), markup=False, highlight=False, soft_wrap=True)
+    for line in conditions_lines(det):
+        err.print(line, markup=False, highlight=False, soft_wrap=True)
     err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
 
 
-def conditions_line(det) -> str:
-    """One line naming the condition channels a fitted detector models by their change, or none."""
+def conditions_lines(det) -> list[str]:
+    """The line naming the condition channels a fitted detector models by their change (or none),
+    and under ``auto`` a note naming temperatures it left at their level."""
     names = [det.schema_.channels[i] for i in det.conditions_.indices]
     auto = det.conditions == "auto"
     if not names:
-        return ("condition channels: none is slow in every training log (declare steady ones with --condition NAMES)"
-                if auto else "condition channels: none")
-    how = "slow in every training log" if auto else "declared"
-    return f"condition channels, modelled by their change over {det.conditions_.lag} rows ({how}): {', '.join(names)}"
+        lines = ["condition channels: none is slow in every training log" if auto else "condition channels: none"]
+    else:
+        how = "slow in every training log" if auto else "declared"
+        lines = [f"condition channels, modelled by their change over {det.conditions_.lag} rows ({how}): {', '.join(names)}"]
+    steady = [name for name in temperature_channels(det.schema_.channels) if name not in names]
+    if auto and steady:
+        lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "
+                     f"modelled: another day's ambient will look like a fault. If it is a condition, refit with "
+                     f"--condition {','.join(names + steady)}")
+    return lines
 
 
 def _options(given: dict) -> dict:

@@ -43,6 +43,7 @@ def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
     # steady temperatures are noise around a set point: auto leaves them, a cooler day floods
     plain = invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "plain")
     assert plain.exit_code == 0 and "condition channels: none is slow in every training log" in plain.output
+    assert f"refit with --condition {','.join(TEMPS)}" in plain.output  # the note names the steady temperatures
     assert json.loads((logs / "plain" / "detector.json").read_text())["conditions"]["indices"] == []
     output, share = flagged(logs, "plain", "plain.parquet")
     assert "model outside its operating envelope: j" in output and "_temp -" in output

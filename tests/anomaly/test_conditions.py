@@ -10,7 +10,7 @@ import pytest
 from numpy.testing import assert_allclose
 
 import anomaly
-from anomaly.conditions import slow_channels
+from anomaly.conditions import slow_channels, temperature_channels
 from anomaly.errors import ConfigError, SchemaError
 from anomaly.guard import describe
 from anomaly.head import CONTRIBUTION_CAP, ScoreHead
@@ -48,6 +48,11 @@ def test_auto_keeps_set_points_and_motion_at_their_level(runs):
     """At steady state a temperature is sensor noise around one level: a set point like any other."""
     assert len(anomaly.PCADetector().fit(runs[0]).conditions_.indices) == 0
     assert anomaly.PCADetector(conditions=None).fit(runs[0]).conditions_.lag == 0
+
+
+def test_temperature_names():
+    names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x")
+    assert temperature_channels(names) == ["j1_temp", "Temperature", "motorTemp", "field.temperature", "Thermocouple", "TEMP_2"]
 
 
 def test_slow_channels_is_about_the_share_of_slow_variance():

@@ -60,15 +60,7 @@ from anomaly.thresholds import POT, Percentile, Sustained
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import FAULT_TYPES, segments_from_faults
-from datasets.robot_arm.conditions import (
-    SESSION_TESTS,
-    SESSION_TRAINING,
-    TEST_SEEDS,
-    TRAIN_SEEDS,
-    TRAINING_CONDITION,
-    UNSEEN_CONDITIONS,
-    conditions_scenario,
-)
+from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, TRAIN_SEEDS, conditions_scenario
 
 VARIANTS = {
     "base": {"conditions": None},
@@ -118,8 +110,7 @@ def overlaps(evs, lo, hi) -> bool:
     return any(e.start <= hi and e.end >= lo for e in evs)
 
 
-def run_conditions(name: str, variant: dict, training: str = TRAINING_CONDITION,
-                   tests: tuple[str, ...] = (TRAINING_CONDITION, *UNSEEN_CONDITIONS)) -> dict:
+def run_conditions(name: str, variant: dict, training: str, tests: tuple[str, ...]) -> dict:
     train = [conditions_scenario(training, duration_s=300, seed=s).frame for s in TRAIN_SEEDS]
     det = make(name, variant, train[0]).fit(train)
     out = {}
@@ -202,10 +193,8 @@ def main() -> None:
             row = result["results"].setdefault(key, {})
             for dataset in args.datasets.split(","):
                 start = time.perf_counter()
-                if dataset == "conditions":
-                    row[dataset] = run_conditions(name, VARIANTS[variant])
-                elif dataset == "session":
-                    row[dataset] = run_conditions(name, VARIANTS[variant], SESSION_TRAINING, SESSION_TESTS)
+                if dataset in SCENARIOS:
+                    row[dataset] = run_conditions(name, VARIANTS[variant], *SCENARIOS[dataset])
                 elif dataset == "alfa":
                     row[dataset] = run_alfa(name, VARIANTS[variant])
                 elif dataset == "smd":
@@ -215,7 +204,7 @@ def main() -> None:
                 row[dataset]["seconds"] = round(time.perf_counter() - start, 1)
                 row[dataset]["ran_on"] = ran_on
                 print(key, dataset, {k: v for k, v in row[dataset].items() if k not in ("entities",) and not isinstance(v, dict)}
-                      if dataset not in ("conditions", "session") else row[dataset]["unseen"], flush=True)
+                      if dataset not in SCENARIOS else row[dataset]["unseen"], flush=True)
             path = write_result(name_of_file, result)
     print(f"-> {path}")
 

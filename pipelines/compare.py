@@ -26,7 +26,7 @@ Datasets (:func:`dataset_splits`):
 ``session``
     As ``conditions``, but the model is fitted on runs of the arm warming up from cold (its
     temperatures are slow channels) and the splits are the warm reference, a 4 degC cooler day
-    and an ambient drift (``SESSION_TRAINING``, ``SESSION_TESTS``).
+    and an ambient drift (``SCENARIOS["session"]`` of ``datasets.robot_arm.conditions``).
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
     anomalies, are the training data; the rest is the test data.
@@ -52,15 +52,7 @@ from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
-from datasets.robot_arm.conditions import (
-    SESSION_TESTS,
-    SESSION_TRAINING,
-    TEST_SEEDS,
-    TRAIN_SEEDS,
-    TRAINING_CONDITION,
-    UNSEEN_CONDITIONS,
-    conditions_scenario,
-)
+from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, TRAIN_SEEDS, conditions_scenario
 from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
@@ -136,10 +128,8 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
                 for e in (loader(n, data_dir) for n in names if entity in (None, n))]
     if dataset == "alfa":
         return alfa_splits(data_dir)
-    if dataset == "conditions":
-        return condition_splits(seed)
-    if dataset == "session":
-        return condition_splits(seed, SESSION_TRAINING, SESSION_TESTS)
+    if dataset in SCENARIOS:
+        return condition_splits(seed, *SCENARIOS[dataset])
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
@@ -159,10 +149,11 @@ def alfa_splits(data_dir=None) -> list[Split]:
     return splits
 
 
-def condition_splits(seed: int = 0, training: str = TRAINING_CONDITION,
-                     tests: tuple[str, ...] = (TRAINING_CONDITION, *UNSEEN_CONDITIONS)) -> list[Split]:
+def condition_splits(seed: int = 0, training: str = SCENARIOS["conditions"][0],
+                     tests: tuple[str, ...] = SCENARIOS["conditions"][1]) -> list[Split]:
     """The arm under named conditions: one model on runs of the ``training`` condition, one split
-    per condition of ``tests`` (default: the reference runs, then the reference and every unseen one).
+    per condition of ``tests`` (default: the ``"conditions"`` scenario, the reference runs, then
+    the reference and every unseen one).
 
     The test log of a split is a 300 s normal run followed by a 600 s run with every fault
     type (test seed ``TEST_SEEDS[0] + seed``); its onset is the first faulty row.

@@ -25,8 +25,7 @@ The model is plausible, deliberately not a full rigid-body simulation. Its parts
 
 from datasets.robot_arm.conditions import (
     CONDITIONS,
-    SESSION_TESTS,
-    SESSION_TRAINING,
+    SCENARIOS,
     TEST_SEEDS,
     TRAIN_SEEDS,
     TRAINING_CONDITION,
@@ -52,8 +51,7 @@ __all__ = [
     "NOISE_STD",
     "PAYLOAD_KG",
     "PROGRAMS",
-    "SESSION_TESTS",
-    "SESSION_TRAINING",
+    "SCENARIOS",
     "SIGNIFICANCE",
     "TEST_SEEDS",
     "TRAINING_CONDITION",

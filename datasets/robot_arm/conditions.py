@@ -48,8 +48,7 @@ from datasets.robot_arm.run import SimulatedRun, simulate
 
 __all__ = [
     "CONDITIONS",
-    "SESSION_TESTS",
-    "SESSION_TRAINING",
+    "SCENARIOS",
     "SETTINGS",
     "TEST_SEEDS",
     "TRAINING_CONDITION",
@@ -104,10 +103,14 @@ CONDITIONS: dict[str, dict] = {
 TRAINING_CONDITION = "reference"
 #: The conditions a detector has not seen in training, in :data:`CONDITIONS` order.
 UNSEEN_CONDITIONS: tuple[str, ...] = tuple(name for name in CONDITIONS if name != TRAINING_CONDITION)
-#: The session scenario: trained on runs of the arm warming up from cold (its temperatures
-#: drift by 0.5-3.5 degC: slow channels) and tested on these conditions, where they sit a few
-#: training standard deviations away while faults show in the fast channels.
-SESSION_TRAINING, SESSION_TESTS = "cold-start", ("reference", "cold", "warm-drift")
+#: Named scenarios, ``name: (training condition, tested conditions)``. ``"conditions"``: trained
+#: on the reference, tested on it and every unseen condition. ``"session"``: trained on runs of
+#: the arm warming up from cold (its temperatures drift by 0.5-3.5 degC: slow channels), tested
+#: where they sit a few training standard deviations away while faults show in the fast channels.
+SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
+    "conditions": (TRAINING_CONDITION, (TRAINING_CONDITION, *UNSEEN_CONDITIONS)),
+    "session": ("cold-start", ("reference", "cold", "warm-drift")),
+}
 #: Seeds of the training runs (reference condition, no faults).
 TRAIN_SEEDS: tuple[int, ...] = (0, 1, 2)
 #: Seeds of the test runs of every condition (normal and faulty), disjoint from :data:`TRAIN_SEEDS`.

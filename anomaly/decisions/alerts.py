@@ -37,7 +37,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, severe_level
 from anomaly.decisions.runs import decide_runs, runs_to_flags
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.params import Params
@@ -159,8 +159,7 @@ class AlertLogic(Params):
         if not hasattr(threshold, "threshold_"):
             raise NotFittedError(f"{type(threshold).__name__} has no threshold_: fit it first")
         level = float(threshold.threshold_)
-        severe = level * severe_ratio if severe_ratio is not None and level > 0 else None
-        return cls(level, exit=level * exit_ratio, severe=severe, **rules)
+        return cls(level, exit=level * exit_ratio, severe=severe_level(level, severe_ratio), **rules)
 
     @classmethod
     def at_level(cls, level: float, **rules) -> AlertLogic:
@@ -177,7 +176,7 @@ class AlertLogic(Params):
         level = float(level)
         if level <= 0:
             return cls(level, **rules)
-        return cls(level, exit=DEFAULT_RULES.exit_ratio * level, severe=DEFAULT_RULES.severe_ratio * level, **rules)
+        return cls(level, exit=DEFAULT_RULES.exit_ratio * level, severe=severe_level(level, DEFAULT_RULES.severe_ratio), **rules)
 
     def _checked(self) -> tuple[float, float, float, DecisionRules]:
         """``(enter, exit, severe, rules)`` from the parameters, checked (``severe`` is inf when None)."""

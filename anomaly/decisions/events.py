@@ -14,7 +14,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 import pandas as pd
 
-from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, severe_level
 from anomaly.decisions.runs import decide_runs
 from anomaly.errors import ConfigError, DataError
 from anomaly.validation import as_flags, as_scores, check_number, to_jsonable
@@ -185,8 +185,9 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
             raise ConfigError(f"threshold={threshold!r} with exit_ratio={exit_ratio!r} puts the exit level above "
                               "the threshold: use exit_ratio=1.0 for a negative threshold")
         hold = score_values > exit_level
-        if rules.severe_ratio is not None and level > 0:
-            severe = score_values > rules.severe_ratio * level
+        above = severe_level(level, rules.severe_ratio)
+        if above is not None:
+            severe = score_values > above
 
     ranges = decide_runs(as_flags(flags), hold, min_duration=rules.min_duration, merge_gap=rules.merge_gap,
                          cooldown=rules.cooldown, severe=severe)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 
 from anomaly.validation import check_number
 
-__all__ = ["DEFAULT_RULES", "DecisionRules"]
+__all__ = ["DEFAULT_RULES", "DecisionRules", "severe_level"]
 
 
 @dataclass(frozen=True)
@@ -62,6 +62,12 @@ class DecisionRules:
         check_number("exit_ratio", self.exit_ratio, low=0.0, low_open=True, high=1.0)
         if self.severe_ratio is not None:
             check_number("severe_ratio", self.severe_ratio, low=1.0)
+
+
+def severe_level(level: float, severe_ratio: float | None) -> float | None:
+    """The score above which an event is raised however short: ``severe_ratio * level``, or None
+    without a ratio or at a level <= 0 (where the ratio would put it below the level)."""
+    return None if severe_ratio is None or level <= 0 else severe_ratio * level
 
 
 DEFAULT_RULES = DecisionRules(min_duration=25, merge_gap=100, cooldown=500, exit_ratio=0.8, severe_ratio=10.0)

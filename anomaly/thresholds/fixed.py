@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.decisions.rules import DEFAULT_RULES
+from anomaly.decisions.rules import DEFAULT_RULES, severe_level
 from anomaly.decisions.runs import decide_runs
 from anomaly.thresholds.base import Threshold
 from anomaly.validation import check_number
@@ -119,7 +119,8 @@ class Sustained(Threshold):
         check_number("factor", self.factor, low=0, low_open=True)
 
     def _quiet(self, scores: np.ndarray, level: float) -> bool:
-        severe = None if self.severe_ratio is None or level <= 0 else scores > self.severe_ratio * level
+        above = severe_level(level, self.severe_ratio)
+        severe = None if above is None else scores > above
         runs = decide_runs(scores > level, scores > self.exit_ratio * level,
                            min_duration=int(self.min_duration), merge_gap=int(self.merge_gap), severe=severe)
         return len(runs) == 0

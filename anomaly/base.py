@@ -26,7 +26,7 @@ import pandas as pd
 
 from anomaly import bundle
 from anomaly.adaptation import check_tau
-from anomaly.conditions import ConditionChannels, choose, lag_rows
+from anomaly.conditions import fit_conditions, lag_rows
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
@@ -272,7 +272,8 @@ class Detector(Params, ABC):
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
-        self.conditions_ = ConditionChannels(choose(self.conditions, schema.channels, parts, lag), values.shape[1], lag)
+        self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag)
+        parts = [self.conditions_.relative(Z) for Z in parts]  # each log is a pass of its own
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
             raise DataError(f"{source}: every training log is shorter than the condition channels' change horizon "
@@ -304,8 +305,19 @@ class Detector(Params, ABC):
         return self.scores_of_errors(*self.errors_and_extra_scaled(Z), state)
 
     def start_pass(self) -> ScoringPass | None:
-        """The state of a new scoring pass (a file, a stream), or None without ``adapt`` and ``smooth``."""
-        return self.head_.start()
+        """The state of a new scoring pass (a file, a stream), or None without ``adapt``, ``smooth``
+        and set-point channels."""
+        state, reference = self.head_.start(), self.conditions_.start_reference()
+        if reference is None:
+            return state
+        return replace(state or ScoringPass(), reference=reference)
+
+    def pass_rows(self, Z: np.ndarray, state: ScoringPass | None, new: int | None = None) -> np.ndarray:
+        """Scaled rows (m, c) of the pass of ``state``, the last ``new`` (default: all) of them new,
+        as the detector sees them (m, c): the set-point channels relative to the pass's start
+        (:class:`anomaly.conditions.PassReference`). Unchanged without a reference."""
+        reference = None if state is None else state.reference
+        return Z if reference is None else reference(Z, new)
 
     def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, state: ScoringPass | None = None
                          ) -> tuple[np.ndarray, np.ndarray]:
@@ -360,7 +372,8 @@ class Detector(Params, ABC):
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self.prepare(X, source)
-        E, scores = self.errors_and_scores_scaled(self.scaler_.transform(values), self.start_pass())
+        state = self.start_pass()
+        E, scores = self.errors_and_scores_scaled(self.pass_rows(self.scaler_.transform(values), state), state)
         return X, E, scores
 
     def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
@@ -459,8 +472,10 @@ class Detector(Params, ABC):
         n : int, default=1
             Rows to score. Window autoencoders need ``n <= window``.
         state : ScoringPass or None
-            The stream's pass (:meth:`start_pass`), which adaptation and smoothing need: it
-            advances by ``n`` rows. None scores the rows as a pass of their own.
+            The stream's pass (:meth:`start_pass`), which adaptation, smoothing and set-point
+            channels need: it advances by ``n`` rows, and its first call takes every row of
+            ``values`` as the pass's first rows (the set-point channels' reference). None scores
+            the last ``stream_rows(n)`` rows as a pass of their own.
 
         Returns
         -------
@@ -473,8 +488,10 @@ class Detector(Params, ABC):
         rows = self.stream_rows(n)
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
-        Z = self.conditions_.transform(self.scaler_.transform(values[-rows:]))
-        return self.scores_of_errors(*self._chunk_errors(Z[None], n), self.start_pass() if state is None else state)
+        if state is None:
+            values, state = values[-rows:], self.start_pass()
+        Z = self.conditions_.transform(self.pass_rows(self.scaler_.transform(values), state, n)[-rows:])
+        return self.scores_of_errors(*self._chunk_errors(Z[None], n), state)
 
     def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
         """The scores a stream with this ``hop`` emits for ``X``, computed in one batch pass.
@@ -494,12 +511,13 @@ class Detector(Params, ABC):
         rows = self.stream_rows(hop)
         X, values = self.prepare(X, source)
         history = self.conditions_.history
-        Z = self.scaler_.transform(values)
+        state = self.start_pass()
+        Z = self.pass_rows(self.scaler_.transform(values), state)
         scores = np.full(len(Z), np.nan)
         if len(Z) >= rows:
             Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
             chunks = sliding_windows(Z, rows - history, hop)  # chunk j ends at the last row of group j
-            first, step, state = rows - hop, self.engine_.batch_size or len(chunks), self.start_pass()
+            first, step = rows - hop, self.engine_.batch_size or len(chunks)
             for lo in range(0, len(chunks), step):
                 _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), state)
                 scores[first + lo * hop : first + lo * hop + len(part)] = part

@@ -1,4 +1,5 @@
-"""Condition channels: slow or declared channels modelled by their change, not their level.
+"""Condition channels: slow or declared channels modelled by their change, set-point channels
+by their level relative to the start of each pass; neither by its absolute level.
 
 An ambient temperature, a payload or a new session moves some channels to a new level that is
 normal. A model that reconstructs such a channel's absolute level calls every row of a cooler
@@ -16,6 +17,16 @@ condition, not a fault. Fast channels (positions, currents, vibration, or any ch
 noise around a set point) keep their levels: a level shift there is what faults look like. A
 temperature that only shows sensor noise around one level in training cannot be told from such
 a set point: declare it.
+
+Set-point channels (``conditions="auto"`` only, :func:`setpoint_channels`): in every training
+log, the channel is white noise around one level (lag-1 autocorrelation below
+:data:`SETPOINT_MAX_AUTOCORRELATION`): a steady temperature, a regulated pressure or voltage. Their
+level in training says where that day's set point was, not where every day's is, so each pass
+(a training log, a scored file, a stream) measures them against its own start: the channel minus
+its mean over the pass's first ``reference_rows`` rows (over the rows so far before that,
+:class:`PassReference`). A cooler day then scores like the training day, while a shift *within*
+the pass (a pressure drop, a motor heating up) keeps its full size, for as long as it lasts. A
+pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
 """
 
 from __future__ import annotations
@@ -33,6 +44,13 @@ LAG_ROWS = 100
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance in every training log.
 AUTO_MAX_FAST_SHARE = 0.25
+#: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation stays
+#: below this in every training log (white noise around a level; any motion or drift is above).
+SETPOINT_MAX_AUTOCORRELATION = 0.3
+#: A set-point channel's reference is its mean over the first ``max(lag, this)`` rows of a pass.
+REFERENCE_MIN_ROWS = 100
+#: Training logs shorter than this say nothing about a channel's autocorrelation.
+SETPOINT_MIN_LOG_ROWS = 20
 
 
 def lag_rows(sampling_rate: float | None) -> int:
@@ -73,6 +91,84 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     return np.flatnonzero(slow & seen)
 
 
+def setpoint_channels(parts: list[np.ndarray]) -> np.ndarray:
+    """Indices of the channels that are white noise around a level in every log of ``parts``
+    (scaled logs (n_i, c)): lag-1 autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`.
+
+    Logs shorter than :data:`SETPOINT_MIN_LOG_ROWS` rows and logs in which the channel is
+    constant say nothing; a channel with nothing said is not a set-point channel.
+    """
+    white = np.ones(parts[0].shape[1], dtype=bool)
+    seen = np.zeros_like(white)
+    for Z in parts:
+        if len(Z) < SETPOINT_MIN_LOG_ROWS:
+            continue
+        x = Z.astype(np.float64)
+        x = x - x.mean(axis=0)
+        power = (x * x).sum(axis=0)
+        moving = power > 0
+        lagged = (x[1:] * x[:-1]).sum(axis=0)
+        white &= (lagged < SETPOINT_MAX_AUTOCORRELATION * power) | ~moving
+        seen |= moving
+    return np.flatnonzero(white & seen)
+
+
+class PassReference:
+    """Each set-point channel's reference in one scoring pass: its mean over the pass's first
+    ``rows`` rows, and over the rows so far before that (causal, the first row is its own
+    reference).
+
+    Fed the pass's scaled rows in order (a whole file at once, pieces of a file, or the newest
+    rows of a stream together with some rows already seen), it returns them with the set-point
+    channels minus their reference, identically however the pass is cut.
+
+    Parameters
+    ----------
+    indices : array-like of int
+        The set-point channels (positions in the schema).
+    rows : int
+        Rows of the reference (>= 1).
+    """
+
+    def __init__(self, indices, rows: int):
+        self.indices = np.asarray(indices, dtype=np.int64)
+        self.rows = int(rows)
+        self._first = np.zeros((0, len(self.indices)))  # the pass's first rows (at most `rows`), float64
+        self._seen = 0
+
+    def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
+        """Rows (m, c) of the pass, of which the last ``new`` (default: all) are new, -> the same
+        rows (m, c) float32 with the set-point channels relative to the reference. The first call
+        takes all ``m`` rows as the pass's first rows."""
+        m = len(Z)
+        new = m if new is None or not self._seen else int(new)
+        start = self._seen - (m - new)  # pass position of Z[0]
+        if start < 0 or not 0 <= new <= m:
+            raise ValueError(f"{m - new} rows given as seen, but the pass has seen {self._seen}")
+        if len(self._first) < self.rows:
+            self._first = np.concatenate([self._first, Z[m - new :, self.indices][: self.rows - len(self._first)]])
+        self._seen += new
+        if not m:
+            return Z
+        count = np.minimum(np.arange(start, start + m) + 1, self.rows)
+        reference = (np.cumsum(self._first, axis=0)[count - 1] / count[:, None] if count[0] < self.rows
+                     else np.broadcast_to(self._first.mean(axis=0), (m, len(self.indices))))
+        out = np.array(Z, dtype=np.float32)
+        out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
+        return out
+
+
+def relative_graph(Z, indices, n_channels: int, rows: int, ops):
+    """:class:`PassReference` on one whole pass (n, c) as array operations (``ops``: ``numpy``
+    or ``keras.ops``), for the differentiable score; equal to it to float rounding."""
+    n = Z.shape[0]
+    count = np.minimum(np.arange(n) + 1, rows)
+    mask = np.zeros(n_channels, dtype=np.float32)
+    mask[np.asarray(indices, dtype=np.int64)] = 1.0
+    sums = ops.cumsum(Z * mask, axis=0)
+    return Z - ops.take(sums, (count - 1).astype(np.int32), axis=0) / count[:, None].astype(np.float32)
+
+
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
 TEMPERATURE_TOKENS = frozenset({"temp", "temperature", "temperatures", "thermocouple", "thermistor"})
 
@@ -106,6 +202,18 @@ def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: 
     return np.array(sorted(channels.index(name) for name in names), dtype=np.int64)
 
 
+def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> ConditionChannels:
+    """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
+    ``parts`` (each (n_i, c)): the condition channels of :func:`choose` and, under ``"auto"``,
+    the set-point channels among the others (their reference: ``max(lag, REFERENCE_MIN_ROWS)``
+    rows)."""
+    indices = choose(conditions, channels, parts, lag)
+    setpoints = np.zeros(0, dtype=np.int64)
+    if isinstance(conditions, str):  # "auto" (choose has refused any other string)
+        setpoints = np.setdiff1d(setpoint_channels(parts), indices)
+    return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS))
+
+
 class ConditionChannels:
     """The fitted change transform of a detector.
 
@@ -116,14 +224,29 @@ class ConditionChannels:
     n_channels : int
     lag : int
         Rows of the change horizon.
+    setpoints : array-like of int, default ()
+        Set-point channels (measured against the start of each pass).
+    reference_rows : int, default 0
+        Rows of a pass's reference (:class:`PassReference`); 0 without set-point channels.
     """
 
-    def __init__(self, indices, n_channels: int, lag: int):
+    def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
         self.mask = np.zeros(self.n_channels, dtype=np.float32)
         self.mask[self.indices] = 1.0
+        self.setpoints = np.asarray(setpoints, dtype=np.int64)
+        self.reference_rows = int(reference_rows) if len(self.setpoints) else 0
+
+    def start_reference(self) -> PassReference | None:
+        """The reference of a new pass, or None without set-point channels."""
+        return PassReference(self.setpoints, self.reference_rows) if len(self.setpoints) else None
+
+    def relative(self, Z: np.ndarray) -> np.ndarray:
+        """Scaled rows (n, c) of one whole pass with the set-point channels relative to its start."""
+        reference = self.start_reference()
+        return Z if reference is None else reference(Z)
 
     @property
     def history(self) -> int:
@@ -138,8 +261,11 @@ class ConditionChannels:
         return Z[self.lag :] - Z[: -self.lag] * self.mask
 
     def to_dict(self) -> dict:
-        return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag}
+        return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag,
+                "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
-        return cls(data["indices"], data["n_channels"], data["lag"])
+        """Models saved before set-point channels have none."""
+        return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
+                   data.get("reference_rows", 0))

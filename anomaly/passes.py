@@ -5,6 +5,8 @@ block by block or as a stream (hop 1) gets the same scores only if that state tr
 the rows:
 
 * baseline adaptation (``adapt``, :mod:`anomaly.adaptation`): each channel's slow error baseline;
+* the set-point channels' reference (:class:`anomaly.conditions.PassReference`): each one's
+  mean over the first rows of the pass, which the pass's rows are measured against;
 * score smoothing (``smooth``): the score of a row is the mean of the raw row scores of the
   last ``smooth`` rows of the pass (fewer at its start), a causal moving average. Normal
   scores of a moving arm are spiky; a fault that lasts keeps the average up, a spike does not.
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anomaly.adaptation import Baseline, adapt_errors
+from anomaly.conditions import PassReference
 from anomaly.validation import check_number
 
 __all__ = ["MovingAverage", "ScoringPass", "check_smooth"]
@@ -61,10 +64,13 @@ class MovingAverage:
 
 @dataclass
 class ScoringPass:
-    """The state of one pass: the adaptation baseline and the smoother, each None when off."""
+    """The state of one pass: the adaptation baseline, the smoother and the set-point channels'
+    reference, each None when off (the reference is applied to the pass's rows by
+    :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them)."""
 
     baseline: Baseline | None = None
     smoother: MovingAverage | None = None
+    reference: PassReference | None = None
 
     def scores(self, errors: np.ndarray, extra: np.ndarray | None, row_scores: Callable) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) and scores (n,) of the next rows' raw errors (n, c) and extra (n,) or None.

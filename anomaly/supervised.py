@@ -48,6 +48,7 @@ from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.params import Params
+from anomaly.passes import ScoringPass
 from anomaly.registry import detector_class, load
 from anomaly.schema import sampling_rate
 from anomaly.trees import TreeEnsemble
@@ -213,7 +214,7 @@ class SupervisedDetector(Params):
         """Raw errors (n, c) and features (n, 5 c + 3) of one log: calibrated errors (n, c), their
         summaries (n, 3: the detector's score, mean, max) and window features (n, 4 c)."""
         Z = self.scaled(frame, source=source)
-        errors, scores = self.detector_.errors_and_scores_scaled(Z)
+        errors, scores = self.detector_.errors_and_scores_scaled(self.detector_.conditions_.relative(Z))
         return errors, self._features(errors, scores, Z)
 
     def features(self, frame: pd.DataFrame) -> np.ndarray:
@@ -420,9 +421,11 @@ class SupervisedDetector(Params):
         """Rows a streaming step reads to score its ``hop`` newest rows."""
         return max(self.detector_.stream_rows(hop), int(self.window) + int(hop))  # + 1 row: the first difference
 
-    def start_pass(self) -> None:
-        """A stream keeps no state beyond its rows (the detector's adaptation is not used)."""
-        return None
+    def start_pass(self) -> ScoringPass | None:
+        """A stream's state: the detector's set-point reference only (its adaptation and
+        smoothing are not used), None without set-point channels."""
+        reference = self.detector_.conditions_.start_reference()
+        return None if reference is None else ScoringPass(reference=reference)
 
     def set_inference_threads(self, threads: int) -> None:
         """Threads of the detector's inference engine."""
@@ -436,7 +439,7 @@ class SupervisedDetector(Params):
         """
         self.check_fitted()
         values = np.asarray(values, dtype=np.float32)[-self.stream_rows(n):]
-        errors, scores = self.detector_.score_newest(values, n)
+        errors, scores = self.detector_.score_newest(values, n, state)
         Z = self.detector_.scaler_.transform(values[-(int(self.window) + n):])
         return errors, self.classifier_.predict_proba(self._features(errors, scores, Z))[:, 1]
 

@@ -202,16 +202,22 @@ def fit(
 
 
 def conditions_lines(det) -> list[str]:
-    """The line naming the condition channels a fitted detector models by their change (or none),
-    and under ``auto`` a note naming temperatures it left at their level."""
-    names = [det.schema_.channels[i] for i in det.conditions_.indices]
+    """The lines naming the condition channels a fitted detector models by their change (or
+    none) and the set-point channels it measures against the start of each file or stream, and
+    under ``auto`` a note naming temperatures it left at their absolute level."""
+    channels, conditions = det.schema_.channels, det.conditions_
+    names = [channels[i] for i in conditions.indices]
+    setpoints = [channels[i] for i in conditions.setpoints]
     auto = det.conditions == "auto"
     if not names:
         lines = ["condition channels: none is slow in every training log" if auto else "condition channels: none"]
     else:
         how = "slow in every training log" if auto else "declared"
-        lines = [f"condition channels, modelled by their change over {det.conditions_.lag} rows ({how}): {', '.join(names)}"]
-    steady = [name for name in temperature_channels(det.schema_.channels) if name not in names]
+        lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
+    if setpoints:
+        lines.append(f"set-point channels, measured against their mean over the first {conditions.reference_rows} rows "
+                     f"of each file or stream (noise around one level in every training log): {', '.join(setpoints)}")
+    steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
     if auto and steady:
         lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "
                      f"modelled: another day's ambient will look like a fault. If it is a condition, refit with "

@@ -18,6 +18,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from anomaly.conditions import relative_graph
 from anomaly.engine import GraphEngine
 from anomaly.errors import DataError
 from anomaly.nn.backend import import_keras
@@ -65,8 +66,12 @@ def score_graph(detector, n_rows: int) -> Callable:
     index = (starts[:, None] + np.arange(context.span)).astype(np.int32)  # (k, span): input row of each span position
     emitted = starts[:, None] + context.warmup + np.arange(context.emitted)  # (k, emitted): row of each output
 
+    conditions = detector.conditions_
+
     def scores(Z):
-        Z = detector.conditions_.transform(Z)
+        if len(conditions.setpoints):  # the frame is one pass: set-point channels against its start
+            Z = relative_graph(Z, conditions.setpoints, conditions.n_channels, conditions.reference_rows, ops)
+        Z = conditions.transform(Z)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)
         E = _fold_back(errors, emitted, n, ops)
         X = None if extra is None else _fold_back(ops.expand_dims(extra, -1), emitted, n, ops)[:, 0]

@@ -94,7 +94,8 @@ class _Pieces:
         self._pass = detector.start_pass()  # the file is one scoring pass
 
     def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
-        """Add rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
+        """Add scaled rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
+        Z = self.detector.pass_rows(Z, self._pass)
         self._Z = np.concatenate([self._Z, Z]) if len(self._Z) else Z
         self._index = index if self._index is None else self._index.append(index)
         stop = (self._first + len(self._Z) - self.right) // self.grid * self.grid

@@ -116,8 +116,8 @@ def test_bad_adapt_is_refused_before_training(logs, tau):
 
 def test_a_cooler_day_fades_out_of_the_simulated_arm():
     train, cool = simulate(30, seed=0, ambient_c=28.0).frame, simulate(30, seed=3, ambient_c=24.0).frame
-    plain = anomaly.PCADetector(statistic="spe").fit(train)
-    adapted = anomaly.PCADetector(statistic="spe", adapt=500).fit(train)
+    plain = anomaly.PCADetector(statistic="spe", conditions=None).fit(train)
+    adapted = anomaly.PCADetector(statistic="spe", conditions=None, adapt=500).fit(train)
     assert plain.predict(cool).mean() > 0.95
     assert adapted.predict(cool).iloc[2000:].mean() < 0.05
 

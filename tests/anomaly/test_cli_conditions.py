@@ -40,14 +40,20 @@ def flagged(logs, model, name):
 
 
 def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
-    # steady temperatures are noise around a set point: auto leaves them, a cooler day floods
-    plain = invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "plain")
-    assert plain.exit_code == 0 and "condition channels: none is slow in every training log" in plain.output
-    assert f"refit with --condition {','.join(TEMPS)}" in plain.output  # the note names the steady temperatures
-    assert json.loads((logs / "plain" / "detector.json").read_text())["conditions"]["indices"] == []
-    output, share = flagged(logs, "plain", "plain.parquet")
-    assert "model outside its operating envelope: j" in output and "_temp -" in output
-    assert share > 0.95
+    # steady temperatures are noise around a set point: auto measures them against each file's start
+    steady = invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "steady")
+    assert steady.exit_code == 0 and "condition channels: none is slow in every training log" in steady.output
+    assert ("set-point channels, measured against their mean over the first 1000 rows of each file or stream "
+            f"(noise around one level in every training log): {', '.join(TEMPS)}") in steady.output
+    assert "refit with" not in steady.output  # no temperature is left at its absolute level
+    assert json.loads((logs / "steady" / "detector.json").read_text())["conditions"]["setpoints"] == [3, 7, 11, 15, 19, 23]
+    output, share = flagged(logs, "steady", "steady-scores.parquet")
+    assert "model outside its operating envelope: j" in output and "_temp -" in output  # said once, not flagged
+    assert share < 0.05
+    # the level model (no condition channels) floods the cooler day
+    plain = invoke("fit", logs / "steady.parquet", "-d", "pca", "--condition", "none", "-o", logs / "plain")
+    assert plain.exit_code == 0 and "condition channels: none\n" in plain.output
+    assert flagged(logs, "plain", "plain.parquet")[1] > 0.95
     # declared, they are modelled by their change
     fitted = invoke("fit", logs / "steady.parquet", "-d", "pca", "--condition", ",".join(TEMPS), "--aggregate", "calibrated",
                     "-o", logs / "declared")

@@ -8,9 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from numpy.testing import assert_allclose
+from pass_checks import assert_paths_agree
 
 import anomaly
-from anomaly.conditions import slow_channels, temperature_channels
+from anomaly.conditions import ConditionChannels, PassReference, setpoint_channels, slow_channels, temperature_channels
 from anomaly.errors import ConfigError, SchemaError
 from anomaly.guard import describe
 from anomaly.head import CONTRIBUTION_CAP, ScoreHead
@@ -44,10 +45,83 @@ def test_auto_is_the_default_and_picks_temperatures_that_warm_up():
     assert [det.schema_.channels[i] for i in det.conditions_.indices] == TEMPS
 
 
-def test_auto_keeps_set_points_and_motion_at_their_level(runs):
-    """At steady state a temperature is sensor noise around one level: a set point like any other."""
-    assert len(anomaly.PCADetector().fit(runs[0]).conditions_.indices) == 0
-    assert anomaly.PCADetector(conditions=None).fit(runs[0]).conditions_.lag == 0
+def test_auto_measures_steady_temperatures_against_the_pass_start(runs):
+    """At steady state a temperature is sensor noise around one level: a set-point channel, not a slow one."""
+    det = anomaly.PCADetector().fit(runs[0])
+    assert len(det.conditions_.indices) == 0 and det.scoring_context().history == 0
+    assert [det.schema_.channels[i] for i in det.conditions_.setpoints] == TEMPS
+    assert det.conditions_.reference_rows == 1000  # 10 s at 100 Hz
+    plain = anomaly.PCADetector(conditions=None).fit(runs[0])
+    assert plain.conditions_.lag == 0 and len(plain.conditions_.setpoints) == 0
+    assert len(anomaly.PCADetector(conditions=TEMPS).fit(runs[0]).conditions_.setpoints) == 0  # declared: only those
+
+
+def test_setpoint_channels_are_white_noise_around_a_level():
+    rng = np.random.default_rng(0)
+    t = np.arange(3000) / 100.0
+    noise = rng.normal(size=3000)
+    smooth = np.convolve(noise, np.ones(10) / 10, mode="same")
+    columns = {"set point": 5 + noise, "motion": np.sin(2 * np.pi * t / 3.0), "filtered": smooth,
+               "warm-up": 1 - np.exp(-t / 20.0) + 0.05 * noise, "constant": np.zeros(3000)}
+    log = np.column_stack(list(columns.values()))
+    assert [list(columns)[i] for i in setpoint_channels([log])] == ["set point"]
+    moving = log.copy()
+    moving[:, 0] = columns["motion"]
+    assert len(setpoint_channels([log, moving])) == 0  # white in every log
+    assert [list(columns)[i] for i in setpoint_channels([log, moving[:10]])] == ["set point"]  # a short log says nothing
+
+
+def test_pass_reference_is_the_same_however_the_pass_is_cut():
+    rng = np.random.default_rng(1)
+    Z = rng.normal(size=(500, 4)).astype(np.float32) + np.float32(3.0)
+    whole = PassReference([0, 2], 50)(Z)
+    assert_allclose(whole[:, [1, 3]], Z[:, [1, 3]])  # other channels untouched
+    assert whole[0, 0] == 0  # the first row is its own reference
+    assert_allclose(whole[100:, 0], Z[100:, 0] - Z[:50, 0].astype(np.float64).mean(), rtol=1e-6)
+    assert_allclose(whole[:50, 2], Z[:50, 2] - np.cumsum(Z[:50, 2], dtype=np.float64) / np.arange(1, 51), rtol=1e-6)
+    pieces, reference = [], PassReference([0, 2], 50)
+    for lo in range(0, 500, 37):  # pieces of a file
+        pieces.append(reference(Z[lo : lo + 37]))
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    reference, newest = PassReference([0, 2], 50), []  # a stream: the last 8 rows, one of them new
+    newest.append(reference(Z[:8])[-1])
+    for end in range(9, 501):
+        newest.append(reference(Z[end - 8 : end], 1)[-1])
+    np.testing.assert_array_equal(np.array(newest), whole[7:])
+    with pytest.raises(ValueError, match="seen"):
+        reference(np.concatenate([Z, Z]), 1)  # more rows given as seen than the pass has had
+
+
+def test_a_shift_within_the_pass_is_found_a_shifted_day_is_not(runs):
+    det = anomaly.PCADetector().fit(runs[0])
+    assert det.predict(runs[1]).mean() < 0.05  # 4 degC cooler from the first row: a condition
+    assert [e.channel for e in det.check_envelope(runs[1])][:1] and set(e.channel for e in det.check_envelope(runs[1])) <= set(TEMPS)
+    heating = runs[2].copy()
+    heating.iloc[1500:, heating.columns.get_loc("j3_temp")] += 1.0  # 1 degC within the run: 20 x its noise
+    flags = det.predict(heating).to_numpy()
+    assert flags[1500:].mean() > 0.95 and flags[:1500].mean() < 0.05
+
+
+def test_setpoint_paths_agree_and_survive_a_reload(runs, tmp_path):
+    det = anomaly.PCADetector(adapt=200, smooth=5).fit(runs[0])
+    assert len(det.conditions_.setpoints) == 6
+    loaded = assert_paths_agree(det, runs[1].iloc[:1600], tmp_path, chunk_rows=333)
+    assert list(loaded.conditions_.setpoints) == list(det.conditions_.setpoints)
+    old = ConditionChannels.from_dict({"indices": [], "n_channels": 28, "lag": 0})  # saved before set-point channels
+    assert old.start_reference() is None and old.reference_rows == 0
+
+
+def test_conditions_lines_note_temperatures_left_at_their_level():
+    from anomaly.cli.fit import conditions_lines
+
+    rng = np.random.default_rng(2)
+    filtered = np.convolve(rng.normal(size=3000), np.ones(10) / 10, mode="same")  # steady, not white
+    frame = pd.DataFrame({"motor_temp": 40 + filtered, "current": rng.normal(size=3000)},
+                         index=pd.date_range("2026-01-01", periods=3000, freq="10ms"))
+    lines = conditions_lines(anomaly.PCADetector().fit(frame))
+    assert lines[0] == "condition channels: none is slow in every training log"
+    assert "set-point channels" in lines[1] and lines[1].endswith(": current")
+    assert lines[2].startswith("note: motor_temp look like temperatures") and lines[2].endswith("--condition motor_temp")
 
 
 def test_temperature_names():
@@ -114,13 +188,15 @@ def test_save_and_load_keep_conditions_calibration_and_envelope(runs, tmp_path):
     assert [e.channel for e in loaded.check_envelope(runs[1])] == [e.channel for e in det.check_envelope(runs[1])]
 
 
-def test_differentiable_score_follows_the_change_transform(runs, conditioned):
+@pytest.mark.parametrize("conditions", [TEMPS, "auto"])
+def test_differentiable_score_follows_the_condition_transforms(runs, conditions):
     from anomaly.generative.differentiable import score_graph
 
+    det = anomaly.PCADetector(conditions=conditions).fit(runs[0])
     frame = runs[1].iloc[:1200]
-    Z = conditioned.scaler_.transform(frame.to_numpy(np.float32))
-    graph = np.asarray(score_graph(conditioned, len(frame))(Z))
-    assert_allclose(graph, conditioned.score(frame).to_numpy(), rtol=1e-4, atol=1e-6)
+    Z = det.scaler_.transform(frame.to_numpy(np.float32))
+    graph = np.asarray(score_graph(det, len(frame))(Z))
+    assert_allclose(graph, det.score(frame).to_numpy(), rtol=1e-4, atol=1e-5)
 
 
 def test_calibrated_head_stops_one_quiet_channel_from_dominating():
@@ -146,7 +222,7 @@ def test_guard_names_the_channels_outside_the_envelope(runs, conditioned):
 
 
 def test_a_model_saved_before_the_guard_loads_and_scores_with_an_unbounded_envelope(runs, tmp_path):
-    det = anomaly.PCADetector().fit(runs[0])
+    det = anomaly.PCADetector(conditions=None).fit(runs[0])  # that format had no condition channels
     path = det.save(tmp_path / "old")
     meta = json.loads((path / "detector.json").read_text())
     for key in ("envelope", "conditions", "head"):  # what a model of the previous format lacks

@@ -27,8 +27,9 @@ Datasets
 ``smd``/``asd`` per entity: point F1 of ``det.predict`` and AUC-PR of the scores (no point adjustment).
 
 Variants (the ablation): ``base`` (no condition channels, mean of errors, ``Percentile(99)``
-threshold), ``+conditions`` (``conditions="auto"``, the default since it takes only slow
-channels: most of their variance slower than 10 s), ``+calibrated`` (``aggregate="calibrated"``),
+threshold), ``+conditions`` (``conditions="auto"``, the default: slow channels, most of their
+variance slower than 10 s, by their change; set-point channels, white noise around one level,
+against the start of each run), ``+calibrated`` (``aggregate="calibrated"``),
 ``+both``, the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores),
 three with ``Sustained()`` (the level no 25-row stretch of normal scores stays above),
 ``+adapt`` (baseline adaptation, ``adapt=1000`` rows on every dataset) and ``+smooth``

@@ -77,6 +77,8 @@ VARIANTS = {
     "+both+adapt": {"conditions": "auto", "aggregate": "calibrated", "adapt": 1000},
     "+conditions+smooth": {"conditions": "auto", "smooth_s": 3.0},
     "+conditions+smooth+max": {"conditions": "auto", "smooth_s": 3.0, "threshold": Percentile(100.0)},
+    "+conditions+smooth+sustained": {"conditions": "auto", "smooth_s": 3.0, "threshold": Sustained()},
+    "+both+smooth": {"conditions": "auto", "aggregate": "calibrated", "smooth_s": 3.0},
     "+both+smooth+max": {"conditions": "auto", "aggregate": "calibrated", "smooth_s": 3.0, "threshold": Percentile(100.0)},
     "+both+adapt+smooth+max": {"conditions": "auto", "aggregate": "calibrated", "adapt": 1000, "smooth_s": 3.0,
                                "threshold": Percentile(100.0)},

@@ -135,7 +135,7 @@ class PassReference:
         self.rows = int(rows)
         self._first = np.zeros((0, len(self.indices)))  # the pass's first rows (at most `rows`), float64
         self._seen = 0
-        self._mean: np.ndarray | None = None  # the reference once the first `rows` rows are in
+        self._mean: np.ndarray | None = None  # (c,) the reference once the first `rows` rows are in
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
         """Rows (m, c) of the pass, of which the last ``new`` (default: all) are new, -> the same
@@ -151,13 +151,13 @@ class PassReference:
         self._seen += new
         if not m:
             return Z
-        if start + 1 >= self.rows:  # every row past the first `rows`: one reference
-            if self._mean is None:
-                self._mean = np.cumsum(self._first, axis=0)[-1] / self.rows  # as the rows before it
-            reference = self._mean
-        else:
-            count = np.minimum(np.arange(start, start + m) + 1, self.rows)
-            reference = np.cumsum(self._first, axis=0)[count - 1] / count[:, None]
+        if start + 1 >= self.rows:  # every row past the first `rows`: one reference, one subtraction
+            if self._mean is None:  # (c,): 0 for the other channels, which subtracting leaves as they are
+                self._mean = np.zeros(Z.shape[1])
+                self._mean[self.indices] = np.cumsum(self._first, axis=0)[-1] / self.rows  # as the rows before it
+            return (Z - self._mean).astype(np.float32)
+        count = np.minimum(np.arange(start, start + m) + 1, self.rows)
+        reference = np.cumsum(self._first, axis=0)[count - 1] / count[:, None]
         out = np.array(Z, dtype=np.float32)
         out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
         return out

@@ -6,11 +6,13 @@ Rules (:class:`~anomaly.decisions.rules.DecisionRules`, defaults
 * **hysteresis**: an alert opens when the score is above ``enter`` and stays open while the
   score is above ``exit`` (``exit <= enter``), so a score hovering at the threshold does not
   flicker;
-* **minimum duration**: an alert is raised only once it has lasted ``min_duration`` steps,
-  or at its first step above ``severe`` (a level far above ``enter``: a short, violent event
-  such as a collision). A stream reports "opened" at that step; in batch the whole alert,
-  its first steps included, is flagged. Other alerts are dropped without a trace (and start
-  no cooldown);
+* **minimum duration**: an alert is raised only once ``min_duration`` of its steps were held
+  (above ``enter`` at its start or after a gap, above ``exit`` otherwise; the steps of merged
+  gaps do not count), or at its first step above ``severe`` (a level far above ``enter``: a
+  short, violent event such as a collision). Two blips that the merge gap joins are not an
+  alert because of the gap between them. A stream reports "opened" at that step; in batch the
+  whole alert, its first steps included, is flagged. Other alerts are dropped without a trace
+  (and start no cooldown);
 * **merge gap**: once the score has fallen to ``exit`` or below, a return above ``enter``
   after at most ``merge_gap`` steps at or below ``exit`` continues the same alert (the gap
   steps become part of it); only a later return opens a new one;
@@ -91,7 +93,7 @@ class AlertLogic(Params):
         hysteresis). Must be ``<= enter``. :meth:`from_threshold` sets it to
         ``exit_ratio`` times the threshold (``DEFAULT_RULES.exit_ratio`` by default).
     min_duration : int, default ``DEFAULT_RULES.min_duration`` (25)
-        Steps (>= 1) an alert must last, merged gaps included, before it is raised.
+        Held steps (>= 1) an alert must have before it is raised (merged gaps not counted).
     merge_gap : int, default ``DEFAULT_RULES.merge_gap`` (100)
         Largest number (>= 0) of steps at or below ``exit`` after which a return above
         ``enter`` still continues the alert.
@@ -211,6 +213,7 @@ class AlertLogic(Params):
         self._peak = -math.inf
         self._raised = False
         self._severe = False  # a step of the current alert was above the severe level
+        self._held = 0  # held steps of the current alert (its merged gaps not counted)
         self._quiet_until = -1  # cooldown: no alert opens at steps <= this
         return self
 
@@ -223,7 +226,7 @@ class AlertLogic(Params):
         if self._start is None:
             if score <= enter or t <= self._quiet_until:
                 return None
-            self._start, self._peak, self._raised, self._severe = t, score, False, False
+            self._start, self._peak, self._raised, self._severe, self._held = t, score, False, False, 0
         elif score > (exit_ if t == self._last + 1 else enter):  # hold, or return from a gap
             if score > self._peak:
                 self._peak = score
@@ -232,8 +235,9 @@ class AlertLogic(Params):
         else:
             return None  # inside the merge gap
         self._last = t
+        self._held += 1
         self._severe = self._severe or score > severe
-        if self._raised or (t - self._start + 1 < min_duration and not self._severe):
+        if self._raised or (self._held < min_duration and not self._severe):
             return None
         self._raised = True
         return AlertChange("opened", self._start, score=score)

@@ -110,7 +110,8 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
     * **merge gap**: runs separated by at most ``merge_gap`` rows are merged;
     * **cooldown**: no event opens within ``cooldown`` rows after the end of the previous one
       (a run reaching into the cooldown starts at its first flag after it);
-    * **minimum duration**: events shorter than ``min_duration`` rows are dropped, unless
+    * **minimum duration**: events with fewer than ``min_duration`` held rows (merged gaps
+      not counted) are dropped, unless
       (with ``threshold`` and ``scores``) their score goes above ``severe_ratio * threshold``.
 
     For every flagged run as its own event, pass ``min_duration=1, merge_gap=0, cooldown=0``.
@@ -132,7 +133,7 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         the hysteresis. Must be >= 0 unless ``exit_ratio`` is 1 (the exit level must not be
         above it).
     min_duration : int, default ``DEFAULT_RULES.min_duration`` (25)
-        Minimum event length in rows (>= 1), merged gaps included.
+        Minimum held rows of an event (>= 1): rows above the hold level, merged gaps not counted.
     merge_gap : int, default ``DEFAULT_RULES.merge_gap`` (100)
         Largest number of rows between two runs that still merges them (>= 0).
     cooldown : int, default ``DEFAULT_RULES.cooldown`` (500)

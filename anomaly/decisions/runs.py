@@ -136,9 +136,12 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
     2. **merge gap**: runs at most ``merge_gap`` rows apart merge (:func:`merge_runs`);
     3. **cooldown** and **minimum duration**, in time order: a merged run that starts at or
        before ``quiet`` (the end of the last kept event plus ``cooldown``) starts instead at
-       its first ``enter`` row after ``quiet``, or is dropped if it has none; a run shorter
-       than ``min_duration`` rows with no ``severe`` row is dropped (and starts no cooldown);
-       any other is an event.
+       its first ``enter`` row after ``quiet``, or is dropped if it has none; a run with fewer
+       than ``min_duration`` held rows (rows of step 1; the merged gaps do not count) and no
+       ``severe`` row is dropped (and starts no cooldown); any other is an event. Two blips of
+       a few rows that the merge gap joins are not an event because of the gap between them;
+       a fault whose score dips below the hold level now and then still is, once its rows
+       above it add up.
 
     This is exactly what the stream state machine :meth:`AlertLogic.push
     <anomaly.decisions.AlertLogic.push>` reports with ``enter = scores > enter_level`` and
@@ -155,7 +158,8 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
         Rows that keep an open event going, e.g. ``scores > exit_ratio * threshold``;
         default ``enter`` (no hysteresis).
     min_duration : int, default=1
-        Rows (>= 1) an event must last, merged gaps included.
+        Held rows (>= 1) an event must have: rows above the hold level after an ``enter`` row,
+        not counting the merged gaps.
     merge_gap : int, default=0
         Largest number (>= 0) of rows between two runs that still merges them.
     cooldown : int, default=0
@@ -186,6 +190,7 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
         check_lengths(enter=enter, severe=severe)
         severe_rows = np.flatnonzero(severe)
     openings = np.flatnonzero(enter)
+    held_before = np.concatenate([[0], np.cumsum(held, dtype=np.intp)])  # held rows before each position
     kept, quiet = [], -1
     for start, end in merge_runs(event_ranges(held), merge_gap).tolist():
         if start <= quiet:  # in the cooldown: open at the first enter row after it, if any
@@ -194,7 +199,8 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
                 continue
             start = int(openings[i])
         first_severe = int(np.searchsorted(severe_rows, start))
-        if end - start + 1 >= min_duration or (first_severe < len(severe_rows) and severe_rows[first_severe] <= end):
+        if (held_before[end + 1] - held_before[start] >= min_duration
+                or (first_severe < len(severe_rows) and severe_rows[first_severe] <= end)):
             kept.append((start, end))
             quiet = end + cooldown
     return np.array(kept, dtype=np.intp).reshape(-1, 2)

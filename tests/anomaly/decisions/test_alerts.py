@@ -95,8 +95,11 @@ def test_an_alert_blocked_by_cooldown_opens_when_the_cooldown_ends():
 
 
 # -- combinations --------------------------------------------------------------
-def test_min_duration_counts_merged_gaps():
-    assert raw(1, min_duration=5, merge_gap=2).alerts(S) == [(1, 5, 5.0)]
+def test_min_duration_counts_held_steps_not_merged_gaps():
+    # steps 1, 2 and 5 are above 1; the merge gap joins them into one span of 5 steps, 3 of them held
+    assert raw(1, min_duration=5, merge_gap=2).alerts(S) == []
+    assert raw(1, min_duration=3, merge_gap=2).alerts(S) == [(1, 5, 5.0)]
+    assert stream(raw(1, min_duration=3, merge_gap=2), S)[5] == opened(1, 5.0)  # raised at the third held step
 
 
 def test_hysteresis_with_min_duration_raises_on_a_step_below_enter():

@@ -84,8 +84,10 @@ def test_events_merge_then_min_duration():
     assert spans(grouped(flags, merge_gap=1)) == [(0, 2, 3), (5, 6, 2)]
     assert spans(grouped(flags, merge_gap=2)) == [(0, 6, 7)]
     assert spans(grouped(flags, min_duration=2)) == [(5, 6, 2)]
-    # merging happens before dropping short runs
-    assert spans(grouped(flags, merge_gap=1, min_duration=3)) == [(0, 2, 3)]
+    # merging happens before dropping short runs, and the minimum counts flagged rows, not gaps
+    assert spans(grouped(flags, merge_gap=1, min_duration=2)) == [(0, 2, 3), (5, 6, 2)]
+    assert spans(grouped(flags, merge_gap=1, min_duration=3)) == []
+    assert spans(grouped(flags, merge_gap=2, min_duration=4)) == [(0, 6, 7)]  # 4 flagged rows in 0..6
 
 
 def test_events_accepts_array_like_flags_with_range_index():

@@ -93,7 +93,10 @@ def test_decide_runs_by_hand():
     assert decide_runs(enter).tolist() == [[0, 1], [3, 3], [7, 9]]
     assert decide_runs(enter, hold).tolist() == [[0, 4], [7, 10]]  # holds over rows 2 and 4, 10
     assert decide_runs(enter, merge_gap=1).tolist() == [[0, 3], [7, 9]]
-    assert decide_runs(enter, merge_gap=1, min_duration=4).tolist() == [[0, 3]]
+    # the minimum duration counts held rows, not merged gaps: rows 0, 1, 3 are 3 of the span 0..3
+    assert decide_runs(enter, merge_gap=1, min_duration=4).tolist() == []
+    assert decide_runs(enter, merge_gap=1, min_duration=3).tolist() == [[0, 3], [7, 9]]
+    assert decide_runs(enter, hold, merge_gap=1, min_duration=5).tolist() == [[0, 4]]  # 5 held rows
     # cooldown after the event ending at 1: rows 2..7 are quiet; the run 7..9 opens at its first enter after it
     assert decide_runs(enter, cooldown=6).tolist() == [[0, 1], [8, 9]]
     assert decide_runs(enter, cooldown=8).tolist() == [[0, 1]]

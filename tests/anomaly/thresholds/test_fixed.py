@@ -85,9 +85,11 @@ def test_sustained_is_the_lowest_level_the_rules_stay_quiet_at():
     assert Sustained(min_duration=1, merge_gap=0, exit_ratio=1.0).fit(scores).threshold_ == 9.0  # any row alarms
     assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0).fit(scores).threshold_ == 3.0  # rows 3..5 above 2.x
     assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0, factor=2.0).fit(scores).threshold_ == 6.0
-    # merging: above 2, rows 1 and 3..5 (one row apart) merge into a 5-row event; above 3 they don't
-    assert Sustained(min_duration=5, merge_gap=1, exit_ratio=1.0).fit(scores).threshold_ == 3.0
-    assert Sustained(min_duration=5, merge_gap=2, exit_ratio=1.0).fit(scores).threshold_ == 4.0
+    # merging: above 0, rows 1 and 3..6 (one row apart) merge into one event of 5 held rows; above 2
+    # rows 1 and 3..5 merge too, but hold 4 rows (the gap does not count)
+    assert Sustained(min_duration=5, merge_gap=1, exit_ratio=1.0).fit(scores).threshold_ == 2.0
+    assert Sustained(min_duration=4, merge_gap=1, exit_ratio=1.0).fit(scores).threshold_ == 3.0
+    assert Sustained(min_duration=3, merge_gap=2, exit_ratio=1.0).fit(scores).threshold_ == 4.0  # above 3: 1, 4, 5 merge
     # counting severe runs too: the lone 9 alarms at any level under 9 / 2
     assert Sustained(min_duration=3, merge_gap=0, exit_ratio=1.0, severe_ratio=2.0).fit(scores).threshold_ == 5.0
 

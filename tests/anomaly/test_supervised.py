@@ -9,6 +9,7 @@ from numpy.testing import assert_allclose
 
 from anomaly.errors import ConfigError, DataError, ModelFileError
 from anomaly.supervised import SupervisedDetector, load_supervised, window_features
+from pipelines.stream.scorer import StreamScorer
 
 CHANNELS = ["a", "b", "c"]
 RATE = 10.0
@@ -154,3 +155,24 @@ def test_a_damaged_saved_head_raises_model_file_error(fitted, tmp_path):
     (tmp_path / "head" / "supervised.json").write_text("{not json")
     with pytest.raises(ModelFileError):
         load_supervised(tmp_path / "head")
+
+
+def test_a_stream_of_a_head_measures_set_point_channels_from_its_first_row():
+    """A white-noise channel is a set-point channel of the detector under the head: batch and
+    stream measure it against the same first rows."""
+    def with_set_point(seed, fault):
+        frame, labels = _log(seed, fault)
+        noise = np.random.default_rng(100 + seed).standard_normal(len(frame))
+        return frame.assign(temp=40.0 + seed + 0.05 * noise), labels  # another level in every log
+
+    logs = [with_set_point(s, None if s < 2 else (1000 + 100 * s, 1600 + 100 * s)) for s in range(6)]
+    head = SupervisedDetector(target_fa_per_hour=2.0, max_iter=20, folds=3, window=10)
+    head.fit([f for f, _ in logs], [y for _, y in logs])
+    assert [head.detector_.schema_.channels[i] for i in head.detector_.conditions_.setpoints] == ["temp"]
+    frame = with_set_point(7, (1500, 2200))[0]
+    batch = head.evaluate_frame(frame)[1].to_numpy()
+    scorer, streamed = StreamScorer(head), []
+    for timestamp, row in zip(frame.index, frame.to_numpy()):
+        if (step := scorer.push(timestamp, row)) is not None:
+            streamed.extend(step.scores)
+    assert_allclose(streamed, batch[len(batch) - len(streamed):], rtol=1e-5, atol=1e-7)

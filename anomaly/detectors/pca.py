@@ -127,17 +127,20 @@ class PCADetector(Detector):
         return errors[:, 0].sum(axis=1), t2[:, 0]
 
     def t_squared(self, X) -> np.ndarray:
-        """Hotelling's T-squared per step, shape (n_steps,), for a frame of the fitted channels."""
+        """Hotelling's T-squared per step, shape (n_steps,), for a frame of the fitted channels
+        (the frame is one pass, as :meth:`score` sees it before adaptation and smoothing: the
+        condition channels' first ``lag`` rows are 0)."""
         return self._statistics_of(X)[1]
 
     def spe(self, X) -> np.ndarray:
-        """Q statistic (squared prediction error) per step, shape (n_steps,)."""
+        """Q statistic (squared prediction error) per step, shape (n_steps,); as :meth:`t_squared`."""
         return self._statistics_of(X)[0]
 
-    def _statistics_of(self, X):
+    def _statistics_of(self, X) -> tuple[np.ndarray, np.ndarray]:
         self.check_fitted()
         _, values = self.prepare(X, "input")
-        return self._statistics(self.scaler_.transform(values))
+        errors, t2 = self.errors_and_extra_scaled(self.conditions_.relative(self.scaler_.transform(values)))
+        return errors.sum(axis=1), t2
 
     def _save_artifacts(self, directory: Path) -> None:
         save_arrays(directory, {name: getattr(self, name + "_") for name in _ARRAYS})

@@ -189,6 +189,14 @@ def test_save_and_load_keep_conditions_calibration_and_envelope(runs, tmp_path):
 
 
 @pytest.mark.parametrize("conditions", [TEMPS, "auto"])
+def test_pca_statistics_follow_the_condition_transforms(runs, conditions):
+    det = anomaly.PCADetector(conditions=conditions, statistic="t2").fit(runs[0])
+    frame = runs[1].iloc[:1500]
+    assert_allclose(det.t_squared(frame), det.score(frame).to_numpy(), rtol=1e-6)
+    assert_allclose(det.spe(frame), det.errors(frame).to_numpy().sum(axis=1), rtol=1e-5, atol=1e-6)
+
+
+@pytest.mark.parametrize("conditions", [TEMPS, "auto"])
 def test_differentiable_score_follows_the_condition_transforms(runs, conditions):
     from anomaly.generative.differentiable import score_graph
 

@@ -133,9 +133,9 @@ class PassReference:
     def __init__(self, indices, rows: int):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.rows = int(rows)
-        self._first = np.zeros((0, len(self.indices)))  # the pass's first rows (at most `rows`), float64
+        self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
-        self._mean: np.ndarray | None = None  # (c,) the reference once the first `rows` rows are in
+        self._mean: np.ndarray | None = None  # (c,) the reference past the first `rows` rows, 0 elsewhere
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
         """Rows (m, c) of the pass, of which the last ``new`` (default: all) are new, -> the same
@@ -146,18 +146,20 @@ class PassReference:
         start = self._seen - (m - new)  # pass position of Z[0]
         if start < 0 or not 0 <= new <= m:
             raise ValueError(f"{m - new} rows given as seen, but the pass has seen {self._seen}")
-        if len(self._first) < self.rows:
-            self._first = np.concatenate([self._first, Z[m - new :, self.indices][: self.rows - len(self._first)]])
+        if len(self._sums) < self.rows:  # extend the prefix sums, summing on from the last one
+            taken = Z[m - new :, self.indices][: self.rows - len(self._sums)]
+            last = self._sums[-1:] if len(self._sums) else np.zeros((1, len(self.indices)))
+            self._sums = np.concatenate([self._sums, np.cumsum(np.concatenate([last, taken]), axis=0)[1:]])
         self._seen += new
         if not m:
             return Z
         if start + 1 >= self.rows:  # every row past the first `rows`: one reference, one subtraction
             if self._mean is None:  # (c,): 0 for the other channels, which subtracting leaves as they are
                 self._mean = np.zeros(Z.shape[1])
-                self._mean[self.indices] = np.cumsum(self._first, axis=0)[-1] / self.rows  # as the rows before it
+                self._mean[self.indices] = self._sums[-1] / self.rows
             return (Z - self._mean).astype(np.float32)
         count = np.minimum(np.arange(start, start + m) + 1, self.rows)
-        reference = np.cumsum(self._first, axis=0)[count - 1] / count[:, None]
+        reference = self._sums[count - 1] / count[:, None]
         out = np.array(Z, dtype=np.float32)
         out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
         return out

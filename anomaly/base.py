@@ -27,6 +27,7 @@ import pandas as pd
 from anomaly import bundle
 from anomaly.adaptation import check_tau
 from anomaly.conditions import fit_conditions, lag_rows
+from anomaly.decisions.rules import rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
@@ -287,7 +288,7 @@ class Detector(Params, ABC):
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)
         scores = [self.scores_of_errors(E, X, head.start(adapt=False))[1] for E, X in outputs]  # a pass per log
-        head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]))
+        head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]), rules_at(schema.sampling_rate))
         self.decision_scores_ = np.concatenate(scores)
         self.envelope_ = Envelope().fit(values, schema.channels)
         self.fingerprint_ = fingerprint(values, schema.channels)

@@ -29,7 +29,7 @@ import pandas as pd
 
 from anomaly.bundle import META_FILE as DETECTOR_FILE
 from anomaly.decisions.alerts import AlertLogic
-from anomaly.decisions.rules import DEFAULT_RULES
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, model_rules
 from anomaly.decisions.runs import event_ranges
 from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
@@ -87,10 +87,13 @@ class Round:
     previous: str = field(default="")
 
 
-def alarms(scores: np.ndarray, level: float) -> list[tuple[int, int]]:
-    """``(start, end)`` positions (``end`` inclusive) of the alarms the default alert rules raise
-    on ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`)."""
-    return [(start, end) for start, end, _ in AlertLogic.at_level(level).alerts(scores)]
+def alarms(scores: np.ndarray, level: float, rules: DecisionRules = DEFAULT_RULES) -> list[tuple[int, int]]:
+    """``(start, end)`` positions (``end`` inclusive) of the alarms the alert rules raise on
+    ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`).
+    ``rules``: their row counts (a model's: :func:`~anomaly.decisions.model_rules`); the
+    ratios are always :data:`DEFAULT_RULES`' ones."""
+    logic = AlertLogic.at_level(level, min_duration=rules.min_duration, merge_gap=rules.merge_gap, cooldown=rules.cooldown)
+    return [(start, end) for start, end, _ in logic.alerts(scores)]
 
 
 def _turning_levels(values: np.ndarray) -> np.ndarray:
@@ -99,12 +102,12 @@ def _turning_levels(values: np.ndarray) -> np.ndarray:
     return np.unique(np.concatenate([values, values / DEFAULT_RULES.exit_ratio, values / DEFAULT_RULES.severe_ratio]))
 
 
-def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray) -> int:
-    """How many alarms at ``level`` overlap the True rows of ``rows`` (n,)."""
-    return sum(bool(rows[a:b + 1].any()) for a, b in alarms(scores, level))
+def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray, rules: DecisionRules = DEFAULT_RULES) -> int:
+    """How many alarms at ``level`` (under ``rules``) overlap the True rows of ``rows`` (n,)."""
+    return sum(bool(rows[a:b + 1].any()) for a, b in alarms(scores, level, rules))
 
 
-def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0) -> float:
+def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0, rules: DecisionRules = DEFAULT_RULES) -> float:
     """The lowest level from ``floor`` up at which the alert rules raise no alarm that overlaps a reviewed row.
 
     Parameters
@@ -117,6 +120,8 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0
         The lowest level considered (the model's threshold: feedback only raises it). Below
         it the answer need not be monotone: an early alarm at a low level can hold a reviewed
         one back through its cooldown.
+    rules : DecisionRules, default DEFAULT_RULES
+        The alert rules' row counts (the model's, :func:`~anomaly.decisions.model_rules`).
 
     Returns
     -------
@@ -126,27 +131,28 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0
         levels at which the reviewed rows change: their scores, and those over the hold and
         severe ratios).
     """
-    if not reviewed.any() or not alarms_within(scores, floor, reviewed):
+    if not reviewed.any() or not alarms_within(scores, floor, reviewed, rules):
         return 0.0
     turning = _turning_levels(scores[reviewed].astype(np.float64))
     candidates = turning[turning > floor]  # the largest, over the hold ratio, is always quiet
     lo, hi = 0, len(candidates) - 1
     while lo < hi:
         mid = (lo + hi) // 2
-        if alarms_within(scores, candidates[mid], reviewed):
+        if alarms_within(scores, candidates[mid], reviewed, rules):
             lo = mid + 1
         else:
             hi = mid
     return float(candidates[lo])
 
 
-def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float) -> float:
-    """The highest level (>= ``below``) at which an alarm still overlaps the ``fault`` rows (n,);
-    infinity when none does even at ``below`` (a fault the model missed caps nothing).
+def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float, rules: DecisionRules = DEFAULT_RULES) -> float:
+    """The highest level (>= ``below``) at which an alarm (under ``rules``) still overlaps the
+    ``fault`` rows (n,); infinity when none does even at ``below`` (a fault the model missed
+    caps nothing).
 
     A reviewed fault caps how far feedback may raise the threshold.
     """
-    if not alarms_within(scores, below, fault):
+    if not alarms_within(scores, below, fault, rules):
         return float("inf")
     values = scores[fault].astype(np.float64)
     turning = _turning_levels(values)
@@ -154,7 +160,7 @@ def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float) -> float:
     lo, hi = 0, len(candidates) - 1
     while lo < hi:  # the last candidate at which the fault still alarms
         mid = (lo + hi + 1) // 2
-        if alarms_within(scores, candidates[mid], fault):
+        if alarms_within(scores, candidates[mid], fault, rules):
             lo = mid
         else:
             hi = mid - 1
@@ -209,7 +215,8 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
                            "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
         model.fit_classifiers()
         scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
-    level = max(silencing_level(s, y == NORMAL, before) for s, y in zip(scores, labels))
+    rules = model_rules(model)
+    level = max(silencing_level(s, y == NORMAL, before, rules) for s, y in zip(scores, labels))
     after = max(before, float(np.nextafter(level, np.inf)) if level > 0 else before)
     faults = []  # (scores, rows) of each reviewed fault
     for s, y in zip(scores, labels):
@@ -218,11 +225,11 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
             rows = np.zeros(len(y), dtype=bool)
             rows[a:b + 1] = True
             faults.append((s, rows))
-    cap = min((keeping_level(s, rows, before) for s, rows in faults), default=np.inf)
+    cap = min((keeping_level(s, rows, before, rules) for s, rows in faults), default=np.inf)
     after = max(before, min(after, cap))
     set_threshold(model, after)
-    left = sum(alarms_within(s, after, y == NORMAL) for s, y in zip(scores, labels))
-    still = sum(bool(alarms_within(s, after, rows)) for s, rows in faults)
+    left = sum(alarms_within(s, after, y == NORMAL, rules) for s, y in zip(scores, labels))
+    still = sum(bool(alarms_within(s, after, rows, rules)) for s, rows in faults)
     return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
                    "faults_still_alarmed": int(still), "false_alarms_left": int(left)}
 

@@ -97,12 +97,13 @@ class ScoreHead(Params):
             return ops.mean(errors, axis=-1)
         return ops.mean(ops.minimum(errors / self.scale_, CONTRIBUTION_CAP), axis=-1) / self.norm_
 
-    def fit(self, scores: np.ndarray) -> ScoreHead:
-        """Fit the threshold rule on normal scores of shape (n,)."""
+    def fit(self, scores: np.ndarray, rules=None) -> ScoreHead:
+        """Fit the threshold rule on normal scores of shape (n,); ``rules``: the alert rules
+        it will decide with (:meth:`anomaly.thresholds.Threshold.fit`)."""
         rule = self.threshold if self.threshold is not None else Percentile(99.0)
         if not isinstance(rule, Threshold):
             raise ConfigError(f"threshold={rule!r} is not a Threshold")
-        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores)
+        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores, rules=rules)
         self.threshold_ = float(self.thresholder_.threshold_)
         return self
 

@@ -18,7 +18,7 @@ learns the fault type (:meth:`SupervisedDetector.predict_type`).
 Its probability threshold is chosen without test labels: on out-of-fold probabilities (the
 logs split into ``folds`` groups, or with fewer logs than folds each log into ``folds``
 time-ordered blocks, each scored by a classifier fitted on the others), the lowest level whose
-alert events (:data:`anomaly.decisions.DEFAULT_RULES`) on the labelled-normal time stay within
+alert events (:data:`anomaly.decisions.DEFAULT_RULES` at the logs' rate, :func:`~anomaly.decisions.rules_at`) on the labelled-normal time stay within
 ``target_fa_per_hour``.
 
 The head scores like a detector: :meth:`~SupervisedDetector.evaluate_frame` (errors,
@@ -43,6 +43,7 @@ import pandas as pd
 
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.decisions.alerts import AlertLogic
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, rules_at
 from anomaly.decisions.runs import event_ranges
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
@@ -116,11 +117,13 @@ def normal_segments(frame: pd.DataFrame, normal: np.ndarray, min_rows: int) -> l
     return [frame.iloc[a:b + 1] for a, b in event_ranges(normal) if b + 1 - a >= min_rows]
 
 
-def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray) -> int:
+def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray, rules: DecisionRules = DEFAULT_RULES) -> int:
     """Alerts the stream would raise on ``probabilities`` (n,) at ``level`` (the default rules:
-    hysteresis, minimum duration, severe level, merge gap, cooldown) that start on a
+    hysteresis, minimum duration, severe level, merge gap, cooldown; ``rules`` gives the row
+    counts at the log's rate, :func:`~anomaly.decisions.rules_at`) that start on a
     labelled-normal row (``normal``, (n,) bool)."""
-    return sum(1 for start, _, _ in AlertLogic.at_level(level).alerts(probabilities) if normal[start])
+    logic = AlertLogic.at_level(level, min_duration=rules.min_duration, merge_gap=rules.merge_gap, cooldown=rules.cooldown)
+    return sum(1 for start, _, _ in logic.alerts(probabilities) if normal[start])
 
 
 def fold_pieces(lengths: list[int], folds: int) -> list[tuple[int, int, int, int]]:
@@ -318,9 +321,10 @@ class SupervisedDetector(Params):
         normal = [y == NORMAL for y in ys]
         hours = max(sum(int(n.sum()) / self.rate(f) / 3600 for f, n in zip(logs, normal)), 1e-12)
         rows = max(sum(int(n.sum()) for n in normal), 1)
+        rules = [rules_at(self.rate(f)) for f in logs]
 
         def rates(level: float) -> tuple[float, float]:
-            alarms = sum(false_alarms(p, level, n) for p, n in zip(probabilities, normal))
+            alarms = sum(false_alarms(p, level, n, r) for p, n, r in zip(probabilities, normal, rules))
             return alarms / hours, sum(int((p[n] > level).sum()) for p, n in zip(probabilities, normal)) / rows
 
         def fits(level: float) -> bool:

@@ -51,13 +51,14 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 
 import numpy as np
 from _common import RESULTS, data_root, environment, write_result
 from sklearn.metrics import average_precision_score
 
 from anomaly import make_detector
-from anomaly.decisions import events
+from anomaly.decisions import events, model_rules
 from anomaly.metrics import hit_rate, point_metrics
 from anomaly.schema import sampling_rate
 from anomaly.thresholds import POT, Percentile, Sustained
@@ -108,9 +109,9 @@ def make(name: str, variant: dict, frame):
 
 
 def decide(det, frame):
-    """Errors, scores, flags and the default-rule events of one frame."""
+    """Errors, scores, flags and the events of one frame (the default rules at the model's rate)."""
     errors, scores, flags = det.evaluate_frame(frame)
-    return errors, scores, flags, events(flags, errors, scores, threshold=det.threshold_)
+    return errors, scores, flags, events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))
 
 
 def overlaps(evs, lo, hi) -> bool:

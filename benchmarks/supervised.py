@@ -37,12 +37,13 @@ from __future__ import annotations
 import argparse
 import json
 import time
+from dataclasses import asdict
 
 import numpy as np
 from _common import RESULTS, data_root, write_result
 
 from anomaly import PCADetector, Percentile
-from anomaly.decisions import events
+from anomaly.decisions import events, rules_at
 from anomaly.metrics import auc_pr, point_metrics
 from anomaly.supervised import SupervisedDetector, window_features
 from datasets.alfa import RATE_HZ, load_alfa
@@ -68,7 +69,8 @@ def run_alfa(variant, max_iter: int) -> dict:
         head = variant(rate_hz=RATE_HZ, max_iter=max_iter, train_stride=4).fit([f.frame for f in train], [f.labels for f in train])
         flight = faulty[held]
         probability = head.predict_proba(flight.frame)
-        evs = events(probability > head.threshold_, None, probability, threshold=head.threshold_, exit_ratio=1.0)
+        evs = events(probability > head.threshold_, None, probability, threshold=head.threshold_,
+                     **dict(asdict(rules_at(RATE_HZ)), exit_ratio=1.0))
         raised_after = [e for e in evs if e.start >= flight.onset]
         alarms += len(evs) - len(raised_after)
         hours += (flight.onset - flight.frame.index[0]).total_seconds() / 3600

@@ -43,7 +43,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.decisions import DEFAULT_RULES, AlertLogic
+from anomaly.decisions import AlertLogic, rules_at
 from anomaly.errors import ConfigError, DataError
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
@@ -57,8 +57,6 @@ from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
 DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions", "session")
-#: Sampling rate, in Hz, that :data:`anomaly.decisions.DEFAULT_RULES` counts its rows at.
-RULES_RATE_HZ = 100.0
 
 
 @dataclass
@@ -240,20 +238,12 @@ def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0
     return result
 
 
-def scaled_rules(rate_hz: float) -> dict:
-    """:data:`anomaly.decisions.DEFAULT_RULES` with its row counts scaled from 100 Hz to ``rate_hz``."""
-    factor = rate_hz / RULES_RATE_HZ
-    return {"min_duration": max(1, round(DEFAULT_RULES.min_duration * factor)),
-            "merge_gap": round(DEFAULT_RULES.merge_gap * factor), "cooldown": round(DEFAULT_RULES.cooldown * factor),
-            "exit_ratio": DEFAULT_RULES.exit_ratio}
-
-
 def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     """Per split with an ``onset``: was the fault detected after it, how fast, and the false alarms before it.
 
     Alarms are the toolkit's default decision: each detector's own fitted threshold and
     :class:`anomaly.decisions.AlertLogic` with :data:`~anomaly.decisions.DEFAULT_RULES`, whose
-    row counts are for 100 Hz, scaled to the split's sampling rate (:func:`scaled_rules`; at
+    row counts are for 100 Hz, scaled to the split's sampling rate (:func:`~anomaly.decisions.rules_at`; at
     ALFA's 20 Hz: 5-row minimum duration, 20-row merge gap, 100-row cooldown, exit at 0.8 x
     the threshold). An alarm that *starts* at or after the onset detects the fault, with the
     delay from the onset to its start; an alarm that starts before the onset is a false alarm
@@ -285,9 +275,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     for run in runs:
         rows = []
         for i, split in chosen:
-            rules = scaled_rules(rates[i])
-            del rules["exit_ratio"]  # at_level holds at DEFAULT_RULES' ratio, as scaled_rules reports it
-            alarms = AlertLogic.at_level(run.thresholds[i], **rules).alerts(run.scores[i])
+            rules = rules_at(rates[i])
+            alarms = AlertLogic.at_level(run.thresholds[i], min_duration=rules.min_duration, merge_gap=rules.merge_gap,
+                                         cooldown=rules.cooldown).alerts(run.scores[i])
             index = split.test.index
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]
@@ -311,7 +301,13 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         }
         flights[run.name] = rows
     first = chosen[0][0]
-    return {"summary": summary, "flights": flights, "rules": {"rate_hz": rates[first], **scaled_rules(rates[first])}}
+    return {"summary": summary, "flights": flights, "rules": {"rate_hz": rates[first], **_counts(rules_at(rates[first]))}}
+
+
+def _counts(rules) -> dict:
+    """The rules' row counts and exit ratio, as the detection result reports them."""
+    return {"min_duration": rules.min_duration, "merge_gap": rules.merge_gap, "cooldown": rules.cooldown,
+            "exit_ratio": rules.exit_ratio}
 
 
 def detection_tables(result: dict) -> dict[str, pd.DataFrame]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -17,6 +18,7 @@ from anomaly import DenseAutoencoder, PCADetector, events
 from anomaly.attribution import top_channels
 from anomaly.cli.console import out, print_table
 from anomaly.cli.progress import fit_with_progress, progress
+from anomaly.decisions import model_rules
 from anomaly.metrics import evaluate_outputs, tables, to_markdown
 from datasets.robot_arm import simulate
 from pipelines.sinks import write_table, write_text
@@ -62,7 +64,7 @@ def run_demo(output_dir: str | Path, *, train_duration=300.0, test_duration=600.
         errors, scores, flags = det.evaluate_frame(test.frame)
         timings[name] = {"fit_s": round(fit_s, 3), "score_s": round(time.perf_counter() - start, 3)}
         outputs[name] = (scores.to_numpy(), flags.to_numpy())
-        event_lists[name] = [e.to_dict() for e in events(flags, errors, scores, threshold=det.threshold_)]  # DEFAULT_RULES, as streams
+        event_lists[name] = [e.to_dict() for e in events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))]  # as streams
         columns.append(pd.concat([scores, flags, top_channels(errors)], axis=1).add_prefix(f"{name}:"))
         det.save(output_dir / "models" / name)
     step("evaluating")

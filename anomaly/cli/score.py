@@ -11,6 +11,7 @@ row keeps its input timestamp in the output.
 from __future__ import annotations
 
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +21,7 @@ from anomaly import AnomalyError, ConfigError
 from anomaly.cli.console import err
 from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_and_score
 from anomaly.cli.progress import progress, rows_progress
-from anomaly.decisions import events
+from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
 from anomaly.guard import describe
 from anomaly.supervised import is_supervised
@@ -100,7 +101,8 @@ def _write_alarms(scored: Path, alarms: Path | None, model: Path) -> None:
         return
     table = pd.read_parquet(scored) if scored.suffix.lower() == ".parquet" else pd.read_csv(scored)
     table = table.set_index(table.columns[0])  # the input's timestamps (or row numbers), then score, flag, top_channels
-    found = events(table["flag"].astype(bool), scores=table["score"], threshold=load_model(model, "auto").threshold_)
+    det = load_model(model, "auto")
+    found = events(table["flag"].astype(bool), scores=table["score"], threshold=det.threshold_, **asdict(model_rules(det)))
     rows = [{"start": e.start, "end": e.end, "label": "", "peak_score": e.score, "top_channels": table["top_channels"].loc[e.peak]}
             for e in found]
     columns = ["start", "end", "label", "peak_score", "top_channels"]

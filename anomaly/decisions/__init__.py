@@ -3,7 +3,8 @@
 * :mod:`~anomaly.decisions.runs` -- runs of flagged rows and the steps every rule is made of
   (:func:`event_ranges`, :func:`decide_runs`, ...);
 * :mod:`~anomaly.decisions.rules` -- :class:`DecisionRules` and :data:`DEFAULT_RULES`, the
-  defaults of batch events and stream alerts alike;
+  defaults of batch events and stream alerts alike, and :func:`rules_at` / :func:`model_rules`
+  to scale them to a sampling rate;
 * :mod:`~anomaly.decisions.events` -- :func:`events`: batch events with peak and channel
   attribution;
 * :mod:`~anomaly.decisions.alerts` -- :class:`AlertLogic`: the stream state machine (and its
@@ -16,7 +17,7 @@ from anomaly.decisions.alerts import AlertChange, AlertLogic
 from anomaly.decisions.consensus import window_consensus, window_means
 from anomaly.decisions.events import Event, events
 from anomaly.decisions.persistence import persistence
-from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules
+from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, model_rules, rules_at
 from anomaly.decisions.runs import (
     decide_runs,
     drop_short,
@@ -38,7 +39,9 @@ __all__ = [
     "events",
     "hysteresis",
     "merge_runs",
+    "model_rules",
     "persistence",
+    "rules_at",
     "runs_to_flags",
     "window_consensus",
     "window_means",

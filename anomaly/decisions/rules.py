@@ -1,16 +1,20 @@
 """The decision rules shared by batch events and stream alerts, and their defaults.
 
 Every rule is counted in rows (time steps), so it means the same at any sampling rate only
-once scaled to it; the defaults are tuned for the toolkit's 100 Hz robot logs.
+once scaled to it. :data:`DEFAULT_RULES` are the defaults at 100 Hz (0.25 s, 1 s, 5 s);
+:func:`rules_at` scales them to another rate and :func:`model_rules` to a fitted model's, which
+is what every alarm path of the toolkit uses (``anomaly score --alarms``, ``anomaly stream``,
+``anomaly compare``, ``anomaly feedback``, the supervised head's false-alarm count).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import math
+from dataclasses import dataclass, replace
 
 from anomaly.validation import check_number
 
-__all__ = ["DEFAULT_RULES", "DecisionRules", "severe_level"]
+__all__ = ["DEFAULT_RULES", "RULES_RATE_HZ", "DecisionRules", "model_rules", "rules_at", "severe_level"]
 
 
 @dataclass(frozen=True)
@@ -90,5 +94,42 @@ however short (``severe_ratio``): the simulated collisions last 0.22 s, under th
 at 100 x the threshold, while no normal blip shorter than the minimum reached 5 x on the arm
 or on ALFA's flights (``benchmarks/conditions.py``). The former defaults of ``events()``
 (1 row, no merging) reported every blip; the demo's (3 / 10 rows) had no measurement behind
-them. For another sampling rate scale the three row counts (e.g. a tenth at 10 Hz); for
-every flagged run as its own event use ``DecisionRules()`` (1, 0, 0, 1.0, None)."""
+them. For another sampling rate, :func:`rules_at` scales the three row counts (a fifth at 20
+Hz); for every flagged run as its own event use ``DecisionRules()`` (1, 0, 0, 1.0, None)."""
+
+#: Sampling rate (Hz) at which :data:`DEFAULT_RULES` counts its rows.
+RULES_RATE_HZ = 100.0
+
+
+def rules_at(sampling_rate: float | None) -> DecisionRules:
+    """:data:`DEFAULT_RULES` with its row counts scaled from 100 Hz to ``sampling_rate``.
+
+    The same times at any rate: a 0.25 s minimum duration (at least one row), a 1 s merge
+    gap and a 5 s cooldown; at 20 Hz 5, 20 and 100 rows. The ratios do not depend on the rate.
+
+    Parameters
+    ----------
+    sampling_rate : float or None
+        Rows per second. None, NaN or <= 0 (rows without timestamps, such as SMD's) keeps the
+        row counts of :data:`DEFAULT_RULES`.
+
+    Returns
+    -------
+    DecisionRules
+    """
+    if sampling_rate is None or not math.isfinite(sampling_rate) or sampling_rate <= 0:
+        return DEFAULT_RULES
+    factor = sampling_rate / RULES_RATE_HZ
+    return replace(DEFAULT_RULES, min_duration=max(1, round(DEFAULT_RULES.min_duration * factor)),
+                   merge_gap=round(DEFAULT_RULES.merge_gap * factor), cooldown=round(DEFAULT_RULES.cooldown * factor))
+
+
+def model_rules(model) -> DecisionRules:
+    """The default rules at a fitted model's sampling rate (:func:`rules_at` of ``model.schema_.sampling_rate``).
+
+    Parameters
+    ----------
+    model : fitted Detector or SupervisedDetector
+        Anything with a ``schema_`` (:class:`anomaly.schema.Schema`).
+    """
+    return rules_at(model.schema_.sampling_rate)

@@ -52,13 +52,17 @@ class Threshold(Params, ABC):
     def _compute(self, scores: np.ndarray):
         """The threshold for finite normal ``scores`` of shape (n,)."""
 
-    def fit(self, scores) -> Threshold:
+    def fit(self, scores, *, rules=None) -> Threshold:
         """Fit ``threshold_`` on scores of normal data.
 
         Parameters
         ----------
         scores : array-like or pandas.Series of shape (n,)
             Finite anomaly scores of normal rows.
+        rules : DecisionRules or None
+            The alert rules the threshold will decide with (a detector passes its default
+            rules at its sampling rate, :func:`anomaly.decisions.model_rules`). Only
+            :class:`~anomaly.thresholds.Sustained` reads them.
 
         Returns
         -------

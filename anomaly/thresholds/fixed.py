@@ -87,8 +87,10 @@ class Sustained(Threshold):
 
     Parameters
     ----------
-    min_duration, merge_gap : int
-        Alert rules in rows (defaults: :data:`anomaly.decisions.DEFAULT_RULES`).
+    min_duration, merge_gap : int or None, default None
+        Alert rules in rows. None: those of the ``rules`` given to :meth:`fit` (a detector
+        gives its default rules at its sampling rate, so 0.25 s and 1 s at any rate), else
+        :data:`anomaly.decisions.DEFAULT_RULES`' (25 and 100 rows).
     exit_ratio : float
         Hold level as a fraction of the threshold (default: ``DEFAULT_RULES.exit_ratio``).
     severe_ratio : float or None, default None
@@ -102,8 +104,7 @@ class Sustained(Threshold):
         Margin on that level (> 0).
     """
 
-    def __init__(self, min_duration=DEFAULT_RULES.min_duration, merge_gap=DEFAULT_RULES.merge_gap,
-                 exit_ratio=DEFAULT_RULES.exit_ratio, severe_ratio=None, factor=1.0):
+    def __init__(self, min_duration=None, merge_gap=None, exit_ratio=DEFAULT_RULES.exit_ratio, severe_ratio=None, factor=1.0):
         self.min_duration = min_duration
         self.merge_gap = merge_gap
         self.exit_ratio = exit_ratio
@@ -111,18 +112,27 @@ class Sustained(Threshold):
         self.factor = factor
 
     def _check_params(self) -> None:
-        check_number("min_duration", self.min_duration, low=1, integer=True)
-        check_number("merge_gap", self.merge_gap, low=0, integer=True)
+        if self.min_duration is not None:
+            check_number("min_duration", self.min_duration, low=1, integer=True)
+        if self.merge_gap is not None:
+            check_number("merge_gap", self.merge_gap, low=0, integer=True)
         check_number("exit_ratio", self.exit_ratio, low=0, high=1, low_open=True)
         if self.severe_ratio is not None:
             check_number("severe_ratio", self.severe_ratio, low=1)
         check_number("factor", self.factor, low=0, low_open=True)
 
+    def fit(self, scores, *, rules=None) -> Sustained:
+        rules = DEFAULT_RULES if rules is None else rules
+        self._counts = (int(rules.min_duration if self.min_duration is None else self.min_duration),
+                        int(rules.merge_gap if self.merge_gap is None else self.merge_gap))
+        return super().fit(scores)
+
     def _quiet(self, scores: np.ndarray, level: float) -> bool:
         above = severe_level(level, self.severe_ratio)
         severe = None if above is None else scores > above
-        runs = decide_runs(scores > level, scores > self.exit_ratio * level,
-                           min_duration=int(self.min_duration), merge_gap=int(self.merge_gap), severe=severe)
+        min_duration, merge_gap = self._counts
+        runs = decide_runs(scores > level, scores > self.exit_ratio * level, min_duration=min_duration, merge_gap=merge_gap,
+                           severe=severe)
         return len(runs) == 0
 
     def _compute(self, scores: np.ndarray) -> float:

@@ -91,13 +91,15 @@ class PerChannel(Threshold):
             raise DataError(f"errors: {values.shape[1]} channels, fitted on {len(self.thresholds_)}")
         return values
 
-    def fit(self, errors) -> PerChannel:
+    def fit(self, errors, *, rules=None) -> PerChannel:
         """Fit one threshold per channel on errors of normal data.
 
         Parameters
         ----------
         errors : pandas.DataFrame or array-like of shape (n_steps, n_channels)
             Finite per-channel errors (>= 0) of normal rows.
+        rules : ignored
+            Accepted as :meth:`Threshold.fit` accepts it.
 
         Returns
         -------

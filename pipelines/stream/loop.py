@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from anomaly.decisions import DEFAULT_RULES, AlertLogic
+from anomaly.decisions import DEFAULT_RULES, AlertLogic, model_rules
 from anomaly.errors import ConfigError
 from anomaly.loading import load
 from anomaly.validation import check_number
@@ -162,8 +162,8 @@ def _opened(endpoint, *, sink: bool, hardware_id: str = ""):
 
 
 def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink: str = "stdout", hop: int = 1,
-          threshold_scale: float = 1.0, exit_ratio: float = 0.8, min_duration: int = 25, merge_gap: int = 100,
-          cooldown: int = 500, severe_ratio: float | None = DEFAULT_RULES.severe_ratio, top_k: int = 3,
+          threshold_scale: float = 1.0, exit_ratio: float = 0.8, min_duration: int | None = None,
+          merge_gap: int | None = None, cooldown: int | None = None, severe_ratio: float | None = DEFAULT_RULES.severe_ratio, top_k: int = 3,
           emit_scores: bool = False, engine: str = "auto",
           timestamp: str | None = None, output_format: str = "plain", hardware_id: str = "", metrics_port: int | None = None,
           warn: Callable[[str], None] | None = None, ready: Callable[[str], None] | None = None) -> Summary:
@@ -180,7 +180,9 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     hop : rows per scoring step.
     threshold_scale : alerts enter above ``threshold_scale x`` the model's fitted threshold ...
     exit_ratio : ... and hold while above ``exit_ratio x`` that level.
-    min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.decisions.AlertLogic`).
+    min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.decisions.AlertLogic`);
+        None: the default rules at the model's sampling rate (:func:`~anomaly.decisions.model_rules`:
+        0.25 s, 1 s, 5 s; 25, 100, 500 rows at 100 Hz).
     severe_ratio : an alert above this multiple of the level is raised at once (None: never).
     top_k : channels named per alert.
     emit_scores : also emit one score record per scored row.
@@ -213,8 +215,11 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     det.set_inference_threads(1)  # one window per call: a second thread only adds waits on a busy machine
     if type(det.thresholder_).__name__ == "Dynamic":
         log.warning("the stream compares raw scores with the Dynamic threshold's fitted level (no smoothing)")
-    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe_ratio, min_duration=min_duration, merge_gap=merge_gap,
-                                      cooldown=cooldown)
+    rules = model_rules(det)
+    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe_ratio,
+                                      min_duration=rules.min_duration if min_duration is None else min_duration,
+                                      merge_gap=rules.merge_gap if merge_gap is None else merge_gap,
+                                      cooldown=rules.cooldown if cooldown is None else cooldown)
     logic.set_params(enter=logic.enter * threshold_scale, exit=logic.exit * threshold_scale)
     name = Path(model).resolve().name
     scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.attribution import top_channels
-from anomaly.decisions import AlertLogic
+from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import DataError
 from pipelines.stream.drift import EnvelopeWatch
 
@@ -123,8 +123,9 @@ class StreamScorer:
     hop : int, default=1
         Rows per scoring step (window autoencoders: at most ``window``).
     logic : AlertLogic or None
-        Alert rules on the score scale; None means
-        ``AlertLogic.from_threshold(detector.thresholder_)`` (enter at the fitted threshold).
+        Alert rules on the score scale; None means the default rules at the model's sampling
+        rate entering at its fitted threshold, ``AlertLogic.from_threshold(detector.thresholder_,
+        **counts)`` with the row counts of :func:`~anomaly.decisions.model_rules`.
     top_k : int, default=3
         Channels named in an alert.
     name : str or None
@@ -150,7 +151,11 @@ class StreamScorer:
     def __init__(self, detector, *, hop: int = 1, logic: AlertLogic | None = None, top_k: int = 3, name: str | None = None):
         self.detector = detector
         self.hop = hop
-        self.logic = AlertLogic.from_threshold(detector.thresholder_) if logic is None else logic
+        if logic is None:
+            rules = model_rules(detector)
+            logic = AlertLogic.from_threshold(detector.thresholder_, min_duration=rules.min_duration, merge_gap=rules.merge_gap,
+                                              cooldown=rules.cooldown)
+        self.logic = logic
         self.top_k = top_k
         self.name = name or type(detector).__name__
         self.channels = tuple(detector.schema_.channels)

@@ -350,3 +350,20 @@ def test_summary_line_lists_reasons_in_a_fixed_order():
     summary = Summary(rows_in=3, rows_scored=1, alerts=0, ended_by="SIGTERM")
     summary.skipped.update({"nan_inf": 1, "malformed": 1})
     assert summary.line() == "stream ended (SIGTERM): 3 rows in, 1 scored, 2 skipped (malformed 1, nan_inf 1), 0 alerts"
+
+
+def test_default_alert_rules_are_timed_at_the_models_rate():
+    """A 20 Hz model alerts after 0.25 s (5 rows), not after the 25 rows that are 0.25 s at 100 Hz."""
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame(rng.normal(size=(2000, 3)), columns=list("abc"),
+                         index=pd.date_range("2026-01-01", periods=2000, freq="50ms"))
+    scorer = StreamScorer(anomaly.PCADetector(conditions=None).fit(frame))
+    assert (scorer.logic.min_duration, scorer.logic.merge_gap, scorer.logic.cooldown) == (5, 20, 100)
+    start = pd.Timestamp("2026-01-02")
+    records = []
+    for i in range(200):
+        row = np.full(3, 0.1) + (np.array([4.0, -4.0, 4.0]) if 100 <= i < 108 else 0.0)  # 8 rows (0.4 s) out
+        step = scorer.push(start + pd.Timedelta(milliseconds=50 * i), row)
+        records += [] if step is None else step.alerts
+    assert [r.kind for r in records] == ["alert", "end"]
+    assert records[1].peak < 10 * scorer.enter  # not a severe run, which the minimum duration would not hold back

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly.decisions import DEFAULT_RULES, AlertLogic, DecisionRules, events
+from anomaly.decisions import DEFAULT_RULES, AlertLogic, DecisionRules, events, model_rules, rules_at
+from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError
 from anomaly.thresholds import Percentile
 
@@ -72,3 +73,37 @@ def test_a_rule_set_passes_to_both_sides():
 def test_bad_rules(field, value, message):
     with pytest.raises(ConfigError, match=message):
         DecisionRules(**{field: value})
+
+
+@pytest.mark.parametrize("rate, counts", [(100.0, (25, 100, 500)), (20.0, (5, 20, 100)), (1.0, (1, 1, 5)),
+                                          (500.0, (125, 500, 2500))])
+def test_rules_at_keep_the_same_times_at_any_rate(rate, counts):
+    rules = rules_at(rate)
+    assert (rules.min_duration, rules.merge_gap, rules.cooldown) == counts
+    assert (rules.exit_ratio, rules.severe_ratio) == (DEFAULT_RULES.exit_ratio, DEFAULT_RULES.severe_ratio)
+
+
+@pytest.mark.parametrize("rate", [None, float("nan"), 0.0, -5.0])
+def test_rules_without_a_rate_are_the_row_defaults(rate):
+    assert rules_at(rate) == DEFAULT_RULES
+
+
+def test_model_rules_follow_the_training_rate():
+    def frame(freq: str) -> pd.DataFrame:
+        values = np.random.default_rng(0).normal(size=(600, 3))
+        return pd.DataFrame(values, columns=list("abc"), index=pd.date_range("2026-01-01", periods=600, freq=freq))
+
+    assert model_rules(PCADetector(conditions=None).fit(frame("50ms"))) == rules_at(20.0)
+    assert model_rules(PCADetector(conditions=None).fit(frame("10ms"))) == DEFAULT_RULES
+    unstamped = frame("10ms").reset_index(drop=True)
+    assert model_rules(PCADetector(conditions=None).fit(unstamped)) == DEFAULT_RULES
+
+
+def test_a_20_hz_blip_of_a_third_of_a_second_is_an_alarm_at_its_rate_only():
+    """7 rows at 20 Hz last 0.35 s, over the 0.25 s minimum; the 100 Hz row counts (25) drop them."""
+    scores = np.zeros(400)
+    scores[100:107] = 2.0
+    at_20_hz = rules_at(20.0)
+    assert len(AlertLogic.at_level(1.0, min_duration=at_20_hz.min_duration, merge_gap=at_20_hz.merge_gap,
+                                   cooldown=at_20_hz.cooldown).alerts(scores)) == 1
+    assert AlertLogic.at_level(1.0).alerts(scores) == []

@@ -4,7 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from anomaly.decisions import DEFAULT_RULES, events
+from anomaly.decisions import DEFAULT_RULES, events, rules_at
+from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.thresholds import KSigma, Percentile, SkabUCL, Sustained
 
@@ -106,3 +107,23 @@ def test_sustained_raises_no_default_alarm_on_the_scores_it_was_fitted_on():
 def test_sustained_bad_parameters(params, match):
     with pytest.raises(ConfigError, match=match):
         Sustained(**params).fit(np.ones(10))
+
+
+def test_sustained_takes_the_row_counts_of_the_rules_it_is_fitted_with():
+    """A 10-row run: quiet under the 100 Hz counts (25 rows), an alarm under 20 Hz's (5 rows)."""
+    scores = np.zeros(500)
+    scores[200:210] = 3.0
+    assert Sustained(exit_ratio=1.0).fit(scores).threshold_ == 0.0  # DEFAULT_RULES: no run of 25 held rows
+    assert Sustained(exit_ratio=1.0).fit(scores, rules=rules_at(20.0)).threshold_ == 3.0
+    assert Sustained(min_duration=25, exit_ratio=1.0).fit(scores, rules=rules_at(20.0)).threshold_ == 0.0  # given wins
+
+
+def test_a_detector_fits_sustained_with_the_rules_at_its_rate():
+    rng = np.random.default_rng(1)
+    values = rng.normal(size=(3000, 3))
+    index = pd.date_range("2026-01-01", periods=3000, freq="50ms")  # 20 Hz
+    frame = pd.DataFrame(values, columns=list("abc"), index=index)
+    det = PCADetector(conditions=None, threshold=Sustained()).fit(frame)
+    expected = Sustained().fit(det.decision_scores_, rules=rules_at(20.0)).threshold_
+    assert det.threshold_ == pytest.approx(expected)
+    assert det.threshold_ != pytest.approx(Sustained().fit(det.decision_scores_).threshold_)

@@ -143,7 +143,9 @@ class Detector(Params, ABC):
     threshold_ : float
         Its value on the score scale.
     decision_scores_ : ndarray of shape (n_train_steps,)
-        Scores of the training rows (fitted in this process only; a loaded detector has
+        Scores of the training rows the threshold was fitted on: held-out scores of each log
+        when the detector cross-fits (:meth:`_held_out_outputs`, PCA on two or more logs),
+        else in-sample (fitted in this process only; a loaded detector has
         ``train_score_quantiles_``, their median, 90th and 99th percentile and maximum).
     fingerprint_ : str
         Hash of the training data.
@@ -191,6 +193,49 @@ class Detector(Params, ABC):
     def _threshold_scores(self, scores: np.ndarray) -> np.ndarray:
         """Training scores of one log that the threshold is fitted on; default: all of them."""
         return scores
+
+    def _cross_fit_params(self) -> dict | None:
+        """Parameters of the models :meth:`_held_out_outputs` fits, or None (default) to fit the
+        threshold on the detector's own training scores (neural detectors hold out the end of
+        each log instead, see their ``_threshold_scores``)."""
+        return None
+
+    def _held_out_outputs(self, parts: list[np.ndarray], **fit_params) -> list[tuple[np.ndarray, np.ndarray | None]] | None:
+        """Errors and extra statistic of every training log from a model fitted on the *other* logs.
+
+        With two or more logs long enough to train on (more than the condition channels'
+        history) and :meth:`_cross_fit_params` set, each log is scored by a detector of those
+        parameters fitted on the others (the scaler and condition channels stay the full
+        fit's): the threshold and the channel calibration then see what a new session scores,
+        not what the model has learnt by heart. A log whose others are too few to fit on keeps
+        its in-sample outputs. None: a single usable log, or no cross-fitting.
+
+        Parameters
+        ----------
+        parts : list of ndarray (n_i, c)
+            The scaled training logs, as passed on to :meth:`errors_and_extra_scaled`.
+
+        Returns
+        -------
+        list of (errors (n_i, c), extra (n_i,) or None), one per log, or None
+        """
+        params = self._cross_fit_params()
+        history = self.conditions_.history
+        usable = [i for i, Z in enumerate(parts) if len(Z) > history]
+        if params is None or len(usable) < 2:
+            return None
+        outputs = []
+        for i, Z in enumerate(parts):
+            other = type(self)(**params)
+            other.conditions_ = self.conditions_
+            try:
+                other._fit([self.conditions_.transform(parts[j]) for j in usable if j != i], **fit_params)
+            except DataError:  # the other logs are too short to fit on alone
+                outputs.append(self.errors_and_extra_scaled(Z))
+                continue
+            other.engine_ = other._make_engine()
+            outputs.append(other.errors_and_extra_scaled(Z))
+        return outputs
 
     def _window_context(self) -> ScoringContext:
         """Rows per forward call, rows emitted per call and the batch stride (point-wise: 1, 1, 1)."""
@@ -283,7 +328,7 @@ class Detector(Params, ABC):
         self.engine_ = self._make_engine()
         head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt, smooth=self.smooth)
         self.head_ = head
-        outputs = [self.errors_and_extra_scaled(Z) for Z in parts]
+        outputs = self._held_out_outputs(parts, **fit_params) or [self.errors_and_extra_scaled(Z) for Z in parts]
         extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)

@@ -48,7 +48,11 @@ class PCADetector(Detector):
     scaling : {"standard", "robust", "minmax", "none"}, default="standard"
     nan_policy : {"raise", "ffill", "interpolate"}, default="raise"
     threshold : Threshold or None, default=None
-        Rule fitted on training scores; None means ``Percentile(99)``.
+        Rule fitted on training scores; None means ``Percentile(99)``. Fitted on two or more
+        logs, the scores are held out: each log scored by a PCA of the others (same number
+        of components), so the rule sees what a new session scores. On ALFA's 9 normal flights
+        the in-sample 99th percentile flagged 5.9 % of the faulty flights' normal rows before
+        their onsets, the held-out one 0.4 %. A single log is scored in-sample.
 
     Attributes
     ----------
@@ -71,6 +75,11 @@ class PCADetector(Detector):
     def __init__(self, n_components=0.95, *, statistic="combined", scaling="standard", nan_policy="raise", threshold=None,
                  aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
+
+    def _cross_fit_params(self) -> dict:
+        """Cross-fitted threshold: each training log scored by a PCA of the others, with this
+        fit's number of components (so T-squared counts the same dimensions)."""
+        return dict(self.get_params(deep=False), n_components=self.n_components_)
 
     def _choose_components(self, variance: np.ndarray) -> int:
         n_channels = variance.shape[0]

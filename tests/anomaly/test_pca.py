@@ -72,3 +72,32 @@ def test_fit_refuses_fewer_rows_than_the_minimum(channels, minimum):
         PCADetector().fit(frame.iloc[1:])
     with pytest.raises(DataError, match=message):  # several logs pool their rows
         PCADetector().fit([frame.iloc[1:20], frame.iloc[20:]])
+
+
+def _sessions(n_logs: int, rows: int = 2000, seed: int = 0) -> list[pd.DataFrame]:
+    """Logs of 4 channels driven by 2 factors; each session adds its own mix of the factors (a
+    slightly different machine state), which a PCA of that session learns by heart."""
+    rng = np.random.default_rng(seed)
+    logs = []
+    for k in range(n_logs):
+        factors = rng.normal(size=(rows, 2))
+        mixing = np.array([[1.0, 0.5, 0.0, 0.3], [0.0, 0.4, 1.0, -0.6]]) + rng.normal(scale=0.25, size=(2, 4))
+        values = factors @ mixing + rng.normal(scale=0.1, size=(rows, 4))
+        index = pd.date_range(f"2026-01-0{k + 1}", periods=rows, freq="100ms")
+        logs.append(pd.DataFrame(values, columns=list("abcd"), index=index))
+    return logs
+
+
+def test_threshold_of_several_logs_is_fitted_on_held_out_scores():
+    logs = _sessions(5)
+    det = PCADetector(n_components=2, conditions=None).fit(logs[:4])
+    in_sample = np.percentile(np.concatenate([det.score(log).to_numpy() for log in logs[:4]]), 99)
+    assert det.threshold_ > 1.2 * in_sample  # each log scored by a PCA of the others
+    new_session = det.score(logs[4]).to_numpy()  # a fifth session: in-sample, 8 % of it would be flagged
+    assert (new_session > det.threshold_).mean() < 0.6 * (new_session > in_sample).mean()
+
+
+def test_threshold_of_one_log_is_fitted_on_its_own_scores():
+    log = _sessions(1)[0]
+    det = PCADetector(n_components=2, conditions=None).fit(log)
+    assert det.threshold_ == pytest.approx(np.percentile(det.score(log).to_numpy(), 99))

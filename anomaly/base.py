@@ -147,6 +147,9 @@ class Detector(Params, ABC):
         when the detector cross-fits (:meth:`_held_out_outputs`, PCA on two or more logs),
         else in-sample (fitted in this process only; a loaded detector has
         ``train_score_quantiles_``, their median, 90th and 99th percentile and maximum).
+    held_out_logs_ : int
+        How many training logs the threshold saw scored by a model of the other logs (0: the
+        threshold was fitted on in-sample scores; fitted in this process only).
     fingerprint_ : str
         Hash of the training data.
     engine_ : Engine
@@ -328,7 +331,9 @@ class Detector(Params, ABC):
         self.engine_ = self._make_engine()
         head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt, smooth=self.smooth)
         self.head_ = head
-        outputs = self._held_out_outputs(parts, **fit_params) or [self.errors_and_extra_scaled(Z) for Z in parts]
+        held_out = self._held_out_outputs(parts, **fit_params)
+        self.held_out_logs_ = 0 if held_out is None else len(held_out)
+        outputs = held_out or [self.errors_and_extra_scaled(Z) for Z in parts]
         extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)

@@ -198,7 +198,9 @@ def fit(
     _print_report(reports, Path(output))
     for line in conditions_lines(det):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
-    err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g} -> {output}", highlight=False)
+    held_out = getattr(det, "held_out_logs_", 0)
+    how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
+    err.print(f"fitted {detector} in {seconds:.1f} s; threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
 
 
 def conditions_lines(det) -> list[str]:

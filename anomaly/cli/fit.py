@@ -152,7 +152,7 @@ def fit(
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none", rich_help_panel=PREPROCESSING),
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
-    threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 25 rows stays above)", rich_help_panel=PREPROCESSING),
+    threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
     condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in every training log, e.g. warming temperatures) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 
 from anomaly import PCADetector, load
+from anomaly.decisions import model_rules
 from anomaly.errors import DataError
 from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, review, rounds, save_round, silencing_level
 
@@ -99,3 +100,21 @@ def test_a_reviewed_fault_caps_the_raise():
     assert counts["threshold_after"] == cap and counts["faults_still_alarmed"] == 1 and counts["false_alarms_left"] == 1
     assert alarms_within(scores, cap, fault_rows) and not alarms_within(scores, np.nextafter(cap * 1.25, np.inf), fault_rows)
     assert keeping_level(scores * 0, fault_rows, det.threshold_) == np.inf  # a missed fault caps nothing
+
+
+def test_review_of_a_20_hz_model_uses_the_rules_at_its_rate():
+    """An 8-row burst at 20 Hz (0.4 s) is an alarm at 20 Hz's 5-row minimum, not at 100 Hz's 25:
+    reviewing it as a false alarm raises the threshold above it."""
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2026-02-01", periods=3000, freq="50ms")
+    det = PCADetector(conditions=None).fit(pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcd"), index=index))
+    busy = pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcd"), index=index)
+    busy.iloc[1000:1008] += [3.0, -3.0, 3.0, -3.0]
+    scores = det.evaluate_frame(busy)[1].to_numpy()
+    assert scores[1000:1008].min() > det.threshold_ and scores.max() < 10 * det.threshold_  # held, not severe
+    labels = np.full(len(busy), None, dtype=object)
+    labels[1000:1008] = "normal"
+    model, counts = review(det, [busy], [labels])
+    assert counts["threshold_after"] > scores[1000:1008].min()
+    assert alarms(scores, counts["threshold_before"], model_rules(det)) != []
+    assert alarms(scores, counts["threshold_before"]) == []  # 100 Hz's counts: review would find nothing flagged

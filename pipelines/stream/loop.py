@@ -238,5 +238,6 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
         if ready is not None:
             engine_used = det.engine_.name
             ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
-                  f"alert above {scorer.enter:.4g}, warm-up {scorer.rows - hop} rows{serving}")
+                  f"alert above {scorer.enter:.4g} for {logic.min_duration} rows (merge gap {logic.merge_gap}, cooldown "
+                  f"{logic.cooldown}), warm-up {scorer.rows - hop} rows{serving}")
         return run(scorer, lines, out, parser, emit_scores=emit_scores or recording, warn=warn, stop=stop, metrics=metrics)

@@ -26,6 +26,7 @@ Run: ``python benchmarks/attribution.py [model ...]`` -> ``benchmarks/results/at
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import time
@@ -33,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
-from _common import data_root, write_result
+from _common import RESULTS, data_root, write_result
 
 from anomaly import make_detector
 from anomaly.metrics import hit_rate_report, random_hit_rate
@@ -142,7 +143,10 @@ def table(means: dict) -> str:
 def main(names: list[str]) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     all_cases = cases()
-    means, entities, kinds, seconds = {}, {}, {}, {}
+    earlier = RESULTS / "attribution.json"  # a run of some models keeps the others' results
+    old = json.loads(earlier.read_text()) if earlier.exists() else {}
+    means, entities, kinds, seconds, settings = (dict(old.get(k, {})) for k in
+                                                 ("mean_hitrate", "per_entity", "robot_arm_by_fault_kind", "seconds", "settings"))
     for name in names:
         entities[name], kinds[name], seconds[name] = evaluate(name, all_cases)
         means[name] = summarise(entities[name])
@@ -151,7 +155,7 @@ def main(names: list[str]) -> None:
     print("HitRate@100 % / @150 %, mean over entities\n" + table(means))
     path = write_result("attribution", {
         "protocol": __doc__.split("Run:")[0].strip(),
-        "settings": {name: MODELS[name] for name in names},
+        "settings": {**settings, **{name: MODELS[name] for name in names}},
         "mean_hitrate": means,
         "per_entity": entities,
         "robot_arm_by_fault_kind": kinds,

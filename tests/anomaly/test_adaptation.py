@@ -82,9 +82,12 @@ def test_without_adapt_nothing_changes(logs):
 
 
 def test_the_extra_statistic_is_adapted_as_one_more_channel(logs):
-    combined = anomaly.PCADetector(adapt=TAU).fit(logs[0])
-    assert combined.head_.reference_.shape == (len(CHANNELS) + 1,)
-    assert combined.head_.reference_[-1] == pytest.approx(combined.n_components_, rel=0.05)  # mean T-squared
+    t2 = anomaly.PCADetector(adapt=TAU, statistic="t2").fit(logs[0])
+    assert t2.head_.reference_.shape == (len(CHANNELS) + 1,)
+    assert t2.head_.reference_[-1] == pytest.approx(t2.n_components_, rel=0.05)  # mean T-squared
+    combined = anomaly.PCADetector(adapt=TAU).fit(logs[0])  # its statistic is the combined score itself
+    unadapted = anomaly.PCADetector().fit(logs[0])
+    assert combined.head_.reference_[-1] == pytest.approx(unadapted.decision_scores_.mean(), rel=1e-4)
 
 
 def test_baseline_moves_block_by_block_towards_a_quiet_level():

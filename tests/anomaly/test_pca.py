@@ -36,7 +36,17 @@ def test_statistics_match_sklearn(normal_frame):
     residual = x - ref.inverse_transform(latent)
     assert_allclose(det.spe(normal_frame), (residual**2).sum(axis=1), rtol=1e-3, atol=1e-6)
     assert_allclose(det.t_squared(normal_frame), (latent**2 / ref.explained_variance_).sum(axis=1), rtol=1e-3)
-    assert_allclose(det.errors(normal_frame).to_numpy(), residual**2, rtol=1e-3, atol=1e-6)
+    spe_only = PCADetector(n_components=2, scaling="none", statistic="spe").fit(normal_frame)
+    assert_allclose(spe_only.errors(normal_frame).to_numpy(), residual**2, rtol=1e-3, atol=1e-6)
+    # combined: each channel's squared residual and reconstruction-based T-squared contribution
+    # (D x)_j^2 / D_jj, D = P diag(1 / variance) P^T, each over its statistic's training 99th percentile
+    D = (ref.components_.T / ref.explained_variance_) @ ref.components_
+    contributions = ((x - ref.mean_) @ D) ** 2 / np.diag(D)
+    spe_limit, t2_limit = det.limits_
+    assert_allclose(det.errors(normal_frame).to_numpy(), residual**2 / spe_limit + contributions / t2_limit, rtol=2e-3, atol=1e-6)
+    assert_allclose(det.score(normal_frame).to_numpy(),
+                    np.maximum((residual**2).sum(axis=1) / spe_limit, (latent**2 / ref.explained_variance_).sum(axis=1) / t2_limit),
+                    rtol=2e-3)
 
 
 def test_t_squared_sees_in_subspace_shift_that_spe_misses(normal_frame):
@@ -101,3 +111,19 @@ def test_threshold_of_one_log_is_fitted_on_its_own_scores():
     log = _sessions(1)[0]
     det = PCADetector(n_components=2, conditions=None).fit(log)
     assert det.threshold_ == pytest.approx(np.percentile(det.score(log).to_numpy(), 99))
+
+
+def test_a_fault_inside_the_subspace_is_attributed_to_its_channel():
+    """A channel uncorrelated with the others is a principal component of its own: its offset
+    leaves no residual, so squared residuals cannot name it; its T-squared contribution does."""
+    rng = np.random.default_rng(5)
+    factor = rng.normal(size=(4000, 1))
+    values = np.hstack([factor @ np.array([[1.0, 0.9, 0.8, 0.7]]) + rng.normal(scale=0.2, size=(4000, 4)),
+                        rng.normal(size=(4000, 1))])
+    frame = pd.DataFrame(values, columns=["a", "b", "c", "d", "lone"])
+    faulty = frame.copy()
+    faulty.loc[2000:2200, "lone"] += 6.0
+    det = PCADetector(n_components=2, conditions=None).fit(frame.iloc[:1500])
+    assert det.errors(faulty).iloc[2000:2200].mean().idxmax() == "lone"
+    spe = PCADetector(n_components=2, conditions=None, statistic="spe").fit(frame.iloc[:1500])
+    assert spe.errors(faulty).iloc[2000:2200].mean().idxmax() != "lone"

@@ -68,7 +68,7 @@ class PCADetector(Detector):
         logs, the scores are held out: each log scored by a PCA of the others (same number
         of components), so the rule sees what a new session scores. On ALFA's 9 normal flights
         the in-sample 99th percentile flagged 5.9 % of the faulty flights' normal rows before
-        their onsets, the held-out one 0.4 %. A single log is scored in-sample.
+        their onsets, the held-out one 0.2 %. A single log is scored in-sample.
 
     Attributes
     ----------

@@ -383,12 +383,17 @@ class Detector(Params, ABC):
 
     def errors_and_extra_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
+        return self._through_conditions(Z, self._transformed_errors_and_extra, Z.shape[1])
+
+    def _through_conditions(self, Z: np.ndarray, compute, width: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """``compute`` (rows after the condition transform -> (n', width) and (n',) or None) on
+        scaled rows ``Z`` (n, c), with 0 for the first ``history`` rows the transform drops."""
         history = self.conditions_.history
         if history:
             if len(Z) <= history:  # too short to know whether the detector has an extra statistic
-                return np.zeros(Z.shape, np.float32), np.zeros(len(Z), np.float32)
-            return pad_front(*self._transformed_errors_and_extra(self.conditions_.transform(Z)), history)
-        return self._transformed_errors_and_extra(Z)
+                return np.zeros((len(Z), width), np.float32), np.zeros(len(Z), np.float32)
+            return pad_front(*compute(self.conditions_.transform(Z)), history)
+        return compute(Z)
 
     def _transformed_errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         context = self._window_context()

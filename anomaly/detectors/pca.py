@@ -78,9 +78,10 @@ class PCADetector(Detector):
     n_components_ : int
     limits_ : ndarray of shape (2,)
         99th percentiles of SPE and T-squared on the training data (for ``"combined"``).
-    t2_matrix_ : ndarray of shape (n_channels, n_channels)
-        ``D = P diag(1 / explained_variance_) P^T`` (T-squared is ``x^T D x``), for the
-        channels' T-squared contributions.
+    t2_map_ : ndarray of shape (n_channels, n_channels)
+        ``D = P diag(1 / explained_variance_) P^T`` (T-squared is ``x^T D x``) with column ``j``
+        divided by ``sqrt(D_jj)``: the channels' T-squared contributions of a centred row ``x``
+        are ``(x @ t2_map_)**2`` (derived from the components, not saved).
     Plus the attributes of :class:`anomaly.base.Detector`.
 
     Examples
@@ -128,38 +129,39 @@ class PCADetector(Detector):
         self.mean_ = mean.astype(np.float32)
         self.components_ = vt[:k].astype(np.float32)
         self.explained_variance_ = np.maximum(variance[:k], 1e-12).astype(np.float32)
-        self._set_t2_matrix()
-        residual, t2, _ = self._parts(Z, np)
-        self.limits_ = np.maximum(np.percentile([residual.sum(axis=1), t2], 99.0, axis=1), 1e-12).astype(np.float32)
+        self._set_t2_map()
+        spe, t2 = self._statistics(Z)
+        self.limits_ = np.maximum(np.percentile([spe[:, 0], t2], 99.0, axis=1), 1e-12).astype(np.float32)
 
-    def _set_t2_matrix(self) -> None:
+    def _set_t2_map(self) -> None:
         components = self.components_.astype(np.float64)
-        self.t2_matrix_ = ((components.T / self.explained_variance_.astype(np.float64)) @ components).astype(np.float32)
+        matrix = (components.T / self.explained_variance_.astype(np.float64)) @ components
+        self.t2_map_ = (matrix / np.sqrt(np.maximum(np.diagonal(matrix), 1e-12))).astype(np.float32)
 
     def _parts(self, rows, ops):
-        """Squared residual (n, c), T-squared (n,) and the channels' T-squared contributions (n, c) of rows (n, c)."""
+        """Centred rows (n, c), squared residual (n, c) and T-squared (n,) of rows (n, c)."""
         centred = rows - self.mean_
         latent = ops.matmul(centred, ops.transpose(self.components_))
         residual = ops.square(centred - ops.matmul(latent, self.components_))
         t2 = ops.einsum("ij,ij->i", latent, latent / self.explained_variance_)
-        inner = np.maximum(np.diagonal(self.t2_matrix_), 1e-12).astype(np.float32)
-        contributions = ops.square(ops.matmul(centred, self.t2_matrix_)) / inner
-        return residual, t2, contributions
+        return centred, residual, t2
 
     def forward(self, spans, engine: Engine):
         """Per-channel errors (k, 1, c) and the statistic (k, 1) of single rows (k, 1, c): the
         squared residual and T-squared (``"spe"``), the T-squared contributions and T-squared
         (``"t2"``), or both contributions over their limits and the combined score."""
         ops = engine.ops
-        residual, t2, contributions = self._parts(ops.reshape(spans, (-1, spans.shape[-1])), ops)
+        centred, residual, t2 = self._parts(ops.reshape(spans, (-1, spans.shape[-1])), ops)
         if self.statistic == "spe":
             errors, extra = residual, t2
-        elif self.statistic == "t2":
-            errors, extra = contributions, t2
         else:
-            spe_limit, t2_limit = float(self.limits_[0]), float(self.limits_[1])
-            errors = residual / spe_limit + contributions / t2_limit
-            extra = ops.maximum(ops.sum(residual, axis=-1) / spe_limit, t2 / t2_limit)
+            contributions = ops.square(ops.matmul(centred, self.t2_map_))
+            if self.statistic == "t2":
+                errors, extra = contributions, t2
+            else:
+                spe_limit, t2_limit = float(self.limits_[0]), float(self.limits_[1])
+                errors = residual / spe_limit + contributions / t2_limit
+                extra = ops.maximum(ops.sum(residual, axis=-1) / spe_limit, t2 / t2_limit)
         return ops.expand_dims(errors, 1), ops.expand_dims(extra, 1)
 
     def row_scores(self, errors, extra, ops=np):
@@ -168,9 +170,9 @@ class PCADetector(Detector):
         return extra  # T-squared, or the combined score forward computed from both statistics
 
     def _statistics(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SPE (Q) and Hotelling T-squared per step of transformed scaled rows ``Z`` (n, c), each of shape (n,)."""
-        residual, t2, _ = self._parts(Z, np)
-        return residual.sum(axis=1), t2
+        """SPE (Q) (n, 1) and Hotelling T-squared (n,) per step of transformed scaled rows ``Z`` (n, c)."""
+        _, residual, t2 = self._parts(Z, np)
+        return residual.sum(axis=1, keepdims=True), t2
 
     def t_squared(self, X) -> np.ndarray:
         """Hotelling's T-squared per step, shape (n_steps,), for a frame of the fitted channels
@@ -185,12 +187,8 @@ class PCADetector(Detector):
     def _statistics_of(self, X) -> tuple[np.ndarray, np.ndarray]:
         self.check_fitted()
         _, values = self.prepare(X, "input")
-        Z = self.conditions_.relative(self.scaler_.transform(values))
-        history = self.conditions_.history
-        if history and len(Z) <= history:
-            return np.zeros(len(Z), np.float32), np.zeros(len(Z), np.float32)
-        spe, t2 = self._statistics(self.conditions_.transform(Z) if history else Z)
-        return np.concatenate([np.zeros(history, spe.dtype), spe]), np.concatenate([np.zeros(history, t2.dtype), t2])
+        spe, t2 = self._through_conditions(self.conditions_.relative(self.scaler_.transform(values)), self._statistics, 1)
+        return spe[:, 0], t2
 
     def _save_artifacts(self, directory: Path) -> None:
         save_arrays(directory, {name: getattr(self, name + "_") for name in _ARRAYS})
@@ -199,4 +197,4 @@ class PCADetector(Detector):
         for name, value in load_arrays(directory, _ARRAYS).items():
             setattr(self, name + "_", value.astype(np.float32))
         self.n_components_ = int(self.components_.shape[0])
-        self._set_t2_matrix()
+        self._set_t2_map()

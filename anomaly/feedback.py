@@ -92,8 +92,7 @@ def alarms(scores: np.ndarray, level: float, rules: DecisionRules = DEFAULT_RULE
     ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`).
     ``rules``: their row counts (a model's: :func:`~anomaly.decisions.model_rules`); the
     ratios are always :data:`DEFAULT_RULES`' ones."""
-    logic = AlertLogic.at_level(level, min_duration=rules.min_duration, merge_gap=rules.merge_gap, cooldown=rules.cooldown)
-    return [(start, end) for start, end, _ in logic.alerts(scores)]
+    return [(start, end) for start, end, _ in AlertLogic.at_level(level, **rules.counts()).alerts(scores)]
 
 
 def _turning_levels(values: np.ndarray) -> np.ndarray:

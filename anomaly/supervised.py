@@ -122,8 +122,7 @@ def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray, ru
     hysteresis, minimum duration, severe level, merge gap, cooldown; ``rules`` gives the row
     counts at the log's rate, :func:`~anomaly.decisions.rules_at`) that start on a
     labelled-normal row (``normal``, (n,) bool)."""
-    logic = AlertLogic.at_level(level, min_duration=rules.min_duration, merge_gap=rules.merge_gap, cooldown=rules.cooldown)
-    return sum(1 for start, _, _ in logic.alerts(probabilities) if normal[start])
+    return sum(1 for start, _, _ in AlertLogic.at_level(level, **rules.counts()).alerts(probabilities) if normal[start])
 
 
 def fold_pieces(lengths: list[int], folds: int) -> list[tuple[int, int, int, int]]:

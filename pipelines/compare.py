@@ -275,9 +275,7 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     for run in runs:
         rows = []
         for i, split in chosen:
-            rules = rules_at(rates[i])
-            alarms = AlertLogic.at_level(run.thresholds[i], min_duration=rules.min_duration, merge_gap=rules.merge_gap,
-                                         cooldown=rules.cooldown).alerts(run.scores[i])
+            alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(run.scores[i])
             index = split.test.index
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]
@@ -301,13 +299,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         }
         flights[run.name] = rows
     first = chosen[0][0]
-    return {"summary": summary, "flights": flights, "rules": {"rate_hz": rates[first], **_counts(rules_at(rates[first]))}}
-
-
-def _counts(rules) -> dict:
-    """The rules' row counts and exit ratio, as the detection result reports them."""
-    return {"min_duration": rules.min_duration, "merge_gap": rules.merge_gap, "cooldown": rules.cooldown,
-            "exit_ratio": rules.exit_ratio}
+    rules = rules_at(rates[first])
+    return {"summary": summary, "flights": flights,
+            "rules": {"rate_hz": rates[first], **rules.counts(), "exit_ratio": rules.exit_ratio}}
 
 
 def detection_tables(result: dict) -> dict[str, pd.DataFrame]:

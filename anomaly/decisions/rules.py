@@ -68,6 +68,11 @@ class DecisionRules:
         if self.severe_ratio is not None:
             check_number("severe_ratio", self.severe_ratio, low=1.0)
 
+    def counts(self) -> dict[str, int]:
+        """The three row counts, ``min_duration``, ``merge_gap`` and ``cooldown``, as keyword
+        arguments (``AlertLogic.at_level(level, **rules.counts())``)."""
+        return {"min_duration": self.min_duration, "merge_gap": self.merge_gap, "cooldown": self.cooldown}
+
 
 def severe_level(level: float, severe_ratio: float | None) -> float | None:
     """The score above which an event is raised however short: ``severe_ratio * level``, or None

@@ -215,11 +215,9 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     det.set_inference_threads(1)  # one window per call: a second thread only adds waits on a busy machine
     if type(det.thresholder_).__name__ == "Dynamic":
         log.warning("the stream compares raw scores with the Dynamic threshold's fitted level (no smoothing)")
-    rules = model_rules(det)
-    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe_ratio,
-                                      min_duration=rules.min_duration if min_duration is None else min_duration,
-                                      merge_gap=rules.merge_gap if merge_gap is None else merge_gap,
-                                      cooldown=rules.cooldown if cooldown is None else cooldown)
+    given = {"min_duration": min_duration, "merge_gap": merge_gap, "cooldown": cooldown}
+    counts = {**model_rules(det).counts(), **{name: value for name, value in given.items() if value is not None}}
+    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe_ratio, **counts)
     logic.set_params(enter=logic.enter * threshold_scale, exit=logic.exit * threshold_scale)
     name = Path(model).resolve().name
     scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)

@@ -151,11 +151,7 @@ class StreamScorer:
     def __init__(self, detector, *, hop: int = 1, logic: AlertLogic | None = None, top_k: int = 3, name: str | None = None):
         self.detector = detector
         self.hop = hop
-        if logic is None:
-            rules = model_rules(detector)
-            logic = AlertLogic.from_threshold(detector.thresholder_, min_duration=rules.min_duration, merge_gap=rules.merge_gap,
-                                              cooldown=rules.cooldown)
-        self.logic = logic
+        self.logic = AlertLogic.from_threshold(detector.thresholder_, **model_rules(detector).counts()) if logic is None else logic
         self.top_k = top_k
         self.name = name or type(detector).__name__
         self.channels = tuple(detector.schema_.channels)

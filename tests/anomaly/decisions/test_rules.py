@@ -80,6 +80,7 @@ def test_bad_rules(field, value, message):
 def test_rules_at_keep_the_same_times_at_any_rate(rate, counts):
     rules = rules_at(rate)
     assert (rules.min_duration, rules.merge_gap, rules.cooldown) == counts
+    assert rules.counts() == dict(zip(("min_duration", "merge_gap", "cooldown"), counts))
     assert (rules.exit_ratio, rules.severe_ratio) == (DEFAULT_RULES.exit_ratio, DEFAULT_RULES.severe_ratio)
 
 

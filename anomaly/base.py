@@ -114,8 +114,9 @@ class Detector(Params, ABC):
     conditions : "auto", None or list of str
         Condition channels, modelled by their change over a 10 s horizon instead of their
         level (see :mod:`anomaly.conditions`); ``"auto"`` (default): the channels that are
-        slow in every training log (most of their variance slower than the horizon, e.g. a
-        warming motor temperature); None: none.
+        slow in the training logs (most of their variance slower than the horizon in at least
+        one log, e.g. a warming motor temperature, and slow or white noise around a level in
+        each of the others), plus the set-point channels; None: none.
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means ``Percentile(99)``.

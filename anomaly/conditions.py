@@ -10,8 +10,10 @@ slow drift becomes a small constant, a sudden change still shows for ``lag`` row
 
 Which channels: the ones declared (``conditions=["j1_temp", ...]``) or, with
 ``conditions="auto"``, the *slow* channels of the training data (:func:`slow_channels`): in
-every training log, most of the channel's variance is slower than the change horizon (a
-temperature warming up or following the day, a slowly filling tank). Their level carries the
+at least one training log most of the channel's variance is slower than the change horizon (a
+temperature warming up or following the day, a slowly filling tank), and in every other log it
+is slow too or sensor noise around a level (logs of several sessions: one warming up, one
+already warm). Their level carries the
 session (the day, the warm-up), not the robot's behaviour inside it, so another level is a
 condition, not a fault. Fast channels (positions, currents, vibration, or any channel that is
 noise around a set point) keep their levels: a level shift there is what faults look like. A
@@ -42,7 +44,7 @@ LAG_SECONDS = 10.0
 #: Change horizon in rows when it is not (e.g. SMD's unlabelled 1-minute rows).
 LAG_ROWS = 100
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
-#: the change horizon) holds less than this share of their variance in every training log.
+#: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
 #: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation stays
 #: below this in every training log (white noise around a level; any motion or drift is above).
@@ -70,25 +72,39 @@ def _fast_part(x: np.ndarray, lag: int) -> np.ndarray:
 
 
 def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
-    """Indices of the channels that are slow in every log of ``parts`` (scaled logs (n_i, c)).
+    """Indices of the channels that are slow in the logs of ``parts`` (scaled logs (n_i, c)):
+    slow in at least one log and, in every other, slow too or white noise around a level.
 
     A channel is slow in a log when its fast part (:func:`_fast_part` over ``lag`` rows) holds
     less than :data:`AUTO_MAX_FAST_SHARE` of its variance. White noise around a set point keeps
     all of it (and is not slow), a cyclic motion of a few seconds nearly all, a warm-up of
-    minutes almost none. A log of at most ``2 * lag`` rows is too short to tell and a log in
-    which the channel is constant says nothing; a channel with nothing said is not slow.
+    minutes almost none. Logs from several sessions often mix the two kinds of a temperature: a
+    session that warms up (slow) and one already warm (sensor noise around a level, see
+    :func:`setpoint_channels`); the channel is a condition in both. A log in which it moves in
+    any other way (a cyclic motion, a filtered signal) vetoes it. A log of at most ``2 * lag``
+    rows is too short to tell and a log in which the channel is constant says nothing.
     """
-    slow = np.ones(parts[0].shape[1], dtype=bool)
-    seen = np.zeros_like(slow)
+    allowed = np.ones(parts[0].shape[1], dtype=bool)
+    slow_somewhere = np.zeros_like(allowed)
     for Z in parts:
         if len(Z) <= 2 * lag:
             continue
         x = Z.astype(np.float64)
         total = x.var(axis=0)
         moving = total > 0
-        slow &= (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ~moving
-        seen |= moving
-    return np.flatnonzero(slow & seen)
+        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & moving
+        allowed &= slow | _white(x) | ~moving
+        slow_somewhere |= slow
+    return np.flatnonzero(allowed & slow_somewhere)
+
+
+def _white(x: np.ndarray) -> np.ndarray:
+    """Channels of one log ``x`` (n, c) float64 that are white noise around a level: lag-1
+    autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`; a constant channel is not."""
+    x = x - x.mean(axis=0)
+    power = (x * x).sum(axis=0)
+    lagged = (x[1:] * x[:-1]).sum(axis=0)
+    return (lagged < SETPOINT_MAX_AUTOCORRELATION * power) & (power > 0)
 
 
 def setpoint_channels(parts: list[np.ndarray]) -> np.ndarray:
@@ -104,11 +120,8 @@ def setpoint_channels(parts: list[np.ndarray]) -> np.ndarray:
         if len(Z) < SETPOINT_MIN_LOG_ROWS:
             continue
         x = Z.astype(np.float64)
-        x = x - x.mean(axis=0)
-        power = (x * x).sum(axis=0)
-        moving = power > 0
-        lagged = (x[1:] * x[:-1]).sum(axis=0)
-        white &= (lagged < SETPOINT_MAX_AUTOCORRELATION * power) | ~moving
+        moving = x.var(axis=0) > 0
+        white &= _white(x) | ~moving
         seen |= moving
     return np.flatnonzero(white & seen)
 

@@ -27,6 +27,8 @@ Datasets (:func:`dataset_splits`):
     As ``conditions``, but the model is fitted on runs of the arm warming up from cold (its
     temperatures are slow channels) and the splits are the warm reference, a 4 degC cooler day
     and an ambient drift (``SCENARIOS["session"]`` of ``datasets.robot_arm.conditions``).
+``mixed-sessions``
+    As ``session``, but fitted on logs of two kinds of session: one warming up, two already warm.
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
     anomalies, are the training data; the rest is the test data.
@@ -52,11 +54,11 @@ from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
-from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, TRAIN_SEEDS, conditions_scenario
+from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, conditions_scenario, training_runs
 from datasets.skab import TRAIN_ROWS, load_skab
 from pipelines.sources import read_table
 
-DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions", "session")
+DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions", "session", "mixed-sessions")
 
 
 @dataclass
@@ -147,16 +149,17 @@ def alfa_splits(data_dir=None) -> list[Split]:
     return splits
 
 
-def condition_splits(seed: int = 0, training: str = SCENARIOS["conditions"][0],
+def condition_splits(seed: int = 0, training: str | tuple[str, ...] = SCENARIOS["conditions"][0],
                      tests: tuple[str, ...] = SCENARIOS["conditions"][1]) -> list[Split]:
-    """The arm under named conditions: one model on runs of the ``training`` condition, one split
+    """The arm under named conditions: one model on runs of the ``training`` condition (or one
+    condition per training run, :func:`~datasets.robot_arm.conditions.training_runs`), one split
     per condition of ``tests`` (default: the ``"conditions"`` scenario, the reference runs, then
     the reference and every unseen one).
 
     The test log of a split is a 300 s normal run followed by a 600 s run with every fault
     type (test seed ``TEST_SEEDS[0] + seed``); its onset is the first faulty row.
     """
-    logs = [conditions_scenario(training, duration_s=300, seed=s + seed).frame for s in TRAIN_SEEDS]
+    logs = training_runs(training, duration_s=300, seed=seed)
     train = pd.concat(logs)
     splits = []
     for condition in tests:

@@ -15,7 +15,7 @@ from anomaly.metrics import tables
 
 
 def compare(
-    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | alfa | conditions (the arm under every operating condition) | session (trained on a warm-up, tested cooler and drifting) | a labelled .csv/.parquet file."),
+    dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | alfa | conditions (the arm under every operating condition) | session (trained on a warm-up, tested cooler and drifting) | mixed-sessions (trained on a warm-up and two warm sessions, tested as session) | a labelled .csv/.parquet file."),
     detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast", help="Comma-separated detector names."),
     output_dir: Path = typer.Option(Path("compare-output"), "-o", "--output-dir", help="Folder for report.html, results.json, results.md, charts/."),
     data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/, alfa/ (default: $ANOMALY_DATA_DIR)."),

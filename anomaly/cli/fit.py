@@ -154,7 +154,7 @@ def fit(
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("percentile", help="percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
-    condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in every training log, e.g. warming temperatures) or none.", rich_help_panel=PREPROCESSING),
+    condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures, and set-point channels) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
     smooth: int = typer.Option(None, "--smooth", help="Score smoothing in rows: a row's score is the mean of the last N row scores, so a lasting fault alarms and a spike does not; the threshold is fitted on smoothed normal scores (default: none).", rich_help_panel=PREPROCESSING),
@@ -212,9 +212,9 @@ def conditions_lines(det) -> list[str]:
     setpoints = [channels[i] for i in conditions.setpoints]
     auto = det.conditions == "auto"
     if not names:
-        lines = ["condition channels: none is slow in every training log" if auto else "condition channels: none"]
+        lines = ["condition channels: none is slow in the training logs" if auto else "condition channels: none"]
     else:
-        how = "slow in every training log" if auto else "declared"
+        how = "slow in the training logs" if auto else "declared"
         lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
     if setpoints:
         lines.append(f"set-point channels, measured against their mean over the first {conditions.reference_rows} rows "

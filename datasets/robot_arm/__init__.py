@@ -32,6 +32,7 @@ from datasets.robot_arm.conditions import (
     UNSEEN_CONDITIONS,
     condition_settings,
     conditions_scenario,
+    training_runs,
 )
 from datasets.robot_arm.cycles import PAYLOAD_KG, PROGRAMS
 from datasets.robot_arm.faults import FAULT_TYPES
@@ -63,4 +64,5 @@ __all__ = [
     "conditions_scenario",
     "segments_from_faults",
     "simulate",
+    "training_runs",
 ]

@@ -56,6 +56,7 @@ __all__ = [
     "UNSEEN_CONDITIONS",
     "condition_settings",
     "conditions_scenario",
+    "training_runs",
 ]
 
 #: Operating-condition parameters of :func:`~datasets.robot_arm.simulate` a scenario sets.
@@ -103,15 +104,19 @@ CONDITIONS: dict[str, dict] = {
 TRAINING_CONDITION = "reference"
 #: The conditions a detector has not seen in training, in :data:`CONDITIONS` order.
 UNSEEN_CONDITIONS: tuple[str, ...] = tuple(name for name in CONDITIONS if name != TRAINING_CONDITION)
-#: Named scenarios, ``name: (training condition, tested conditions)``. ``"conditions"``: trained
-#: on the reference, tested on it and every unseen condition. ``"session"``: trained on runs of
-#: the arm warming up from cold (its temperatures drift by 0.5-3.5 degC: slow channels), tested
-#: where they sit a few training standard deviations away while faults show in the fast channels.
-SCENARIOS: dict[str, tuple[str, tuple[str, ...]]] = {
+#: Named scenarios, ``name: (training condition(s), tested conditions)``: one training condition
+#: for every run of :data:`TRAIN_SEEDS`, or one per run. ``"conditions"``: trained on the
+#: reference, tested on it and every unseen condition. ``"session"``: trained on runs of the arm
+#: warming up from cold (its temperatures drift by 0.5-3.5 degC: slow channels), tested where
+#: they sit a few training standard deviations away while faults show in the fast channels.
+#: ``"mixed-sessions"``: trained on logs of two kinds of session, one warming up and two already
+#: warm (their temperatures only sensor noise around a level), tested as ``"session"``.
+SCENARIOS: dict[str, tuple[str | tuple[str, ...], tuple[str, ...]]] = {
     "conditions": (TRAINING_CONDITION, (TRAINING_CONDITION, *UNSEEN_CONDITIONS)),
     "session": ("cold-start", ("reference", "cold", "warm-drift")),
+    "mixed-sessions": (("cold-start", "reference", "reference"), ("reference", "cold", "warm-drift")),
 }
-#: Seeds of the training runs (reference condition, no faults).
+#: Seeds of the training runs (no faults).
 TRAIN_SEEDS: tuple[int, ...] = (0, 1, 2)
 #: Seeds of the test runs of every condition (normal and faulty), disjoint from :data:`TRAIN_SEEDS`.
 TEST_SEEDS: tuple[int, ...] = (100, 101, 102)
@@ -188,3 +193,18 @@ def conditions_scenario(
         raise ConfigError(f"not an operating-condition setting: {', '.join(unknown)}; expected some of {', '.join(SETTINGS)}")
     settings.update(overrides)
     return simulate(duration_s, rate_hz=rate_hz, faults=faults, seed=seed, start=start, **settings)
+
+
+def training_runs(training: str | tuple[str, ...], *, duration_s: float = 300.0, seed: int = 0) -> list[pd.DataFrame]:
+    """The normal training logs of a scenario: one run per seed of :data:`TRAIN_SEEDS` (plus
+    ``seed``), of the condition ``training`` or, for a tuple, of its condition at that position.
+
+    Raises
+    ------
+    anomaly.errors.ConfigError
+        On an unknown condition, or a tuple whose length is not that of :data:`TRAIN_SEEDS`.
+    """
+    names = (training,) * len(TRAIN_SEEDS) if isinstance(training, str) else tuple(training)
+    if len(names) != len(TRAIN_SEEDS):
+        raise ConfigError(f"{len(names)} training conditions for {len(TRAIN_SEEDS)} training runs")
+    return [conditions_scenario(name, duration_s=duration_s, seed=s + seed).frame for name, s in zip(names, TRAIN_SEEDS)]

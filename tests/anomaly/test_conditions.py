@@ -119,7 +119,7 @@ def test_conditions_lines_note_temperatures_left_at_their_level():
     frame = pd.DataFrame({"motor_temp": 40 + filtered, "current": rng.normal(size=3000)},
                          index=pd.date_range("2026-01-01", periods=3000, freq="10ms"))
     lines = conditions_lines(anomaly.PCADetector().fit(frame))
-    assert lines[0] == "condition channels: none is slow in every training log"
+    assert lines[0] == "condition channels: none is slow in the training logs"
     assert "set-point channels" in lines[1] and lines[1].endswith(": current")
     assert lines[2].startswith("note: motor_temp look like temperatures") and lines[2].endswith("--condition motor_temp")
 
@@ -142,12 +142,28 @@ def test_slow_channels_is_about_the_share_of_slow_variance():
     }
     log = np.column_stack(list(columns.values()))
     assert [list(columns)[i] for i in slow_channels([log], 1000)] == ["warm-up", "staircase"]
-    # slow in every log: a log in which the warm-up is only noise vetoes it; a short log says nothing
-    steady = log.copy()
-    steady[:, 2] = noise
-    assert [list(columns)[i] for i in slow_channels([log, steady], 1000)] == ["staircase"]
-    assert [list(columns)[i] for i in slow_channels([log, log[:1500]], 1000)] == ["warm-up", "staircase"]
+    # another session in which the warm-up is only sensor noise around a level keeps it slow
+    # (logs of a warm-up and of an already warm arm); a log in which it moves otherwise vetoes it
+    steady, cyclic = log.copy(), log.copy()
+    steady[:, 2] = 3.0 + noise
+    cyclic[:, 2] = columns["motion"]
+    assert [list(columns)[i] for i in slow_channels([log, steady], 1000)] == ["warm-up", "staircase"]
+    assert [list(columns)[i] for i in slow_channels([log, cyclic], 1000)] == ["staircase"]
+    assert len(slow_channels([steady], 1000)) == 1  # noise alone is never slow (only the staircase is)
+    assert [list(columns)[i] for i in slow_channels([log, log[:1500]], 1000)] == ["warm-up", "staircase"]  # a short log says nothing
     assert len(slow_channels([log[:1500]], 1000)) == 0
+
+
+def test_logs_of_a_warm_up_and_of_a_warm_arm_make_the_temperatures_conditions():
+    """Two kinds of session in the training logs: the temperatures warm up in one and are sensor
+    noise around a level in the other. Kept at their level they made a cooler day 100 % alarm."""
+    warming = simulate(180, seed=0, ambient_c=28.0, cold_start=True).frame
+    warm = simulate(60, seed=1, ambient_c=28.0).frame
+    det = anomaly.PCADetector().fit([warming, warm])
+    assert [det.schema_.channels[i] for i in det.conditions_.indices] == TEMPS
+    assert len(det.conditions_.setpoints) == 0
+    cooler = simulate(60, seed=3, ambient_c=24.0).frame
+    assert det.predict(cooler).mean() < 0.05
 
 
 def test_declared_conditions_and_bad_names(runs):

@@ -27,8 +27,9 @@ from datasets.robot_arm import (
     condition_settings,
     conditions_scenario,
     simulate,
+    training_runs,
 )
-from datasets.robot_arm.conditions import SETTINGS
+from datasets.robot_arm.conditions import SCENARIOS, SETTINGS
 from datasets.robot_arm.cycles import MAX_HOLD_S, PROGRAMS, holding_runs
 
 RATE = 100.0
@@ -343,6 +344,17 @@ def test_existing_errors_keep_their_messages_as_config_errors():
         simulate(-1.0)
     with pytest.raises(ConfigError, match="duration_s must be a positive number"):
         conditions_scenario("cold", duration_s=0.0)
+
+
+def test_training_runs_of_one_condition_or_one_per_run():
+    same = training_runs("reference", duration_s=5.0)
+    assert len(same) == len(TRAIN_SEEDS)
+    pd.testing.assert_frame_equal(same[1], conditions_scenario("reference", duration_s=5.0, seed=TRAIN_SEEDS[1]).frame)
+    mixed = training_runs(SCENARIOS["mixed-sessions"][0], duration_s=5.0)
+    pd.testing.assert_frame_equal(mixed[0], conditions_scenario("cold-start", duration_s=5.0, seed=TRAIN_SEEDS[0]).frame)
+    pd.testing.assert_frame_equal(mixed[2], same[2])
+    with pytest.raises(ConfigError, match="2 training conditions for 3 training runs"):
+        training_runs(("reference", "cold"), duration_s=5.0)
 
 
 def test_bad_scenario_name_or_setting():

@@ -98,6 +98,14 @@ def test_session_splits_train_on_a_warm_up_and_test_the_session_conditions():
     assert all(s.train_logs is splits[0].train_logs for s in splits)
 
 
+def test_mixed_sessions_train_on_a_warm_up_and_two_warm_runs():
+    splits = dataset_splits("mixed-sessions")
+    assert [s.name for s in splits] == ["reference", "cold", "warm-drift"]
+    logs = splits[0].train_logs
+    rise = [log["j2_temp"].iloc[-1000:].mean() - log["j2_temp"].iloc[:1000].mean() for log in logs]
+    assert rise[0] > 0.5 and abs(rise[1]) < 0.1 and abs(rise[2]) < 0.1  # one warms up, two are warm
+
+
 def test_condition_splits_share_one_model_and_start_each_test_with_normal_operation():
     splits = condition_splits()
     assert [s.name for s in splits][:2] == ["reference", "cold"] and len(splits) == 9

@@ -22,7 +22,8 @@ a set point: declare it.
 
 Set-point channels (``conditions="auto"`` only, :func:`setpoint_channels`): in every training
 log, the channel is white noise around one level (lag-1 autocorrelation below
-:data:`SETPOINT_MAX_AUTOCORRELATION`): a steady temperature, a regulated pressure or voltage. Their
+:data:`SETPOINT_MAX_AUTOCORRELATION`, over the channel's own updates: a sensor held between its
+samples is judged at its own rate): a steady temperature, a regulated pressure or voltage. Their
 level in training says where that day's set point was, not where every day's is, so each pass
 (a training log, a scored file, a stream) measures them against its own start: the channel minus
 its mean over the pass's first ``reference_rows`` rows (over the rows so far before that,
@@ -51,8 +52,11 @@ AUTO_MAX_FAST_SHARE = 0.25
 SETPOINT_MAX_AUTOCORRELATION = 0.3
 #: A set-point channel's reference is its mean over the first ``max(lag, this)`` rows of a pass.
 REFERENCE_MIN_ROWS = 100
-#: Training logs shorter than this say nothing about a channel's autocorrelation.
+#: Training logs shorter than this (in a channel's own updates) say nothing about its autocorrelation.
 SETPOINT_MIN_LOG_ROWS = 20
+#: A set-point channel takes at least this many levels (among its first :data:`LEVELS_SAMPLE` updates).
+SETPOINT_MIN_LEVELS = 10
+LEVELS_SAMPLE = 1000
 
 
 def lag_rows(sampling_rate: float | None) -> int:
@@ -93,36 +97,50 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
         total = x.var(axis=0)
         moving = total > 0
         slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & moving
-        allowed &= slow | _white(x) | ~moving
+        white, known = _white(x)
+        allowed &= slow | white | ~known
         slow_somewhere |= slow
     return np.flatnonzero(allowed & slow_somewhere)
 
 
-def _white(x: np.ndarray) -> np.ndarray:
-    """Channels of one log ``x`` (n, c) float64 that are white noise around a level: lag-1
-    autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`; a constant channel is not."""
-    x = x - x.mean(axis=0)
-    power = (x * x).sum(axis=0)
-    lagged = (x[1:] * x[:-1]).sum(axis=0)
-    return (lagged < SETPOINT_MAX_AUTOCORRELATION * power) & (power > 0)
+def _white(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Which channels of one log ``x`` (n, c) float64 are white noise around a level, and which
+    the log says anything about, judged on each channel's own updates: its values with every
+    repeat of the previous row dropped, so that a sensor sampled at 1 Hz and held on a 100 Hz
+    grid (how multi-rate topics are aligned, and how ALFA's IMU columns are stored) is judged at
+    1 Hz. Fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates say nothing (a constant channel has
+    one). White: at least :data:`SETPOINT_MIN_LEVELS` levels (a switch or a mode flag is not a
+    set point) and lag-1 autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`.
+
+    Returns
+    -------
+    white, known : numpy.ndarray of bool, shape (c,)
+    """
+    white = np.zeros(x.shape[1], dtype=bool)
+    known = np.zeros_like(white)
+    for j in range(x.shape[1]):
+        v = x[:, j]
+        updates = v[np.concatenate([[True], v[1:] != v[:-1]])]
+        known[j] = len(updates) >= SETPOINT_MIN_LOG_ROWS
+        if not known[j] or len(np.unique(updates[:LEVELS_SAMPLE])) < SETPOINT_MIN_LEVELS:
+            continue
+        u = updates - updates.mean()
+        white[j] = (u[1:] * u[:-1]).sum() < SETPOINT_MAX_AUTOCORRELATION * (u * u).sum()
+    return white, known
 
 
 def setpoint_channels(parts: list[np.ndarray]) -> np.ndarray:
     """Indices of the channels that are white noise around a level in every log of ``parts``
-    (scaled logs (n_i, c)): lag-1 autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`.
-
-    Logs shorter than :data:`SETPOINT_MIN_LOG_ROWS` rows and logs in which the channel is
-    constant say nothing; a channel with nothing said is not a set-point channel.
+    (scaled logs (n_i, c)) that says anything about them (:func:`_white`: lag-1 autocorrelation
+    of the channel's own updates below :data:`SETPOINT_MAX_AUTOCORRELATION`); a channel with
+    nothing said (fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in every log) is not one.
     """
     white = np.ones(parts[0].shape[1], dtype=bool)
     seen = np.zeros_like(white)
     for Z in parts:
-        if len(Z) < SETPOINT_MIN_LOG_ROWS:
-            continue
-        x = Z.astype(np.float64)
-        moving = x.var(axis=0) > 0
-        white &= _white(x) | ~moving
-        seen |= moving
+        log_white, known = _white(Z.astype(np.float64))
+        white &= log_white | ~known
+        seen |= known
     return np.flatnonzero(white & seen)
 
 

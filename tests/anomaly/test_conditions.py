@@ -71,6 +71,29 @@ def test_setpoint_channels_are_white_noise_around_a_level():
     assert [list(columns)[i] for i in setpoint_channels([log, moving[:10]])] == ["set point"]  # a short log says nothing
 
 
+def test_a_set_point_held_between_its_samples_is_judged_at_its_own_rate():
+    """A sensor sampled at 1 Hz and held on a 100 Hz grid (multi-rate alignment) is white at its
+    own rate; a switch that flips between two levels is not a set point however it flips."""
+    rng = np.random.default_rng(2)
+    held = np.repeat(rng.normal(size=60), 100)  # 60 s: one sample a second, held
+    switch = np.repeat(rng.integers(0, 2, size=60), 100).astype(float)
+    stepped = held + 0.01 * rng.normal(size=6000)  # steps with a little noise: neither held nor white
+    log = np.column_stack([held, switch, stepped, rng.normal(size=6000)])
+    assert list(setpoint_channels([log])) == [0, 3]
+    assert list(setpoint_channels([log[:1500]])) == [3]  # 15 updates say nothing about channel 0
+
+
+def test_held_temperatures_at_steady_state_are_set_points():
+    """Before, held temperatures were neither white nor slow: a 2 degC cooler day was 100 % flagged."""
+    def held(frame):
+        out = frame.copy()
+        out[TEMPS] = out[TEMPS].iloc[::100].reindex(out.index).ffill()  # 1 Hz samples on the 100 Hz grid
+        return out
+    det = anomaly.PCADetector().fit([held(simulate(120, seed=s, ambient_c=28.0).frame) for s in (0, 1)])
+    assert [det.schema_.channels[i] for i in det.conditions_.setpoints] == TEMPS
+    assert det.predict(held(simulate(60, seed=3, ambient_c=26.0).frame)).mean() < 0.05
+
+
 def test_pass_reference_is_the_same_however_the_pass_is_cut():
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(500, 4)).astype(np.float32) + np.float32(3.0)

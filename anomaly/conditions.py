@@ -54,7 +54,8 @@ SETPOINT_MAX_AUTOCORRELATION = 0.3
 REFERENCE_MIN_ROWS = 100
 #: Training logs shorter than this (in a channel's own updates) say nothing about its autocorrelation.
 SETPOINT_MIN_LOG_ROWS = 20
-#: A set-point channel takes at least this many levels (among its first :data:`LEVELS_SAMPLE` updates).
+#: A channel of fewer levels (among its first :data:`LEVELS_SAMPLE` updates) is judged row by row,
+#: not on its updates (see :func:`_white`).
 SETPOINT_MIN_LEVELS = 10
 LEVELS_SAMPLE = 1000
 
@@ -97,20 +98,29 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
         total = x.var(axis=0)
         moving = total > 0
         slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & moving
-        white, known = _white(x)
+        white, known = _white(x, lag)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
     return np.flatnonzero(allowed & slow_somewhere)
 
 
-def _white(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Which channels of one log ``x`` (n, c) float64 are white noise around a level, and which
-    the log says anything about, judged on each channel's own updates: its values with every
-    repeat of the previous row dropped, so that a sensor sampled at 1 Hz and held on a 100 Hz
-    grid (how multi-rate topics are aligned, and how ALFA's IMU columns are stored) is judged at
-    1 Hz. Fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates say nothing (a constant channel has
-    one). White: at least :data:`SETPOINT_MIN_LEVELS` levels (a switch or a mode flag is not a
-    set point) and lag-1 autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION`.
+def _white(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """Which channels of one log ``x`` (n, c) float64 are white noise around a level that stays
+    or moves slowly, and which the log says anything about.
+
+    Judged on each channel's own updates: its values with every repeat of the previous row
+    dropped, so that a sensor sampled at 1 Hz and held on a 100 Hz grid (how multi-rate topics
+    are aligned, and how ALFA's IMU columns are stored) is judged at 1 Hz. The level is the
+    updates' moving average over the change horizon (``lag`` rows of ``x``, in updates), or
+    their mean when the log holds fewer than two horizons: a temperature following a drifting
+    ambient by a few tenths of a degree is sensor noise around a level that moves, while a
+    motion, a filtered signal or a switch is not noise around anything. Fewer than
+    :data:`SETPOINT_MIN_LOG_ROWS` updates say nothing (a constant channel has one). A channel
+    of fewer than :data:`SETPOINT_MIN_LEVELS` levels is judged row by row instead: a coarsely
+    quantised sensor flickering between neighbouring levels is white at the log's rate, while a
+    switch or a mode flag, whose updates alternate as white noise's would, holds its level for
+    many rows. White: lag-1 autocorrelation below :data:`SETPOINT_MAX_AUTOCORRELATION` around
+    the level.
 
     Returns
     -------
@@ -122,23 +132,28 @@ def _white(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         v = x[:, j]
         updates = v[np.concatenate([[True], v[1:] != v[:-1]])]
         known[j] = len(updates) >= SETPOINT_MIN_LOG_ROWS
-        if not known[j] or len(np.unique(updates[:LEVELS_SAMPLE])) < SETPOINT_MIN_LEVELS:
+        if not known[j]:
             continue
-        u = updates - updates.mean()
+        series = updates if len(np.unique(updates[:LEVELS_SAMPLE])) >= SETPOINT_MIN_LEVELS else v
+        horizon = int(round(lag * len(series) / len(v)))
+        if 2 <= horizon and 2 * horizon < len(series):
+            u = _fast_part(series[:, None], horizon)[:, 0]
+        else:
+            u = series - series.mean()
         white[j] = (u[1:] * u[:-1]).sum() < SETPOINT_MAX_AUTOCORRELATION * (u * u).sum()
     return white, known
 
 
-def setpoint_channels(parts: list[np.ndarray]) -> np.ndarray:
-    """Indices of the channels that are white noise around a level in every log of ``parts``
-    (scaled logs (n_i, c)) that says anything about them (:func:`_white`: lag-1 autocorrelation
-    of the channel's own updates below :data:`SETPOINT_MAX_AUTOCORRELATION`); a channel with
-    nothing said (fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in every log) is not one.
+def setpoint_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
+    """Indices of the channels that are white noise around a level (steady, or moving slowly
+    over the change horizon of ``lag`` rows) in every log of ``parts`` (scaled logs (n_i, c))
+    that says anything about them (:func:`_white`); a channel with nothing said (fewer than
+    :data:`SETPOINT_MIN_LOG_ROWS` updates in every log) is not one.
     """
     white = np.ones(parts[0].shape[1], dtype=bool)
     seen = np.zeros_like(white)
     for Z in parts:
-        log_white, known = _white(Z.astype(np.float64))
+        log_white, known = _white(Z.astype(np.float64), lag)
         white &= log_white | ~known
         seen |= known
     return np.flatnonzero(white & seen)
@@ -248,7 +263,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     indices = choose(conditions, channels, parts, lag)
     setpoints = np.zeros(0, dtype=np.int64)
     if isinstance(conditions, str):  # "auto" (choose has refused any other string)
-        setpoints = np.setdiff1d(setpoint_channels(parts), indices)
+        setpoints = np.setdiff1d(setpoint_channels(parts, lag), indices)
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS))
 
 

@@ -218,7 +218,7 @@ def conditions_lines(det) -> list[str]:
         lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
     if setpoints:
         lines.append(f"set-point channels, measured against their mean over the first {conditions.reference_rows} rows "
-                     f"of each file or stream (noise around one level in every training log): {', '.join(setpoints)}")
+                     f"of each file or stream (noise around a steady or slowly drifting level in every training log): {', '.join(setpoints)}")
     steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
     if auto and steady:
         lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "

@@ -13,17 +13,18 @@ Which channels: the ones declared (``conditions=["j1_temp", ...]``) or, with
 at least one training log most of the channel's variance is slower than the change horizon (a
 temperature warming up or following the day, a slowly filling tank), and in every other log it
 is slow too or sensor noise around a level (logs of several sessions: one warming up, one
-already warm). Their level carries the
-session (the day, the warm-up), not the robot's behaviour inside it, so another level is a
-condition, not a fault. Fast channels (positions, currents, vibration, or any channel that is
+already warm). Their level carries the session (the day, the warm-up), not the robot's
+behaviour inside it, so another level is a condition, not a fault. Fast channels (positions, currents, vibration, or any channel that is
 noise around a set point) keep their levels: a level shift there is what faults look like. A
 temperature that only shows sensor noise around one level in training cannot be told from such
 a set point: declare it.
 
 Set-point channels (``conditions="auto"`` only, :func:`setpoint_channels`): in every training
-log, the channel is white noise around one level (lag-1 autocorrelation below
+log, the channel is white noise around a level that stays or moves slowly (lag-1
+autocorrelation around its moving average over the change horizon below
 :data:`SETPOINT_MAX_AUTOCORRELATION`, over the channel's own updates: a sensor held between its
-samples is judged at its own rate): a steady temperature, a regulated pressure or voltage. Their
+samples is judged at its own rate; see :func:`_white`): a steady temperature, one following a
+gently drifting ambient, a regulated pressure or voltage. Their
 level in training says where that day's set point was, not where every day's is, so each pass
 (a training log, a scored file, a stream) measures them against its own start: the channel minus
 its mean over the pass's first ``reference_rows`` rows (over the rows so far before that,
@@ -47,8 +48,8 @@ LAG_ROWS = 100
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
-#: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation stays
-#: below this in every training log (white noise around a level; any motion or drift is above).
+#: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation around
+#: their moving level stays below this in every training log (white noise; any motion is above).
 SETPOINT_MAX_AUTOCORRELATION = 0.3
 #: A set-point channel's reference is its mean over the first ``max(lag, this)`` rows of a pass.
 REFERENCE_MIN_ROWS = 100
@@ -57,6 +58,7 @@ SETPOINT_MIN_LOG_ROWS = 20
 #: A channel of fewer levels (among its first :data:`LEVELS_SAMPLE` updates) is judged row by row,
 #: not on its updates (see :func:`_white`).
 SETPOINT_MIN_LEVELS = 10
+#: Updates of a channel whose distinct levels are counted (enough to tell, cheap on long logs).
 LEVELS_SAMPLE = 1000
 
 

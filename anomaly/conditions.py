@@ -91,19 +91,29 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     any other way (a cyclic motion, a filtered signal) vetoes it. A log of at most ``2 * lag``
     rows is too short to tell and a log in which the channel is constant says nothing.
     """
+    return _auto_channels(parts, lag)[0]
+
+
+def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slow channels (:func:`slow_channels`) and the set-point channels
+    (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
+    classified once."""
     allowed = np.ones(parts[0].shape[1], dtype=bool)
     slow_somewhere = np.zeros_like(allowed)
+    white_everywhere = np.ones_like(allowed)
+    seen = np.zeros_like(allowed)
     for Z in parts:
+        x = Z.astype(np.float64)
+        white, known = _white(x, lag)
+        white_everywhere &= white | ~known
+        seen |= known
         if len(Z) <= 2 * lag:
             continue
-        x = Z.astype(np.float64)
         total = x.var(axis=0)
-        moving = total > 0
-        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & moving
-        white, known = _white(x, lag)
+        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
-    return np.flatnonzero(allowed & slow_somewhere)
+    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)
 
 
 def _white(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -152,13 +162,7 @@ def setpoint_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     that says anything about them (:func:`_white`); a channel with nothing said (fewer than
     :data:`SETPOINT_MIN_LOG_ROWS` updates in every log) is not one.
     """
-    white = np.ones(parts[0].shape[1], dtype=bool)
-    seen = np.zeros_like(white)
-    for Z in parts:
-        log_white, known = _white(Z.astype(np.float64), lag)
-        white &= log_white | ~known
-        seen |= known
-    return np.flatnonzero(white & seen)
+    return _auto_channels(parts, lag)[1]
 
 
 class PassReference:
@@ -262,10 +266,11 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     ``parts`` (each (n_i, c)): the condition channels of :func:`choose` and, under ``"auto"``,
     the set-point channels among the others (their reference: ``max(lag, REFERENCE_MIN_ROWS)``
     rows)."""
-    indices = choose(conditions, channels, parts, lag)
-    setpoints = np.zeros(0, dtype=np.int64)
-    if isinstance(conditions, str):  # "auto" (choose has refused any other string)
-        setpoints = np.setdiff1d(setpoint_channels(parts, lag), indices)
+    if isinstance(conditions, str) and conditions == "auto":
+        indices, white = _auto_channels(parts, lag)
+        setpoints = np.setdiff1d(white, indices)
+    else:
+        indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS))
 
 

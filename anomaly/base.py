@@ -322,7 +322,7 @@ class Detector(Params, ABC):
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
-        self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag)
+        self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log is a pass of its own
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):

@@ -60,6 +60,9 @@ SETPOINT_MIN_LOG_ROWS = 20
 SETPOINT_MIN_LEVELS = 10
 #: Updates of a channel whose distinct levels are counted (enough to tell, cheap on long logs).
 LEVELS_SAMPLE = 1000
+#: Set-point temperatures measured against their common move (:func:`ambient_channels`) need at
+#: least this many: with fewer, one heating channel moves the median.
+AMBIENT_MIN_CHANNELS = 3
 
 
 def lag_rows(sampling_rate: float | None) -> int:
@@ -168,11 +171,18 @@ def setpoint_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
 class PassReference:
     """Each set-point channel's reference in one scoring pass: its mean over the pass's first
     ``rows`` rows, and over the rows so far before that (causal, the first row is its own
-    reference).
+    reference); with ``ambient`` channels, also their common move since then.
 
     Fed the pass's scaled rows in order (a whole file at once, pieces of a file, or the newest
     rows of a stream together with some rows already seen), it returns them with the set-point
     channels minus their reference, identically however the pass is cut.
+
+    The common move of the ``ambient`` channels (set-point temperatures, :func:`ambient_channels`)
+    is, per row, the median of their shifts from the reference in their own units (scaled shift x
+    ``scale``), averaged over the last ``smooth`` rows (causal; the rows so far at the pass's
+    start); each ambient channel then loses it (divided by its ``scale``). A warmer or drifting
+    ambient moves every temperature by about the same number of degrees and cancels; one joint
+    heating does not move the median and keeps its full size.
 
     Parameters
     ----------
@@ -180,14 +190,26 @@ class PassReference:
         The set-point channels (positions in the schema).
     rows : int
         Rows of the reference (>= 1).
+    ambient : array-like of int, default ()
+        Set-point channels (positions in the schema, among ``indices``) measured against their
+        common move; none, or at least :data:`AMBIENT_MIN_CHANNELS`.
+    scale : array-like of float, default ()
+        Units per scaled unit of each ``ambient`` channel (the scaler's scale).
+    smooth : int, default 1
+        Rows the common move is averaged over (>= 1).
     """
 
-    def __init__(self, indices, rows: int):
+    def __init__(self, indices, rows: int, ambient=(), scale=(), smooth: int = 1):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.rows = int(rows)
+        self.ambient = np.asarray(ambient, dtype=np.int64)
+        self.scale = np.asarray(scale, dtype=np.float64)
+        self.smooth = max(int(smooth), 1)
         self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
         self._mean: np.ndarray | None = None  # (c,) the reference past the first `rows` rows, 0 elsewhere
+        self._median_sums = np.zeros(1)  # prefix sums of the rows' median shifts, the last `smooth` + 1 of them
+        self._common = np.zeros(0)  # common move of the last rows (as many as the largest call gave)
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
         """Rows (m, c) of the pass, of which the last ``new`` (default: all) are new, -> the same
@@ -198,6 +220,8 @@ class PassReference:
         start = self._seen - (m - new)  # pass position of Z[0]
         if start < 0 or not 0 <= new <= m:
             raise ValueError(f"{m - new} rows given as seen, but the pass has seen {self._seen}")
+        if len(self.ambient) and m - new > len(self._common):
+            raise ValueError(f"{m - new} rows given as seen, but the pass keeps the common move of the last {len(self._common)}")
         if len(self._sums) < self.rows:  # extend the prefix sums, summing on from the last one
             taken = Z[m - new :, self.indices][: self.rows - len(self._sums)]
             last = self._sums[-1:] if len(self._sums) else np.zeros((1, len(self.indices)))
@@ -209,23 +233,55 @@ class PassReference:
             if self._mean is None:  # (c,): 0 for the other channels, which subtracting leaves as they are
                 self._mean = np.zeros(Z.shape[1])
                 self._mean[self.indices] = self._sums[-1] / self.rows
-            return (Z - self._mean).astype(np.float32)
-        count = np.minimum(np.arange(start, start + m) + 1, self.rows)
-        reference = self._sums[count - 1] / count[:, None]
-        out = np.array(Z, dtype=np.float32)
-        out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
+            out = (Z - self._mean).astype(np.float32)
+        else:
+            count = np.minimum(np.arange(start, start + m) + 1, self.rows)
+            reference = self._sums[count - 1] / count[:, None]
+            out = np.array(Z, dtype=np.float32)
+            out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
+        if len(self.ambient):
+            out[:, self.ambient] -= (self._common_move(out, start, new)[:, None] / self.scale).astype(np.float32)
         return out
 
+    def _common_move(self, out: np.ndarray, start: int, new: int) -> np.ndarray:
+        """The common move (m,) of the rows ``out`` (m, c) (set-point channels relative to the
+        reference) from pass position ``start``, of which the last ``new`` are new; advances."""
+        m = len(out)
+        medians = np.median(out[m - new :, self.ambient] * self.scale, axis=1)
+        sums = np.concatenate([self._median_sums, np.cumsum(np.concatenate([self._median_sums[-1:], medians]))[1:]])
+        first = start + m - new  # pass position of the first new row
+        position = np.arange(first, first + new)
+        base = first - (len(self._median_sums) - 1)  # pass position whose prefix sum is sums[0]
+        count = np.minimum(position + 1, self.smooth)
+        fresh = (sums[position + 1 - base] - sums[position + 1 - count - base]) / count
+        self._median_sums = sums[-(self.smooth + 1) :]
+        common = np.concatenate([self._common[len(self._common) - (m - new) :], fresh])
+        self._common = np.concatenate([self._common, fresh])[-max(m, len(self._common)) :]
+        return common
 
-def relative_graph(Z, indices, n_channels: int, rows: int, ops):
+
+def relative_graph(Z, conditions: ConditionChannels, ops):
     """:class:`PassReference` on one whole pass (n, c) as array operations (``ops``: ``numpy``
     or ``keras.ops``), for the differentiable score; equal to it to float rounding."""
-    n = Z.shape[0]
+    n, rows = Z.shape[0], conditions.reference_rows
     count = np.minimum(np.arange(n) + 1, rows)
-    mask = np.zeros(n_channels, dtype=np.float32)
-    mask[np.asarray(indices, dtype=np.int64)] = 1.0
+    mask = np.zeros(conditions.n_channels, dtype=np.float32)
+    mask[conditions.setpoints] = 1.0
     sums = ops.cumsum(Z * mask, axis=0)
-    return Z - ops.take(sums, (count - 1).astype(np.int32), axis=0) / count[:, None].astype(np.float32)
+    Z = Z - ops.take(sums, (count - 1).astype(np.int32), axis=0) / count[:, None].astype(np.float32)
+    k = len(conditions.ambient)
+    if not k:
+        return Z
+    ordered = ops.sort(ops.take(Z, conditions.ambient.astype(np.int32), axis=1) * conditions.ambient_scale, axis=1)
+    medians = (ordered[:, (k - 1) // 2] + ordered[:, k // 2]) / 2
+    median_sums = ops.concatenate([ops.zeros((1,)), ops.cumsum(medians)])
+    position = np.arange(n)
+    window = np.minimum(position + 1, conditions.ambient_rows)
+    common = (ops.take(median_sums, (position + 1).astype(np.int32)) -
+              ops.take(median_sums, (position + 1 - window).astype(np.int32))) / window.astype(np.float32)
+    per_unit = np.zeros(conditions.n_channels, dtype=np.float32)
+    per_unit[conditions.ambient] = 1.0 / conditions.ambient_scale
+    return Z - common[:, None] * per_unit
 
 
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
@@ -245,6 +301,20 @@ def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     return [name for name in channels if tokens(name) & TEMPERATURE_TOKENS]
 
 
+def ambient_channels(channels: tuple[str, ...], setpoints) -> np.ndarray:
+    """The set-point channels (indices into ``channels``) measured against their common move:
+    those named as temperatures (:func:`temperature_channels`), when there are at least
+    :data:`AMBIENT_MIN_CHANNELS` of them; none otherwise.
+
+    At steady state every temperature of a machine sits at the ambient plus its own heating, so
+    a cooler, warmer or drifting ambient moves all of them by about the same number of degrees;
+    a fault heats one part (the median of their moves stays where the others are).
+    """
+    named = set(temperature_channels(channels))
+    found = np.array([i for i in np.asarray(setpoints, dtype=np.int64) if channels[i] in named], dtype=np.int64)
+    return found if len(found) >= AMBIENT_MIN_CHANNELS else np.zeros(0, dtype=np.int64)
+
+
 def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> np.ndarray:
     """Indices of the condition channels for the ``conditions`` parameter (None, "auto" or names);
     ``lag`` is the change horizon in rows."""
@@ -261,17 +331,21 @@ def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: 
     return np.array(sorted(channels.index(name) for name in names), dtype=np.int64)
 
 
-def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> ConditionChannels:
+def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int, scale) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
-    ``parts`` (each (n_i, c)): the condition channels of :func:`choose` and, under ``"auto"``,
-    the set-point channels among the others (their reference: ``max(lag, REFERENCE_MIN_ROWS)``
-    rows)."""
+    ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
+    :func:`choose` and, under ``"auto"``, the set-point channels among the others (their
+    reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows) and the set-point temperatures among
+    those (:func:`ambient_channels`, their common move averaged over ``lag`` rows)."""
     if isinstance(conditions, str) and conditions == "auto":
         indices, white = _auto_channels(parts, lag)
         setpoints = np.setdiff1d(white, indices)
+        ambient = ambient_channels(channels, setpoints)
     else:
         indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)
-    return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS))
+        ambient = setpoints  # none: declared conditions have no set-point channels
+    return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS),
+                             ambient, np.asarray(scale, dtype=np.float64)[ambient], lag)
 
 
 class ConditionChannels:
@@ -288,9 +362,16 @@ class ConditionChannels:
         Set-point channels (measured against the start of each pass).
     reference_rows : int, default 0
         Rows of a pass's reference (:class:`PassReference`); 0 without set-point channels.
+    ambient : array-like of int, default ()
+        Set-point channels measured against their common move too (:func:`ambient_channels`).
+    ambient_scale : array-like of float, default ()
+        Units per scaled unit of each ``ambient`` channel.
+    ambient_rows : int, default 1
+        Rows the common move is averaged over.
     """
 
-    def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0):
+    def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
+                 ambient=(), ambient_scale=(), ambient_rows: int = 1):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -298,10 +379,15 @@ class ConditionChannels:
         self.mask[self.indices] = 1.0
         self.setpoints = np.asarray(setpoints, dtype=np.int64)
         self.reference_rows = int(reference_rows) if len(self.setpoints) else 0
+        self.ambient = np.asarray(ambient, dtype=np.int64)
+        self.ambient_scale = np.asarray(ambient_scale, dtype=np.float32)
+        self.ambient_rows = int(ambient_rows) if len(self.ambient) else 1
 
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""
-        return PassReference(self.setpoints, self.reference_rows) if len(self.setpoints) else None
+        if not len(self.setpoints):
+            return None
+        return PassReference(self.setpoints, self.reference_rows, self.ambient, self.ambient_scale, self.ambient_rows)
 
     def relative(self, Z: np.ndarray) -> np.ndarray:
         """Scaled rows (n, c) of one whole pass with the set-point channels relative to its start."""
@@ -322,10 +408,13 @@ class ConditionChannels:
 
     def to_dict(self) -> dict:
         return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag,
-                "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows}
+                "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows,
+                "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
+                "ambient_rows": self.ambient_rows}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
-        """Models saved before set-point channels have none."""
+        """Models saved before set-point channels have none; before ambient channels, none of those."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
-                   data.get("reference_rows", 0))
+                   data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
+                   data.get("ambient_rows", 1))

@@ -205,8 +205,9 @@ def fit(
 
 def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
-    none) and the set-point channels it measures against the start of each file or stream, and
-    under ``auto`` a note naming temperatures it left at their absolute level."""
+    none), the set-point channels it measures against the start of each file or stream and the
+    temperatures among them it measures against their common move, and under ``auto`` a note
+    naming temperatures it left at their absolute level."""
     channels, conditions = det.schema_.channels, det.conditions_
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
@@ -219,6 +220,9 @@ def conditions_lines(det) -> list[str]:
     if setpoints:
         lines.append(f"set-point channels, measured against their mean over the first {conditions.reference_rows} rows "
                      f"of each file or stream (noise around a steady or slowly drifting level in every training log): {', '.join(setpoints)}")
+    if len(conditions.ambient):
+        lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "
+                     f"averaged over {conditions.ambient_rows} rows): {', '.join(channels[i] for i in conditions.ambient)}")
     steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
     if auto and steady:
         lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "

@@ -70,7 +70,7 @@ def score_graph(detector, n_rows: int) -> Callable:
 
     def scores(Z):
         if len(conditions.setpoints):  # the frame is one pass: set-point channels against its start
-            Z = relative_graph(Z, conditions.setpoints, conditions.n_channels, conditions.reference_rows, ops)
+            Z = relative_graph(Z, conditions, ops)
         Z = conditions.transform(Z)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)
         E = _fold_back(errors, emitted, n, ops)

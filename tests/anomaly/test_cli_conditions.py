@@ -45,6 +45,8 @@ def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
     assert steady.exit_code == 0 and "condition channels: none is slow in the training logs" in steady.output
     assert ("set-point channels, measured against their mean over the first 1000 rows of each file or stream "
             f"(noise around a steady or slowly drifting level in every training log): {', '.join(TEMPS)}") in steady.output
+    assert ("set-point temperatures, measured against their common move (the ambient: their median change, "
+            f"averaged over 1000 rows): {', '.join(TEMPS)}") in steady.output
     assert "refit with" not in steady.output  # no temperature is left at its absolute level
     assert json.loads((logs / "steady" / "detector.json").read_text())["conditions"]["setpoints"] == [3, 7, 11, 15, 19, 23]
     output, share = flagged(logs, "steady", "steady-scores.parquet")

@@ -11,7 +11,14 @@ from numpy.testing import assert_allclose
 from pass_checks import assert_paths_agree
 
 import anomaly
-from anomaly.conditions import ConditionChannels, PassReference, setpoint_channels, slow_channels, temperature_channels
+from anomaly.conditions import (
+    ConditionChannels,
+    PassReference,
+    ambient_channels,
+    setpoint_channels,
+    slow_channels,
+    temperature_channels,
+)
 from anomaly.errors import ConfigError, SchemaError
 from anomaly.guard import describe
 from anomaly.head import CONTRIBUTION_CAP, ScoreHead
@@ -125,6 +132,51 @@ def test_pass_reference_is_the_same_however_the_pass_is_cut():
     np.testing.assert_array_equal(np.array(newest), whole[7:])
     with pytest.raises(ValueError, match="seen"):
         reference(np.concatenate([Z, Z]), 1)  # more rows given as seen than the pass has had
+
+
+def test_pass_reference_removes_the_ambient_common_move_however_the_pass_is_cut():
+    rng = np.random.default_rng(2)
+    n, scale = 600, np.array([0.05, 0.1, 0.05, 0.02])
+    ambient = np.linspace(0.0, 2.0, n)[:, None]  # degC: the same move in every temperature
+    raw = 30.0 + ambient + rng.normal(scale=0.05, size=(n, 4)) * np.array([1, 2, 1, 0.4])
+    raw[400:, 1] += 1.0  # one of them heats by 1 degC
+    Z = ((raw - 30.0) / scale).astype(np.float32)
+    whole = PassReference([0, 1, 2, 3], 50, [0, 1, 2, 3], scale, 10)(Z)
+    plain = PassReference([0, 1, 2, 3], 50)(Z)
+    late = slice(100, 390)
+    assert np.abs(plain[late]).mean() > 15  # the ambient's 2 degC: 20-100 x the noise
+    assert np.abs((whole[late] * scale).mean(axis=0)).max() < 0.05  # cancelled: a 2 degC ramp leaves its lag over 10 rows, 0.02 degC
+    assert (whole[420:, 1] * scale[1]).mean() > 0.9 and np.abs((whole[420:, [0, 2, 3]] * scale[[0, 2, 3]]).mean(axis=0)).max() < 0.05
+    pieces, reference = [], PassReference([0, 1, 2, 3], 50, [0, 1, 2, 3], scale, 10)
+    for lo in range(0, n, 37):  # pieces of a file
+        pieces.append(reference(Z[lo : lo + 37]))
+    np.testing.assert_array_equal(np.concatenate(pieces), whole)
+    reference, newest = PassReference([0, 1, 2, 3], 50, [0, 1, 2, 3], scale, 10), []  # a stream
+    newest.append(reference(Z[:8]))
+    for end in range(11, n + 1, 3):  # the last 8 rows, 3 of them new
+        newest.append(reference(Z[end - 8 : end], 3)[-3:])
+    np.testing.assert_array_equal(np.concatenate(newest), whole[: len(np.concatenate(newest))])
+    with pytest.raises(ValueError, match="common move"):
+        reference(Z[:20], 1)  # more seen rows than the pass keeps
+
+
+def test_ambient_channels_are_three_or_more_set_point_temperatures():
+    names = ("j1_temp", "j2_temp", "motorTemperature", "j1_current", "pressure")
+    assert list(ambient_channels(names, [0, 1, 2, 3, 4])) == [0, 1, 2]
+    assert list(ambient_channels(names, [0, 1, 3, 4])) == []  # two: one heating joint would move the median
+    assert list(ambient_channels(names[3:], [0, 1])) == []
+
+
+def test_an_ambient_drift_within_the_pass_is_not_a_fault_one_joint_heating_is(runs):
+    """Trained on a steady run, scored on runs whose ambient rises by 12 degC/h (every temperature
+    about 0.4 degC up in 2 min, 8 x its noise): the common move cancels; one joint's does not."""
+    det = anomaly.PCADetector().fit(runs[0])
+    assert [det.schema_.channels[i] for i in det.conditions_.ambient] == TEMPS
+    drifting = simulate(120, seed=3, ambient_c=28.0, ambient_drift_c_per_h=12.0).frame
+    assert det.predict(drifting).mean() < 0.05
+    heating = drifting.copy()
+    heating.iloc[6000:, heating.columns.get_loc("j5_temp")] += 0.5  # 10 x its noise
+    assert det.predict(heating).to_numpy()[6000:].mean() > 0.95
 
 
 def test_a_shift_within_the_pass_is_found_a_shifted_day_is_not(runs):

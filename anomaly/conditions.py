@@ -208,7 +208,7 @@ class PassReference:
         self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
         self._mean: np.ndarray | None = None  # (c,) the reference past the first `rows` rows, 0 elsewhere
-        self._median_sums = np.zeros(1)  # prefix sums of the rows' median shifts, the last `smooth` + 1 of them
+        self._median_sums = np.zeros(self.smooth + 1)  # ring of the prefix sums of the rows' median shifts
         self._common = np.zeros(0)  # common move of the last rows (as many as the largest call gave)
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
@@ -245,16 +245,34 @@ class PassReference:
 
     def _common_move(self, out: np.ndarray, start: int, new: int) -> np.ndarray:
         """The common move (m,) of the rows ``out`` (m, c) (set-point channels relative to the
-        reference) from pass position ``start``, of which the last ``new`` are new; advances."""
-        m = len(out)
-        medians = np.median(out[m - new :, self.ambient] * self.scale, axis=1)
-        sums = np.concatenate([self._median_sums, np.cumsum(np.concatenate([self._median_sums[-1:], medians]))[1:]])
+        reference) from pass position ``start``, of which the last ``new`` are new; advances.
+
+        The medians' prefix sums are summed on row by row from the pass's start (a ring of the
+        last ``smooth + 1``), so the values do not depend on how the pass is cut; one new row
+        (a stream) takes a scalar path with the same arithmetic."""
+        m, k, ring = len(out), len(self.ambient), len(self._median_sums)
         first = start + m - new  # pass position of the first new row
-        position = np.arange(first, first + new)
-        base = first - (len(self._median_sums) - 1)  # pass position whose prefix sum is sums[0]
-        count = np.minimum(position + 1, self.smooth)
-        fresh = (sums[position + 1 - base] - sums[position + 1 - count - base]) / count
-        self._median_sums = sums[-(self.smooth + 1) :]
+        if new == 1:
+            shifts = sorted((out[-1, self.ambient] * self.scale).tolist())
+            total = float(self._median_sums[first % ring]) + (shifts[(k - 1) // 2] + shifts[k // 2]) / 2
+            count = min(first + 1, self.smooth)
+            fresh = np.array([(total - self._median_sums[(first + 1 - count) % ring]) / count])
+            self._median_sums[(first + 1) % ring] = total
+        else:
+            shifts = np.sort(out[m - new :, self.ambient] * self.scale, axis=1)
+            medians = (shifts[:, (k - 1) // 2] + shifts[:, k // 2]) / 2
+            sums = np.cumsum(np.concatenate([self._median_sums[first % ring : first % ring + 1], medians]))  # S_first ..
+            position = np.arange(first, first + new)
+            count = np.minimum(position + 1, self.smooth)
+            back = position + 1 - count  # the prefix sum each row's window starts after
+            inside = back > first  # within this call's rows, else in the ring
+            lows = np.where(inside, sums[np.clip(back - first, 0, new)], self._median_sums[back % ring])
+            fresh = (sums[1:] - lows) / count
+            kept = slice(max(new - ring, 0), new)
+            self._median_sums[(position[kept] + 1) % ring] = sums[1:][kept]
+        if m == new and len(self._common) <= m:  # nothing seen given again, and no longer history kept
+            self._common = fresh
+            return fresh
         common = np.concatenate([self._common[len(self._common) - (m - new) :], fresh])
         self._common = np.concatenate([self._common, fresh])[-max(m, len(self._common)) :]
         return common

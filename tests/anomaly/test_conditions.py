@@ -156,6 +156,8 @@ def test_pass_reference_removes_the_ambient_common_move_however_the_pass_is_cut(
     for end in range(11, n + 1, 3):  # the last 8 rows, 3 of them new
         newest.append(reference(Z[end - 8 : end], 3)[-3:])
     np.testing.assert_array_equal(np.concatenate(newest), whole[: len(np.concatenate(newest))])
+    hop1 = PassReference([0, 1, 2, 3], 50, [0, 1, 2, 3], scale, 10)  # one new row a call: the scalar path
+    np.testing.assert_array_equal(np.concatenate([hop1(Z[:1])] + [hop1(Z[end - 2 : end], 1)[-1:] for end in range(2, n + 1)]), whole)
     with pytest.raises(ValueError, match="common move"):
         reference(Z[:20], 1)  # more seen rows than the pass keeps
 

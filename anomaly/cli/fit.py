@@ -223,6 +223,8 @@ def conditions_lines(det) -> list[str]:
     if len(conditions.ambient):
         lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "
                      f"averaged over {conditions.ambient_rows} rows): {', '.join(channels[i] for i in conditions.ambient)}")
+        lines.append("note: the temperatures are steady in every training log, so a run that warms up from cold (each part "
+                     "by its own load) will be flagged; fit on logs that include a warm-up to model them by their change")
     steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
     if auto and steady:
         lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "

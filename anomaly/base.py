@@ -434,7 +434,9 @@ class Detector(Params, ABC):
         return X, E, scores
 
     def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
-        """Channels whose median over ``X`` (n_steps, n_channels) lies outside the training envelope.
+        """Channels whose median over ``X`` (n_steps, n_channels) lies outside the training
+        envelope, then channels modelled at their level (:meth:`level_channels`) that spend at
+        least :data:`anomaly.guard.SHARE_OUTSIDE` of the rows outside it.
 
         Returns
         -------
@@ -444,7 +446,14 @@ class Detector(Params, ABC):
         """
         self.check_fitted()
         _, values = self.prepare(X, source)
-        return self.envelope_.check(values)
+        return self.envelope_.check(values, self.level_channels())
+
+    def level_channels(self) -> np.ndarray:
+        """Bool (n_channels,): the channels the model sees at their level (not condition or set-point channels)."""
+        level = np.ones(len(self.schema_.channels), dtype=bool)
+        level[self.conditions_.indices] = False
+        level[self.conditions_.setpoints] = False
+        return level
 
     def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Per-step, per-channel reconstruction error.

@@ -9,6 +9,16 @@ channels outside it, once::
 
 The envelope of a channel is its 0.5th .. 99.5th percentile in training, widened by
 :data:`MARGIN` robust standard deviations (1.4826 x MAD) on each side.
+
+A run can also stay inside every channel's range on the median and still leave it often: a
+second program reaches poses the training never did. A channel the detector models at its level
+(not a condition or set-point channel, whose level the model does not use) that spends at least
+:data:`SHARE_OUTSIDE` of the run outside its range is named too::
+
+    model outside its operating envelope: j3_pos 17 % of rows outside (training -0.61 .. 1.2)
+
+Long faults can do that as well (an overheating joint); the line says where the run left the
+training data, not why.
 """
 
 from __future__ import annotations
@@ -18,20 +28,27 @@ from dataclasses import dataclass
 import numpy as np
 
 MARGIN = 3.0
+#: A channel modelled at its level is named when at least this share of a run's rows lie outside its range.
+SHARE_OUTSIDE = 0.1
 _LOW, _HIGH = 0.5, 99.5
 
 
 @dataclass(frozen=True)
 class Excursion:
-    """One channel outside the envelope: ``delta`` from the nearest edge, in the channel's units."""
+    """One channel outside the envelope: its median's ``delta`` from the nearest edge, in the
+    channel's units, or (``share`` set, the median inside) the share of the run's rows outside."""
 
     channel: str
     median: float
     low: float
     high: float
+    share: float | None = None
 
     @property
     def delta(self) -> float:
+        """0 for a median inside the range (an excursion by ``share``)."""
+        if self.low <= self.median <= self.high:
+            return 0.0
         return self.median - self.high if self.median > self.high else self.median - self.low
 
 
@@ -53,16 +70,31 @@ class Envelope:
         self.low_, self.high_ = low - MARGIN * spread, high + MARGIN * spread
         return self
 
-    def check(self, values: np.ndarray) -> list[Excursion]:
-        """Channels whose median over ``values`` (n, n_channels) lies outside the envelope, largest excursion first."""
-        return self.check_median(np.median(np.asarray(values, dtype=np.float64), axis=0))
+    def check(self, values: np.ndarray, level=None) -> list[Excursion]:
+        """Channels whose median over ``values`` (n, n_channels) lies outside the envelope, largest
+        excursion first, then those of ``level`` (bool (n_channels,), default: none) with at least
+        :data:`SHARE_OUTSIDE` of the rows outside, largest share first."""
+        x = np.asarray(values, dtype=np.float64)
+        return self.check_median(np.median(x, axis=0), self.outside_counts(x) / max(len(x), 1), level)
 
-    def check_median(self, median: np.ndarray) -> list[Excursion]:
-        """As :meth:`check`, for a run's per-channel median (n_channels,) computed elsewhere."""
+    def outside_counts(self, values: np.ndarray) -> np.ndarray:
+        """Rows of ``values`` (n, n_channels) outside each channel's range, shape (n_channels,)."""
+        return ((values < self.low_) | (values > self.high_)).sum(axis=0)
+
+    def check_median(self, median: np.ndarray, share=None, level=None) -> list[Excursion]:
+        """As :meth:`check`, for a run's per-channel median (n_channels,) and share of rows
+        outside (n_channels,) or None computed elsewhere."""
         outside = np.flatnonzero((median < self.low_) | (median > self.high_))
         found = [Excursion(self.channels_[i], float(median[i]), float(self.low_[i]), float(self.high_[i])) for i in outside]
         width = dict(zip(self.channels_, np.maximum(self.high_ - self.low_, 1e-12)))
-        return sorted(found, key=lambda e: -abs(e.delta) / width[e.channel])
+        found.sort(key=lambda e: -abs(e.delta) / width[e.channel])
+        if share is None or level is None:
+            return found
+        often = np.asarray(level, dtype=bool) & (np.asarray(share) >= SHARE_OUTSIDE)
+        often[outside] = False
+        spread = [Excursion(self.channels_[i], float(median[i]), float(self.low_[i]), float(self.high_[i]), float(share[i]))
+                  for i in np.flatnonzero(often)]
+        return found + sorted(spread, key=lambda e: -e.share)
 
     def to_dict(self) -> dict:
         return {"channels": list(self.channels_), "low": self.low_.tolist(), "high": self.high_.tolist()}
@@ -87,6 +119,7 @@ def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
     """One line naming the channels outside the envelope (empty when there are none)."""
     if not excursions:
         return ""
-    parts = [f"{e.channel} {e.delta:+.3g} (training {e.low:.4g} .. {e.high:.4g})" for e in excursions[:limit]]
+    parts = [f"{e.channel} {e.delta:+.3g} (training {e.low:.4g} .. {e.high:.4g})" if e.share is None else
+             f"{e.channel} {e.share:.0%} of rows outside (training {e.low:.4g} .. {e.high:.4g})" for e in excursions[:limit]]
     more = f" and {len(excursions) - limit} more" if len(excursions) > limit else ""
     return "model outside its operating envelope: " + ", ".join(parts) + more

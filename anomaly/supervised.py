@@ -366,6 +366,10 @@ class SupervisedDetector(Params):
         """The detector's training envelope (the validity guard)."""
         return self.detector_.envelope_
 
+    def level_channels(self):
+        """The detector's channels modelled at their level (:meth:`anomaly.base.Detector.level_channels`)."""
+        return self.detector_.level_channels()
+
     @property
     def engine_(self):
         """The detector's inference engine."""

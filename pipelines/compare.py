@@ -47,6 +47,7 @@ import pandas as pd
 
 from anomaly.decisions import AlertLogic, rules_at
 from anomaly.errors import ConfigError, DataError
+from anomaly.guard import describe
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
 from anomaly.schema import sampling_rate
@@ -104,6 +105,7 @@ class DetectorRun:
     flags: list[np.ndarray] = field(default_factory=list)
     errors: list[pd.DataFrame] = field(default_factory=list)
     thresholds: list[float] = field(default_factory=list)
+    outside: list[list] = field(default_factory=list)  # per split: the validity guard's excursions on its test rows
     fit_s: float = 0.0
     score_s: float = 0.0
 
@@ -223,6 +225,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
             run.scores.append(scores.to_numpy())
             run.flags.append(flags.to_numpy())
             run.thresholds.append(det.threshold_)
+            run.outside.append(det.check_envelope(split.test, source=split.name))
             if on_fit is not None:
                 on_fit(name, split, det)
         runs.append(run)
@@ -260,7 +263,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         ``false_alarms``, ``normal_hours``, ``false_alarms_per_hour``, ``median_delay_s``,
         ``mean_delay_s``, ``max_delay_s`` (None when nothing was detected); ``"flights"``:
         detector -> one dict per split (``flight``, ``fault``, ``onset``, ``detected``,
-        ``delay_s``, ``false_alarms``, ``normal_s``, ``alarms``); ``"rules"``: the rules of
+        ``delay_s``, ``false_alarms``, ``normal_s``, ``alarms``, ``outside_envelope`` and
+        ``outside_channels``: the validity guard's line on the split's test rows and the
+        channels it names, :mod:`anomaly.guard`); ``"rules"``: the rules of
         the first split (``rate_hz`` and the scaled row counts).
 
     Raises
@@ -290,6 +295,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
                 "false_alarms": sum(1 for a in alarms if a[0] < split.onset),
                 "normal_s": (onset_time - index[0]).total_seconds(),
                 "alarms": [[index[a[0]].isoformat(), index[a[1]].isoformat()] for a in alarms],
+                "outside_envelope": describe(run.outside[i]),
+                "outside_channels": [e.channel for e in run.outside[i]],
             })
         delays = [r["delay_s"] for r in rows if r["detected"]]
         hours = sum(r["normal_s"] for r in rows) / 3600
@@ -315,7 +322,8 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
     dict of str to pandas.DataFrame
         ``"detection"``: one row per detector (flights, detected, detection rate, false alarms
         per hour, median and max delay in s); ``"flights"``: one row per split, per detector
-        its delay in s (``missed`` when not detected) and its false alarms before the onset.
+        its delay in s (``missed`` when not detected), its false alarms before the onset and
+        the channels the validity guard names on the split (up to three, ``+k`` more).
     """
     detection = result.get("detection")
     if not detection:
@@ -330,6 +338,8 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
             entry = per_flight.setdefault(r["flight"], {"fault": r["fault"] or ""})
             entry[f"{name} delay_s"] = f"{r['delay_s']:.2f}" if r["detected"] else "missed"
             entry[f"{name} false_alarms"] = str(r["false_alarms"])
+            named = r["outside_channels"]
+            entry[f"{name} outside envelope"] = ", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
     flights = pd.DataFrame.from_dict(per_flight, orient="index")
     flights.index.name = "flight"
     return {"detection": summary, "flights": flights}

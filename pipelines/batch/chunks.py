@@ -194,12 +194,15 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
                 progress(done, stream.expected_rows)
 
     medians = []  # per block: the validity guard's run median is the median of block medians
+    outside, counted = [], []  # per block: rows outside each channel's range and rows (the guard's share outside)
 
     def scored(blocks) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
         for start, frame in blocks:
             values = checks.values(start, frame)
             if not checks.failed and len(values):
                 medians.append(np.median(values, axis=0))
+                outside.append(detector.envelope_.outside_counts(values))
+                counted.append(len(values))
             if not checks.failed:  # after a problem, only keep checking: the report needs the whole file
                 yield from emit(pieces.push(detector.scaler_.transform(values), frame.index))
 
@@ -220,6 +223,8 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     yield from emit(pieces.finish())
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
-        stats["outside_envelope"] = describe(detector.envelope_.check_median(np.median(medians, axis=0))) if medians else ""
+        share = np.sum(outside, axis=0) / max(sum(counted), 1)
+        stats["outside_envelope"] = describe(detector.envelope_.check_median(
+            np.median(medians, axis=0), share, detector.level_channels())) if medians else ""
     if progress is not None:
         progress(done, done)

@@ -7,7 +7,9 @@ median of the last such window of raw rows is compared with the model's training
     {"type": "drift", "model": "arm", "timestamp": "...", "message": "model outside its operating
      envelope: j1_temp -4.02 (training 27.9 .. 28.2), ...", "channels": {"j1_temp": -4.02, ...}}
 
-and no other until the stream has come back inside the envelope.
+and no other until the stream has come back inside the envelope. Channels named for the share
+of the window's rows outside their range (:data:`anomaly.guard.SHARE_OUTSIDE`) are listed under
+``"outside_share"`` instead of ``"channels"``.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ class EnvelopeWatch:
 
     def __init__(self, detector):
         self.envelope = detector.envelope_
+        self.level = detector.level_channels()
         rate = detector.schema_.sampling_rate
         self.window = max(1, int(round(WINDOW_SECONDS * rate))) if rate and np.isfinite(rate) else _WINDOW_ROWS
         self._rows = np.zeros((self.window, len(detector.schema_.channels)), dtype=np.float32)
@@ -46,8 +49,10 @@ class EnvelopeWatch:
         self._seen += 1
         if self._seen % self.window:
             return None
-        excursions = self.envelope.check(self._rows)
+        excursions = self.envelope.check(self._rows, self.level)
         was_outside, self.outside = self.outside, bool(excursions)
         if not excursions or was_outside:
             return None
-        return {"message": describe(excursions), "channels": {e.channel: round(e.delta, 6) for e in excursions}}
+        record = {"message": describe(excursions), "channels": {e.channel: round(e.delta, 6) for e in excursions if e.share is None}}
+        shares = {e.channel: round(e.share, 4) for e in excursions if e.share is not None}
+        return {**record, "outside_share": shares} if shares else record

@@ -20,7 +20,7 @@ from anomaly.conditions import (
     temperature_channels,
 )
 from anomaly.errors import ConfigError, SchemaError
-from anomaly.guard import describe
+from anomaly.guard import Envelope, describe
 from anomaly.head import CONTRIBUTION_CAP, ScoreHead
 from datasets.robot_arm import simulate
 from pipelines.batch import iter_scores
@@ -333,6 +333,44 @@ def test_guard_names_the_channels_outside_the_envelope(runs, conditioned):
     assert " -3." in line or " -4." in line  # about 4 degC below the training range
     assert describe(conditioned.check_envelope(runs[2])) == ""
     assert conditioned.check_envelope(pd.concat([runs[0]])) == []
+
+
+def test_guard_names_level_channels_that_often_leave_their_range():
+    rng = np.random.default_rng(4)
+    train = rng.normal(size=(5000, 3))
+    envelope = Envelope().fit(train, ("a", "b", "c"))
+    run = rng.normal(size=(1000, 3))
+    run[:150, 0] += 20.0  # 15 % of the rows far outside, the median inside
+    run[:50, 1] += 20.0  # 5 %: a short event, not a new condition
+    run[:, 2] -= 30.0  # the median outside
+    level = np.array([True, True, True])
+    found = envelope.check(run, level)
+    assert [(e.channel, e.share) for e in found] == [("c", None), ("a", 0.15)]
+    assert found[1].delta == 0.0 and found[0].delta < -20
+    assert describe(found).startswith("model outside its operating envelope: c -") and ", a 15% of rows outside (training " in describe(found)
+    assert [e.channel for e in envelope.check(run, np.array([False, True, True]))] == ["c"]  # a not modelled at its level
+    assert [e.channel for e in envelope.check(run)] == ["c"]  # without the level mask: medians only
+
+
+def test_guard_names_the_poses_of_a_program_never_trained_on(runs, tmp_path):
+    det = anomaly.PCADetector().fit(runs[0])
+    assert not det.level_channels()[det.conditions_.setpoints].any() and det.level_channels().sum() == 22
+    other = simulate(60, seed=3, ambient_c=28.0, program="B").frame
+    found = det.check_envelope(other)
+    assert found and all(e.share is not None and e.share >= 0.1 and e.channel.endswith(("_pos", "_vel")) for e in found)
+    assert det.check_envelope(runs[2]) == []
+    whole = describe(found)
+    stats, path = {}, tmp_path / "program-b.parquet"
+    other.to_parquet(path)
+    for _ in iter_scores(det, path, chunk_rows=777, stats=stats):
+        pass
+    assert stats["outside_envelope"] == whole  # the chunked reader counts the same rows
+    from pipelines.stream.drift import EnvelopeWatch
+
+    watch = EnvelopeWatch(det)  # a stream: one drift record per 60 s window first outside
+    records = [r for r in map(watch.push, other.to_numpy(np.float32)) if r is not None]
+    assert len(records) == 1 and records[0]["channels"] == {}
+    assert set(records[0]["outside_share"]) == {e.channel for e in found}
 
 
 def test_a_model_saved_before_the_guard_loads_and_scores_with_an_unbounded_envelope(runs, tmp_path):

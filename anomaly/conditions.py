@@ -1,5 +1,5 @@
 """Condition channels: slow or declared channels modelled by their change, set-point channels
-by their level relative to the start of each pass; neither by its absolute level.
+by their distance from the span between the start of each pass and their training level.
 
 An ambient temperature, a payload or a new session moves some channels to a new level that is
 normal. A model that reconstructs such a channel's absolute level calls every row of a cooler
@@ -26,11 +26,15 @@ autocorrelation around its moving average over the change horizon below
 samples is judged at its own rate; see :func:`_white`): a steady temperature, one following a
 gently drifting ambient, a regulated pressure or voltage. Their
 level in training says where that day's set point was, not where every day's is, so each pass
-(a training log, a scored file, a stream) measures them against its own start: the channel minus
-its mean over the pass's first ``reference_rows`` rows (over the rows so far before that,
-:class:`PassReference`). A cooler day then scores like the training day, while a shift *within*
-the pass (a pressure drop, a motor heating up) keeps its full size, for as long as it lasts. A
-pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
+(a training log, a scored file, a stream) takes them as normal anywhere between its own start
+(their mean over the pass's first ``reference_rows`` rows; over the rows so far before that)
+and their training level, and measures how far beyond that span they are
+(:class:`PassReference`): a cooler day stays at its start, an arm switched on cold warms from
+its start towards its training level, while a shift that leaves both (a pressure drop, a motor
+heating past its level) keeps its size beyond the nearer one for as long as it lasts.
+Temperatures (:func:`ambient_channels`) are first measured against their common move (the
+ambient). A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`)
+reports.
 """
 
 from __future__ import annotations
@@ -169,20 +173,30 @@ def setpoint_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
 
 
 class PassReference:
-    """Each set-point channel's reference in one scoring pass: its mean over the pass's first
-    ``rows`` rows, and over the rows so far before that (causal, the first row is its own
-    reference); with ``ambient`` channels, also their common move since then.
+    """Each set-point channel's reference in one scoring pass and where the channel stands
+    between it and the channel's training level.
+
+    The reference is the channel's mean over the pass's first ``rows`` rows (over the rows so far
+    before that: causal, the first row is its own reference). A set-point channel is normal at
+    its reference, at its training level (0 on the scaled axis) or anywhere between: a cooler day
+    stays at its start, a machine switched on cold warms from its start towards its training
+    level, a pass that starts hot cools towards it. Each row of a set-point channel becomes its
+    distance from that span, signed: with ``a`` its shift from the reference and ``b`` its shift
+    from the training level, ``sign(a) * min(|a|, |b|)`` when ``a`` and ``b`` have the same sign,
+    else 0. A channel that leaves both (a pressure drop, one joint heating past its level) keeps
+    its size beyond the nearer one.
+
+    ``ambient`` channels (set-point temperatures, :func:`ambient_channels`) are first measured
+    against their common move: per row, the median of their shifts in their own units (scaled
+    shift x ``scale``), averaged over the last ``smooth`` rows (causal; the rows so far at the
+    pass's start), once from the reference and once from the training level; each ambient
+    channel loses it (divided by its ``scale``). A warmer or drifting ambient moves every
+    temperature by about the same number of degrees and cancels; one joint heating does not move
+    the median and keeps its full size.
 
     Fed the pass's scaled rows in order (a whole file at once, pieces of a file, or the newest
-    rows of a stream together with some rows already seen), it returns them with the set-point
-    channels minus their reference, identically however the pass is cut.
-
-    The common move of the ``ambient`` channels (set-point temperatures, :func:`ambient_channels`)
-    is, per row, the median of their shifts from the reference in their own units (scaled shift x
-    ``scale``), averaged over the last ``smooth`` rows (causal; the rows so far at the pass's
-    start); each ambient channel then loses it (divided by its ``scale``). A warmer or drifting
-    ambient moves every temperature by about the same number of degrees and cancels; one joint
-    heating does not move the median and keeps its full size.
+    rows of a stream together with some rows already seen), it returns the same values however
+    the pass is cut.
 
     Parameters
     ----------
@@ -208,13 +222,15 @@ class PassReference:
         self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
         self._mean: np.ndarray | None = None  # (c,) the reference past the first `rows` rows, 0 elsewhere
-        self._median_sums = np.zeros(self.smooth + 1)  # ring of the prefix sums of the rows' median shifts
-        self._common = np.zeros(0)  # common move of the last rows (as many as the largest call gave)
+        # ring of the prefix sums of the rows' median shifts (from the reference, from the training level)
+        self._median_sums = np.zeros((self.smooth + 1, 2))
+        self._common = np.zeros((0, 2))  # common moves of the last rows (as many as the largest call gave)
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
         """Rows (m, c) of the pass, of which the last ``new`` (default: all) are new, -> the same
-        rows (m, c) float32 with the set-point channels relative to the reference. The first call
-        takes all ``m`` rows as the pass's first rows."""
+        rows (m, c) float32 with each set-point channel's distance from the span between its
+        reference and its training level. The first call takes all ``m`` rows as the pass's
+        first rows."""
         m = len(Z)
         new = m if new is None or not self._seen else int(new)
         start = self._seen - (m - new)  # pass position of Z[0]
@@ -229,77 +245,101 @@ class PassReference:
         self._seen += new
         if not m:
             return Z
-        if start + 1 >= self.rows:  # every row past the first `rows`: one reference, one subtraction
-            if self._mean is None:  # (c,): 0 for the other channels, which subtracting leaves as they are
-                self._mean = np.zeros(Z.shape[1])
-                self._mean[self.indices] = self._sums[-1] / self.rows
-            out = (Z - self._mean).astype(np.float32)
+        if start + 1 >= self.rows:  # every row past the first `rows`: one reference
+            if self._mean is None:
+                self._mean = self._sums[-1] / self.rows
+            reference = self._mean
         else:
             count = np.minimum(np.arange(start, start + m) + 1, self.rows)
             reference = self._sums[count - 1] / count[:, None]
-            out = np.array(Z, dtype=np.float32)
-            out[:, self.indices] = (Z[:, self.indices] - reference).astype(np.float32)
+        level = Z[:, self.indices].astype(np.float64)  # (m, k) shift from the training level
+        shift = level - reference  # (m, k) shift from the reference
         if len(self.ambient):
-            out[:, self.ambient] -= (self._common_move(out, start, new)[:, None] / self.scale).astype(np.float32)
+            at = np.searchsorted(self.indices, self.ambient)  # the ambient channels among the set-point ones
+            moves = self._common_moves(shift[:, at], level[:, at], start, new) / self.scale[None, :, None]  # (m, k_a, 2)
+            shift[:, at] -= moves[..., 0]
+            level[:, at] -= moves[..., 1]
+        out = np.array(Z, dtype=np.float32)
+        out[:, self.indices] = between(shift, level, np).astype(np.float32)
         return out
 
-    def _common_move(self, out: np.ndarray, start: int, new: int) -> np.ndarray:
-        """The common move (m,) of the rows ``out`` (m, c) (set-point channels relative to the
-        reference) from pass position ``start``, of which the last ``new`` are new; advances.
+    def _common_moves(self, shift: np.ndarray, level: np.ndarray, start: int, new: int) -> np.ndarray:
+        """The common moves (m, 1, 2) of the ambient channels' shifts (m, k_a) from the reference
+        and from the training level (scaled), rows from pass position ``start``, of which the last
+        ``new`` are new; advances.
 
         The medians' prefix sums are summed on row by row from the pass's start (a ring of the
         last ``smooth + 1``), so the values do not depend on how the pass is cut; one new row
         (a stream) takes a scalar path with the same arithmetic."""
-        m, k, ring = len(out), len(self.ambient), len(self._median_sums)
+        m, k, ring = len(shift), shift.shape[1], len(self._median_sums)
         first = start + m - new  # pass position of the first new row
         if new == 1:
-            shifts = sorted((out[-1, self.ambient] * self.scale).tolist())
-            total = float(self._median_sums[first % ring]) + (shifts[(k - 1) // 2] + shifts[k // 2]) / 2
+            fresh = np.empty((1, 2))
             count = min(first + 1, self.smooth)
-            fresh = np.array([(total - self._median_sums[(first + 1 - count) % ring]) / count])
-            self._median_sums[(first + 1) % ring] = total
+            for j, values in enumerate((shift[-1] * self.scale, level[-1] * self.scale)):
+                ordered = sorted(values.tolist())
+                total = float(self._median_sums[first % ring, j]) + (ordered[(k - 1) // 2] + ordered[k // 2]) / 2
+                fresh[0, j] = (total - self._median_sums[(first + 1 - count) % ring, j]) / count
+                self._median_sums[(first + 1) % ring, j] = total
         else:
-            shifts = np.sort(out[m - new :, self.ambient] * self.scale, axis=1)
-            medians = (shifts[:, (k - 1) // 2] + shifts[:, k // 2]) / 2
-            sums = np.cumsum(np.concatenate([self._median_sums[first % ring : first % ring + 1], medians]))  # S_first ..
+            both = np.sort(np.stack([shift[m - new :], level[m - new :]], axis=2) * self.scale[None, :, None], axis=1)
+            medians = (both[:, (k - 1) // 2] + both[:, k // 2]) / 2  # (new, 2)
+            sums = np.cumsum(np.concatenate([self._median_sums[first % ring][None], medians]), axis=0)  # S_first ..
             position = np.arange(first, first + new)
             count = np.minimum(position + 1, self.smooth)
             back = position + 1 - count  # the prefix sum each row's window starts after
-            inside = back > first  # within this call's rows, else in the ring
+            inside = (back > first)[:, None]  # within this call's rows, else in the ring
             lows = np.where(inside, sums[np.clip(back - first, 0, new)], self._median_sums[back % ring])
-            fresh = (sums[1:] - lows) / count
+            fresh = (sums[1:] - lows) / count[:, None]
             kept = slice(max(new - ring, 0), new)
             self._median_sums[(position[kept] + 1) % ring] = sums[1:][kept]
         if m == new and len(self._common) <= m:  # nothing seen given again, and no longer history kept
             self._common = fresh
-            return fresh
+            return fresh[:, None, :]
         common = np.concatenate([self._common[len(self._common) - (m - new) :], fresh])
         self._common = np.concatenate([self._common, fresh])[-max(m, len(self._common)) :]
-        return common
+        return common[:, None, :]
+
+
+def between(shift, level, ops):
+    """Signed distance of set-point values from the span between their reference and their
+    training level: ``shift`` and ``level`` (n, k) are their shifts from each; ``ops`` is
+    ``numpy`` or ``keras.ops``."""
+    same = ops.greater(shift * level, 0)
+    return ops.where(same, ops.sign(shift) * ops.minimum(ops.abs(shift), ops.abs(level)), ops.zeros_like(shift))
 
 
 def relative_graph(Z, conditions: ConditionChannels, ops):
     """:class:`PassReference` on one whole pass (n, c) as array operations (``ops``: ``numpy``
     or ``keras.ops``), for the differentiable score; equal to it to float rounding."""
-    n, rows = Z.shape[0], conditions.reference_rows
-    count = np.minimum(np.arange(n) + 1, rows)
-    mask = np.zeros(conditions.n_channels, dtype=np.float32)
-    mask[conditions.setpoints] = 1.0
-    sums = ops.cumsum(Z * mask, axis=0)
-    Z = Z - ops.take(sums, (count - 1).astype(np.int32), axis=0) / count[:, None].astype(np.float32)
-    k = len(conditions.ambient)
-    if not k:
-        return Z
-    ordered = ops.sort(ops.take(Z, conditions.ambient.astype(np.int32), axis=1) * conditions.ambient_scale, axis=1)
-    medians = (ordered[:, (k - 1) // 2] + ordered[:, k // 2]) / 2
-    median_sums = ops.concatenate([ops.zeros((1,)), ops.cumsum(medians)])
+    n, k = Z.shape[0], len(conditions.setpoints)
+    count = np.minimum(np.arange(n) + 1, conditions.reference_rows)
+    level = ops.take(Z, conditions.setpoints.astype(np.int32), axis=1)  # (n, k)
+    sums = ops.cumsum(level, axis=0)
+    shift = level - ops.take(sums, (count - 1).astype(np.int32), axis=0) / count[:, None].astype(np.float32)
+    if len(conditions.ambient):
+        at = np.searchsorted(conditions.setpoints, conditions.ambient).astype(np.int32)
+        per_unit = np.zeros(k, dtype=np.float32)
+        per_unit[at] = 1.0 / conditions.ambient_scale
+        shift = shift - _common_move_graph(shift, at, conditions, ops)[:, None] * per_unit
+        level = level - _common_move_graph(level, at, conditions, ops)[:, None] * per_unit
+    onto = np.zeros((k, conditions.n_channels), dtype=np.float32)  # set-point column j -> its schema column
+    onto[np.arange(k), conditions.setpoints] = 1.0
+    keep = 1.0 - onto.sum(axis=0)
+    return Z * keep + ops.matmul(between(shift, level, ops), onto)
+
+
+def _common_move_graph(values, at, conditions: ConditionChannels, ops):
+    """Per row (n,): the median of the ambient columns ``at`` of ``values`` (n, k) in their units,
+    averaged over the last ``ambient_rows`` rows (the rows so far at the start)."""
+    n, m = values.shape[0], len(at)
+    ordered = ops.sort(ops.take(values, at, axis=1) * conditions.ambient_scale, axis=1)
+    medians = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    sums = ops.concatenate([ops.zeros((1,)), ops.cumsum(medians)])
     position = np.arange(n)
     window = np.minimum(position + 1, conditions.ambient_rows)
-    common = (ops.take(median_sums, (position + 1).astype(np.int32)) -
-              ops.take(median_sums, (position + 1 - window).astype(np.int32))) / window.astype(np.float32)
-    per_unit = np.zeros(conditions.n_channels, dtype=np.float32)
-    per_unit[conditions.ambient] = 1.0 / conditions.ambient_scale
-    return Z - common[:, None] * per_unit
+    return (ops.take(sums, (position + 1).astype(np.int32)) - ops.take(sums, (position + 1 - window).astype(np.int32))) \
+        / window.astype(np.float32)
 
 
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.

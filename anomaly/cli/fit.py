@@ -218,13 +218,15 @@ def conditions_lines(det) -> list[str]:
         how = "slow in the training logs" if auto else "declared"
         lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
     if setpoints:
-        lines.append(f"set-point channels, measured against their mean over the first {conditions.reference_rows} rows "
-                     f"of each file or stream (noise around a steady or slowly drifting level in every training log): {', '.join(setpoints)}")
+        lines.append(f"set-point channels, normal between their mean over the first {conditions.reference_rows} rows "
+                     f"of each file or stream and their training level (noise around a steady or slowly drifting level in "
+                     f"every training log): {', '.join(setpoints)}")
     if len(conditions.ambient):
         lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "
                      f"averaged over {conditions.ambient_rows} rows): {', '.join(channels[i] for i in conditions.ambient)}")
-        lines.append("note: the temperatures are steady in every training log, so a run that warms up from cold (each part "
-                     "by its own load) will be flagged; fit on logs that include a warm-up to model them by their change")
+        lines.append("note: the temperatures are steady in every training log: a run that warms up from cold is normal while "
+                     "each stays between its start and its training level, so a part heating during the warm-up shows only "
+                     "once past its training level; fit on logs that include a warm-up to model them by their change")
     steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
     if auto and steady:
         lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "

@@ -115,12 +115,20 @@ def test_held_temperatures_at_steady_state_are_set_points():
 
 def test_pass_reference_is_the_same_however_the_pass_is_cut():
     rng = np.random.default_rng(1)
-    Z = rng.normal(size=(500, 4)).astype(np.float32) + np.float32(3.0)
+    Z = rng.normal(size=(500, 4)).astype(np.float32) + np.float32(3.0)  # a set point 3 above the training level
     whole = PassReference([0, 2], 50)(Z)
     assert_allclose(whole[:, [1, 3]], Z[:, [1, 3]])  # other channels untouched
     assert whole[0, 0] == 0  # the first row is its own reference
-    assert_allclose(whole[100:, 0], Z[100:, 0] - Z[:50, 0].astype(np.float64).mean(), rtol=1e-6)
-    assert_allclose(whole[:50, 2], Z[:50, 2] - np.cumsum(Z[:50, 2], dtype=np.float64) / np.arange(1, 51), rtol=1e-6)
+
+    def spanned(shift, level):  # distance from the span between the reference and the training level (0)
+        return np.where(shift * level > 0, np.sign(shift) * np.minimum(np.abs(shift), np.abs(level)), 0.0)
+
+    z0, z2 = Z[:, 0].astype(np.float64), Z[:, 2].astype(np.float64)
+    assert_allclose(whole[100:, 0], spanned(z0[100:] - z0[:50].mean(), z0[100:]), rtol=1e-6, atol=1e-6)
+    assert_allclose(whole[:50, 2], spanned(z2[:50] - np.cumsum(z2[:50]) / np.arange(1, 51), z2[:50]), rtol=1e-6, atol=1e-6)
+    assert (whole[100:, 0] >= 0).all() and (whole[100:, 0] > 0).mean() > 0.4  # below the reference: towards training
+    drop = PassReference([0], 50)(np.concatenate([Z[:100], Z[100:] - np.float32(8.0)]))  # falls past the training level
+    assert_allclose(drop[150:, 0], z0[150:] - 8.0, rtol=1e-5, atol=1e-5)  # its distance beyond the nearer end (0)
     pieces, reference = [], PassReference([0, 2], 50)
     for lo in range(0, 500, 37):  # pieces of a file
         pieces.append(reference(Z[lo : lo + 37]))
@@ -178,6 +186,18 @@ def test_an_ambient_drift_within_the_pass_is_not_a_fault_one_joint_heating_is(ru
     assert det.predict(drifting).mean() < 0.05
     heating = drifting.copy()
     heating.iloc[6000:, heating.columns.get_loc("j5_temp")] += 0.5  # 10 x its noise
+    assert det.predict(heating).to_numpy()[6000:].mean() > 0.95
+
+
+def test_a_warm_up_from_cold_is_not_a_fault_heating_past_the_training_level_is(runs):
+    """Trained on a steady run, scored on the arm switched on cold (each joint warms from the
+    ambient towards its training level, by 0.2-1.3 degC in 2 min, 4-26 x its noise, not together):
+    between its start and its training level a temperature is normal; 2 degC past it is not."""
+    det = anomaly.PCADetector().fit(runs[0])
+    cold = simulate(120, seed=3, ambient_c=28.0, cold_start=True).frame
+    assert det.predict(cold).mean() < 0.05  # every row's level model: 73 % flagged
+    heating = cold.copy()
+    heating.iloc[6000:, heating.columns.get_loc("j5_temp")] += 2.0
     assert det.predict(heating).to_numpy()[6000:].mean() > 0.95
 
 

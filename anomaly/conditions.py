@@ -252,15 +252,15 @@ class PassReference:
         else:
             count = np.minimum(np.arange(start, start + m) + 1, self.rows)
             reference = self._sums[count - 1] / count[:, None]
-        level = Z[:, self.indices].astype(np.float64)  # (m, k) shift from the training level
-        shift = level - reference  # (m, k) shift from the reference
+        level = Z[:, self.indices].astype(np.float32)  # (m, k) shift from the training level
+        shift = (level - reference).astype(np.float32)  # (m, k) shift from the reference
         if len(self.ambient):
             at = np.searchsorted(self.indices, self.ambient)  # the ambient channels among the set-point ones
-            moves = self._common_moves(shift[:, at], level[:, at], start, new) / self.scale[None, :, None]  # (m, k_a, 2)
+            moves = (self._common_moves(shift[:, at], level[:, at], start, new) / self.scale[None, :, None]).astype(np.float32)
             shift[:, at] -= moves[..., 0]
             level[:, at] -= moves[..., 1]
         out = np.array(Z, dtype=np.float32)
-        out[:, self.indices] = between(shift, level, np).astype(np.float32)
+        out[:, self.indices] = between(shift, level, np)
         return out
 
     def _common_moves(self, shift: np.ndarray, level: np.ndarray, start: int, new: int) -> np.ndarray:

@@ -115,11 +115,22 @@ class Envelope:
         return envelope
 
 
+#: Channels named by their share outside that :func:`describe` keeps however many medians are outside.
+SHARE_SHOWN = 2
+
+
 def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
-    """One line naming the channels outside the envelope (empty when there are none)."""
+    """One line naming the channels outside the envelope (empty when there are none): at most
+    ``limit``, the largest median excursions first, with up to :data:`SHARE_SHOWN` of the
+    channels named by their share outside kept among them (a new program on a cooler day names
+    its positions beside the temperatures)."""
     if not excursions:
         return ""
+    medians = [e for e in excursions if e.share is None]
+    shares = [e for e in excursions if e.share is not None]
+    kept = min(len(shares), SHARE_SHOWN, limit)
+    shown = medians[: limit - kept] + shares[: limit - len(medians[: limit - kept])]
     parts = [f"{e.channel} {e.delta:+.3g} (training {e.low:.4g} .. {e.high:.4g})" if e.share is None else
-             f"{e.channel} {e.share:.0%} of rows outside (training {e.low:.4g} .. {e.high:.4g})" for e in excursions[:limit]]
-    more = f" and {len(excursions) - limit} more" if len(excursions) > limit else ""
+             f"{e.channel} {e.share:.0%} of rows outside (training {e.low:.4g} .. {e.high:.4g})" for e in shown]
+    more = f" and {len(excursions) - len(shown)} more" if len(excursions) > len(shown) else ""
     return "model outside its operating envelope: " + ", ".join(parts) + more

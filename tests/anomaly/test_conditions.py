@@ -369,6 +369,10 @@ def test_guard_names_level_channels_that_often_leave_their_range():
     assert found[1].delta == 0.0 and found[0].delta < -20
     assert describe(found).startswith("model outside its operating envelope: c -") and ", a 15% of rows outside (training " in describe(found)
     assert [e.channel for e in envelope.check(run, np.array([False, True, True]))] == ["c"]  # a not modelled at its level
+    line = describe(found, limit=1)  # one channel shown: the medians give way to a share
+    assert ": a 15% of rows outside" in line and line.endswith("and 1 more")
+    line = describe(found * 3, limit=5)  # three of each: three medians, two shares
+    assert line.count("of rows outside") == 2 and line.endswith("and 1 more")
     assert [e.channel for e in envelope.check(run)] == ["c"]  # without the level mask: medians only
 
 

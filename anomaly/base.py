@@ -366,7 +366,8 @@ class Detector(Params, ABC):
 
     def pass_rows(self, Z: np.ndarray, state: ScoringPass | None, new: int | None = None) -> np.ndarray:
         """Scaled rows (m, c) of the pass of ``state``, the last ``new`` (default: all) of them new,
-        as the detector sees them (m, c): the set-point channels relative to the pass's start
+        as the detector sees them (m, c): the set-point channels as their distance beyond the span
+        between the pass's start and their training level
         (:class:`anomaly.conditions.PassReference`). Unchanged without a reference."""
         reference = None if state is None else state.reference
         return Z if reference is None else reference(Z, new)

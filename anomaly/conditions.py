@@ -417,7 +417,7 @@ class ConditionChannels:
     lag : int
         Rows of the change horizon.
     setpoints : array-like of int, default ()
-        Set-point channels (measured against the start of each pass).
+        Set-point channels (normal between the start of each pass and their training level).
     reference_rows : int, default 0
         Rows of a pass's reference (:class:`PassReference`); 0 without set-point channels.
     ambient : array-like of int, default ()
@@ -448,7 +448,7 @@ class ConditionChannels:
         return PassReference(self.setpoints, self.reference_rows, self.ambient, self.ambient_scale, self.ambient_rows)
 
     def relative(self, Z: np.ndarray) -> np.ndarray:
-        """Scaled rows (n, c) of one whole pass with the set-point channels relative to its start."""
+        """Scaled rows (n, c) of one whole pass with the set-point channels as :class:`PassReference` gives them."""
         reference = self.start_reference()
         return Z if reference is None else reference(Z)
 

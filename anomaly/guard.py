@@ -15,7 +15,7 @@ second program reaches poses the training never did. A channel the detector mode
 (not a condition or set-point channel, whose level the model does not use) that spends at least
 :data:`SHARE_OUTSIDE` of the run outside its range is named too::
 
-    model outside its operating envelope: j3_pos 17 % of rows outside (training -0.61 .. 1.2)
+    model outside its operating envelope: j3_pos 17% of rows outside (training -2.084 .. -1.353)
 
 Long faults can do that as well (an overheating joint); the line says where the run left the
 training data, not why.
@@ -30,6 +30,8 @@ import numpy as np
 MARGIN = 3.0
 #: A channel modelled at its level is named when at least this share of a run's rows lie outside its range.
 SHARE_OUTSIDE = 0.1
+#: Channels named by their share outside that :func:`describe` keeps however many medians are outside.
+SHARE_SHOWN = 2
 _LOW, _HIGH = 0.5, 99.5
 
 
@@ -113,10 +115,6 @@ class Envelope:
         envelope.channels_ = tuple(data["channels"])
         envelope.low_, envelope.high_ = np.asarray(data["low"]), np.asarray(data["high"])
         return envelope
-
-
-#: Channels named by their share outside that :func:`describe` keeps however many medians are outside.
-SHARE_SHOWN = 2
 
 
 def describe(excursions: list[Excursion], *, limit: int = 5) -> str:

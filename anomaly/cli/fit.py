@@ -205,9 +205,10 @@ def fit(
 
 def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
-    none), the set-point channels it measures against the start of each file or stream and the
-    temperatures among them it measures against their common move, and under ``auto`` a note
-    naming temperatures it left at their absolute level."""
+    none), the set-point channels it takes as normal between the start of each file or stream
+    and their training level, the temperatures among them it measures against their common move
+    (with a note on warm-ups), and under ``auto`` a note naming temperatures it left at their
+    absolute level."""
     channels, conditions = det.schema_.channels, det.conditions_
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]

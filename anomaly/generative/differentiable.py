@@ -69,7 +69,7 @@ def score_graph(detector, n_rows: int) -> Callable:
     conditions = detector.conditions_
 
     def scores(Z):
-        if len(conditions.setpoints):  # the frame is one pass: set-point channels against its start
+        if len(conditions.setpoints):  # the frame is one pass: set-point channels against its start and the training level
             Z = relative_graph(Z, conditions, ops)
         Z = conditions.transform(Z)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)

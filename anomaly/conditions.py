@@ -221,7 +221,8 @@ class PassReference:
         self.smooth = max(int(smooth), 1)
         self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
-        self._mean: np.ndarray | None = None  # (c,) the reference past the first `rows` rows, 0 elsewhere
+        self._mean: np.ndarray | None = None  # (k,) the reference past the first `rows` rows
+        self._at = np.searchsorted(self.indices, self.ambient)  # the ambient channels among the set-point ones
         # ring of the prefix sums of the rows' median shifts (from the reference, from the training level)
         self._median_sums = np.zeros((self.smooth + 1, 2))
         self._common = np.zeros((0, 2))  # common moves of the last rows (as many as the largest call gave)
@@ -255,7 +256,7 @@ class PassReference:
         level = Z[:, self.indices].astype(np.float32)  # (m, k) shift from the training level
         shift = (level - reference).astype(np.float32)  # (m, k) shift from the reference
         if len(self.ambient):
-            at = np.searchsorted(self.indices, self.ambient)  # the ambient channels among the set-point ones
+            at = self._at
             moves = (self._common_moves(shift[:, at], level[:, at], start, new) / self.scale[None, :, None]).astype(np.float32)
             shift[:, at] -= moves[..., 0]
             level[:, at] -= moves[..., 1]
@@ -282,8 +283,7 @@ class PassReference:
                 fresh[0, j] = (total - self._median_sums[(first + 1 - count) % ring, j]) / count
                 self._median_sums[(first + 1) % ring, j] = total
         else:
-            both = np.sort(np.stack([shift[m - new :], level[m - new :]], axis=2) * self.scale[None, :, None], axis=1)
-            medians = (both[:, (k - 1) // 2] + both[:, k // 2]) / 2  # (new, 2)
+            medians = _middle(np.sort(np.stack([shift[m - new :], level[m - new :]], axis=2) * self.scale[None, :, None], axis=1))
             sums = np.cumsum(np.concatenate([self._median_sums[first % ring][None], medians]), axis=0)  # S_first ..
             position = np.arange(first, first + new)
             count = np.minimum(position + 1, self.smooth)
@@ -299,6 +299,12 @@ class PassReference:
         common = np.concatenate([self._common[len(self._common) - (m - new) :], fresh])
         self._common = np.concatenate([self._common, fresh])[-max(m, len(self._common)) :]
         return common[:, None, :]
+
+
+def _middle(ordered):
+    """The median of rows sorted along axis 1: ``ordered`` (n, k, ...) -> (n, ...)."""
+    k = ordered.shape[1]
+    return (ordered[:, (k - 1) // 2] + ordered[:, k // 2]) / 2
 
 
 def between(shift, level, ops):
@@ -332,9 +338,8 @@ def relative_graph(Z, conditions: ConditionChannels, ops):
 def _common_move_graph(values, at, conditions: ConditionChannels, ops):
     """Per row (n,): the median of the ambient columns ``at`` of ``values`` (n, k) in their units,
     averaged over the last ``ambient_rows`` rows (the rows so far at the start)."""
-    n, m = values.shape[0], len(at)
-    ordered = ops.sort(ops.take(values, at, axis=1) * conditions.ambient_scale, axis=1)
-    medians = (ordered[:, (m - 1) // 2] + ordered[:, m // 2]) / 2
+    n = values.shape[0]
+    medians = _middle(ops.sort(ops.take(values, at, axis=1) * conditions.ambient_scale, axis=1))
     sums = ops.concatenate([ops.zeros((1,)), ops.cumsum(medians)])
     position = np.arange(n)
     window = np.minimum(position + 1, conditions.ambient_rows)

@@ -198,7 +198,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     supervised = isinstance(model, SupervisedDetector)
     if supervised:
         features = [model.features(f) for f in logs]
-        scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
+        scores = [model.head_scores(x) for x in features]
     else:
         if model.thresholder_.to_dict().get("state"):
             raise ConfigError(f"feedback raises a threshold that is one number; this model's {type(model.thresholder_).__name__} "
@@ -213,7 +213,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
         model.training_ = {"X": np.vstack([model.training_["X"], *(x[k] for x, k in zip(features, known))]),
                            "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
         model.fit_classifiers()
-        scores = [model.classifier_.predict_proba(x)[:, 1] for x in features]
+        scores = [model.head_scores(x) for x in features]
     rules = model_rules(model)
     level = max(silencing_level(s, y == NORMAL, before, rules) for s, y in zip(scores, labels))
     after = max(before, float(np.nextafter(level, np.inf)) if level > 0 else before)

@@ -38,6 +38,7 @@ import argparse
 import json
 import time
 from dataclasses import asdict
+from functools import partial
 
 import numpy as np
 from _common import RESULTS, data_root, write_result
@@ -52,13 +53,13 @@ from datasets.smd import SMD_MACHINES, load_smd
 
 
 class RawOnly(SupervisedDetector):
-    """The same head on the window features alone (no detector errors)."""
+    """The same head on the window features alone (no detector errors, so no novelty path)."""
 
     def features(self, frame):
         return window_features(self.scaled(frame), self.window)
 
 
-VARIANTS = {"errors+raw": SupervisedDetector, "raw": RawOnly}
+VARIANTS = {"errors+raw": SupervisedDetector, "raw": partial(RawOnly, novelty=False)}
 
 
 def run_alfa(variant, max_iter: int) -> dict:
@@ -68,8 +69,8 @@ def run_alfa(variant, max_iter: int) -> dict:
         train = normal + [f for i, f in enumerate(faulty) if i != held]
         head = variant(rate_hz=RATE_HZ, max_iter=max_iter, train_stride=4).fit([f.frame for f in train], [f.labels for f in train])
         flight = faulty[held]
-        probability = head.predict_proba(flight.frame)
-        evs = events(probability > head.threshold_, None, probability, threshold=head.threshold_,
+        score = head.evaluate_frame(flight.frame)[1]  # the head's score: probability, or the novelty path's
+        evs = events(score > head.threshold_, None, score, threshold=head.threshold_,
                      **dict(asdict(rules_at(RATE_HZ)), exit_ratio=1.0))
         raised_after = [e for e in evs if e.start >= flight.onset]
         alarms += len(evs) - len(raised_after)
@@ -162,7 +163,7 @@ def run_smd(variant, max_iter: int, stride: int = 1) -> dict:
         head = variant(rate_hz=1 / 60, max_iter=max_iter, folds=folds, train_stride=stride).fit(
             [f for f, _ in logs], [t for _, t in logs])
         fitted = time.perf_counter() - start
-        probability = head.predict_proba(e.test).to_numpy()[cut:]
+        probability = head.evaluate_frame(e.test)[1].to_numpy()[cut:]  # the head's score
         row = {"labelled_segments": len(segment_bounds(y[:cut])), "labelled_anomalous_rows": int(y[:cut].sum()),
                "test_segments": len(segment_bounds(y[cut:])), "test_anomaly_rate": float(y[cut:].mean()),
                "folds": folds, "threshold": head.threshold_, "validation": head.validation_,

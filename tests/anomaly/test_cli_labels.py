@@ -84,7 +84,7 @@ def test_a_label_column_fits_a_head_that_scores_an_unseen_log(column_head, tmp_p
     result = invoke("score", tmp_path / "test.csv", "--model", column_head, "-o", tmp_path / "s.csv")
     assert result.exit_code == 0, result.output
     scored = pd.read_csv(tmp_path / "s.csv")
-    assert len(scored) == ROWS and scored["score"].between(0, 1).all()
+    assert len(scored) == ROWS and (scored["score"] >= 0).all()  # probability, or the detector score over its novelty scale
     assert scored["flag"].iloc[1030:1300].mean() > 0.8
     assert scored["flag"].iloc[:900].sum() + scored["flag"].iloc[1400:].sum() < 10  # stray rows, never an alarm
     assert "fault_type" not in scored.columns  # one kind of fault: no type column
@@ -110,7 +110,8 @@ def test_the_stream_scores_a_head_like_the_batch(column_head):
     assert result.exit_code == 0, result.output
     records = [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
     alerts = [r for r in records if r["type"] == "alert"]
-    assert len(alerts) == 1 and pd.Timestamp(alerts[0]["start"]) >= test.index[1000]
+    # one alert, at the fault (a stray normal row just before it that the novelty path flags may merge into it)
+    assert len(alerts) == 1 and test.index[1000] - pd.Timedelta("2s") <= pd.Timestamp(alerts[0]["start"]) <= test.index[1030]
     scores = np.array([r["score"] for r in records if r["type"] == "score"])
     batch = load(column_head).evaluate_frame(test[CHANNELS])[1].to_numpy()
     np.testing.assert_allclose(scores, batch[len(batch) - len(scores):], rtol=1e-5, atol=1e-7)

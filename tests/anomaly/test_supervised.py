@@ -56,6 +56,22 @@ def test_flags_an_unseen_fault_and_stays_quiet_on_an_unseen_normal_log(fitted):
     assert fitted.validation_["false_alarms_per_hour"] <= 2.0
 
 
+def test_the_novelty_path_flags_a_fault_the_labels_never_showed(fitted):
+    frame, _ = _log(7, None)
+    frame.iloc[1000:1600, 0] += 0.5  # channel a: no labelled fault moved it
+    plain = SupervisedDetector(target_fa_per_hour=2.0, max_iter=50, folds=3, window=10, novelty=False)
+    logs = [_log(s, None if s < 2 else (1000 + 100 * s, 1600 + 100 * s)) for s in range(6)]
+    plain.fit([f for f, _ in logs], [y for _, y in logs])
+    assert plain.novelty_scale_ is None and fitted.novelty_scale_ > 0
+    with_path, without = fitted.predict(frame).to_numpy(), plain.predict(frame).to_numpy()
+    assert with_path[1000:1600].mean() > max(0.3, 2 * without[1000:1600].mean())
+    normal = fitted.predict(_log(8, None)[0]).to_numpy()
+    assert normal.mean() < 0.01  # within the budget it shares with the classifier
+    scores = fitted.evaluate_frame(frame)[1].to_numpy()
+    detector = fitted.detector_.score(frame).to_numpy()
+    assert_allclose(scores, np.maximum(fitted.predict_proba(frame).to_numpy(), detector / fitted.novelty_scale_), rtol=1e-5)
+
+
 def test_probabilities_are_aligned_and_bounded(fitted):
     frame, _ = _log(9, (100, 400))
     p = fitted.predict_proba(frame)
@@ -140,6 +156,8 @@ def test_save_and_load_predict_the_same_without_scikit_learn(fitted, tmp_path):
     loaded = load_supervised(tmp_path / "head")
     assert_allclose(loaded.predict_proba(frame).to_numpy(), fitted.predict_proba(frame).to_numpy(), rtol=1e-12)
     assert loaded.threshold_ == fitted.threshold_ and loaded.window == fitted.window
+    assert loaded.novelty_scale_ == fitted.novelty_scale_
+    assert_allclose(loaded.evaluate_frame(frame)[1].to_numpy(), fitted.evaluate_frame(frame)[1].to_numpy(), rtol=1e-12)
     assert_allclose(loaded.training_["X"], fitted.training_["X"])
     frame.to_csv(tmp_path / "frame.csv", index_label="timestamp")
     code = ("import sys, pandas as pd\nfrom anomaly.supervised import load_supervised\n"
@@ -148,6 +166,20 @@ def test_save_and_load_predict_the_same_without_scikit_learn(fitted, tmp_path):
             "print(float(p.sum()), 'sklearn' in sys.modules, 'scipy' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert float(out[0]) == pytest.approx(fitted.predict_proba(frame).sum(), rel=1e-6) and out[1:] == ["False", "False"]
+
+
+def test_a_head_saved_before_the_novelty_path_scores_by_its_probability(fitted, tmp_path):
+    import json
+
+    fitted.save(tmp_path / "head")
+    meta = json.loads((tmp_path / "head" / "supervised.json").read_text())
+    del meta["novelty_scale"]
+    meta["format_version"] = 2
+    (tmp_path / "head" / "supervised.json").write_text(json.dumps(meta))
+    old = load_supervised(tmp_path / "head")
+    frame, _ = _log(7, (1500, 2200))
+    assert old.novelty_scale_ is None and old.novelty is False
+    assert_allclose(old.evaluate_frame(frame)[1].to_numpy(), fitted.predict_proba(frame).to_numpy(), rtol=1e-12)
 
 
 def test_a_damaged_saved_head_raises_model_file_error(fitted, tmp_path):

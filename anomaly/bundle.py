@@ -77,6 +77,7 @@ def save(detector, path: str | Path) -> Path:
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
+            "alert_min_duration": getattr(detector, "alert_min_duration_", None),  # a feedback round's on-delay (rows)
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
@@ -135,6 +136,8 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector.envelope_ = Envelope.from_dict(meta["envelope"]) if "envelope" in meta else Envelope.unbounded(channels)
         detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": len(channels), "lag": 0}))
         detector.fingerprint_ = meta["fingerprint"]
+        delay = meta.get("alert_min_duration")
+        detector.alert_min_duration_ = None if delay is None else int(delay)
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:
         raise

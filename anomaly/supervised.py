@@ -522,7 +522,8 @@ class SupervisedDetector(Params):
         base = self.detector if self.detector is not None else self.detector_
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": params,
                 "detector": {"class": type(base).__name__, "params": {k: encode_param(v) for k, v in base.get_params(deep=False).items()}},
-                "threshold": self.threshold_, "novelty_scale": self.novelty_scale_, "validation": self.validation_}
+                "threshold": self.threshold_, "novelty_scale": self.novelty_scale_,
+                "alert_min_duration": getattr(self, "alert_min_duration_", None), "validation": self.validation_}
         self.classifier_.save(directory / "classifier")
         if self.types_ is not None:
             self.types_.save(directory / "types")
@@ -556,6 +557,8 @@ def load_supervised(path: str | Path, *, engine: str = "auto") -> SupervisedDete
         scale = meta.get("novelty_scale")  # format 2: no novelty path
         head.novelty_scale_ = None if scale is None else float(scale)
         head.novelty = head.novelty and scale is not None
+        delay = meta.get("alert_min_duration")  # a feedback round's on-delay (rows)
+        head.alert_min_duration_ = None if delay is None else int(delay)
     except (KeyError, TypeError, ValueError) as exc:
         raise ModelFileError(f"{path / META_FILE}: malformed ({exc.__class__.__name__}: {exc})") from None
     head.detector_ = load(path / "detector", engine=engine)

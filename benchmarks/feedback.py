@@ -4,7 +4,9 @@ The user's default: ``anomaly fit`` (PCA, 99th-percentile threshold) on a 300 s 
 (seed 0), conditions pinned (ambient 28 °C, as in the demo). Each round scores one more normal
 run (seeds 101, 102, 103), takes every alarm of the default alert rules (``DEFAULT_RULES``,
 what ``anomaly score --alarms`` lists) as a reviewed ``false_alarm`` and runs the feedback round
-(:func:`anomaly.feedback.review`, what ``anomaly feedback`` does). After each round:
+(:func:`anomaly.feedback.review`, what ``anomaly feedback`` does: the alert on-delay first, then
+the threshold). Alarms are those of the model's own rules (:func:`~anomaly.decisions.model_rules`,
+with the on-delay a round set). After each round:
 
 * false alarms per hour on three fresh normal runs (seeds 201-203, 300 s each), never reviewed;
 * fault event recall on three faulty runs (seeds 301-303, 600 s, every fault type): a
@@ -26,6 +28,7 @@ import numpy as np
 from _common import write_result
 
 from anomaly import make_detector
+from anomaly.decisions import model_rules
 from anomaly.feedback import alarms, review
 from datasets.robot_arm import segments_from_faults, simulate
 
@@ -48,24 +51,24 @@ def scores_of(det, frame) -> np.ndarray:
 
 def measure(det, normal, faulty) -> dict:
     """False alarms per hour on ``normal`` frames, fault event recall (overall, per type) on ``faulty`` runs."""
-    level = float(det.threshold_)
-    count = sum(len(alarms(scores_of(det, f), level)) for f in normal)
+    level, rules = float(det.threshold_), model_rules(det)
+    count = sum(len(alarms(scores_of(det, f), level, rules)) for f in normal)
     hours = sum(len(f) for f in normal) / RATE_HZ / 3600
     found, per_type = [], {}
     for run in faulty:
-        raised = alarms(scores_of(det, run.frame), level)
+        raised = alarms(scores_of(det, run.frame), level, rules)
         for segment, fault in zip(segments_from_faults(run), run.faults):
             hit = any(a < segment.end and b >= segment.start for a, b in raised)  # alarm ends inclusive, segment ends exclusive
             found.append(hit)
             per_type.setdefault(fault.kind, []).append(hit)
-    return {"threshold": level, "false_alarms_per_hour": count / hours, "fault_event_recall": float(np.mean(found)),
+    return {"threshold": level, "alert_on_delay_s": rules.min_duration / RATE_HZ, "false_alarms_per_hour": count / hours, "fault_event_recall": float(np.mean(found)),
             "recall_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())}}
 
 
 def reviewed(det, run) -> tuple:
     """A run's frame and review labels: each alarm as the fault it overlaps, else a false alarm."""
     frame = run.frame
-    raised = alarms(scores_of(det, frame), float(det.threshold_))
+    raised = alarms(scores_of(det, frame), float(det.threshold_), model_rules(det))
     labels = np.full(len(frame), None, dtype=object)
     faults = list(zip(segments_from_faults(run), run.faults)) if run.faults else []
     for a, b in raised:  # ends inclusive

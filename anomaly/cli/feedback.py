@@ -49,8 +49,16 @@ def feedback(
         step(f"saving {model}")
         save_round(model, det, record)
     kinds = ", ".join(f"{v} {k}" for k, v in record.faults.items())
+    rate = det.schema_.sampling_rate
+    delay = ("" if record.min_duration_after == record.min_duration_before else
+             f"; alert on-delay {duration(record.min_duration_before, rate)} -> {duration(record.min_duration_after, rate)}")
     err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
-              f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}"
+              f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}{delay}"
               f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
               f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
               f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)
+
+
+def duration(rows: int, rate: float | None) -> str:
+    """An alert on-delay of ``rows`` rows as seconds at ``rate`` (rows per second), or in rows without a rate."""
+    return f"{rows} rows" if not rate else f"{rows / rate:.3g} s"

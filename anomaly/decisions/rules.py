@@ -130,11 +130,15 @@ def rules_at(sampling_rate: float | None) -> DecisionRules:
 
 
 def model_rules(model) -> DecisionRules:
-    """The default rules at a fitted model's sampling rate (:func:`rules_at` of ``model.schema_.sampling_rate``).
+    """The default rules at a fitted model's sampling rate (:func:`rules_at` of ``model.schema_.sampling_rate``),
+    with the alert on-delay a feedback round set (``model.alert_min_duration_``, rows; see
+    :mod:`anomaly.feedback`) as the minimum duration.
 
     Parameters
     ----------
     model : fitted Detector or SupervisedDetector
         Anything with a ``schema_`` (:class:`anomaly.schema.Schema`).
     """
-    return rules_at(model.schema_.sampling_rate)
+    rules = rules_at(model.schema_.sampling_rate)
+    delay = getattr(model, "alert_min_duration_", None)  # None until a feedback round sets it
+    return rules if delay is None else replace(rules, min_duration=int(delay))

@@ -137,11 +137,12 @@ def test_feedback_silences_reviewed_false_alarms_and_keeps_the_previous_model(tm
     before = load(tmp_path / "m").threshold_
     result = invoke("feedback", tmp_path / "m", tmp_path / "busy.csv", "--events", tmp_path / "reviewed.csv", "--by", "ana")
     assert result.exit_code == 0, result.output
-    assert "feedback round 1 by ana" in result.output
+    assert "feedback round 1 by ana" in result.output and "alert on-delay 0.2 s -> " in result.output  # 2 rows at 10 Hz
     after = load(tmp_path / "m").threshold_
     assert after > before and load(tmp_path / "m" / "history" / "round-1").threshold_ == before
     rounds = json.loads((tmp_path / "m" / "feedback.json").read_text())
     assert [r["round"] for r in rounds] == [1] and rounds[0]["false_alarms"] == len(alarms) and rounds[0]["by"] == "ana"
+    assert rounds[0]["min_duration_before"] == 2 < rounds[0]["min_duration_after"] <= 8  # at most 4 x the default
     assert reviewed_alarms(tmp_path / "busy.csv", tmp_path / "m", tmp_path, "x").empty  # the reviewed alarms are silent now
     fault = make_log(2, [(1000, 1300, "offset")])
     write(fault, tmp_path / "fault.csv")

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import numpy as np
 import pandas as pd
 import pytest
 
 from anomaly import PCADetector, load
-from anomaly.decisions import model_rules
+from anomaly.decisions import DEFAULT_RULES, model_rules, rules_at
 from anomaly.errors import DataError
-from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, review, rounds, save_round, silencing_level
+from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, on_delay, review, rounds, save_round, silencing_level
 
 
 def test_the_silencing_level_is_the_lowest_that_leaves_no_alarm_on_the_reviewed_rows():
@@ -45,7 +46,7 @@ def _frame(seed: int, burst=False) -> pd.DataFrame:
     return pd.DataFrame(values, columns=list("abcd"), index=pd.date_range("2026-02-01", periods=3000, freq="10ms"))
 
 
-def test_review_raises_a_detector_threshold_and_saves_a_round(tmp_path):
+def test_review_silences_the_false_alarms_and_saves_a_round(tmp_path):
     det = PCADetector().fit(_frame(0))
     det.save(tmp_path / "m")
     model = load(tmp_path / "m")
@@ -57,19 +58,65 @@ def test_review_raises_a_detector_threshold_and_saves_a_round(tmp_path):
         labels[a:b + 1] = "normal"
     before = model.threshold_
     model, counts = review(model, [busy], [labels])
-    assert counts["threshold_after"] > before == counts["threshold_before"]
-    after = alarms(model.evaluate_frame(busy)[1].to_numpy(), model.threshold_)
+    assert counts["threshold_before"] == before and counts["min_duration_before"] == 25
+    assert (counts["threshold_after"], counts["min_duration_after"]) != (before, 25)  # the on-delay, the threshold or both
+    after = alarms(model.evaluate_frame(busy)[1].to_numpy(), model.threshold_, model_rules(model))
     assert not any((labels[a:b + 1] == "normal").any() for a, b in after)  # (an alarm its cooldown hid may now show)
     record = new_round(tmp_path / "m", by="ana", events_file="r.csv", logs=["busy"], false_alarms=len(raised), faults={}, counts=counts)
     save_round(tmp_path / "m", model, record)
-    assert load(tmp_path / "m").threshold_ == counts["threshold_after"]
+    saved = load(tmp_path / "m")
+    assert saved.threshold_ == counts["threshold_after"] and model_rules(saved).min_duration == counts["min_duration_after"]
     assert load(tmp_path / "m" / "history" / "round-1").threshold_ == before
+    assert model_rules(load(tmp_path / "m" / "history" / "round-1")).min_duration == 25
     assert [r["round"] for r in rounds(tmp_path / "m")] == [1]
     second = new_round(tmp_path / "m", by=None, events_file="r.csv", logs=["busy"], false_alarms=0, faults={}, counts=counts)
     save_round(tmp_path / "m", model, second)
     assert sorted(p.name for p in (tmp_path / "m" / "history").iterdir()) == ["round-1", "round-2"]
     assert not (tmp_path / "m" / "history" / "round-2" / "history").exists()
     assert json.loads((tmp_path / "m" / "feedback.json").read_text())[1]["round"] == 2
+
+
+def _brief_false_alarms(fault_rows: int):
+    """Scores (n,) at 100 Hz: two brief false alarms (40 and 60 held rows at 2 x a threshold of 1)
+    and a fault of ``fault_rows`` rows at 3 x; reviewed labels (n,) of all three."""
+    scores = np.full(6000, 0.5)
+    scores[1000:1040] = 2.0
+    scores[2000:2060] = 2.0
+    scores[4000:4000 + fault_rows] = 3.0
+    labels = np.full(len(scores), None, dtype=object)
+    labels[990:1050] = labels[1990:2070] = "normal"
+    labels[3990:4010 + fault_rows] = "bearing"
+    return scores, labels
+
+
+def test_brief_false_alarms_lengthen_the_on_delay_not_the_threshold():
+    scores, labels = _brief_false_alarms(300)
+    faults = [(scores, labels == "bearing")]
+    delay = on_delay([scores], [labels == "normal"], faults, 1.0, DEFAULT_RULES, 100)
+    assert delay == 61  # the shortest that silences both (60 held rows): a longer one would only add delay
+    longer = replace(DEFAULT_RULES, min_duration=delay)
+    assert not alarms_within(scores, 1.0, labels == "normal", longer) and alarms_within(scores, 1.0, labels == "bearing", longer)
+    assert on_delay([scores], [labels == "normal"], faults, 1.0, DEFAULT_RULES, 50) == 41  # the cap: one of the two silenced
+    assert on_delay([scores], [labels == "normal"], faults, 1.0, DEFAULT_RULES, 40) == 25  # none silenced: unchanged
+
+
+def test_a_brief_reviewed_fault_caps_the_on_delay():
+    scores, labels = _brief_false_alarms(50)  # the fault holds 50 rows: an on-delay over 50 would silence it
+    delay = on_delay([scores], [labels == "normal"], [(scores, labels == "bearing")], 1.0, DEFAULT_RULES, 100)
+    assert delay == 41
+
+
+def test_a_long_false_alarm_raises_the_threshold_and_keeps_the_on_delay():
+    det = PCADetector().fit(_frame(0))
+    log = _frame(3) * 0.5
+    log.iloc[500:900] *= 4.0  # 4 s: no on-delay within 1 s silences it
+    scores = det.evaluate_frame(log)[1].to_numpy()
+    labels = np.full(len(log), None, dtype=object)
+    labels[480:920] = "normal"
+    model, counts = review(det, [log], [labels])
+    assert counts["min_duration_after"] == counts["min_duration_before"] == 25
+    assert counts["threshold_after"] > counts["threshold_before"] and counts["false_alarms_left"] == 0
+    assert not alarms_within(scores, model.threshold_, labels == "normal", model_rules(model))
 
 
 def test_a_review_of_rows_the_model_never_flagged_is_refused():
@@ -104,7 +151,8 @@ def test_a_reviewed_fault_caps_the_raise():
 
 def test_review_of_a_20_hz_model_uses_the_rules_at_its_rate():
     """An 8-row burst at 20 Hz (0.4 s) is an alarm at 20 Hz's 5-row minimum, not at 100 Hz's 25:
-    reviewing it as a false alarm raises the threshold above it."""
+    reviewing it as a false alarm lengthens the on-delay to 9 rows (0.45 s, within 4 x 5 rows)
+    and raises the threshold above it (each change silences it alone)."""
     rng = np.random.default_rng(3)
     index = pd.date_range("2026-02-01", periods=3000, freq="50ms")
     det = PCADetector(conditions=None).fit(pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcd"), index=index))
@@ -115,6 +163,10 @@ def test_review_of_a_20_hz_model_uses_the_rules_at_its_rate():
     labels = np.full(len(busy), None, dtype=object)
     labels[1000:1008] = "normal"
     model, counts = review(det, [busy], [labels])
+    assert (counts["min_duration_before"], counts["min_duration_after"]) == (5, 9)
     assert counts["threshold_after"] > scores[1000:1008].min()
-    assert alarms(scores, counts["threshold_before"], model_rules(det)) != []
+    assert not alarms_within(scores, counts["threshold_before"], labels == "normal", model_rules(model))  # the on-delay alone
+    assert not alarms_within(scores, counts["threshold_after"], labels == "normal", rules_at(20.0))  # the threshold alone
+    assert alarms(scores, counts["threshold_before"], rules_at(20.0)) != []
     assert alarms(scores, counts["threshold_before"]) == []  # 100 Hz's counts: review would find nothing flagged
+    assert not alarms_within(scores, model.threshold_, labels == "normal", model_rules(model))

@@ -61,7 +61,8 @@ def measure(det, normal, faulty) -> dict:
             hit = any(a < segment.end and b >= segment.start for a, b in raised)  # alarm ends inclusive, segment ends exclusive
             found.append(hit)
             per_type.setdefault(fault.kind, []).append(hit)
-    return {"threshold": level, "alert_on_delay_s": rules.min_duration / RATE_HZ, "false_alarms_per_hour": count / hours, "fault_event_recall": float(np.mean(found)),
+    return {"threshold": level, "alert_on_delay_s": rules.min_duration / RATE_HZ, "false_alarms_per_hour": count / hours,
+            "fault_event_recall": float(np.mean(found)),
             "recall_per_type": {k: float(np.mean(v)) for k, v in sorted(per_type.items())}}
 
 

@@ -14,10 +14,15 @@ at least one training log most of the channel's variance is slower than the chan
 temperature warming up or following the day, a slowly filling tank), and in every other log it
 is slow too or sensor noise around a level (logs of several sessions: one warming up, one
 already warm). Their level carries the session (the day, the warm-up), not the robot's
-behaviour inside it, so another level is a condition, not a fault. Fast channels (positions, currents, vibration, or any channel that is
-noise around a set point) keep their levels: a level shift there is what faults look like. A
-temperature that only shows sensor noise around one level in training cannot be told from such
-a set point: declare it.
+behaviour inside it, so another level is a condition, not a fault. Fast channels (positions,
+currents, vibration, or any channel that is noise around a set point) keep their levels: a
+level shift there is what faults look like. A temperature that only shows sensor noise around
+one level in training cannot be told from such a set point: declare it. Conditions are context:
+a few channels among many. When more than :data:`AUTO_MAX_SLOW_SHARE` of the channels are slow,
+slowness is a property of the data as a whole (a server's metrics a minute apart), not of a few
+condition channels, and modelling them by their change would leave the model nothing at its
+level: none is taken (``slow_left`` records them, ``fit`` says so; declare them to model them
+by their change).
 
 Set-point channels (``conditions="auto"`` only, :func:`setpoint_channels`): in every training
 log, the channel is white noise around a level that stays or moves slowly (lag-1
@@ -39,11 +44,14 @@ reports.
 
 from __future__ import annotations
 
+import logging
 import re
 
 import numpy as np
 
 from anomaly.errors import ConfigError, SchemaError
+
+log = logging.getLogger(__name__)
 
 #: Change horizon in seconds when the sampling rate is known.
 LAG_SECONDS = 10.0
@@ -52,6 +60,8 @@ LAG_ROWS = 100
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
+#: ``conditions="auto"`` takes no slow channel when more than this share of the channels are slow.
+AUTO_MAX_SLOW_SHARE = 0.5
 #: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation around
 #: their moving level stays below this in every training log (white noise; any motion is above).
 SETPOINT_MAX_AUTOCORRELATION = 0.3
@@ -402,13 +412,18 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     those (:func:`ambient_channels`, their common move averaged over ``lag`` rows)."""
     if isinstance(conditions, str) and conditions == "auto":
         indices, white = _auto_channels(parts, lag)
+        slow_left = np.zeros(0, dtype=np.int64)
+        if len(indices) > AUTO_MAX_SLOW_SHARE * len(channels):
+            log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
+                     "condition channel (declare them to model them by their change)", len(indices), len(channels))
+            indices, slow_left = slow_left, indices
         setpoints = np.setdiff1d(white, indices)
         ambient = ambient_channels(channels, setpoints)
     else:
         indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)
-        ambient = setpoints  # none: declared conditions have no set-point channels
+        ambient = slow_left = setpoints  # none: declared conditions have no set-point channels
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS),
-                             ambient, np.asarray(scale, dtype=np.float64)[ambient], lag)
+                             ambient, np.asarray(scale, dtype=np.float64)[ambient], lag, slow_left)
 
 
 class ConditionChannels:
@@ -431,10 +446,13 @@ class ConditionChannels:
         Units per scaled unit of each ``ambient`` channel.
     ambient_rows : int, default 1
         Rows the common move is averaged over.
+    slow_left : array-like of int, default ()
+        Channels slow in training but left at their level, because most channels were
+        (:data:`AUTO_MAX_SLOW_SHARE`); recorded for the fit report.
     """
 
     def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
-                 ambient=(), ambient_scale=(), ambient_rows: int = 1):
+                 ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=()):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -445,6 +463,7 @@ class ConditionChannels:
         self.ambient = np.asarray(ambient, dtype=np.int64)
         self.ambient_scale = np.asarray(ambient_scale, dtype=np.float32)
         self.ambient_rows = int(ambient_rows) if len(self.ambient) else 1
+        self.slow_left = np.asarray(slow_left, dtype=np.int64)
 
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""
@@ -473,11 +492,11 @@ class ConditionChannels:
         return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag,
                 "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows,
                 "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
-                "ambient_rows": self.ambient_rows}
+                "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
         """Models saved before set-point channels have none; before ambient channels, none of those."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
                    data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
-                   data.get("ambient_rows", 1))
+                   data.get("ambient_rows", 1), data.get("slow_left", ()))

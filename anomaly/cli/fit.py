@@ -213,7 +213,11 @@ def conditions_lines(det) -> list[str]:
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
     auto = det.conditions == "auto"
-    if not names:
+    if not names and len(conditions.slow_left):
+        lines = [f"condition channels: none; {len(conditions.slow_left)} of {len(channels)} channels are slow in the training logs, "
+                 "so slowness is the data's, not a few condition channels': each keeps its level (declare conditions with "
+                 "--condition to model them by their change)"]
+    elif not names:
         lines = ["condition channels: none is slow in the training logs" if auto else "condition channels: none"]
     else:
         how = "slow in the training logs" if auto else "declared"

@@ -233,6 +233,24 @@ def test_conditions_lines_note_temperatures_left_at_their_level():
     assert lines[2].startswith("note: motor_temp look like temperatures") and lines[2].endswith("--condition motor_temp")
 
 
+def test_auto_takes_no_slow_channel_when_most_channels_are_slow(tmp_path):
+    """A server's metrics a minute apart: slowness is the data's, so every channel keeps its level."""
+    from anomaly.cli.fit import conditions_lines
+
+    rng = np.random.default_rng(4)
+    t = np.arange(3000)
+    trend = lambda k: np.sin(2 * np.pi * t / (1500 + 100 * k)) + 0.05 * rng.normal(size=3000)  # noqa: E731
+    frame = pd.DataFrame({f"m{k}": trend(k) for k in range(3)} | {"fast": rng.normal(size=3000)})
+    det = anomaly.PCADetector().fit(frame)  # numbered rows: a 100-row horizon
+    assert det.conditions_.indices.tolist() == [] and det.conditions_.slow_left.tolist() == [0, 1, 2]
+    assert conditions_lines(det)[0].startswith("condition channels: none; 3 of 4 channels are slow in the training logs")
+    det.save(tmp_path / "m")
+    assert anomaly.load(tmp_path / "m").conditions_.slow_left.tolist() == [0, 1, 2]
+    fewer = anomaly.PCADetector().fit(frame.assign(fast2=rng.normal(size=3000), fast3=rng.normal(size=3000)))
+    assert fewer.conditions_.indices.tolist() == [0, 1, 2]  # 3 of 6: a minority of half, still conditions
+    assert anomaly.PCADetector(conditions=["m0", "m1", "m2"]).fit(frame).conditions_.indices.tolist() == [0, 1, 2]  # declared
+
+
 def test_temperature_names():
     names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x")
     assert temperature_channels(names) == ["j1_temp", "Temperature", "motorTemp", "field.temperature", "Thermocouple", "TEMP_2"]

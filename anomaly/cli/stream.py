@@ -23,7 +23,7 @@ def stream(
     hop: int = typer.Option(1, help="Rows per scoring step (window models: at most the window)."),
     threshold_scale: float = typer.Option(1.0, help="Alert above this multiple of the model's fitted threshold."),
     exit_ratio: float = typer.Option(DEFAULT_RULES.exit_ratio, help="An alert holds while the score stays above exit-ratio x that level."),
-    min_duration: int = typer.Option(None, help="Rows above the hold level an event needs before it is alerted (default: 0.25 s at the model's sampling rate, 25 rows at 100 Hz)."),
+    min_duration: int = typer.Option(None, help="Rows above the hold level an event needs before it is alerted (default: the model's on-delay: 0.25 s at its sampling rate, 25 rows at 100 Hz, or what a feedback round set)."),
     merge_gap: int = typer.Option(None, help="Rows below the hold level after which a return still continues the event (default: 1 s at the model's rate)."),
     cooldown: int = typer.Option(None, help="Rows after an event's end during which no new alert opens (default: 5 s at the model's rate)."),
     severe_ratio: float = typer.Option(DEFAULT_RULES.severe_ratio, help="An event above severe-ratio x the level is alerted at once, however short (a collision); 0 turns this off."),

@@ -13,6 +13,7 @@ from anomaly import PCADetector, load
 from anomaly.decisions import DEFAULT_RULES, model_rules, rules_at
 from anomaly.errors import DataError
 from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, on_delay, review, rounds, save_round, silencing_level
+from pipelines.stream.scorer import StreamScorer
 
 
 def test_the_silencing_level_is_the_lowest_that_leaves_no_alarm_on_the_reviewed_rows():
@@ -68,6 +69,7 @@ def test_review_silences_the_false_alarms_and_saves_a_round(tmp_path):
     assert saved.threshold_ == counts["threshold_after"] and model_rules(saved).min_duration == counts["min_duration_after"]
     assert load(tmp_path / "m" / "history" / "round-1").threshold_ == before
     assert model_rules(load(tmp_path / "m" / "history" / "round-1")).min_duration == 25
+    assert StreamScorer(saved).logic.min_duration == counts["min_duration_after"]  # the stream alerts with it
     assert [r["round"] for r in rounds(tmp_path / "m")] == [1]
     second = new_round(tmp_path / "m", by=None, events_file="r.csv", logs=["busy"], false_alarms=0, faults={}, counts=counts)
     save_round(tmp_path / "m", model, second)

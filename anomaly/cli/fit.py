@@ -147,6 +147,7 @@ def fit(
     labels: str = typer.Option(None, "--labels", help="Learn from labels: a label column of the logs (0/1, or text: normal, false_alarm or a fault type) or an events CSV (start,end,label). Fits a supervised head on the detector's errors and raw window features.", rich_help_panel=LABELS),
     unlabelled: str = typer.Option("ignore", "--unlabelled", help="With --labels: rows without a label (empty cells, rows outside every event) are left out (ignore) or taken as normal (normal).", rich_help_panel=LABELS),
     target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
+    novelty: bool = typer.Option(True, "--novelty/--no-novelty", help="With --labels: the head also alarms when the detector's own score passes a level chosen on the labelled-normal rows (a fault of a kind the labels never showed), within half the false-alarm budget; --no-novelty: the classifier alone.", rich_help_panel=LABELS),
     normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or field.data > 0) before fitting.", rich_help_panel=DATA),
     topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
@@ -181,7 +182,7 @@ def fit(
         if labels is not None:
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
-                                output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy, step=step)
+                                novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy, step=step)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                              normal_only=normal_only, step=step)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))

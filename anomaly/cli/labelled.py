@@ -61,13 +61,13 @@ def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
 
 
 def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled: str, target_fa_per_hour: float,
-                 output: Path, timestamp, topics, rate_hz, nan_policy: str, step) -> None:
+                 novelty: bool = True, output: Path, timestamp, topics, rate_hz, nan_policy: str, step) -> None:
     """Fit and save a :class:`SupervisedDetector` on ``det``'s errors; print what it learnt."""
     frames, labels = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
                                         nan_policy=nan_policy, step=step)
     check_same_channels(frames, [str(p) for p in paths])
     counts = label_counts(labels)
-    head = SupervisedDetector(det, target_fa_per_hour=target_fa_per_hour,
+    head = SupervisedDetector(det, target_fa_per_hour=target_fa_per_hour, novelty=novelty,
                               label_column=None if is_events_file(spec) else spec)
     rows = sum(len(f) for f in frames)
     step(f"fitting {detector} and a supervised head on {rows} rows x {frames[0].shape[1]} channels from {len(frames)} log(s)")

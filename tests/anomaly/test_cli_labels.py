@@ -90,6 +90,16 @@ def test_a_label_column_fits_a_head_that_scores_an_unseen_log(column_head, tmp_p
     assert "fault_type" not in scored.columns  # one kind of fault: no type column
 
 
+def test_no_novelty_fits_the_classifier_alone(training, column_head):
+    assert "or pca score >" in invoke("fit", training / "log0.csv", "--labels", "stop", "-o", training / "check").output
+    assert json.loads((column_head / "supervised.json").read_text())["novelty_scale"] > 0
+    result = invoke("fit", training / "log*.csv", "--labels", "stop", "--no-novelty", "-o", training / "plain")
+    assert result.exit_code == 0, result.output
+    assert "or pca score" not in result.output
+    assert json.loads((training / "plain" / "supervised.json").read_text())["novelty_scale"] is None
+    assert load(training / "plain").novelty is False
+
+
 def test_an_events_file_with_types_writes_the_fault_type_of_flagged_rows(typed_head, tmp_path):
     test = make_log(10, [(400, 700, "amplitude"), (1600, 1900, "offset")])
     write(test, tmp_path / "test.csv")

@@ -235,13 +235,13 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
     if fewest >= left(current):
         return current
     lo, hi = current + 1, top
-    while lo < hi:  # the shortest on-delay that reaches the fewest (more rows silence no fewer)
+    while lo < hi:  # the shortest on-delay that reaches the fewest (more rows silence no fewer ...
         mid = (lo + hi) // 2
         if left(mid) <= fewest:
             hi = mid
         else:
             lo = mid + 1
-    return lo
+    return lo if left(lo) <= fewest else top  # ... but a cooldown can break that: then the longest
 
 
 def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):

@@ -86,8 +86,8 @@ DEFAULT_RULES = DecisionRules(min_duration=25, merge_gap=100, cooldown=500, exit
 
 Why these: they are the one setting measured end to end (``benchmarks/alert_logic.py``, PCA
 on the simulated arm at 100 Hz): with them the false alarms on normal operation drop from
-about 980 to about 170 per hour while 25 of the 28 fault events of the three test logs still
-raise an alert. A per-row 99th-percentile threshold flags about 1 % of normal
+590 to 14 per hour while 24 of the 28 fault events of the three test logs still raise an alert
+(a 0.5 s minimum: none an hour, 21 of 28; feedback lengthens it only where reviews ask). A per-row 99th-percentile threshold flags about 1 % of normal
 rows, mostly in blips of a few rows: the 25-row minimum drops those (counted in held rows, not
 in the span of the blips the merge gap joins: counting the gaps, two blips 30 rows apart were an
 alarm, and the default raised about 300 false alarms an hour on the arm's normal runs and 360

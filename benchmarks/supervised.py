@@ -12,7 +12,7 @@ training logs, see :mod:`anomaly.supervised`):
 ``smd``   the 3 SMD machines, one head each: trained on the (unlabelled, taken as normal) train
           period and the labelled first 30 % of the test period, scored on the remaining 70 %:
           point F1 (no point adjustment), precision, recall and AUC-PR (average precision) of the
-          probability. Logs: the train period in 3 time-ordered pieces and the labelled 30 % in
+          head's score. Logs: the train period in 3 time-ordered pieces and the labelled 30 % in
           up to 3 time-ordered pieces with about equal numbers of labelled anomaly segments, cut
           in the middle of the normal stretch between two segments; fold ``k`` holds the ``k``-th
           piece of each. A 30 % with a single segment is cut in the middle of that segment into 2
@@ -163,11 +163,11 @@ def run_smd(variant, max_iter: int, stride: int = 1) -> dict:
         head = variant(rate_hz=1 / 60, max_iter=max_iter, folds=folds, train_stride=stride).fit(
             [f for f, _ in logs], [t for _, t in logs])
         fitted = time.perf_counter() - start
-        probability = head.evaluate_frame(e.test)[1].to_numpy()[cut:]  # the head's score
+        score = head.evaluate_frame(e.test)[1].to_numpy()[cut:]  # the head's score
         row = {"labelled_segments": len(segment_bounds(y[:cut])), "labelled_anomalous_rows": int(y[:cut].sum()),
                "test_segments": len(segment_bounds(y[cut:])), "test_anomaly_rate": float(y[cut:].mean()),
                "folds": folds, "threshold": head.threshold_, "validation": head.validation_,
-               **scores_70(y[cut:], probability > head.threshold_, probability)}
+               **scores_70(y[cut:], score > head.threshold_, score)}
         inner = head.detector_.score(e.test).to_numpy()[cut:]  # the head's own PCA (train + labelled-normal rows)
         row["detector_auc_pr"] = auc_pr(y[cut:], inner)
         pca = PCADetector(scaling="standard", threshold=Percentile(99.0)).fit(e.train)

@@ -96,9 +96,9 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
                   f"(one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
                   "the threshold is the highest probability seen: give more normal data or a higher --target-fa-per-hour",
                   markup=False, highlight=False, soft_wrap=True)
-    novelty = ("" if head.novelty_scale_ is None else
-               f" or {detector} score > {head.novelty_scale_ * head.threshold_:.6g} (the novelty path: a fault the labels never showed)")
-    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.6g}{novelty} "
+    novelty_level = ("" if head.novelty_scale_ is None else
+                     f" or {detector} score > {head.novelty_scale_ * head.threshold_:.6g} (the novelty path: a fault the labels never showed)")
+    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.6g}{novelty_level} "
               f"(out of fold: {v['false_alarms_per_hour']:.2f} false alarms/h over {v['normal_hours']:.2f} h of normal, "
               f"{v['logs_with_faults_flagged']:.0%} of the logs with faults flagged) -> {output}",
               markup=False, highlight=False, soft_wrap=True)

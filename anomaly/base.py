@@ -153,6 +153,9 @@ class Detector(Params, ABC):
         threshold was fitted on in-sample scores; fitted in this process only).
     fingerprint_ : str
         Hash of the training data.
+    alert_min_duration_ : int or None
+        The alert on-delay (rows) a feedback round set (:mod:`anomaly.feedback`); None: the
+        default rules' (:func:`~anomaly.decisions.model_rules`).
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
     conditions_ : ConditionChannels
@@ -343,6 +346,7 @@ class Detector(Params, ABC):
         self.decision_scores_ = np.concatenate(scores)
         self.envelope_ = Envelope().fit(values, schema.channels)
         self.fingerprint_ = fingerprint(values, schema.channels)
+        self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 

@@ -77,7 +77,7 @@ def save(detector, path: str | Path) -> Path:
             "schema": detector.schema_.to_dict(),
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
-            "alert_min_duration": getattr(detector, "alert_min_duration_", None),  # a feedback round's on-delay (rows)
+            "alert_min_duration": detector.alert_min_duration_,  # a feedback round's on-delay (rows), or None
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),

@@ -197,6 +197,9 @@ class SupervisedDetector(Params):
     training_ : dict
         ``{"X": (m, 5 c + 3) float32, "labels": (m,) str}``: the labelled training rows the
         classifiers learnt from (every ``train_stride``-th), kept for feedback rounds.
+    alert_min_duration_ : int or None
+        The alert on-delay (rows) a feedback round set (:mod:`anomaly.feedback`); None: the
+        default rules' (:func:`~anomaly.decisions.model_rules`).
     """
 
     def __init__(self, detector=None, *, window=20, target_fa_per_hour=2.0, max_flag_rate=0.01, rate_hz=None, folds=3, train_stride=None,
@@ -312,6 +315,7 @@ class SupervisedDetector(Params):
             self.novelty_scale_ = novelty_level / max(self.threshold_, 1e-12)
         else:
             self.threshold_, self.validation_ = self._choose_threshold(logs, oof, ys)
+        self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
         rows = [known_mask(y[::step]) for y in ys]
         self.training_ = {"X": np.vstack([x[::step][r] for x, r in zip(X, rows)]),
                           "labels": np.concatenate([y[::step][r] for y, r in zip(ys, rows)]).astype(str)}
@@ -523,7 +527,7 @@ class SupervisedDetector(Params):
         meta = {"format_version": FORMAT_VERSION, "class": type(self).__name__, "params": params,
                 "detector": {"class": type(base).__name__, "params": {k: encode_param(v) for k, v in base.get_params(deep=False).items()}},
                 "threshold": self.threshold_, "novelty_scale": self.novelty_scale_,
-                "alert_min_duration": getattr(self, "alert_min_duration_", None), "validation": self.validation_}
+                "alert_min_duration": self.alert_min_duration_, "validation": self.validation_}
         self.classifier_.save(directory / "classifier")
         if self.types_ is not None:
             self.types_.save(directory / "types")

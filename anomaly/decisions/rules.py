@@ -140,5 +140,5 @@ def model_rules(model) -> DecisionRules:
         Anything with a ``schema_`` (:class:`anomaly.schema.Schema`).
     """
     rules = rules_at(model.schema_.sampling_rate)
-    delay = getattr(model, "alert_min_duration_", None)  # None until a feedback round sets it
+    delay = model.alert_min_duration_  # None until a feedback round sets it
     return rules if delay is None else replace(rules, min_duration=int(delay))

@@ -119,7 +119,9 @@ class Detector(Params, ABC):
         each of the others), plus the set-point channels; None: none.
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
-        for neural detectors); None means ``Percentile(99)``.
+        for neural detectors); None means :class:`~anomaly.thresholds.QuietLogs` (the larger of
+        the scores' 99th percentile and the level at which the alert rules stay quiet on the
+        median training log).
     adapt : int or None
         Baseline adaptation time constant in rows (see :mod:`anomaly.adaptation`): every
         scoring pass (a ``score`` call, a file, a stream) slowly re-levels each channel's
@@ -342,7 +344,9 @@ class Detector(Params, ABC):
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)
         scores = [self.scores_of_errors(E, X, head.start(adapt=False))[1] for E, X in outputs]  # a pass per log
-        head.fit(np.concatenate([self._threshold_scores(s[history:]) for s in scores]), rules_at(schema.sampling_rate))
+        per_log = [self._threshold_scores(s[history:]) for s in scores]
+        per_log = [s for s in per_log if len(s)]
+        head.fit(np.concatenate(per_log), rules_at(schema.sampling_rate), [len(s) for s in per_log])
         self.decision_scores_ = np.concatenate(scores)
         self.envelope_ = Envelope().fit(values, schema.channels)
         self.fingerprint_ = fingerprint(values, schema.channels)

@@ -16,7 +16,7 @@ from anomaly.decisions.rules import DEFAULT_RULES
 from anomaly.errors import ConfigError, NotFittedError
 from anomaly.params import Params
 from anomaly.passes import MovingAverage, ScoringPass, check_smooth
-from anomaly.thresholds import Percentile, Threshold, threshold_from_dict
+from anomaly.thresholds import QuietLogs, Threshold, threshold_from_dict
 
 AGGREGATES = ("mean", "calibrated")
 #: Calibrated errors are divided by this percentile of each channel's normal errors.
@@ -39,7 +39,7 @@ class ScoreHead(Params):
         divided by that average's own 99th percentile on the same data (1 = as unusual as
         the 1 % most unusual normal rows).
     threshold : Threshold or None, default=None
-        Unfitted rule fitted on normal scores; None means ``Percentile(99)``.
+        Unfitted rule fitted on normal scores; None means :class:`~anomaly.thresholds.QuietLogs`.
     adapt : int or None, default=None
         Baseline adaptation time constant in rows (>= 2), or None for none: every scoring
         pass re-levels each channel's error by its slow baseline, frozen during alarms
@@ -97,13 +97,14 @@ class ScoreHead(Params):
             return ops.mean(errors, axis=-1)
         return ops.mean(ops.minimum(errors / self.scale_, CONTRIBUTION_CAP), axis=-1) / self.norm_
 
-    def fit(self, scores: np.ndarray, rules=None) -> ScoreHead:
+    def fit(self, scores: np.ndarray, rules=None, lengths=None) -> ScoreHead:
         """Fit the threshold rule on normal scores of shape (n,); ``rules``: the alert rules
-        it will decide with (:meth:`anomaly.thresholds.Threshold.fit`)."""
-        rule = self.threshold if self.threshold is not None else Percentile(99.0)
+        it will decide with; ``lengths``: the training logs' lengths, whose scores follow one
+        another in ``scores`` (:meth:`anomaly.thresholds.Threshold.fit`)."""
+        rule = self.threshold if self.threshold is not None else QuietLogs()
         if not isinstance(rule, Threshold):
             raise ConfigError(f"threshold={rule!r} is not a Threshold")
-        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores, rules=rules)
+        self.thresholder_ = type(rule)(**rule.get_params()).fit(scores, rules=rules, lengths=lengths)
         self.threshold_ = float(self.thresholder_.threshold_)
         return self
 

@@ -32,10 +32,15 @@ Datasets
                 averaged over the flights; the median flight has 16 s after its onset).
 ``smd``/``asd`` per entity: point F1 of ``det.predict`` and AUC-PR of the scores (no point adjustment).
 
-Variants (the ablation): ``base`` (no condition channels, mean of errors, ``Percentile(99)``
-threshold), ``+conditions`` (``conditions="auto"``, the default: slow channels, most of their
-variance slower than 10 s, by their change; set-point channels, white noise around one level,
-against the start of each run), ``+calibrated`` (``aggregate="calibrated"``),
+Variants (the ablation), each on top of the detector's other defaults (PCA: channel limits
+``channel_limit=99.9``; every detector: the ``QuietLogs()`` threshold, the larger of the normal
+scores' 99th percentile and the level at which the alert rules stay quiet on the median
+training log): ``base`` (no condition channels, mean of errors), ``+conditions``
+(``conditions="auto"``, the default: slow channels, most of their variance slower than 10 s, by
+their change; set-point channels, white noise around one level, against the start of each
+run), ``+conditions+p99`` (with ``Percentile(99)`` instead of ``QuietLogs``),
+``+conditions-limits`` (PCA without channel limits), ``+conditions-limits+p99`` (neither: the
+default before channel limits and ``QuietLogs``), ``+calibrated`` (``aggregate="calibrated"``),
 ``+both``, the two with an extreme-value threshold (``POT(q=1e-4)`` on normal scores),
 three with ``Sustained()`` (the level no 25-row stretch of normal scores stays above),
 ``+adapt`` (baseline adaptation, ``adapt=1000`` rows on every dataset) and ``+smooth``
@@ -73,6 +78,9 @@ from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, conditions_scen
 VARIANTS = {
     "base": {"conditions": None},
     "+conditions": {"conditions": "auto"},
+    "+conditions+p99": {"conditions": "auto", "threshold": Percentile(99.0)},
+    "+conditions-limits": {"conditions": "auto", "channel_limit": None},
+    "+conditions-limits+p99": {"conditions": "auto", "channel_limit": None, "threshold": Percentile(99.0)},
     "+calibrated": {"conditions": None, "aggregate": "calibrated"},
     "+both": {"conditions": "auto", "aggregate": "calibrated"},
     "+both+pot": {"conditions": "auto", "aggregate": "calibrated", "threshold": POT(q=1e-4)},
@@ -102,6 +110,8 @@ def make(name: str, variant: dict, frame):
     """The variant's detector; ``smooth_s`` becomes rows at the rate of ``frame`` (a training log)."""
     params = dict(PARAMS[name], **variant)
     seconds = params.pop("smooth_s", None)
+    if name != "pca":
+        params.pop("channel_limit", None)  # a PCA statistic
     rate = sampling_rate(frame.index)
     if seconds is not None and rate is not None:  # SMD/ASD: row numbers, minutes apart
         rows = int(round(seconds * rate))

@@ -24,8 +24,8 @@ def compare(
     train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
     window: int = typer.Option(16, help="Window of the neural detectors."),
     epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
-    threshold: str = typer.Option("percentile", help="Threshold rule for all: percentile | ksigma | skab-ucl | pot."),
-    q: float = typer.Option(99.0, help="Percentile used by percentile/skab-ucl."),
+    threshold: str = typer.Option("quiet-logs", help="Threshold rule for all: quiet-logs | percentile | ksigma | skab-ucl | pot."),
+    q: float = typer.Option(99.0, help="Percentile used by quiet-logs/percentile/skab-ucl."),
     seed: int = typer.Option(0, help="Random seed (data simulation and training)."),
     robustness: bool = typer.Option(False, "--robustness", help="Also report each detector's median evasion epsilon (PGD attacks on up to 8 fault excerpts; adds minutes)."),
 ):

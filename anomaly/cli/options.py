@@ -20,11 +20,11 @@ def parse_value(text: str):
 
 
 def threshold_rule(threshold: str, q: float):
-    """An unfitted threshold by CLI name; ``q`` is the percentile of percentile/skab-ucl."""
+    """An unfitted threshold by CLI name; ``q`` is the percentile of percentile/skab-ucl/quiet-logs."""
     if threshold not in THRESHOLDS:
         raise ConfigError(f"unknown threshold {threshold!r}; choose one of {sorted(THRESHOLDS)}")
     rule = THRESHOLDS[threshold]
-    return rule(q=q) if threshold in ("percentile", "skab-ucl") else rule()
+    return rule(q=q) if threshold in ("percentile", "skab-ucl", "quiet-logs") else rule()
 
 
 def detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:

@@ -5,7 +5,7 @@ flags ``scores > threshold_``:
 
 * :mod:`~anomaly.thresholds.base` -- :class:`Threshold`, the contract and the JSON round trip;
 * :mod:`~anomaly.thresholds.fixed` -- :class:`Percentile`, :class:`KSigma`, :class:`SkabUCL`,
-  :class:`Sustained`;
+  :class:`Sustained`, :class:`QuietLogs` (the detectors' default);
 * :mod:`~anomaly.thresholds.pot` -- :class:`POT`, an extreme-value tail with a streaming update;
 * :mod:`~anomaly.thresholds.dynamic` -- :class:`Dynamic`, on EWMA-smoothed errors;
 * :mod:`~anomaly.thresholds.per_channel` -- :class:`PerChannel`, on the per-channel error matrix;
@@ -19,7 +19,7 @@ never pickled. Rules applied to flags (persistence, events, alerts) are in
 
 from anomaly.thresholds.base import Threshold
 from anomaly.thresholds.dynamic import Dynamic, DynamicChunkState
-from anomaly.thresholds.fixed import KSigma, Percentile, SkabUCL, Sustained
+from anomaly.thresholds.fixed import KSigma, Percentile, QuietLogs, SkabUCL, Sustained
 from anomaly.thresholds.per_channel import PerChannel
 from anomaly.thresholds.pot import POT
 from anomaly.thresholds.registry import KINDS, THRESHOLDS, threshold_from_dict
@@ -33,6 +33,7 @@ __all__ = [
     "KSigma",
     "PerChannel",
     "Percentile",
+    "QuietLogs",
     "SkabUCL",
     "Sustained",
     "Threshold",

@@ -52,7 +52,7 @@ class Threshold(Params, ABC):
     def _compute(self, scores: np.ndarray):
         """The threshold for finite normal ``scores`` of shape (n,)."""
 
-    def fit(self, scores, *, rules=None) -> Threshold:
+    def fit(self, scores, *, rules=None, lengths=None) -> Threshold:
         """Fit ``threshold_`` on scores of normal data.
 
         Parameters
@@ -62,7 +62,10 @@ class Threshold(Params, ABC):
         rules : DecisionRules or None
             The alert rules the threshold will decide with (a detector passes its default
             rules at its sampling rate, :func:`anomaly.decisions.model_rules`). Only
-            :class:`~anomaly.thresholds.Sustained` reads them.
+            :class:`~anomaly.thresholds.Sustained` and :class:`~anomaly.thresholds.QuietLogs` read them.
+        lengths : sequence of int or None
+            The scores are these logs' (training files, sessions) one after another, of these
+            lengths (summing to n); None: one log. Only :class:`~anomaly.thresholds.QuietLogs` reads them.
 
         Returns
         -------

@@ -5,7 +5,7 @@ from __future__ import annotations
 from anomaly.errors import ConfigError
 from anomaly.thresholds.base import Threshold
 from anomaly.thresholds.dynamic import Dynamic
-from anomaly.thresholds.fixed import KSigma, Percentile, SkabUCL, Sustained
+from anomaly.thresholds.fixed import KSigma, Percentile, QuietLogs, SkabUCL, Sustained
 from anomaly.thresholds.per_channel import PerChannel
 from anomaly.thresholds.pot import POT
 
@@ -18,6 +18,7 @@ THRESHOLDS: dict[str, type[Threshold]] = {
     "pot": POT,
     "dynamic": Dynamic,
     "sustained": Sustained,
+    "quiet-logs": QuietLogs,
 }
 """CLI name -> threshold class for a detector's scores (n,). ``PerChannel`` is not here: it
 thresholds the per-channel error matrix (n, n_channels), not a score."""

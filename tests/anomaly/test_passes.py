@@ -45,7 +45,7 @@ def test_moving_average_fed_in_pieces_equals_a_rolling_mean():
 
 def test_smoothed_scores_are_the_rolling_mean_and_the_threshold_is_fitted_on_them(logs):
     plain = anomaly.PCADetector(statistic="spe").fit(logs[0])
-    smoothed = anomaly.PCADetector(statistic="spe", smooth=SMOOTH).fit(logs[0])
+    smoothed = anomaly.PCADetector(statistic="spe", smooth=SMOOTH, threshold=anomaly.Percentile(99.0)).fit(logs[0])
     expected = plain.score(logs[1]).rolling(SMOOTH, min_periods=1).mean()
     assert_allclose(smoothed.score(logs[1]).to_numpy(), expected.to_numpy(), rtol=1e-6)
     training = pd.Series(plain.decision_scores_).rolling(SMOOTH, min_periods=1).mean()

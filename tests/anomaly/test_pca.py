@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -9,7 +11,7 @@ from numpy.testing import assert_allclose
 from sklearn.decomposition import PCA
 from sklearn.metrics import roc_auc_score
 
-from anomaly import PCADetector
+from anomaly import PCADetector, Percentile, load
 from anomaly.errors import ConfigError, DataError
 
 
@@ -43,10 +45,58 @@ def test_statistics_match_sklearn(normal_frame):
     D = (ref.components_.T / ref.explained_variance_) @ ref.components_
     contributions = ((x - ref.mean_) @ D) ** 2 / np.diag(D)
     spe_limit, t2_limit = det.limits_
-    assert_allclose(det.errors(normal_frame).to_numpy(), residual**2 / spe_limit + contributions / t2_limit, rtol=2e-3, atol=1e-6)
-    assert_allclose(det.score(normal_frame).to_numpy(),
-                    np.maximum((residual**2).sum(axis=1) / spe_limit, (latent**2 / ref.explained_variance_).sum(axis=1) / t2_limit),
-                    rtol=2e-3)
+    errors = residual**2 / spe_limit + contributions / t2_limit
+    assert_allclose(det.errors(normal_frame).to_numpy(), errors, rtol=2e-3, atol=1e-6)
+    two_limits = np.maximum((residual**2).sum(axis=1) / spe_limit, (latent**2 / ref.explained_variance_).sum(axis=1) / t2_limit)
+    # and each channel's error over its own 99.9th training percentile (the channel limits)
+    assert_allclose(det.channel_limits_, np.percentile(errors, 99.9, axis=0), rtol=5e-3)
+    assert_allclose(det.score(normal_frame).to_numpy(), np.maximum(two_limits, (errors / det.channel_limits_).max(axis=1)), rtol=2e-3)
+    without = PCADetector(n_components=2, scaling="none", channel_limit=None).fit(normal_frame)
+    assert without.channel_limits_ is None
+    assert_allclose(without.score(normal_frame).to_numpy(), two_limits, rtol=2e-3)
+
+
+def test_channel_limit_sees_a_slipping_gripper():
+    """The simulated arm's slipping gripper (holding current at ~55 %, oscillating) stays below
+    the SPE and T-squared limits, which sum over all 28 channels; the channel limits see it."""
+    from datasets.robot_arm import simulate
+
+    train = simulate(300, faults=(), seed=0, ambient_c=28).frame
+    run = simulate(120, faults=["gripper_slip"], seed=8, ambient_c=28)
+    inside = np.zeros(len(run.frame), dtype=bool)
+    for fault in run.faults:
+        inside |= (run.frame.index >= fault.start) & (run.frame.index <= fault.end)
+
+    def flagged(det):
+        flags = det.predict(run.frame).to_numpy()
+        return flags[inside].mean(), flags[~inside].mean()
+
+    fault, normal = flagged(PCADetector().fit(train))
+    assert fault > 5 * normal and fault > 0.05
+    fault, normal = flagged(PCADetector(channel_limit=None).fit(train))
+    assert fault < 2 * normal
+
+
+@pytest.mark.parametrize("bad", [0, -1, 101, "x", True])
+def test_bad_channel_limit(bad, normal_frame):
+    with pytest.raises(ConfigError, match="channel_limit="):
+        PCADetector(channel_limit=bad).fit(normal_frame)
+
+
+def test_model_saved_without_channel_limits_scores_as_before(tmp_path, normal_frame):
+    plain = PCADetector(channel_limit=None).fit(normal_frame)
+    plain.save(tmp_path / "m")
+    meta_path = tmp_path / "m" / "detector.json"
+    meta = json.loads(meta_path.read_text())
+    del meta["params"]["channel_limit"]  # as saved before the parameter existed
+    meta_path.write_text(json.dumps(meta))
+    det = PCADetector().fit(normal_frame)
+    det.save(tmp_path / "new")
+    loaded, again = load(tmp_path / "m"), load(tmp_path / "new")
+    assert loaded.channel_limits_ is None and loaded.channel_limit is None
+    assert_allclose(loaded.score(normal_frame), plain.score(normal_frame))
+    assert_allclose(again.channel_limits_, det.channel_limits_)
+    assert_allclose(again.score(normal_frame), det.score(normal_frame))
 
 
 def test_t_squared_sees_in_subspace_shift_that_spe_misses(normal_frame):
@@ -109,7 +159,7 @@ def test_threshold_of_several_logs_is_fitted_on_held_out_scores():
 
 def test_threshold_of_one_log_is_fitted_on_its_own_scores():
     log = _sessions(1)[0]
-    det = PCADetector(n_components=2, conditions=None).fit(log)
+    det = PCADetector(n_components=2, conditions=None, threshold=Percentile(99)).fit(log)
     assert det.threshold_ == pytest.approx(np.percentile(det.score(log).to_numpy(), 99))
 
 

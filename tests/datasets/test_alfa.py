@@ -93,8 +93,10 @@ def test_compare_splits_share_one_model_and_report_detection(alfa):
     assert len(set(runs[0].thresholds)) == 1  # fitted once
     result = evaluate_runs(splits, runs)
     summary = result["detection"]["summary"]["pca"]
-    # threshold on held-out flights and rules at 20 Hz: 8 flights at about 8 false alarms an hour (in-sample: 16 at 102)
-    assert summary["flights"] == 19 and summary["detected"] >= 7 and 0 < summary["false_alarms_per_hour"] < 20
+    # threshold on held-out flights (QuietLogs: the median flight's quiet level, at least the 99th
+    # percentile), channel limits and rules at 20 Hz: 6 flights at 2 false alarms an hour (with
+    # Percentile(99) and no channel limits 8 at about 8; in-sample: 16 at 102)
+    assert summary["flights"] == 19 and summary["detected"] >= 5 and 0 < summary["false_alarms_per_hour"] < 5
     assert summary["normal_hours"] == pytest.approx(sum(s.onset for s in splits) / 20 / 3600, rel=1e-3)
     assert 0 <= summary["median_delay_s"] < 10
     assert result["detection"]["rules"] == {"rate_hz": pytest.approx(20.0), "min_duration": 5, "merge_gap": 20,

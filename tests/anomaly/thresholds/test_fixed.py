@@ -1,4 +1,6 @@
-"""Fixed thresholds: Percentile, KSigma, SkabUCL, Sustained (and the fit/apply contract they share)."""
+"""Fixed thresholds: Percentile, KSigma, SkabUCL, Sustained, QuietLogs (and the fit/apply contract they share)."""
+
+import json
 
 import numpy as np
 import pandas as pd
@@ -7,7 +9,7 @@ import pytest
 from anomaly.decisions import DEFAULT_RULES, events, rules_at
 from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.thresholds import KSigma, Percentile, SkabUCL, Sustained
+from anomaly.thresholds import KSigma, Percentile, QuietLogs, SkabUCL, Sustained, threshold_from_dict
 
 
 @pytest.mark.parametrize("threshold, scores, expected", [
@@ -127,3 +129,41 @@ def test_a_detector_fits_sustained_with_the_rules_at_its_rate():
     expected = Sustained().fit(det.decision_scores_, rules=rules_at(20.0)).threshold_
     assert det.threshold_ == pytest.approx(expected)
     assert det.threshold_ != pytest.approx(Sustained().fit(det.decision_scores_).threshold_)
+
+
+def test_quiet_logs_keeps_the_median_log_quiet_and_is_at_least_the_percentile():
+    """Three logs whose quiet levels are 3, 6 and 9: the median log's, 6, unless the percentile is higher."""
+    rules = dict(min_duration=3, merge_gap=0, exit_ratio=1.0)
+    logs = [np.zeros(2000) for _ in range(3)]
+    for log, level in zip(logs, (3.0, 6.0, 9.0)):
+        log[50:55] = level  # a 5-row run: the rules stay quiet at its level, alarm below
+    scores = np.concatenate(logs)
+    lengths = [len(log) for log in logs]
+    assert QuietLogs(**rules).fit(scores, lengths=lengths).threshold_ == 6.0
+    assert QuietLogs(share=1.0, **rules).fit(scores, lengths=lengths).threshold_ == 9.0  # every log: Sustained
+    assert QuietLogs(share=1.0, **rules).fit(scores, lengths=lengths).threshold_ == Sustained(**rules).fit(scores).threshold_
+    assert QuietLogs(share=0.2, **rules).fit(scores, lengths=lengths).threshold_ == 3.0
+    assert QuietLogs(q=100, **rules).fit(scores, lengths=lengths).threshold_ == 9.0  # the largest score
+    assert QuietLogs(**rules).fit(scores).threshold_ == 9.0  # one log: its quiet level
+
+
+def test_quiet_logs_round_trip_and_bad_input():
+    scores = np.random.default_rng(0).gamma(2.0, size=3000)
+    rule = QuietLogs().fit(scores, lengths=[1000, 2000])
+    restored = threshold_from_dict(json.loads(json.dumps(rule.to_dict())))
+    assert type(restored) is QuietLogs and restored.threshold_ == rule.threshold_ and restored.get_params() == rule.get_params()
+    with pytest.raises(DataError, match="log lengths"):
+        QuietLogs().fit(scores, lengths=[1000, 1000])
+    with pytest.raises(ConfigError, match="share"):
+        QuietLogs(share=0.0).fit(scores)
+
+
+def test_a_detector_fits_quiet_logs_per_training_log_by_default():
+    rng = np.random.default_rng(2)
+    index = pd.date_range("2026-01-01", periods=3000, freq="10ms")
+    logs = [pd.DataFrame(rng.normal(size=(3000, 3)), columns=list("abc"), index=index) for _ in range(3)]
+    det = PCADetector(conditions=None).fit(logs)
+    assert isinstance(det.thresholder_, QuietLogs)
+    expected = QuietLogs().fit(det.decision_scores_, rules=rules_at(100.0), lengths=[3000] * 3).threshold_
+    assert det.threshold_ == pytest.approx(expected)
+    assert det.threshold_ >= np.percentile(det.decision_scores_, 99) - 1e-9

@@ -18,6 +18,7 @@ from anomaly.thresholds import (
     KSigma,
     Percentile,
     PerChannel,
+    QuietLogs,
     SkabUCL,
     Sustained,
     Threshold,
@@ -32,10 +33,10 @@ def round_trip(threshold):
 
 def test_registry():
     assert THRESHOLDS == {"percentile": Percentile, "ksigma": KSigma, "skab-ucl": SkabUCL, "pot": POT, "dynamic": Dynamic,
-                          "sustained": Sustained}
+                          "sustained": Sustained, "quiet-logs": QuietLogs}
     assert all(issubclass(cls, Threshold) for cls in THRESHOLDS.values())
     assert PerChannel not in THRESHOLDS.values()  # it thresholds error matrices, not a detector's scores
-    assert set(KINDS) == {"Percentile", "KSigma", "SkabUCL", "POT", "Dynamic", "PerChannel", "Sustained"}
+    assert set(KINDS) == {"Percentile", "KSigma", "SkabUCL", "POT", "Dynamic", "PerChannel", "Sustained", "QuietLogs"}
 
 
 @pytest.mark.parametrize("threshold", [Percentile(97.5), KSigma(2.5), SkabUCL(95, factor=1.2)])
@@ -72,7 +73,7 @@ def test_unfitted_round_trip_and_clone(threshold):
 
 @pytest.mark.parametrize("d, match", [
     ({"kind": "Median", "params": {}}, (r"threshold kind 'Median' is unknown: allowed are "
-                                        r"\['Dynamic', 'KSigma', 'POT', 'PerChannel', 'Percentile', 'SkabUCL', 'Sustained'\]")),
+                                        r"\['Dynamic', 'KSigma', 'POT', 'PerChannel', 'Percentile', 'QuietLogs', 'SkabUCL', 'Sustained'\]")),
     ({"kind": ["KSigma"], "params": {}}, r"threshold kind \['KSigma'\] is unknown"),
     ({"kind": "KSigma"}, r"threshold dict .* is malformed: need keys 'kind' and 'params'"),
     ([], r"threshold dict \[\] is malformed"),

@@ -33,7 +33,7 @@ Datasets
 ``smd``/``asd`` per entity: point F1 of ``det.predict`` and AUC-PR of the scores (no point adjustment).
 
 Variants (the ablation), each on top of the detector's other defaults (PCA: channel limits
-``channel_limit=99.9``; every detector: the ``QuietLogs()`` threshold, the larger of the normal
+``channel_limit=99.99``; every detector: the ``QuietLogs()`` threshold, the larger of the normal
 scores' 99th percentile and the level at which the alert rules stay quiet on the median
 training log): ``base`` (no condition channels, mean of errors), ``+conditions``
 (``conditions="auto"``, the default: slow channels, most of their variance slower than 10 s, by

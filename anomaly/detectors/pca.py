@@ -64,7 +64,7 @@ class PCADetector(Detector):
         component, and its fault then shows only in T-squared. For ``"t2"`` and
         ``"combined"`` the score is computed from the statistics, not from the per-channel
         errors (which attribute it, see above).
-    channel_limit : float or None, default=99.9
+    channel_limit : float or None, default=99.99
         ``"combined"`` only: a third control limit per channel. Each channel's error (its
         share of SPE and T-squared, below) is divided by its own ``channel_limit``-th
         percentile on the training data, and the score is at least the largest of these
@@ -110,7 +110,7 @@ class PCADetector(Detector):
     (6000, 28)
     """
 
-    def __init__(self, n_components=0.95, *, statistic="combined", channel_limit=99.9, scaling="standard", nan_policy="raise",
+    def __init__(self, n_components=0.95, *, statistic="combined", channel_limit=99.99, scaling="standard", nan_policy="raise",
                  threshold=None, aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
 

@@ -155,7 +155,7 @@ class PCADetector(Detector):
         if self.statistic == "combined" and self.channel_limit is not None:
             if not isinstance(self.channel_limit, (int, float)) or isinstance(self.channel_limit, bool) \
                     or not 0.0 < self.channel_limit <= 100.0:
-                raise ConfigError(f"channel_limit={self.channel_limit!r} must be a percentile in (0, 100] or None")
+                raise ConfigError(f"channel_limit={self.channel_limit!r} must be a percentile in (0, 100] or None (CLI: --param channel_limit=null)")
             errors = self._combined_errors(*self._parts(Z, np), np)
             self.channel_limits_ = np.maximum(np.percentile(errors, self.channel_limit, axis=0), 1e-12).astype(np.float32)
 

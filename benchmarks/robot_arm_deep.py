@@ -2,7 +2,7 @@
 
 Train: 300 s of normal operation (seed 0). Test: three 600 s logs with every fault type
 (seeds 1-3) and one 1,800 s normal log (seed 4), all of one shift (ambient 28 degC).
-Threshold: each detector's default (99th percentile of training scores; validation part for
+Threshold: each detector's default (``QuietLogs``: at least the 99th percentile of training scores; validation part for
 neural models). Recall per fault type = fraction of the fault's labelled rows flagged.
 False alarms per hour = alarm events (runs of flags, merged across gaps < 1 s) in the normal
 log, per hour: all of them, and those lasting at least 0.25 s (the kind of minimum-duration

@@ -163,8 +163,8 @@ class QuietLogs(Sustained):
     fresh normal runs, 24 after a warm-up session). :class:`Sustained` keeps every training
     log quiet, so one odd log sets the level: on ALFA's 9 normal flights one flight's quiet
     level is 7.8, the median's 1.9, the 99th percentile 4.2, and ALFA's detected flights
-    fell from 42 % to 5 %. The median log's level leaves an odd log out, the percentile
-    bounds it from below (``benchmarks/conditions.py``).
+    fell from 42 % to 5 % (16 % with PCA's channel limits). The median log's level leaves an
+    odd log out, the percentile bounds it from below (``benchmarks/conditions.py``).
 
     Parameters
     ----------

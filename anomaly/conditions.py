@@ -369,15 +369,16 @@ TEMPERATURE_TOKENS = frozenset({"temp", "temperature", "temperatures", "thermoco
 
 def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     """The channels named as temperatures: a token of the name (split at anything but letters,
-    and between a lower- and an upper-case letter) is in :data:`TEMPERATURE_TOKENS`
-    (``j1_temp``, ``Temperature``, ``motorTemp``, ``field.temperature``; not ``tempo``).
+    and between a lower- and an upper-case letter) is or ends with one of
+    :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``,
+    ``field.temperature``, ``motortemp``, ``jointtemperature``; not ``tempo`` or ``attempt``).
 
     ``auto`` does not take them by name (a steady temperature's level is what shows the
     simulator's heating faults); ``anomaly fit`` names the ones it left at their level.
     """
     def tokens(name: str) -> set[str]:
         return {t.lower() for t in re.split(r"[^A-Za-z]+|(?<=[a-z])(?=[A-Z])", name) if t}
-    return [name for name in channels if tokens(name) & TEMPERATURE_TOKENS]
+    return [name for name in channels if any(t.endswith(tuple(TEMPERATURE_TOKENS)) for t in tokens(name))]
 
 
 def ambient_channels(channels: tuple[str, ...], setpoints) -> np.ndarray:

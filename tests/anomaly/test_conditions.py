@@ -252,8 +252,10 @@ def test_auto_takes_no_slow_channel_when_most_channels_are_slow(tmp_path):
 
 
 def test_temperature_names():
-    names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x")
-    assert temperature_channels(names) == ["j1_temp", "Temperature", "motorTemp", "field.temperature", "Thermocouple", "TEMP_2"]
+    names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x",
+             "motortemp", "jointtemperature", "contempt")
+    assert temperature_channels(names) == ["j1_temp", "Temperature", "motorTemp", "field.temperature", "Thermocouple", "TEMP_2",
+                                           "motortemp", "jointtemperature"]
 
 
 def test_slow_channels_is_about_the_share_of_slow_variance():

@@ -42,32 +42,20 @@ def save_arrays(directory: Path, arrays: dict[str, np.ndarray]) -> None:
     np.savez(directory / ARRAYS_FILE, **arrays)
 
 
-def _read_arrays(directory: Path, read: Callable):
-    """``read(data, path)`` on the open ``directory/arrays.npz``; a missing or unreadable file is a ModelFileError."""
+def load_arrays(directory: Path, names: tuple[str, ...], optional: tuple[str, ...] = ()) -> dict[str, np.ndarray]:
+    """Read the arrays ``names`` from ``directory/arrays.npz`` without running any code, and
+    those of ``optional`` that the file holds (a file saved before them has none)."""
     path = directory / ARRAYS_FILE
     try:
         with np.load(path) as data:  # object arrays (which would run code) are refused
-            return read(data, path)
+            missing = [name for name in names if name not in data.files]
+            if missing:
+                raise ModelFileError(f"{path}: arrays {missing} are missing")
+            return {name: data[name] for name in (*names, *optional) if name in data.files}
     except FileNotFoundError:
         raise ModelFileError(f"{directory}: {ARRAYS_FILE} is missing") from None
     except (ValueError, OSError, zipfile.BadZipFile, EOFError) as exc:
         raise ModelFileError(f"{path}: unreadable or truncated ({exc})") from None
-
-
-def load_arrays(directory: Path, names: tuple[str, ...]) -> dict[str, np.ndarray]:
-    """Read the arrays ``names`` from ``directory/arrays.npz`` without running any code."""
-    def read(data, path):
-        missing = [name for name in names if name not in data.files]
-        if missing:
-            raise ModelFileError(f"{path}: arrays {missing} are missing")
-        return {name: data[name] for name in names}
-    return _read_arrays(directory, read)
-
-
-def load_optional_array(directory: Path, name: str) -> np.ndarray | None:
-    """The array ``name`` of ``directory/arrays.npz`` as float32, or None when the file has
-    none (saved by a version without it)."""
-    return _read_arrays(directory, lambda data, _: data[name].astype(np.float32) if name in data.files else None)
 
 
 def save(detector, path: str | Path) -> Path:

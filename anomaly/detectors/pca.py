@@ -7,9 +7,10 @@ from pathlib import Path
 import numpy as np
 
 from anomaly.base import Detector, join_arrays, store_params
-from anomaly.bundle import load_arrays, load_optional_array, save_arrays
+from anomaly.bundle import load_arrays, save_arrays
 from anomaly.engine import Engine
 from anomaly.errors import ConfigError, DataError, ModelFileError
+from anomaly.validation import check_number
 
 STATISTICS = ("spe", "t2", "combined")
 _ARRAYS = ("mean", "components", "explained_variance", "limits")
@@ -135,6 +136,8 @@ class PCADetector(Detector):
         Z = join_arrays(parts)  # point-wise: logs simply pool
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
+        if self.channel_limit is not None:
+            check_number("channel_limit", self.channel_limit, low=0.0, high=100.0, low_open=True)
         n, c = Z.shape
         if n < min_training_rows(c):
             raise DataError(f"PCA needs at least {min_training_rows(c)} training rows for {c} channels "
@@ -149,14 +152,11 @@ class PCADetector(Detector):
         self.components_ = vt[:k].astype(np.float32)
         self.explained_variance_ = np.maximum(variance[:k], 1e-12).astype(np.float32)
         self._set_t2_map()
-        spe, t2 = self._statistics(Z)
-        self.limits_ = np.maximum(np.percentile([spe[:, 0], t2], 99.0, axis=1), 1e-12).astype(np.float32)
+        centred, residual, t2 = self._parts(Z, np)
+        self.limits_ = np.maximum(np.percentile([residual.sum(axis=1), t2], 99.0, axis=1), 1e-12).astype(np.float32)
         self.channel_limits_ = None
         if self.statistic == "combined" and self.channel_limit is not None:
-            if not isinstance(self.channel_limit, (int, float)) or isinstance(self.channel_limit, bool) \
-                    or not 0.0 < self.channel_limit <= 100.0:
-                raise ConfigError(f"channel_limit={self.channel_limit!r} must be a percentile in (0, 100] or None (CLI: --param channel_limit=null)")
-            errors = self._combined_errors(*self._parts(Z, np), np)
+            errors = self._combined_errors(centred, residual, np)
             self.channel_limits_ = np.maximum(np.percentile(errors, self.channel_limit, axis=0), 1e-12).astype(np.float32)
 
     def _set_t2_map(self) -> None:
@@ -183,15 +183,15 @@ class PCADetector(Detector):
         elif self.statistic == "t2":
             errors, extra = ops.square(ops.matmul(centred, self.t2_map_)), t2
         else:
-            errors = self._combined_errors(centred, residual, t2, ops)
+            errors = self._combined_errors(centred, residual, ops)
             extra = ops.maximum(ops.sum(residual, axis=-1) / float(self.limits_[0]), t2 / float(self.limits_[1]))
             if self.channel_limits_ is not None:
                 extra = ops.maximum(extra, ops.max(errors / self.channel_limits_, axis=-1))
         return ops.expand_dims(errors, 1), ops.expand_dims(extra, 1)
 
-    def _combined_errors(self, centred, residual, t2, ops):
-        """Per-channel errors (n, c) of ``"combined"``: squared residual and T-squared
-        contribution, each over its statistic's limit (``t2`` (n,) unused: :meth:`_parts`' output)."""
+    def _combined_errors(self, centred, residual, ops):
+        """Per-channel errors (n, c) of ``"combined"`` from centred rows and squared residuals
+        (n, c): squared residual and T-squared contribution, each over its statistic's limit."""
         return residual / float(self.limits_[0]) + ops.square(ops.matmul(centred, self.t2_map_)) / float(self.limits_[1])
 
     def row_scores(self, errors, extra, ops=np):
@@ -227,9 +227,10 @@ class PCADetector(Detector):
         save_arrays(directory, arrays)
 
     def _load_artifacts(self, directory: Path) -> None:
-        for name, value in load_arrays(directory, _ARRAYS).items():
-            setattr(self, name + "_", value.astype(np.float32))
-        self.channel_limits_ = load_optional_array(directory, _CHANNEL_LIMITS)
+        arrays = {name: value.astype(np.float32) for name, value in load_arrays(directory, _ARRAYS, optional=(_CHANNEL_LIMITS,)).items()}
+        self.channel_limits_ = arrays.pop(_CHANNEL_LIMITS, None)
+        for name, value in arrays.items():
+            setattr(self, name + "_", value)
         if self.channel_limits_ is None:
             self.channel_limit = None  # saved before channel limits (or without them): scored as it was
         elif self.channel_limits_.shape != self.mean_.shape:

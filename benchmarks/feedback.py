@@ -1,22 +1,32 @@
 """Alarm feedback on the simulated arm: three rounds of "mark the false alarms of one normal run".
 
-The user's default: ``anomaly fit`` (PCA, 99th-percentile threshold) on a 300 s normal run
-(seed 0), conditions pinned (ambient 28 °C, as in the demo). Each round scores one more normal
-run (seeds 101, 102, 103), takes every alarm of the default alert rules (``DEFAULT_RULES``,
-what ``anomaly score --alarms`` lists) as a reviewed ``false_alarm`` and runs the feedback round
-(:func:`anomaly.feedback.review`, what ``anomaly feedback`` does: the alert on-delay first, then
-the threshold). Alarms are those of the model's own rules (:func:`~anomaly.decisions.model_rules`,
-with the on-delay a round set). After each round:
+Each scenario fits the user's default (``anomaly fit``: PCA, its own threshold) on normal runs,
+then each round scores one more run, reviews every alarm of the model's alert rules
+(:func:`~anomaly.decisions.model_rules`, what ``anomaly score --alarms`` lists) and runs the
+feedback round (:func:`anomaly.feedback.review`, what ``anomaly feedback`` does: the alert
+on-delay first, then the threshold). After each round:
 
 * false alarms per hour on twelve fresh normal runs (seeds 201-212, 300 s each: one hour),
   never reviewed;
 * fault event recall on six faulty runs (seeds 301-306, 600 s, every fault type: 62 faults): a
   labelled fault counts as found when an alarm overlaps it; also per fault type.
 
-No test label chooses anything: the reviews are of normal runs only. A second scenario
-(``reviewed_faulty_runs``) reviews three faulty runs instead (seeds 111-113, 600 s, every fault
-type): each alarm that overlaps a labelled fault is reviewed as that fault, the others as false
-alarms, so the reviewed faults cap the raise.
+Scenarios (fresh and reviewed runs of the scenario's condition, ``datasets.robot_arm.conditions``):
+
+* ``reviewed_normal_runs``: fitted on one 300 s normal run (seed 0) at the demo's pinned
+  conditions (ambient 28 degC, the ``reference`` condition); three normal runs reviewed (seeds
+  101-103), every alarm a ``false_alarm``;
+* ``reviewed_faulty_runs``: the same model; three faulty runs reviewed instead (seeds 111-113,
+  600 s, every fault type): each alarm that overlaps a labelled fault is reviewed as that fault,
+  the others as false alarms, so the reviewed faults cap the raise;
+* ``new_session``: fitted on the three runs of the ``session`` scenario (the arm warming up
+  from cold, seeds 0-2); the robot then works warm on a day whose ambient rises by 6 degC/h
+  (``warm-drift``): normal runs reviewed, fresh and faulty runs of that condition measured;
+* ``new_program``: fitted on three ``reference`` runs (seeds 0-2); the robot then runs its
+  second program (``program-b``, motions the model never saw): normal runs reviewed.
+
+No test label chooses anything: the reviews are of normal runs (or, in the second scenario, of
+other faulty runs).
 
 Usage: ``python benchmarks/feedback.py [--detector pca]``; writes ``benchmarks/results/feedback.json``.
 """
@@ -31,19 +41,27 @@ from _common import write_result
 from anomaly import make_detector
 from anomaly.decisions import model_rules
 from anomaly.feedback import alarms, review
-from datasets.robot_arm import segments_from_faults, simulate
+from datasets.robot_arm import segments_from_faults
+from datasets.robot_arm.conditions import conditions_scenario, training_runs
 
-AMBIENT = 28.0
 RATE_HZ = 100.0
 REVIEW_SEEDS = (101, 102, 103)
 FAULTY_REVIEW_SEEDS = (111, 112, 113)
 NORMAL_SEEDS = tuple(range(201, 213))  # 1 h of fresh normal runs
 FAULTY_SEEDS = tuple(range(301, 307))  # 62 faults
 NORMAL_SECONDS, FAULTY_SECONDS = 300, 600
+#: name: (training condition, one run (seed 0) or the scenario's three, reviewed and measured condition, review faulty runs)
+SCENARIOS = {
+    "reviewed_normal_runs": ("reference", True, "reference", False),
+    "reviewed_faulty_runs": ("reference", True, "reference", True),
+    "new_session": ("cold-start", False, "warm-drift", False),
+    "new_program": ("reference", False, "program-b", False),
+}
 
 
-def normal_run(seed: int):
-    return simulate(NORMAL_SECONDS, faults=(), seed=seed, ambient_c=AMBIENT).frame
+def run_of(condition: str, seed: int, faulty: bool = False):
+    return conditions_scenario(condition, duration_s=FAULTY_SECONDS if faulty else NORMAL_SECONDS, faults="all" if faulty else (),
+                               seed=seed)
 
 
 def scores_of(det, frame) -> np.ndarray:
@@ -102,17 +120,15 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detector", default="pca")
     args = parser.parse_args()
-    normal = [normal_run(s) for s in NORMAL_SEEDS]
-    faulty = [simulate(FAULTY_SECONDS, faults="all", seed=s, ambient_c=AMBIENT) for s in FAULTY_SEEDS]
-    scenarios = {
-        "reviewed_normal_runs": [simulate(NORMAL_SECONDS, faults=(), seed=s, ambient_c=AMBIENT) for s in REVIEW_SEEDS],
-        "reviewed_faulty_runs": [simulate(FAULTY_SECONDS, faults="all", seed=s, ambient_c=AMBIENT) for s in FAULTY_REVIEW_SEEDS],
-    }
     result = {"protocol": __doc__, "detector": args.detector}
-    for name, runs in scenarios.items():
+    for name, (training, one_run, condition, review_faulty) in SCENARIOS.items():
         print(name, flush=True)
-        rounds = rounds_of(make_detector(args.detector).fit(normal_run(0)), runs, normal, faulty)
-        result[name] = {"rounds": rounds, "summary": summary_of(rounds)}
+        train = [run_of(training, 0).frame] if one_run else training_runs(training)
+        normal = [run_of(condition, s).frame for s in NORMAL_SEEDS]
+        faulty = [run_of(condition, s, faulty=True) for s in FAULTY_SEEDS]
+        runs = [run_of(condition, s, faulty=review_faulty) for s in (FAULTY_REVIEW_SEEDS if review_faulty else REVIEW_SEEDS)]
+        rounds = rounds_of(make_detector(args.detector).fit(train), runs, normal, faulty)
+        result[name] = {"training": training, "condition": condition, "rounds": rounds, "summary": summary_of(rounds)}
         print(result[name]["summary"], flush=True)
     write_result("feedback", result)
 

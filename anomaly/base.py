@@ -26,7 +26,7 @@ import pandas as pd
 
 from anomaly import bundle
 from anomaly.adaptation import check_tau
-from anomaly.conditions import fit_conditions, lag_rows
+from anomaly.conditions import fit_conditions, lag_rows, temperature_channels
 from anomaly.decisions.rules import rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
@@ -328,6 +328,10 @@ class Detector(Params, ABC):
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
         self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_)
+        stepped = np.union1d(self.conditions_.setpoints, [schema.channels.index(c) for c in temperature_channels(schema.channels)])
+        if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
+            parts = [self.scaler_.transform(v) for v in logs]
+            self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log is a pass of its own
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):

@@ -38,8 +38,11 @@ and their training level, and measures how far beyond that span they are
 its start towards its training level, while a shift that leaves both (a pressure drop, a motor
 heating past its level) keeps its size beyond the nearer one for as long as it lasts.
 Temperatures (:func:`ambient_channels`) are first measured against their common move (the
-ambient). A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`)
-reports.
+ambient). A temperature (by name, :func:`temperature_channels`) read in steps that no training
+log says anything about (one level, or fewer than :data:`SETPOINT_MIN_LOG_ROWS` flickers to the
+next) is steady, so it is a set-point channel too; the detector scales set-point channels and
+temperatures by at least half their resolution (:meth:`anomaly.scaling.Scaler.floor_at_resolution`).
+A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
 """
 
 from __future__ import annotations
@@ -111,10 +114,11 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     return _auto_channels(parts, lag)[0]
 
 
-def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slow channels (:func:`slow_channels`) and the set-point channels
-    (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
-    classified once."""
+def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The slow channels (:func:`slow_channels`), the set-point channels
+    (:func:`setpoint_channels`, slow ones included) and the channels no log says anything
+    about (fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in each) of scaled logs
+    ``parts``, each log classified once."""
     allowed = np.ones(parts[0].shape[1], dtype=bool)
     slow_somewhere = np.zeros_like(allowed)
     white_everywhere = np.ones_like(allowed)
@@ -130,7 +134,7 @@ def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.nd
         slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
-    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)
+    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen), np.flatnonzero(~seen)
 
 
 def _white(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -418,13 +422,15 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows) and the set-point temperatures among
     those (:func:`ambient_channels`, their common move averaged over ``lag`` rows)."""
     if isinstance(conditions, str) and conditions == "auto":
-        indices, white = _auto_channels(parts, lag)
+        indices, white, unjudged = _auto_channels(parts, lag)
         slow_left = np.zeros(0, dtype=np.int64)
         if len(indices) > AUTO_MAX_SLOW_SHARE * len(channels):
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices
-        setpoints = np.setdiff1d(white, indices)
+        # a temperature read in steps that held one level (or flickered a few times) says nothing, but is steady
+        steady = np.intersect1d(unjudged, [channels.index(c) for c in temperature_channels(channels)])
+        setpoints = np.union1d(np.setdiff1d(white, indices), steady).astype(np.int64)
         ambient = ambient_channels(channels, setpoints)
     else:
         indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)

@@ -48,6 +48,34 @@ def fill_missing(frame: pd.DataFrame, policy: str = "raise", *, source: str = "i
     return numeric.interpolate(method="linear", limit_direction="both")
 
 
+#: :func:`resolution` looks at most this many rows (evenly spaced) of the fitting data.
+RESOLUTION_ROWS = 100_000
+
+
+def resolution(x: np.ndarray) -> np.ndarray:
+    """Each channel's resolution: the smallest gap between two of its distinct values.
+
+    A sensor read at a resolution (a temperature in whole or half degrees, a counter, a fan in
+    steps of 60 rpm) flickers between neighbouring levels when its true value sits between
+    them; a steady one that rarely flickers in training has a spread far below that one step.
+
+    Parameters
+    ----------
+    x : ndarray of shape (n_steps, n_channels), float64
+        At most :data:`RESOLUTION_ROWS` evenly spaced rows are looked at.
+
+    Returns
+    -------
+    ndarray of shape (n_channels,)
+        0 for a channel with one value (continuous channels give gaps near 0 anyway).
+    """
+    step = max(1, len(x) // RESOLUTION_ROWS)
+    gaps = np.diff(np.sort(x[::step], axis=0), axis=0)
+    gaps[gaps <= 0] = np.inf
+    out = gaps.min(axis=0) if len(gaps) else np.full(x.shape[1], np.inf)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
 class Scaler:
     """Per-channel scaling fitted on normal data.
 
@@ -89,6 +117,24 @@ class Scaler:
         self.center_ = center.astype(np.float32)
         self.scale_ = scale.astype(np.float32)
         return self
+
+    def floor_at_resolution(self, values: np.ndarray, channels) -> bool:
+        """Scale ``channels`` (indices) by at least half their :func:`resolution` in the fitting
+        ``values`` (n_steps, n_channels): one step of a quantised reading is then at most two
+        units, however rarely it flickered in training (``standard`` and ``robust`` only).
+
+        Returns
+        -------
+        bool
+            Whether any scale changed.
+        """
+        channels = np.asarray(channels, dtype=np.int64)
+        if self.method not in ("standard", "robust") or not len(channels):
+            return False
+        floor = (resolution(np.asarray(values, dtype=np.float64)[:, channels]) / 2).astype(np.float32)
+        raised = floor > self.scale_[channels]
+        self.scale_[channels[raised]] = floor[raised]
+        return bool(raised.any())
 
     def transform(self, values: np.ndarray) -> np.ndarray:
         """Scale ``values`` of shape (n_steps, n_channels); returns float32 of the same shape."""

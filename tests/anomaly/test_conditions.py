@@ -113,6 +113,35 @@ def test_held_temperatures_at_steady_state_are_set_points():
     assert det.predict(held(simulate(60, seed=3, ambient_c=26.0).frame)).mean() < 0.05
 
 
+def rounded_temperatures(frame, step):
+    out = frame.copy()
+    out[TEMPS] = (out[TEMPS] / step).round() * step  # as drives that report whole or half degrees
+    return out
+
+
+def test_temperatures_read_in_whole_degrees_do_not_flood_a_normal_run():
+    """Before, a temperature that flickered between two whole degrees a few dozen times in
+    training had a spread of 0.03 degC, so each flicker of a normal run was a 37-sigma event
+    (332 false alarms/h); one that held one level was left at its level, so a cooler day
+    flagged every row."""
+    det = anomaly.PCADetector().fit([rounded_temperatures(simulate(120, seed=s, ambient_c=28.0).frame, 1.0) for s in (0, 1)])
+    temps = [det.schema_.channels.index(c) for c in TEMPS]
+    assert set(temps) <= set(det.conditions_.setpoints.tolist())
+    assert (det.scaler_.scale_[temps] >= 0.5).all()  # half a step at least
+    for ambient in (28.0, 24.0):
+        assert det.predict(rounded_temperatures(simulate(60, seed=3, ambient_c=ambient).frame, 1.0)).mean() < 0.01
+
+
+def test_only_temperatures_that_say_nothing_become_set_points():
+    rng = np.random.default_rng(0)
+    frame = pd.DataFrame({"motor_temp": np.r_[np.full(1990, 40.0), np.full(10, 41.0)], "mode": np.r_[np.zeros(1990), np.ones(10)],
+                          "x": rng.normal(size=2000), "y": rng.normal(size=2000)},
+                         index=pd.date_range("2026-01-01", periods=2000, freq="10ms"))
+    det = anomaly.PCADetector().fit(frame)
+    assert det.conditions_.setpoints.tolist() == [0, 2, 3]  # the temperature, not the flag that held one level
+    assert det.scaler_.scale_[0] == pytest.approx(0.5) and det.scaler_.scale_[1] < 0.1
+
+
 def test_pass_reference_is_the_same_however_the_pass_is_cut():
     rng = np.random.default_rng(1)
     Z = rng.normal(size=(500, 4)).astype(np.float32) + np.float32(3.0)  # a set point 3 above the training level

@@ -1,0 +1,66 @@
+"""Temperatures read in steps: the PCA default on the simulated arm with its joint temperatures
+rounded to a resolution (many drives report whole or half degrees).
+
+Fitted on the three ``reference`` training runs (``datasets.robot_arm.conditions``, seeds 0-2,
+300 s) and measured on each condition's three test runs (seeds 100-102): false alarms per hour
+and the share of time in alarm on 300 s normal runs, fault event recall on 600 s faulty runs
+(every fault type), with the temperatures rounded to each resolution in training and test
+alike (0: as simulated, 0.05 degC of noise). The default alert rules at the model's rate
+decide, as in ``benchmarks/conditions.py``.
+
+Usage: ``python benchmarks/quantised_temperatures.py``; writes ``benchmarks/results/quantised_temperatures.json``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from _common import write_result
+from conditions import decide, overlaps
+
+from anomaly import make_detector
+from datasets.robot_arm.conditions import TEST_SEEDS, conditions_scenario, training_runs
+
+RESOLUTIONS = (0.0, 0.1, 0.5, 1.0)  # degC
+CONDITIONS = ("reference", "cold", "warm-drift", "cold-start", "combined")
+RATE_HZ = 100.0
+
+
+def rounded(frame, step: float):
+    """``frame`` with its temperature channels rounded to ``step`` (none for 0)."""
+    if not step:
+        return frame
+    frame = frame.copy()
+    temps = [c for c in frame.columns if c.endswith("_temp")]
+    frame[temps] = (frame[temps] / step).round() * step
+    return frame
+
+
+def measure(det, condition: str, step: float) -> dict:
+    alarms, alarm_rows, rows = 0, 0, 0
+    for seed in TEST_SEEDS:
+        frame = rounded(conditions_scenario(condition, duration_s=300, seed=seed, start="2026-01-02").frame, step)
+        evs = decide(det, frame)[3]
+        alarms += len(evs)
+        alarm_rows += sum(int(((frame.index >= e.start) & (frame.index <= e.end)).sum()) for e in evs)
+        rows += len(frame)
+    found = []
+    for seed in TEST_SEEDS:
+        run = conditions_scenario(condition, duration_s=600, faults="all", seed=seed, start="2026-01-03")
+        evs = decide(det, rounded(run.frame, step))[3]
+        found += [overlaps(evs, f.start, f.end) for f in run.faults]
+    return {"false_alarms_per_hour": alarms / (rows / RATE_HZ / 3600), "alarm_time_fraction": alarm_rows / rows,
+            "fault_event_recall": float(np.mean(found))}
+
+
+def main() -> None:
+    result = {"protocol": __doc__, "results": {}}
+    for step in RESOLUTIONS:
+        det = make_detector("pca").fit([rounded(f, step) for f in training_runs("reference")])
+        row = {condition: measure(det, condition, step) for condition in CONDITIONS}
+        result["results"][f"{step:g} degC"] = row
+        print(step, {c: (round(r["false_alarms_per_hour"]), round(r["fault_event_recall"], 2)) for c, r in row.items()}, flush=True)
+    write_result("quantised_temperatures", result)
+
+
+if __name__ == "__main__":
+    main()

@@ -226,7 +226,7 @@ def conditions_lines(det) -> list[str]:
     if setpoints:
         lines.append(f"set-point channels, normal between their mean over the first {conditions.reference_rows} rows "
                      f"of each file or stream and their training level (noise around a steady or slowly drifting level in "
-                     f"every training log): {', '.join(setpoints)}")
+                     f"every training log, or a temperature read in steps that held its level): {', '.join(setpoints)}")
     if len(conditions.ambient):
         lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "
                      f"averaged over {conditions.ambient_rows} rows): {', '.join(channels[i] for i in conditions.ambient)}")

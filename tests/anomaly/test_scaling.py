@@ -8,13 +8,16 @@ import pytest
 from anomaly.scaling import Scaler, resolution
 
 
-def test_resolution_is_the_smallest_gap_between_distinct_values():
+def test_resolution_is_the_smallest_change_between_rows_and_sees_rare_flickers():
     rng = np.random.default_rng(0)
     x = np.column_stack([np.round(rng.normal(30, 2, 5000) * 2) / 2,  # half degrees
                          np.full(5000, 7.0),  # one value
                          rng.normal(size=5000)])  # continuous
     out = resolution(x)
     assert out[0] == pytest.approx(0.5) and out[1] == 0.0 and 0 < out[2] < 1e-2
+    rare = np.full((1_000_000, 1), 28.0)
+    rare[[123_457, 777_777]] = 29.0  # two flickers among a million rows, in two blocks
+    assert resolution(rare)[0] == pytest.approx(1.0)
 
 
 def test_floor_at_resolution_raises_only_the_given_channels_of_standard_and_robust_scalers():

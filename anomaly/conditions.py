@@ -368,13 +368,13 @@ def _common_move_graph(values, at, conditions: ConditionChannels, ops):
 
 
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
-TEMPERATURE_TOKENS = frozenset({"temp", "temperature", "temperatures", "thermocouple", "thermistor"})
+TEMPERATURE_TOKENS = frozenset({"temp", "tmp", "temperature", "temperatures", "thermal", "thermocouple", "thermistor"})
 
 
 def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     """The channels named as temperatures: a token of the name (split at anything but letters,
     and between a lower- and an upper-case letter) is or ends with one of
-    :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``,
+    :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``, ``tmp_j1``, ``thermal_2``,
     ``field.temperature``, ``motortemp``, ``jointtemperature``; not ``tempo`` or ``attempt``).
 
     ``auto`` does not take them by name (a steady temperature's level is what shows the

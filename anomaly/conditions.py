@@ -430,7 +430,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
             indices, slow_left = slow_left, indices
         # a temperature read in steps that held one level (or flickered a few times) says nothing, but is steady
         steady = np.intersect1d(unjudged, [channels.index(c) for c in temperature_channels(channels)])
-        setpoints = np.union1d(np.setdiff1d(white, indices), steady).astype(np.int64)
+        setpoints = np.setdiff1d(np.union1d(white, steady), indices).astype(np.int64)  # a slow channel is a condition
         ambient = ambient_channels(channels, setpoints)
     else:
         indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)

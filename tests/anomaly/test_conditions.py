@@ -132,6 +132,18 @@ def test_temperatures_read_in_whole_degrees_do_not_flood_a_normal_run():
         assert det.predict(rounded_temperatures(simulate(60, seed=3, ambient_c=ambient).frame, 1.0)).mean() < 0.01
 
 
+def test_temperatures_read_in_steps_score_alike_on_every_path_and_after_a_reload(tmp_path):
+    det = anomaly.PCADetector().fit([rounded_temperatures(simulate(120, seed=s, ambient_c=28.0).frame, 1.0) for s in (0, 1)])
+    assert det.conditions_.history == 0 and len(det.conditions_.setpoints) == 6  # no slow channel: no history rows
+    cooler = rounded_temperatures(simulate(30, seed=3, ambient_c=25.0).frame, 1.0)
+    loaded = assert_paths_agree(det, cooler.iloc[:1600], tmp_path, chunk_rows=333)
+    assert_allclose(loaded.scaler_.scale_, det.scaler_.scale_)
+    assert list(loaded.conditions_.setpoints) == list(det.conditions_.setpoints)
+    short = anomaly.PCADetector().fit([rounded_temperatures(simulate(60, seed=s, ambient_c=28.0).frame, 0.5) for s in (0, 1)])
+    slow = set(short.conditions_.indices.tolist())
+    assert slow and not slow & set(short.conditions_.setpoints.tolist())  # a few long flickers: slow, a condition, not both
+
+
 def test_only_temperatures_that_say_nothing_become_set_points():
     rng = np.random.default_rng(0)
     frame = pd.DataFrame({"motor_temp": np.r_[np.full(1990, 40.0), np.full(10, 41.0)], "mode": np.r_[np.zeros(1990), np.ones(10)],

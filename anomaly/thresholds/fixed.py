@@ -155,8 +155,10 @@ class QuietLogs(Sustained):
     Per training log (a file, a session: ``lengths`` given to :meth:`fit`), the lowest level
     at which the alert rules raise no alarm on its scores (:class:`Sustained` on that log);
     ``threshold_`` is the larger of the ``q``-th percentile of all scores and the level that
-    keeps at least ``share`` of the logs quiet (with the default 0.5, the median log's). With
-    one log it is the larger of the percentile and that log's quiet level.
+    keeps logs holding at least ``share`` of the scores quiet (with the default 0.5 and logs of
+    one length, the median log's; a short log counts for its length, so a 15 s test log beside
+    hours of production logs cannot pull the level down). With one log it is the larger of the
+    percentile and that log's quiet level.
 
     Why: ``Percentile(99)`` flags 1 % of normal rows however they fall, and on the simulated
     arm its held-out training scores already held short alarms (12 false alarms an hour on
@@ -196,6 +198,8 @@ class QuietLogs(Sustained):
         lengths = self._lengths if self._lengths is not None else [len(scores)]
         if sum(lengths) != len(scores) or min(lengths) < 1:
             raise DataError(f"log lengths {lengths} do not split {len(scores)} scores")
-        quiet = np.sort([super(QuietLogs, self)._compute(log) for log in np.split(scores, np.cumsum(lengths)[:-1])])
-        level = float(quiet[int(np.ceil(self.share * len(quiet))) - 1])  # quiet on at least `share` of the logs
+        quiet = np.array([super(QuietLogs, self)._compute(log) for log in np.split(scores, np.cumsum(lengths)[:-1])])
+        order = np.argsort(quiet, kind="stable")
+        covered = np.cumsum(np.asarray(lengths, dtype=np.float64)[order]) / sum(lengths)
+        level = float(quiet[order][np.searchsorted(covered, self.share - 1e-12)])  # quiet on at least `share` of the time
         return max(float(np.percentile(scores, self.q)), level)

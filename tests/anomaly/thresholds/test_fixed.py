@@ -147,6 +147,17 @@ def test_quiet_logs_keeps_the_median_log_quiet_and_is_at_least_the_percentile():
     assert QuietLogs(**rules).fit(scores).threshold_ == 9.0  # one log: its quiet level
 
 
+def test_quiet_logs_counts_each_log_for_its_length():
+    """A short log (a 15 s test beside long production logs) cannot pull the level down: before,
+    the median of 1, 3, 6 and 9 was the second, 3; by length, 6 of the long logs' median."""
+    rules = dict(min_duration=3, merge_gap=0, exit_ratio=1.0)
+    logs = [np.zeros(2000) for _ in range(3)] + [np.zeros(100)]
+    for log, level in zip(logs, (3.0, 6.0, 9.0, 1.0)):
+        log[50:55] = level
+    scores = np.concatenate(logs)
+    assert QuietLogs(**rules).fit(scores, lengths=[len(log) for log in logs]).threshold_ == 6.0
+
+
 def test_quiet_logs_round_trip_and_bad_input():
     scores = np.random.default_rng(0).gamma(2.0, size=3000)
     rule = QuietLogs().fit(scores, lengths=[1000, 2000])

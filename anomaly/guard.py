@@ -8,7 +8,8 @@ channels outside it, once::
     model outside its operating envelope: j1_temp -4.02 (training 27.9 .. 28.2), ...
 
 The envelope of a channel is its 0.5th .. 99.5th percentile in training, widened by
-:data:`MARGIN` robust standard deviations (1.4826 x MAD) on each side.
+:data:`MARGIN` robust standard deviations (1.4826 x MAD) on each side. A file sampled at another
+rate than the training data is named too (:func:`rate_note`).
 
 A run can also stay inside every channel's range on the median and still leave it often: a
 second program reaches poses the training never did. A channel the detector models at its level
@@ -28,6 +29,8 @@ from dataclasses import dataclass
 import numpy as np
 
 MARGIN = 3.0
+#: A run sampled more than this factor faster or slower than the model's training data is named.
+RATE_TOLERANCE = 1.1
 #: A channel modelled at its level is named when at least this share of a run's rows lie outside its range.
 SHARE_OUTSIDE = 0.1
 #: Channels named by their share outside that :func:`describe` keeps however many medians are outside.
@@ -132,3 +135,19 @@ def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
              f"{e.channel} {e.share:.0%} of rows outside (training {e.low:.4g} .. {e.high:.4g})" for e in shown]
     more = f" and {len(excursions) - len(shown)} more" if len(excursions) > len(shown) else ""
     return "model outside its operating envelope: " + ", ".join(parts) + more
+
+
+def rate_note(model_rate: float | None, run_rate: float | None) -> str:
+    """One line when a run's sampling rate (Hz) differs from the model's by more than
+    :data:`RATE_TOLERANCE` (empty when it does not, or when either is unknown): the alert
+    on-delay, the condition channels' lag and the set-point reference count rows at the
+    model's rate, so they last longer or shorter in seconds."""
+    if not model_rate or not run_rate or 1 / RATE_TOLERANCE <= run_rate / model_rate <= RATE_TOLERANCE:
+        return ""
+    return (f"sampled at {run_rate:.3g} Hz, the model at {model_rate:.3g} Hz (its alert rules and condition channels "
+            f"count rows at the model's rate)")
+
+
+def joined(*notes: str) -> str:
+    """The non-empty ``notes`` joined into one line."""
+    return "; ".join(note for note in notes if note)

@@ -23,7 +23,8 @@ from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
-from anomaly.guard import describe
+from anomaly.guard import describe, joined, rate_note
+from anomaly.schema import sampling_rate
 from anomaly.supervised import is_supervised
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
@@ -136,7 +137,8 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
     if getattr(det, "types_", None) is not None:
         kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
         result.insert(3, "fault_type", kinds.where(flags, ""))
-    return table, result, describe(det.check_envelope(table.frame))
+    return table, result, joined(describe(det.check_envelope(table.frame)),
+                                 rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 
 
 def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool):

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import describe
+from anomaly.guard import describe, joined, rate_note
 from anomaly.scaling import fill_missing
+from anomaly.schema import sampling_rate
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, open_chunks
 from pipelines.preprocess import LeadingRows
@@ -155,8 +156,9 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         None: drop them when the detector's NaN policy fills gaps (``ffill``/``interpolate``).
     stats : dict, optional
         Filled at the end: ``leading_rows_dropped`` and ``outside_envelope`` (the validity
-        guard's one line, empty when the file lies inside the training envelope; its run
-        median is the median of the blocks' medians).
+        guard's one line, empty when the file lies inside the training envelope and at the
+        model's sampling rate; its run median is the median of the blocks' medians, its rate
+        the median of the blocks' rates).
         Filled in at the end with ``"leading_rows_dropped"``.
 
     Yields
@@ -193,7 +195,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
             if progress is not None:
                 progress(done, stream.expected_rows)
 
-    medians = []  # per block: the validity guard's run median is the median of block medians
+    medians, rates = [], []  # per block: the validity guard's run median is the median of block medians; the rate likewise
     outside, counted = [], []  # per block: rows outside each channel's range and rows (the guard's share outside)
 
     def scored(blocks) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
@@ -201,6 +203,8 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
             values = checks.values(start, frame)
             if not checks.failed and len(values):
                 medians.append(np.median(values, axis=0))
+                if (rate := sampling_rate(frame.index)) is not None:
+                    rates.append(rate)
                 outside.append(detector.envelope_.outside_counts(values))
                 counted.append(len(values))
             if not checks.failed:  # after a problem, only keep checking: the report needs the whole file
@@ -224,7 +228,9 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
         share = np.sum(outside, axis=0) / max(sum(counted), 1)
-        stats["outside_envelope"] = describe(detector.envelope_.check_median(
+        envelope = describe(detector.envelope_.check_median(
             np.median(medians, axis=0), share, detector.level_channels())) if medians else ""
+        stats["outside_envelope"] = joined(envelope, rate_note(detector.schema_.sampling_rate,
+                                                               float(np.median(rates)) if rates else None))
     if progress is not None:
         progress(done, done)

@@ -112,3 +112,26 @@ def test_top_channels_rank_calibrated_errors_with_a_calibrated_head(logs):
     calibrated = errors / scale
     first = [row.split(";")[0] for row in table["top_channels"]]
     assert first == list(calibrated.idxmax(axis=1))
+
+
+def test_score_names_a_file_sampled_at_another_rate(logs):
+    assert invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "rate-model").exit_code == 0
+    pd.read_parquet(logs / "cool.parquet").iloc[::2].to_parquet(logs / "cool-50hz.parquet")
+    note = "sampled at 50 Hz, the model at 100 Hz (its alert rules and condition channels count rows at the model's rate)"
+    for extra in ((), ("--chunk-rows", 700)):  # the file read whole, and block by block
+        half = invoke("score", logs / "cool-50hz.parquet", "-m", logs / "rate-model", "-o", logs / "half.parquet", *extra)
+        assert half.exit_code == 0 and note in " ".join(half.output.split())
+    same = invoke("score", logs / "cool.parquet", "-m", logs / "rate-model", "-o", logs / "same.parquet")
+    assert same.exit_code == 0 and "sampled at" not in same.output
+    import anomaly
+    from anomaly.cli.score import _whole_result  # the path of supervised heads, bags and topic folders
+    outside = _whole_result(anomaly.load(logs / "rate-model"), logs / "cool-50hz.parquet", None, step=lambda _: None, top_k=3,
+                            with_errors=False)[2]
+    assert note in outside
+
+
+def test_rate_note_tolerates_ten_percent_and_unknown_rates():
+    from anomaly.guard import rate_note
+    assert rate_note(100.0, 105.0) == "" and rate_note(100.0, None) == "" and rate_note(None, 50.0) == ""
+    assert rate_note(100.0, 50.0).startswith("sampled at 50 Hz, the model at 100 Hz")
+    assert rate_note(20.0, 25.0).startswith("sampled at 25 Hz")

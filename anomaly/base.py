@@ -331,7 +331,7 @@ class Detector(Params, ABC):
         stepped = np.union1d(self.conditions_.setpoints, [schema.channels.index(c) for c in temperature_channels(schema.channels)])
         if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
-            self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_)
+            self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log is a pass of its own
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):

@@ -478,6 +478,13 @@ class ConditionChannels:
         self.ambient_rows = int(ambient_rows) if len(self.ambient) else 1
         self.slow_left = np.asarray(slow_left, dtype=np.int64)
 
+    def rescaled(self, scale) -> ConditionChannels:
+        """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
+        channels does not depend on the scale (variance shares and autocorrelations), only the
+        ambient channels' units per scaled unit do."""
+        return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
+                                 np.asarray(scale, dtype=np.float64)[self.ambient], self.ambient_rows, self.slow_left)
+
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""
         if not len(self.setpoints):

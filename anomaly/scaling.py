@@ -133,7 +133,7 @@ class Scaler:
         channels = np.asarray(channels, dtype=np.int64)
         if self.method not in ("standard", "robust") or not len(channels):
             return False
-        floor = (resolution(np.asarray(values, dtype=np.float64)[:, channels]) / 2).astype(np.float32)
+        floor = (resolution(np.asarray(values)[:, channels]) / 2).astype(np.float32)  # resolution casts block by block
         raised = floor > self.scale_[channels]
         self.scale_[channels[raised]] = floor[raised]
         return bool(raised.any())

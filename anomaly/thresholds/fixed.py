@@ -173,7 +173,8 @@ class QuietLogs(Sustained):
     q : float, default 99.0
         Percentile of the scores (0-100) the threshold is at least.
     share : float, default 0.5
-        Share of the training logs (0-1] the alert rules must stay quiet on.
+        Share of the training scores (0-1], counted by the logs that hold them, on which the
+        alert rules must stay quiet.
     min_duration, merge_gap, exit_ratio, severe_ratio, factor
         As :class:`Sustained` (the factor multiplies the logs' quiet level).
     """

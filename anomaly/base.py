@@ -33,7 +33,7 @@ from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
 from anomaly.params import Params
-from anomaly.passes import ScoringPass, check_smooth
+from anomaly.passes import ScoringPass, check_smooth, pass_slices
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
 from anomaly.windows import FoldBack, iter_windows, sliding_windows
@@ -300,7 +300,8 @@ class Detector(Params, ABC):
         X : pandas.DataFrame of shape (n_steps, n_channels), or a list of them
             Normal operation only; one numeric column per channel. A list holds separate logs
             (sessions, files) with the same channels: scaling and the threshold use all of
-            them, windows never cross from one log to the next.
+            them, windows never cross from one log to the next. A pause inside a log
+            (:data:`anomaly.passes.PAUSE_S`) splits it into two sessions likewise.
         y : ignored
         source : str
             Name used in error messages (e.g. the file path).
@@ -322,7 +323,8 @@ class Detector(Params, ABC):
             raise DataError(f"{source}: no training data (an empty list of logs)")
         first, values = self.prepare(frames[0], source)
         schema = Schema.from_frame(first)
-        logs = [values] + [self.prepare(f, source, schema)[1] for f in frames[1:]]
+        prepared = [(first, values)] + [self.prepare(f, source, schema) for f in frames[1:]]
+        logs = [v[rows] for frame, v in prepared for rows in pass_slices(frame.index, schema.sampling_rate)]
         values = join_arrays(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
@@ -332,7 +334,7 @@ class Detector(Params, ABC):
         if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
-        parts = [self.conditions_.relative(Z) for Z in parts]  # each log is a pass of its own
+        parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
             raise DataError(f"{source}: every training log is shorter than the condition channels' change horizon "
@@ -442,9 +444,11 @@ class Detector(Params, ABC):
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self.prepare(X, source)
-        state = self.start_pass()
-        E, scores = self.errors_and_scores_scaled(self.pass_rows(self.scaler_.transform(values), state), state)
-        return X, E, scores
+        Z, outputs = self.scaler_.transform(values), []
+        for rows in pass_slices(X.index, self.schema_.sampling_rate):  # a pause starts a new pass
+            state = self.start_pass()
+            outputs.append(self.errors_and_scores_scaled(self.pass_rows(Z[rows], state), state))
+        return X, join_arrays([E for E, _ in outputs]), np.concatenate([scores for _, scores in outputs])
 
     def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
         """Channels whose median over ``X`` (n_steps, n_channels) lies outside the training
@@ -485,7 +489,10 @@ class Detector(Params, ABC):
         return pd.DataFrame(E, index=X.index, columns=list(self.schema_.channels))
 
     def score(self, X: pd.DataFrame, *, source: str = "input") -> pd.Series:
-        """Anomaly score per step, shape (n_steps,), higher = more anomalous, aligned to ``X.index``."""
+        """Anomaly score per step, shape (n_steps,), higher = more anomalous, aligned to ``X.index``.
+
+        ``X`` is one scoring pass, or one per session where its timestamps pause
+        (:mod:`anomaly.passes`)."""
         X, _, scores = self._errors_and_scores(X, source)
         return pd.Series(scores, index=X.index, name="score")
 
@@ -578,7 +585,8 @@ class Detector(Params, ABC):
         The stream skips the first ``span - 1`` rows (warm-up), then scores rows in groups of
         ``hop`` once a group's last row has arrived, each group from the ``stream_rows(hop)``
         rows ending there (:meth:`score_newest`). With ``hop=1`` a row's score uses no later
-        row. PCA scores each row alone, so this equals :meth:`score`.
+        row. PCA scores each row alone, so this equals :meth:`score`. After a pause
+        (:mod:`anomaly.passes`) the stream starts a new pass, warm-up included.
 
         Returns
         -------
@@ -587,11 +595,17 @@ class Detector(Params, ABC):
             last group, which a stream does not score.
         """
         self.check_fitted()
-        rows = self.stream_rows(hop)
         X, values = self.prepare(X, source)
-        history = self.conditions_.history
+        Z, scores = self.scaler_.transform(values), np.full(len(values), np.nan)
+        for rows in pass_slices(X.index, self.schema_.sampling_rate):  # after a pause the stream warms up again
+            scores[rows] = self._stream_scores_of_pass(Z[rows], hop)
+        return pd.Series(scores, index=X.index, name="score")
+
+    def _stream_scores_of_pass(self, Z: np.ndarray, hop: int) -> np.ndarray:
+        """Scores (n,) a stream emits for the scaled rows (n, c) of one pass, NaN where it emits none."""
+        rows, history = self.stream_rows(hop), self.conditions_.history
         state = self.start_pass()
-        Z = self.pass_rows(self.scaler_.transform(values), state)
+        Z = self.pass_rows(Z, state)
         scores = np.full(len(Z), np.nan)
         if len(Z) >= rows:
             Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
@@ -600,7 +614,7 @@ class Detector(Params, ABC):
             for lo in range(0, len(chunks), step):
                 _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), state)
                 scores[first + lo * hop : first + lo * hop + len(part)] = part
-        return pd.Series(scores, index=X.index, name="score")
+        return scores
 
     # -- persistence --------------------------------------------------------
     @abstractmethod

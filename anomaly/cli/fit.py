@@ -26,8 +26,9 @@ from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import temperature_channels
+from anomaly.passes import pass_slices
 from anomaly.scaling import fill_missing
-from anomaly.schema import check_frame
+from anomaly.schema import check_frame, sampling_rate
 from pipelines.preprocess import find_gaps
 from pipelines.sinks import write_text
 
@@ -69,6 +70,9 @@ class LogReport:
         Longest of them in seconds (timestamps only).
     gap_list : list of [str, str]
         The first :data:`LISTED_GAPS` gaps as (before, after) labels.
+    pauses : int
+        Gaps long enough to be pauses at the model's rate (:mod:`anomaly.passes`): the log is
+        fitted as ``pauses + 1`` sessions, windows and passes never crossing a pause.
     """
 
     source: str
@@ -81,6 +85,7 @@ class LogReport:
     gaps: int = 0
     largest_gap_s: float | None = None
     gap_list: list = field(default_factory=list)
+    pauses: int = 0
 
     def line(self) -> str:
         """One line of the printed report."""
@@ -91,6 +96,8 @@ class LogReport:
         gaps = f"{self.gaps} gap{'s' if self.gaps != 1 else ''}"
         if self.largest_gap_s is not None:
             gaps += f" (largest {self.largest_gap_s:.3g} s)"
+        if self.pauses:
+            gaps += f", {self.pauses} of them {'pauses' if self.pauses != 1 else 'a pause'}: fitted as {self.pauses + 1} sessions"
         return f"{self.source}: {self.rows_used:,} rows used, {dropped:,} dropped{why}; {gaps}"
 
 
@@ -133,6 +140,9 @@ def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_pol
         frames.append(frame)
         reports.append(_log_report(str(path), len(table.frame) + leading, frame, leading, anomalous))
     check_same_channels(frames, [str(p) for p in paths])
+    rate = sampling_rate(frames[0].index)  # the model's
+    for frame, report in zip(frames, reports):
+        report.pauses = len(pass_slices(frame.index, rate)) - 1
     if len(frames) > 1:  # fit names one source for all logs: find a bad log by its own name first
         for frame, path in zip(frames, paths):
             check_frame(fill_missing(frame, nan_policy, source=str(path)), source=str(path))

@@ -13,6 +13,7 @@ import pandas as pd
 
 from anomaly.errors import ConfigError
 from anomaly.guard import describe, joined, rate_note
+from anomaly.passes import is_pause, pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
 from pipelines.chunk_checks import FileChecks
@@ -83,41 +84,59 @@ def window_context(detector) -> tuple[int, int, int]:
 
 
 class _Pieces:
-    """Scaled rows in, errors and scores out, in pieces that equal the whole-file pass."""
+    """Scaled rows in, errors and scores out, in pieces that equal the whole-file pass (a pass
+    per session where the timestamps pause, as :meth:`anomaly.base.Detector.score` has it)."""
 
     def __init__(self, detector):
         self.detector = detector
         self.grid, self.left, self.right = window_context(detector)
-        self._Z = np.empty((0, len(detector.schema_.channels)), dtype=np.float32)
-        self._index: pd.Index | None = None
+        self._rate = detector.schema_.sampling_rate
         self._first = 0  # file row of self._Z[0]
         self._done = 0  # rows before this one have been delivered
-        self._pass = detector.start_pass()  # the file is one scoring pass
+        self._last = None  # timestamp of the last row pushed
+        self._start_pass()
+
+    def _start_pass(self) -> None:
+        """Forget the rows of the pass so far (all delivered) and start a new one."""
+        self._Z = np.empty((0, len(self.detector.schema_.channels)), dtype=np.float32)
+        self._index: pd.Index | None = None
+        self._first = self._origin = self._done  # file row of the pass's first row: the stride grid starts there
+        self._pass = self.detector.start_pass()
 
     def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """Add scaled rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
+        for number, rows in enumerate(pass_slices(index, self._rate)):
+            if number or (len(index) and is_pause(self._last, index[rows.start], self._rate)):
+                yield from self.finish()
+                self._start_pass()
+            yield from self._push_pass(Z[rows], index[rows])
+        if len(index):
+            self._last = index[-1]
+
+    def _push_pass(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
+        """:meth:`push` for rows of the current pass."""
         Z = self.detector.pass_rows(Z, self._pass)
         self._Z = np.concatenate([self._Z, Z]) if len(self._Z) else Z
         self._index = index if self._index is None else self._index.append(index)
-        stop = (self._first + len(self._Z) - self.right) // self.grid * self.grid
+        stop = self._origin + (self._first - self._origin + len(self._Z) - self.right) // self.grid * self.grid
         if stop > self._done:
             yield self._piece(stop, stop + self.right)
 
     def finish(self) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
-        """The rows left at the end of the file (the whole file's tail window among them)."""
+        """The rows left at the end of the pass (its tail window among them)."""
         end = self._first + len(self._Z)
         if end > self._done:
             yield self._piece(end, end)
 
     def _piece(self, stop: int, end: int) -> tuple[pd.Index, np.ndarray, np.ndarray]:
-        lo = max(self._done - self.left, 0)
+        lo = max(self._done - self.left, self._origin)
         Z = self._Z[lo - self._first : end - self._first]
         E, X = self.detector.errors_and_extra_scaled(Z)
         keep = slice(self._done - lo, stop - lo)
         E, S = self.detector.scores_of_errors(E[keep], None if X is None else X[keep], self._pass)
         index = self._index[self._done - self._first : stop - self._first]
         self._done = stop
-        drop = max(stop - self.left, 0) - self._first  # keep the context of the next piece
+        drop = max(stop - self.left, self._origin) - self._first  # keep the context of the next piece
         self._Z, self._index, self._first = self._Z[drop:], self._index[drop:], self._first + drop
         return index, E, np.asarray(S)
 

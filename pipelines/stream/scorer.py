@@ -13,7 +13,10 @@ row. :meth:`anomaly.base.Detector.score_stream` computes exactly these scores in
 pass; with ``hop=1`` a window model's score of row ``t`` is the newest row's score of
 ``det.score(frame.iloc[t - window + 1 : t + 1])``, and PCA's equals ``det.score(frame)``.
 (Batch ``score`` of window models averages each row over the windows that cover it, later
-windows included, which a stream cannot see.)
+windows included, which a stream cannot see.) After a pause in the timestamps
+(:mod:`anomaly.passes`: a minute or more without a row) the stream starts a new pass, as
+``score_stream`` does: a new warm-up and the set-point channels' new reference; the alert
+logic goes on.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ import pandas as pd
 from anomaly.attribution import top_channels
 from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import DataError
+from anomaly.passes import is_pause
 from pipelines.stream.drift import EnvelopeWatch
 
 __all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
@@ -169,7 +173,8 @@ class StreamScorer:
         self._scored = 0
         self._open_start = None
         self._watch = EnvelopeWatch(detector)
-        self._pass = detector.start_pass()  # the stream is one scoring pass
+        self._pass = detector.start_pass()  # the stream is one scoring pass until a pause
+        self._last = None  # timestamp of the last row
         self._drift = None
 
     def push(self, timestamp, values) -> Step | None:
@@ -178,7 +183,8 @@ class StreamScorer:
         Parameters
         ----------
         timestamp : number or datetime
-            Later than the previous row's (not checked here: see :class:`~pipelines.messages.RowParser`).
+            Later than the previous row's (not checked here: see :class:`~pipelines.messages.RowParser`);
+            a datetime a pause after it starts a new pass.
         values : array-like of shape (n_channels,)
             Finite readings in the detector's channel order.
 
@@ -195,6 +201,10 @@ class StreamScorer:
         row = np.asarray(values, dtype=np.float32)
         if row.shape != (len(self.channels),) or not np.isfinite(row).all():
             raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
+        if is_pause(self._last, timestamp, self.detector.schema_.sampling_rate):  # a new session: a new pass
+            self._pushed, self._pass = 0, self.detector.start_pass()
+            self._times.clear()
+        self._last = timestamp
         slot = self._pushed % self.rows
         self._buffer[slot] = row
         self._buffer[slot + self.rows] = row

@@ -60,6 +60,7 @@ def test_fit_reports_gaps_and_drops_labelled_rows(logs, tmp_path):
     assert result.exit_code == 0, result.output
     logs_ = json.loads((tmp_path / "m" / "training_report.json").read_text())["logs"]
     assert logs_[0]["gaps"] == 1 and logs_[0]["largest_gap_s"] == pytest.approx(0.31) and len(logs_[0]["gap_list"]) == 1
+    assert logs_[0]["pauses"] == 0  # a gap, not a pause: one session
     assert logs_[1]["anomalous_rows_dropped"] == 10  # field.data > 0 in the last 10 rows
     assert "1 gap (largest 0.31 s)" in result.output and "10 labelled anomalous" in result.output
 

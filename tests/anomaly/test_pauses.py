@@ -1,0 +1,111 @@
+"""A pause in the timestamps starts a new scoring pass, on every path, in fitting too."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from cli_helpers import invoke
+from numpy.testing import assert_allclose
+from pass_checks import assert_paths_agree
+
+import anomaly
+from anomaly.passes import is_pause, pass_slices
+from datasets.robot_arm import simulate
+from pipelines.batch import iter_scores
+from pipelines.stream.scorer import StreamScorer
+
+PAUSE = pd.Timedelta(minutes=10)
+
+
+def after_a_pause(first: pd.DataFrame, second: pd.DataFrame, pause=PAUSE) -> pd.DataFrame:
+    """One log: ``first``, then ``second`` moved to start ``pause`` after the last row of ``first``."""
+    second = second.set_axis(second.index - second.index[0] + first.index[-1] + pause)
+    return pd.concat([first, second])
+
+
+@pytest.fixture(scope="module")
+def sessions():
+    """A warm session and, after a 10-minute cool-down, a session that starts cold (ambient 28 degC)."""
+    warm = simulate(60, seed=3, ambient_c=28.0).frame
+    cold = simulate(60, seed=4, ambient_c=28.0, cold_start=True).frame
+    return warm, cold
+
+
+@pytest.fixture(scope="module")
+def pca():
+    return anomaly.PCADetector().fit([simulate(120, seed=s, ambient_c=28.0).frame for s in (0, 1)])
+
+
+def test_pass_slices_split_at_a_minute_and_a_hundred_periods():
+    index = pd.DatetimeIndex(["2026-01-01 00:00:00", "2026-01-01 00:00:00.01", "2026-01-01 00:00:59.99",
+                              "2026-01-01 00:01:59.99", "2026-01-01 00:02:00"])
+    assert pass_slices(index, 100.0) == [slice(0, 3), slice(3, 5)]  # 59.98 s is no pause, 60 s is
+    assert pass_slices(index, 1.0) == [slice(0, 5)]  # at 1 Hz a pause is 100 s
+    assert pass_slices(index, None) == [slice(0, 5)]
+    assert pass_slices(pd.RangeIndex(5), 100.0) == [slice(0, 5)]
+    assert is_pause(index[2], index[3], 100.0) and not is_pause(index[1], index[2], 100.0)
+    assert not is_pause(None, index[0], 100.0) and not is_pause(0, 10_000, 100.0)
+
+
+def test_a_session_after_a_cool_down_is_scored_as_a_file_of_its_own(pca, sessions):
+    """Before, the set-point temperatures of the cold session were measured against the warm
+    session's start: its whole second half was in alarm."""
+    warm, cold = sessions
+    log = after_a_pause(warm, cold)
+    alone = np.concatenate([pca.score(warm).to_numpy(), pca.score(cold).to_numpy()])
+    assert_allclose(pca.score(log).to_numpy(), alone, rtol=1e-6)
+    assert pca.predict(log).mean() < 0.02
+    # a short stop (30 s) is not a pause: one pass, the cold rows against the warm start
+    assert pca.predict(after_a_pause(warm, cold, pd.Timedelta(seconds=30))).iloc[len(warm):].mean() > 0.5
+
+
+@pytest.mark.parametrize("params", [{}, {"smooth": 50, "adapt": 300}])
+def test_every_path_starts_a_new_pass_at_the_pause(params, sessions, tmp_path):
+    det = anomaly.PCADetector(**params).fit([simulate(120, seed=s, ambient_c=28.0).frame for s in (0, 1)])
+    log = after_a_pause(*sessions)
+    assert_paths_agree(det, log, tmp_path, chunk_rows=2500)  # the pause inside a block
+    assert_paths_agree(det, log, tmp_path, chunk_rows=len(sessions[0]))  # the pause between two blocks
+
+
+def test_a_window_model_warms_up_again_after_the_pause(sessions, tmp_path):
+    warm, cold = sessions
+    det = anomaly.DenseAutoencoder(window=8, hidden=(16,), latent=4, epochs=1, random_state=0).fit(
+        simulate(60, seed=0, ambient_c=28.0).frame)
+    log = after_a_pause(warm, cold)
+    streamed = det.score_stream(log).to_numpy()
+    assert np.isnan(streamed[len(warm) : len(warm) + 7]).all() and np.isfinite(streamed[len(warm) + 7])
+    scorer, pushed = StreamScorer(det), np.full(len(log), np.nan)
+    for row, (timestamp, values) in enumerate(zip(log.index, log.to_numpy())):
+        if (step := scorer.push(timestamp, values)) is not None:
+            pushed[row] = step.scores[0]
+    assert_allclose(pushed, streamed, rtol=1e-5, atol=1e-7)
+    whole = det.score(log).to_numpy()
+    assert_allclose(whole, np.concatenate([det.score(warm).to_numpy(), det.score(cold).to_numpy()]), rtol=1e-5, atol=1e-7)
+    log.to_csv(tmp_path / "log.csv", index_label="timestamp")
+    chunked = [s for _, s, _ in iter_scores(det, tmp_path / "log.csv", timestamp="timestamp", chunk_rows=1001)]
+    assert_allclose(pd.concat(chunked).to_numpy(), whole, rtol=1e-5, atol=1e-7)
+
+
+def test_a_training_log_with_a_pause_fits_as_two_sessions(sessions):
+    warm, cold = sessions
+    joined = anomaly.PCADetector().fit(after_a_pause(warm, cold))
+    separate = anomaly.PCADetector().fit([warm, cold])
+    assert joined.threshold_ == pytest.approx(separate.threshold_)
+    assert_allclose(joined.decision_scores_, separate.decision_scores_, rtol=1e-6)
+
+
+def test_cli_fit_names_the_sessions_and_score_keeps_the_second_quiet(sessions, tmp_path):
+    warm, cold = sessions
+    after_a_pause(warm, cold).to_csv(tmp_path / "paused.csv", index_label="timestamp")
+    result = invoke("fit", tmp_path / "paused.csv", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "1 gap (largest 600 s), 1 of them a pause: fitted as 2 sessions" in result.output
+    assert json.loads((tmp_path / "m" / "training_report.json").read_text())["logs"][0]["pauses"] == 1
+    simulate(120, seed=0, ambient_c=28.0).frame.to_csv(tmp_path / "normal.csv", index_label="timestamp")
+    assert invoke("fit", tmp_path / "normal.csv", "-o", tmp_path / "m0").exit_code == 0
+    result = invoke("score", tmp_path / "paused.csv", "-m", tmp_path / "m0", "-o", tmp_path / "s.csv")
+    assert result.exit_code == 0, result.output
+    assert pd.read_csv(tmp_path / "s.csv")["flag"].mean() < 0.02

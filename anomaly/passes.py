@@ -15,7 +15,7 @@ A pass starts at :meth:`anomaly.head.ScoreHead.start` (``Detector.start_pass``);
 ``score`` call, every file and every stream is a pass of its own, and so is every training log
 when the threshold is fitted. A **pause** starts a new pass too: a step between two
 timestamped rows of at least :data:`PAUSE_S` seconds and :data:`PAUSE_PERIODS` sampling
-periods of the model (:func:`pause_seconds`). A robot that stopped for a while (a break, a
+periods of the model (:func:`pause_length`). A robot that stopped for a while (a break, a
 cool-down, a restart) starts again at other temperatures and levels; its second session is
 measured against its own start, as it would be in a file of its own, and windows do not
 reach across the pause. Without timestamps (or a sampling rate) nothing is a pause.
@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 import numpy as np
 import pandas as pd
@@ -35,7 +35,7 @@ from anomaly.conditions import PassReference
 from anomaly.validation import check_number
 
 __all__ = ["PAUSE_PERIODS", "PAUSE_S", "MovingAverage", "ScoringPass", "check_smooth", "is_pause", "pass_slices",
-           "pause_seconds"]
+           "pause_length"]
 
 #: A step of at least this many seconds between two rows is a pause (a new pass) ...
 PAUSE_S = 60.0
@@ -43,11 +43,11 @@ PAUSE_S = 60.0
 PAUSE_PERIODS = 100
 
 
-def pause_seconds(rate_hz: float | None) -> float | None:
-    """The shortest step (seconds) that is a pause for a model sampled at ``rate_hz``; None without a rate."""
+def pause_length(rate_hz: float | None) -> pd.Timedelta | None:
+    """The shortest step that is a pause for a model sampled at ``rate_hz``; None without a rate."""
     if rate_hz is None or not rate_hz > 0:
         return None
-    return max(PAUSE_S, PAUSE_PERIODS / float(rate_hz))
+    return pd.Timedelta(seconds=max(PAUSE_S, PAUSE_PERIODS / float(rate_hz)))
 
 
 def pass_slices(index: pd.Index, rate_hz: float | None) -> list[slice]:
@@ -61,21 +61,19 @@ def pass_slices(index: pd.Index, rate_hz: float | None) -> list[slice]:
     list of slice
         Covering ``0 .. n`` in order; ``[slice(0, n)]`` without pauses.
     """
-    pause = pause_seconds(rate_hz)
+    pause = pause_length(rate_hz)
     if pause is None or not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
         return [slice(0, len(index))]
     steps = np.diff(index.as_unit("ns").asi8)
-    cuts = (np.flatnonzero(steps >= pause * 1e9) + 1).tolist()
+    cuts = (np.flatnonzero(steps >= pause.value) + 1).tolist()
     bounds = [0, *cuts, len(index)]
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
 
 
-def is_pause(before, after, rate_hz: float | None) -> bool:
-    """True when the step from timestamp ``before`` to ``after`` is a pause (both datetimes)."""
-    pause = pause_seconds(rate_hz)
-    if pause is None or not isinstance(before, datetime) or not isinstance(after, datetime):
-        return False
-    return (pd.Timestamp(after) - pd.Timestamp(before)).total_seconds() >= pause
+def is_pause(before, after, pause: timedelta | None) -> bool:
+    """True when the step from timestamp ``before`` to ``after`` is at least ``pause``
+    (:func:`pause_length`); False unless both are datetimes."""
+    return pause is not None and isinstance(before, datetime) and isinstance(after, datetime) and after - before >= pause
 
 
 def check_smooth(rows) -> int | None:

@@ -13,7 +13,7 @@ import pandas as pd
 
 from anomaly.errors import ConfigError
 from anomaly.guard import describe, joined, rate_note
-from anomaly.passes import is_pause, pass_slices
+from anomaly.passes import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
 from pipelines.chunk_checks import FileChecks
@@ -91,6 +91,7 @@ class _Pieces:
         self.detector = detector
         self.grid, self.left, self.right = window_context(detector)
         self._rate = detector.schema_.sampling_rate
+        self._pause = pause_length(self._rate)
         self._first = 0  # file row of self._Z[0]
         self._done = 0  # rows before this one have been delivered
         self._last = None  # timestamp of the last row pushed
@@ -106,7 +107,7 @@ class _Pieces:
     def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """Add scaled rows (n, n_channels); yield ``(index, errors, scores)`` of the rows now final."""
         for number, rows in enumerate(pass_slices(index, self._rate)):
-            if number or (len(index) and is_pause(self._last, index[rows.start], self._rate)):
+            if number or (len(index) and is_pause(self._last, index[rows.start], self._pause)):
                 yield from self.finish()
                 self._start_pass()
             yield from self._push_pass(Z[rows], index[rows])

@@ -32,7 +32,7 @@ import pandas as pd
 from anomaly.attribution import top_channels
 from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import DataError
-from anomaly.passes import is_pause
+from anomaly.passes import is_pause, pause_length
 from pipelines.stream.drift import EnvelopeWatch
 
 __all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
@@ -175,6 +175,7 @@ class StreamScorer:
         self._watch = EnvelopeWatch(detector)
         self._pass = detector.start_pass()  # the stream is one scoring pass until a pause
         self._last = None  # timestamp of the last row
+        self._pause = pause_length(detector.schema_.sampling_rate)
         self._drift = None
 
     def push(self, timestamp, values) -> Step | None:
@@ -201,7 +202,7 @@ class StreamScorer:
         row = np.asarray(values, dtype=np.float32)
         if row.shape != (len(self.channels),) or not np.isfinite(row).all():
             raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
-        if is_pause(self._last, timestamp, self.detector.schema_.sampling_rate):  # a new session: a new pass
+        if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass
             self._pushed, self._pass = 0, self.detector.start_pass()
             self._times.clear()
         self._last = timestamp

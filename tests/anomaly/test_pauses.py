@@ -12,7 +12,7 @@ from numpy.testing import assert_allclose
 from pass_checks import assert_paths_agree
 
 import anomaly
-from anomaly.passes import is_pause, pass_slices
+from anomaly.passes import is_pause, pass_slices, pause_length
 from datasets.robot_arm import simulate
 from pipelines.batch import iter_scores
 from pipelines.stream.scorer import StreamScorer
@@ -46,8 +46,10 @@ def test_pass_slices_split_at_a_minute_and_a_hundred_periods():
     assert pass_slices(index, 1.0) == [slice(0, 5)]  # at 1 Hz a pause is 100 s
     assert pass_slices(index, None) == [slice(0, 5)]
     assert pass_slices(pd.RangeIndex(5), 100.0) == [slice(0, 5)]
-    assert is_pause(index[2], index[3], 100.0) and not is_pause(index[1], index[2], 100.0)
-    assert not is_pause(None, index[0], 100.0) and not is_pause(0, 10_000, 100.0)
+    pause = pause_length(100.0)
+    assert pause == pd.Timedelta(seconds=60) and pause_length(1.0) == pd.Timedelta(seconds=100) and pause_length(None) is None
+    assert is_pause(index[2], index[3], pause) and not is_pause(index[1], index[2], pause)
+    assert not is_pause(None, index[0], pause) and not is_pause(0, 10_000, pause) and not is_pause(index[0], index[4], None)
 
 
 def test_a_session_after_a_cool_down_is_scored_as_a_file_of_its_own(pca, sessions):

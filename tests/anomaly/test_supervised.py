@@ -208,3 +208,31 @@ def test_a_stream_of_a_head_measures_set_point_channels_from_its_first_row():
         if (step := scorer.push(timestamp, row)) is not None:
             streamed.extend(step.scores)
     assert_allclose(streamed, batch[len(batch) - len(streamed):], rtol=1e-5, atol=1e-7)
+
+
+def test_a_pause_starts_a_new_pass_of_the_head_in_batch_and_stream():
+    """After a 10-minute pause the set-point channel sits at another level: batch and stream
+    both measure it from the new session's first rows (the batch scores every row, the stream
+    warms up again)."""
+    def with_set_point(seed, fault, level):
+        frame, labels = _log(seed, fault)
+        noise = np.random.default_rng(100 + seed).standard_normal(len(frame))
+        return frame.assign(temp=level + 0.05 * noise), labels
+
+    logs = [with_set_point(s, None if s < 2 else (1000 + 100 * s, 1600 + 100 * s), 40.0 + s) for s in range(6)]
+    head = SupervisedDetector(target_fa_per_hour=2.0, max_iter=20, folds=3, window=10)
+    head.fit([f for f, _ in logs], [y for _, y in logs])
+    first, second = with_set_point(7, None, 44.0)[0], with_set_point(8, (1500, 2200), 38.0)[0]
+    second = second.set_axis(second.index - second.index[0] + first.index[-1] + pd.Timedelta(minutes=10))
+    frame = pd.concat([first, second])
+    batch = head.evaluate_frame(frame)[1].to_numpy()
+    assert_allclose(batch[len(first):], head.evaluate_frame(second)[1].to_numpy(), rtol=1e-6)
+    scorer, streamed = StreamScorer(head), np.full(len(frame), np.nan)
+    for row, (timestamp, values) in enumerate(zip(frame.index, frame.to_numpy())):
+        if (step := scorer.push(timestamp, values)) is not None:
+            streamed[row] = step.scores[0]
+    warm_up = head.stream_rows(1) - 1
+    assert np.isnan(streamed[len(first) : len(first) + warm_up]).all()
+    scored = np.isfinite(streamed)
+    assert scored.sum() == len(frame) - 2 * warm_up
+    assert_allclose(streamed[scored], batch[scored], rtol=1e-5, atol=1e-7)

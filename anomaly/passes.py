@@ -18,7 +18,8 @@ timestamped rows of at least :data:`PAUSE_S` seconds and :data:`PAUSE_PERIODS` s
 periods of the model (:func:`pause_length`). A robot that stopped for a while (a break, a
 cool-down, a restart) starts again at other temperatures and levels; its second session is
 measured against its own start, as it would be in a file of its own, and windows do not
-reach across the pause. Without timestamps (or a sampling rate) nothing is a pause.
+reach across the pause. Without timestamps (or a sampling rate) nothing is a pause;
+numbers are timestamps as :func:`anomaly.schema.time_ns` reads them.
 """
 
 from __future__ import annotations
@@ -26,12 +27,14 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from numbers import Real
 
 import numpy as np
 import pandas as pd
 
 from anomaly.adaptation import Baseline, adapt_errors
 from anomaly.conditions import PassReference
+from anomaly.schema import ns_per_unit, time_ns
 from anomaly.validation import check_number
 
 __all__ = ["PAUSE_PERIODS", "PAUSE_S", "MovingAverage", "ScoringPass", "check_smooth", "is_pause", "pass_slices",
@@ -53,7 +56,7 @@ def pause_length(rate_hz: float | None) -> pd.Timedelta | None:
 def pass_slices(index: pd.Index, rate_hz: float | None) -> list[slice]:
     """The passes of consecutive rows: slices of ``index`` (n,) split at every pause.
 
-    Without a DatetimeIndex or a rate: one slice of every row. (Whether a pause lies before
+    Without timestamps (:func:`anomaly.schema.time_ns`) or a rate: one slice of every row. (Whether a pause lies before
     ``index[0]``, in a stream or a file read in blocks, is :func:`is_pause`'s question.)
 
     Returns
@@ -62,9 +65,10 @@ def pass_slices(index: pd.Index, rate_hz: float | None) -> list[slice]:
         Covering ``0 .. n`` in order; ``[slice(0, n)]`` without pauses.
     """
     pause = pause_length(rate_hz)
-    if pause is None or not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+    stamps = time_ns(index) if pause is not None and len(index) >= 2 else None
+    if stamps is None:
         return [slice(0, len(index))]
-    steps = np.diff(index.as_unit("ns").asi8)
+    steps = np.diff(stamps)
     cuts = (np.flatnonzero(steps >= pause.value) + 1).tolist()
     bounds = [0, *cuts, len(index)]
     return [slice(lo, hi) for lo, hi in zip(bounds[:-1], bounds[1:])]
@@ -72,8 +76,16 @@ def pass_slices(index: pd.Index, rate_hz: float | None) -> list[slice]:
 
 def is_pause(before, after, pause: timedelta | None) -> bool:
     """True when the step from timestamp ``before`` to ``after`` is at least ``pause``
-    (:func:`pause_length`); False unless both are datetimes."""
-    return pause is not None and isinstance(before, datetime) and isinstance(after, datetime) and after - before >= pause
+    (:func:`pause_length`): two datetimes, or two numbers that are times
+    (:func:`anomaly.schema.ns_per_unit`); False for anything else."""
+    if pause is None or before is None:
+        return False
+    if isinstance(before, datetime) and isinstance(after, datetime):
+        return after - before >= pause
+    if isinstance(before, Real) and isinstance(after, Real):
+        unit = ns_per_unit((before, after))
+        return unit is not None and (after - before) * unit >= pause.value
+    return False
 
 
 def check_smooth(rows) -> int | None:

@@ -1,7 +1,10 @@
 """Channel schema and frame validation.
 
 A *frame* is a :class:`pandas.DataFrame` with one row per time step and one numeric column
-per channel; its index is a :class:`~pandas.DatetimeIndex` or a monotonic integer index.
+per channel; its index is a :class:`~pandas.DatetimeIndex` or a monotonic numeric index.
+Numbers are times too (:func:`time_ns`): epoch seconds, milliseconds, microseconds or
+nanoseconds told apart by their size (ROS ``%time`` is epoch nanoseconds), and numbers with a
+fraction are seconds (``time = 0.00, 0.01, ...``); small whole numbers are step numbers.
 :func:`check_frame` turns a frame into a ``float32`` array of shape ``(n_steps, n_channels)``
 or raises a :class:`~anomaly.errors.DataError` naming the source, column and row at fault.
 :class:`Schema` remembers the channels a detector was fitted on and matches new frames to it.
@@ -124,11 +127,52 @@ def check_frame(frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
     return values
 
 
-def sampling_rate(index: pd.Index) -> float | None:
-    """Rows per second of a time index (1 / its median step), or None without timestamps or a positive step."""
-    if not isinstance(index, pd.DatetimeIndex) or len(index) < 2:
+#: Epoch times by their size: (smallest magnitude, nanoseconds per unit), largest first. From
+#: 1e9 a number is epoch seconds (after 2001-09-09), from 1e11 milliseconds, from 1e14
+#: microseconds, from 1e17 nanoseconds (all after 1973).
+EPOCH_UNITS = ((1e17, 1), (1e14, 1_000), (1e11, 1_000_000), (1e9, 1_000_000_000))
+
+
+def ns_per_unit(values) -> int | None:
+    """Nanoseconds per unit of numeric timestamps ``values`` (n,), or None when they are step numbers.
+
+    Epoch times by the size of the largest (:data:`EPOCH_UNITS`); smaller numbers with a
+    fraction are seconds; smaller whole numbers are step numbers (a row counter, as a frame
+    without timestamps has).
+    """
+    values = np.asarray(values, dtype=np.float64)
+    if not len(values) or not np.isfinite(values).all():
         return None
-    step = float(np.median(np.diff(index.as_unit("ns").asi8))) / 1e9
+    largest = float(np.abs(values).max())
+    for magnitude, unit in EPOCH_UNITS:
+        if largest >= magnitude:
+            return unit
+    return None if np.all(values == np.round(values)) else 1_000_000_000
+
+
+def time_ns(index: pd.Index) -> np.ndarray | None:
+    """The timestamps of ``index`` (n,) as int64 nanoseconds, or None when it holds none: a
+    :class:`~pandas.DatetimeIndex`, or numbers that are times (:func:`ns_per_unit`)."""
+    if isinstance(index, pd.DatetimeIndex):
+        return index.as_unit("ns").asi8
+    if isinstance(index, pd.RangeIndex) or not pd.api.types.is_numeric_dtype(index) or pd.api.types.is_bool_dtype(index):
+        return None
+    values = index.to_numpy(dtype=np.float64)
+    unit = ns_per_unit(values)
+    if unit is None:
+        return None
+    if unit == 1:
+        return index.to_numpy().astype(np.int64)  # nanoseconds: as given, floats would round them
+    return np.round(values * unit).astype(np.int64)
+
+
+def sampling_rate(index: pd.Index) -> float | None:
+    """Rows per second of a time index (1 / its median step), or None without timestamps
+    (:func:`time_ns`) or a positive step."""
+    stamps = time_ns(index) if len(index) >= 2 else None
+    if stamps is None:
+        return None
+    step = float(np.median(np.diff(stamps))) / 1e9
     return 1.0 / step if step > 0 else None
 
 

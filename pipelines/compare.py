@@ -50,7 +50,7 @@ from anomaly.errors import ConfigError, DataError
 from anomaly.guard import describe
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.registry import make_detector
-from anomaly.schema import sampling_rate
+from anomaly.schema import sampling_rate, time_ns
 from anomaly.version import __version__
 from datasets import smd
 from datasets.alfa import load_alfa
@@ -278,13 +278,13 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     for i, split in chosen:
         rates[i] = sampling_rate(split.test.index)
         if rates[i] is None:
-            raise DataError(f"{split.name}: detection delays and false alarms per hour need a DatetimeIndex")
+            raise DataError(f"{split.name}: detection delays and false alarms per hour need timestamps")
     summary, flights = {}, {}
     for run in runs:
         rows = []
         for i, split in chosen:
             alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(run.scores[i])
-            index = split.test.index
+            index = pd.DatetimeIndex(time_ns(split.test.index))  # numbers that are times, as datetimes
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]
             fault = split.fault_type.iloc[split.onset] if split.fault_type is not None else None

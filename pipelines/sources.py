@@ -36,8 +36,11 @@ from pipelines.rostopic import ROSTOPIC_TIME, is_rostopic_folder, read_rostopic_
 #: failure-status topic of ALFA's merged flight files (0 before a fault, the fault code after).
 LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint", "field.data")
 #: Column names recognised as the timestamp column (case-insensitive); ``%time`` is the
-#: column ``rostopic echo -p`` writes.
-TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts", "stamp", "time_s", "t", ROSTOPIC_TIME)
+#: column ``rostopic echo -p`` writes. Numbers in it are times as
+#: :func:`anomaly.schema.time_ns` reads them (epoch units by their size, fractions as seconds).
+TIMESTAMP_NAMES = ("timestamp", "time", "datetime", "date", "ts", "stamp", "time_s", "t", ROSTOPIC_TIME,
+                   "time_ms", "time_us", "time_ns", "timestamp_s", "timestamp_ms", "timestamp_us", "timestamp_ns",
+                   "unix_time", "epoch", "epoch_s", "epoch_ms", "epoch_us", "epoch_ns", "header.stamp", "field.header.stamp")
 FORMATS = (".csv", ".txt", ".tsv", ".parquet", ".pq")
 
 

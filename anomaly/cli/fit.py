@@ -16,6 +16,7 @@ import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 
@@ -28,7 +29,7 @@ from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import temperature_channels
 from anomaly.passes import pass_slices
 from anomaly.scaling import fill_missing
-from anomaly.schema import check_frame, sampling_rate
+from anomaly.schema import check_frame, sampling_rate, time_ns
 from pipelines.preprocess import find_gaps
 from pipelines.sinks import write_text
 
@@ -107,9 +108,8 @@ def _label(value) -> str:
 
 def _log_report(source: str, rows: int, frame: pd.DataFrame, leading: int, anomalous: int) -> LogReport:
     gaps = find_gaps(frame.index)
-    seconds = None
-    if gaps and isinstance(frame.index, pd.DatetimeIndex):
-        seconds = max((after - before).total_seconds() for before, after in gaps)
+    stamps = time_ns(frame.index) if gaps else None
+    seconds = None if stamps is None else float(np.diff(stamps).max()) / 1e9
     return LogReport(
         source=source, rows=rows, rows_used=len(frame), leading_rows_dropped=leading, anomalous_rows_dropped=anomalous,
         start=_label(frame.index[0]) if len(frame) else None, end=_label(frame.index[-1]) if len(frame) else None,

@@ -50,6 +50,11 @@ def test_pass_slices_split_at_a_minute_and_a_hundred_periods():
     assert pause == pd.Timedelta(seconds=60) and pause_length(1.0) == pd.Timedelta(seconds=100) and pause_length(None) is None
     assert is_pause(index[2], index[3], pause) and not is_pause(index[1], index[2], pause)
     assert not is_pause(None, index[0], pause) and not is_pause(0, 10_000, pause) and not is_pause(index[0], index[4], None)
+    # numbers that are times: epoch nanoseconds, seconds with a fraction; step numbers are not
+    assert is_pause(index[2].value, index[3].value, pause) and not is_pause(index[1].value, index[2].value, pause)
+    assert is_pause(0.5, 60.5, pause) and not is_pause(0.5, 60.0, pause) and not is_pause(0, 10_000, pause)
+    seconds = pd.Index((index - index[0]).total_seconds() + 0.5, name="time")
+    assert pass_slices(seconds, 100.0) == [slice(0, 3), slice(3, 5)]
 
 
 def test_a_session_after_a_cool_down_is_scored_as_a_file_of_its_own(pca, sessions):
@@ -111,3 +116,22 @@ def test_cli_fit_names_the_sessions_and_score_keeps_the_second_quiet(sessions, t
     result = invoke("score", tmp_path / "paused.csv", "-m", tmp_path / "m0", "-o", tmp_path / "s.csv")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "s.csv")["flag"].mean() < 0.02
+
+
+def test_numeric_timestamps_score_as_datetimes_do(pca, sessions, tmp_path):
+    """Epoch seconds in a ``time`` column: the same rate, passes and scores as the datetimes,
+    and the score file keeps the numbers."""
+    log = after_a_pause(*sessions)
+    numeric = log.set_axis(pd.Index(log.index.asi8 / 1e9, name="time"))
+    assert_allclose(pca.score(numeric).to_numpy(), pca.score(log).to_numpy(), rtol=1e-6)
+    fitted = anomaly.PCADetector().fit(numeric)
+    assert fitted.schema_.sampling_rate == pytest.approx(100.0, rel=1e-4)
+    assert fitted.threshold_ == pytest.approx(anomaly.PCADetector().fit(log).threshold_, rel=1e-6)
+    assert_paths_agree(pca, numeric, tmp_path, chunk_rows=2500)
+    numeric.to_csv(tmp_path / "numeric.csv")
+    pca.save(tmp_path / "m")
+    result = invoke("score", tmp_path / "numeric.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv")
+    assert result.exit_code == 0, result.output
+    written = pd.read_csv(tmp_path / "s.csv")
+    assert_allclose(written["time"].to_numpy(), numeric.index.to_numpy())
+    assert "sampled at" not in result.output  # the rate is the model's

@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 
 from anomaly.errors import DataError, SchemaError
-from anomaly.schema import Schema, check_frame
+from anomaly.schema import Schema, check_frame, ns_per_unit, sampling_rate, time_ns
 
 
 def frame(n=5, **cols):
@@ -54,3 +54,31 @@ def test_time_zone_aware_timestamps_are_checked_like_naive_ones():
         check_frame(aware.iloc[[0, 2, 1, 3]])
     with pytest.raises(DataError, match="duplicate timestamp"):
         check_frame(aware.iloc[[0, 1, 1, 2]])
+
+
+EPOCH = pd.Timestamp("2026-01-01 08:00:00")
+STEPS = np.arange(5) * 10_000_000  # 100 Hz, in ns
+
+
+@pytest.mark.parametrize("index", [
+    pd.DatetimeIndex(EPOCH.value + STEPS),
+    pd.Index((EPOCH.value + STEPS) / 1e9, name="time"),  # epoch seconds, float
+    pd.Index((EPOCH.value + STEPS) // 1_000_000),  # epoch milliseconds, integers
+    pd.Index((EPOCH.value + STEPS) // 1_000),  # epoch microseconds
+    pd.Index(EPOCH.value + STEPS, name="%time"),  # epoch nanoseconds, as rostopic writes them
+    pd.Index(STEPS / 1e9 + 12.5),  # seconds since the start, with a fraction
+])
+def test_numbers_that_are_times_have_a_rate(index):
+    assert sampling_rate(index) == pytest.approx(100.0, rel=1e-4)
+    assert np.diff(time_ns(index)) == pytest.approx(np.full(4, 1e7), rel=1e-4)
+
+
+@pytest.mark.parametrize("index", [pd.RangeIndex(5), pd.Index([3, 4, 5, 6, 7]), pd.Index([0.0, 1.0, 2.0, 3.0, 4.0]),
+                                   pd.Index(["a", "b", "c", "d", "e"])])
+def test_step_numbers_and_text_are_no_times(index):
+    assert time_ns(index) is None and sampling_rate(index) is None
+
+
+def test_units_by_size():
+    assert [ns_per_unit([v]) for v in (1.7e9, 1.7e12, 1.7e15, 1.7e18, 0.5, 7)] == [10**9, 10**6, 10**3, 1, 10**9, None]
+    assert ns_per_unit([np.nan, 1.7e9]) is None and ns_per_unit([]) is None

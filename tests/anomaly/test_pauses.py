@@ -112,7 +112,8 @@ def test_cli_fit_names_the_sessions_and_score_keeps_the_second_quiet(sessions, t
     assert "1 gap (largest 600 s), 1 of them a pause: fitted as 2 sessions" in result.output
     assert json.loads((tmp_path / "m" / "training_report.json").read_text())["logs"][0]["pauses"] == 1
     simulate(120, seed=0, ambient_c=28.0).frame.to_csv(tmp_path / "normal.csv", index_label="timestamp")
-    assert invoke("fit", tmp_path / "normal.csv", "-o", tmp_path / "m0").exit_code == 0
+    result = invoke("fit", tmp_path / "normal.csv", "-o", tmp_path / "m0")
+    assert result.exit_code == 0 and "(sampled at 100 Hz)" in result.output, result.output
     result = invoke("score", tmp_path / "paused.csv", "-m", tmp_path / "m0", "-o", tmp_path / "s.csv")
     assert result.exit_code == 0, result.output
     assert pd.read_csv(tmp_path / "s.csv")["flag"].mean() < 0.02

@@ -339,13 +339,18 @@ class Detector(Params, ABC):
         if all(len(Z) <= history for Z in parts):
             raise DataError(f"{source}: every training log is shorter than the condition channels' change horizon "
                             f"({history} rows)")
+        span = self._window_context().span
+        scored = [Z for Z in parts if len(Z) >= history + span]  # the logs a span covers (after the horizon)
+        if not scored:
+            raise DataError(f"{source}: every training log is shorter than one window of {span} rows"
+                            + (f" after the condition channels' change horizon ({history} rows)" if history else ""))
         self._fit([self.conditions_.transform(Z) for Z in parts if len(Z) > history], **fit_params)
         self.engine_ = self._make_engine()
         head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt, smooth=self.smooth)
         self.head_ = head
-        held_out = self._held_out_outputs(parts, **fit_params)
+        held_out = self._held_out_outputs(scored, **fit_params)
         self.held_out_logs_ = 0 if held_out is None else len(held_out)
-        outputs = held_out or [self.errors_and_extra_scaled(Z) for Z in parts]
+        outputs = held_out or [self.errors_and_extra_scaled(Z) for Z in scored]
         extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
         head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
                        np.concatenate(extras) if extras else None)
@@ -419,6 +424,8 @@ class Detector(Params, ABC):
         warmup = context.warmup
         errors = FoldBack(max(n - warmup, 0), c)
         extra = None
+        if n < context.span:  # no span covers these rows (a pass shorter than one window): error 0
+            return np.zeros((n, c), dtype=np.float32), np.zeros(n, dtype=np.float32)
         if n >= context.span or not warmup:
             batch = self.engine_.batch_size or max(n, 1)
             for starts, spans in iter_windows(Z, context.span, context.stride, batch):
@@ -444,6 +451,9 @@ class Detector(Params, ABC):
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self.prepare(X, source)
+        span = self._window_context().span
+        if len(values) < span:  # a session after a pause may be shorter (its rows get error 0), the input not
+            raise DataError(f"{source}: {len(values)} rows, fewer than one window of {span} rows")
         Z, outputs = self.scaler_.transform(values), []
         for rows in pass_slices(X.index, self.schema_.sampling_rate):  # a pause starts a new pass
             state = self.start_pass()

@@ -12,6 +12,7 @@ from numpy.testing import assert_allclose
 from pass_checks import assert_paths_agree
 
 import anomaly
+from anomaly.errors import DataError
 from anomaly.passes import is_pause, pass_slices, pause_length
 from datasets.robot_arm import simulate
 from pipelines.batch import iter_scores
@@ -78,19 +79,28 @@ def test_every_path_starts_a_new_pass_at_the_pause(params, sessions, tmp_path):
 
 
 def test_a_window_model_warms_up_again_after_the_pause(sessions, tmp_path):
+    """Sessions shorter than one window (a stray row an hour before the training log, three rows
+    after the test log's last pause) are no error: their rows get error 0, the stream skips them."""
     warm, cold = sessions
+    training = simulate(60, seed=0, ambient_c=28.0).frame
     det = anomaly.DenseAutoencoder(window=8, hidden=(16,), latent=4, epochs=1, random_state=0).fit(
-        simulate(60, seed=0, ambient_c=28.0).frame)
-    log = after_a_pause(warm, cold)
+        after_a_pause(training.iloc[:1], training.iloc[1:], pd.Timedelta(hours=1)))
+    log = after_a_pause(after_a_pause(warm, cold), cold.iloc[:3])
     streamed = det.score_stream(log).to_numpy()
     assert np.isnan(streamed[len(warm) : len(warm) + 7]).all() and np.isfinite(streamed[len(warm) + 7])
+    assert np.isnan(streamed[-3:]).all()
     scorer, pushed = StreamScorer(det), np.full(len(log), np.nan)
     for row, (timestamp, values) in enumerate(zip(log.index, log.to_numpy())):
         if (step := scorer.push(timestamp, values)) is not None:
             pushed[row] = step.scores[0]
     assert_allclose(pushed, streamed, rtol=1e-5, atol=1e-7)
     whole = det.score(log).to_numpy()
-    assert_allclose(whole, np.concatenate([det.score(warm).to_numpy(), det.score(cold).to_numpy()]), rtol=1e-5, atol=1e-7)
+    alone = [det.score(warm).to_numpy(), det.score(cold).to_numpy(), np.zeros(3)]
+    assert_allclose(whole, np.concatenate(alone), rtol=1e-5, atol=1e-7)
+    with pytest.raises(DataError, match="fewer than one window of 8 rows"):
+        det.score(cold.iloc[:3])  # a whole input shorter than one window is an error
+    with pytest.raises(DataError, match="every training log is shorter than one window of 8 rows"):
+        anomaly.DenseAutoencoder(window=8, epochs=1).fit([training.iloc[:5], training.iloc[5:10]])
     log.to_csv(tmp_path / "log.csv", index_label="timestamp")
     chunked = [s for _, s, _ in iter_scores(det, tmp_path / "log.csv", timestamp="timestamp", chunk_rows=1001)]
     assert_allclose(pd.concat(chunked).to_numpy(), whole, rtol=1e-5, atol=1e-7)

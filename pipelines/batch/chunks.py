@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.errors import ConfigError
+from anomaly.errors import ConfigError, DataError
 from anomaly.guard import describe, joined, rate_note
 from anomaly.passes import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
@@ -122,6 +122,11 @@ class _Pieces:
         stop = self._origin + (self._first - self._origin + len(self._Z) - self.right) // self.grid * self.grid
         if stop > self._done:
             yield self._piece(stop, stop + self.right)
+
+    @property
+    def rows(self) -> int:
+        """Rows pushed so far (all passes)."""
+        return self._first + len(self._Z)
 
     def finish(self) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """The rows left at the end of the pass (its tail window among them)."""
@@ -244,6 +249,9 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     checks.raise_if_failed()
     yield from scored(filler.flush())
     checks.raise_if_failed()
+    span = detector.scoring_context().span
+    if pieces.rows < span:  # as the whole-file pass says (a short session after a pause is no error)
+        raise DataError(f"{source}: {pieces.rows} rows, fewer than one window of {span} rows")
     yield from emit(pieces.finish())
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0

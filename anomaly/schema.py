@@ -161,8 +161,8 @@ def time_ns(index: pd.Index) -> np.ndarray | None:
     unit = ns_per_unit(values)
     if unit is None:
         return None
-    if unit == 1:
-        return index.to_numpy().astype(np.int64)  # nanoseconds: as given, floats would round them
+    if pd.api.types.is_integer_dtype(index):
+        return index.to_numpy().astype(np.int64) * unit  # exact: float64 holds epoch nanoseconds to 256 ns only
     return np.round(values * unit).astype(np.int64)
 
 

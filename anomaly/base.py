@@ -421,24 +421,19 @@ class Detector(Params, ABC):
         n, c = Z.shape
         if context.span == context.emitted == context.stride and n and n % context.span == 0:
             return self._tiled_errors_and_extra(Z, context.span)
-        warmup = context.warmup
-        errors = FoldBack(max(n - warmup, 0), c)
-        extra = None
         if n < context.span:  # no span covers these rows (a pass shorter than one window): error 0
             return np.zeros((n, c), dtype=np.float32), np.zeros(n, dtype=np.float32)
-        if n >= context.span or not warmup:
-            batch = self.engine_.batch_size or max(n, 1)
-            for starts, spans in iter_windows(Z, context.span, context.stride, batch):
-                E, X = self.forward(np.ascontiguousarray(spans), self.engine_)
-                errors.add(starts, E)
-                if X is not None:
-                    extra = extra or FoldBack(n - warmup, 1)
-                    extra.add(starts, X[..., None])
-            E = errors.result()
-        else:
-            E = np.zeros((0, c), dtype=np.float32)
+        warmup = context.warmup
+        errors, extra = FoldBack(n - warmup, c), None
+        batch = self.engine_.batch_size or n
+        for starts, spans in iter_windows(Z, context.span, context.stride, batch):
+            E, X = self.forward(np.ascontiguousarray(spans), self.engine_)
+            errors.add(starts, E)
+            if X is not None:
+                extra = extra or FoldBack(n - warmup, 1)
+                extra.add(starts, X[..., None])
         X = extra.result()[:, 0] if extra is not None else None
-        return pad_front(E, X, min(warmup, n))
+        return pad_front(errors.result(), X, warmup)
 
     def _tiled_errors_and_extra(self, Z: np.ndarray, span: int) -> tuple[np.ndarray, np.ndarray | None]:
         """Spans that tile the rows exactly once (point-wise PCA, back-to-back windows): no fold-back needed."""

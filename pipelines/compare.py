@@ -284,7 +284,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         rows = []
         for i, split in chosen:
             alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(run.scores[i])
-            index = pd.DatetimeIndex(time_ns(split.test.index))  # numbers that are times, as datetimes
+            index = split.test.index
+            if not isinstance(index, pd.DatetimeIndex):
+                index = pd.DatetimeIndex(time_ns(index))  # numbers that are times, as datetimes
             onset_time = index[split.onset]
             late = [a for a in alarms if a[0] >= split.onset]
             fault = split.fault_type.iloc[split.onset] if split.fault_type is not None else None

@@ -185,7 +185,8 @@ class StreamScorer:
         ----------
         timestamp : number or datetime
             Later than the previous row's (not checked here: see :class:`~pipelines.messages.RowParser`);
-            a datetime a pause after it starts a new pass.
+            one a pause after it (datetimes, or numbers that are times: :func:`anomaly.schema.time_ns`)
+            starts a new pass.
         values : array-like of shape (n_channels,)
             Finite readings in the detector's channel order.
 

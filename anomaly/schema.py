@@ -143,11 +143,16 @@ def ns_per_unit(values) -> int | None:
     values = np.asarray(values, dtype=np.float64)
     if not len(values) or not np.isfinite(values).all():
         return None
-    largest = float(np.abs(values).max())
+    return unit_of_times(float(np.abs(values).max()), bool(np.all(values == np.round(values))))
+
+
+def unit_of_times(largest: float, whole: bool) -> int | None:
+    """:func:`ns_per_unit` of finite numbers whose largest magnitude is ``largest`` and that are
+    all whole numbers (``whole``) or not; for two numbers of a stream, without an array."""
     for magnitude, unit in EPOCH_UNITS:
         if largest >= magnitude:
             return unit
-    return None if np.all(values == np.round(values)) else 1_000_000_000
+    return None if whole else 1_000_000_000
 
 
 def time_ns(index: pd.Index) -> np.ndarray | None:

@@ -33,7 +33,8 @@ from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
 from anomaly.params import Params
-from anomaly.passes import ScoringPass, check_smooth, pass_slices
+from anomaly.passes import ScoringPass, check_smooth
+from anomaly.pauses import pass_slices
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
 from anomaly.windows import FoldBack, iter_windows, sliding_windows
@@ -127,7 +128,7 @@ class Detector(Params, ABC):
         scoring pass (a ``score`` call, a file, a stream) slowly re-levels each channel's
         error, frozen during alarms, so a lasting offset fades out; None (default) for none.
     smooth : int or None
-        Score smoothing in rows (see :mod:`anomaly.passes`): a row's score is the mean of the
+        Score smoothing in rows (see :mod:`anomaly.pauses`): a row's score is the mean of the
         last ``smooth`` raw row scores of its pass; None (default) for none.
 
     A subclass writes :meth:`_fit`, :meth:`forward` and, when its score is not the head's
@@ -301,7 +302,7 @@ class Detector(Params, ABC):
             Normal operation only; one numeric column per channel. A list holds separate logs
             (sessions, files) with the same channels: scaling and the threshold use all of
             them, windows never cross from one log to the next. A pause inside a log
-            (:data:`anomaly.passes.PAUSE_S`) splits it into two sessions likewise.
+            (:data:`anomaly.pauses.PAUSE_S`) splits it into two sessions likewise.
         y : ignored
         source : str
             Name used in error messages (e.g. the file path).
@@ -497,7 +498,7 @@ class Detector(Params, ABC):
         """Anomaly score per step, shape (n_steps,), higher = more anomalous, aligned to ``X.index``.
 
         ``X`` is one scoring pass, or one per session where its timestamps pause
-        (:mod:`anomaly.passes`)."""
+        (:mod:`anomaly.pauses`)."""
         X, _, scores = self._errors_and_scores(X, source)
         return pd.Series(scores, index=X.index, name="score")
 
@@ -591,7 +592,7 @@ class Detector(Params, ABC):
         ``hop`` once a group's last row has arrived, each group from the ``stream_rows(hop)``
         rows ending there (:meth:`score_newest`). With ``hop=1`` a row's score uses no later
         row. PCA scores each row alone, so this equals :meth:`score`. After a pause
-        (:mod:`anomaly.passes`) the stream starts a new pass, warm-up included.
+        (:mod:`anomaly.pauses`) the stream starts a new pass, warm-up included.
 
         Returns
         -------

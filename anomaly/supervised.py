@@ -60,7 +60,8 @@ from anomaly.detectors.pca import PCADetector
 from anomaly.errors import ConfigError, DataError, ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, decode_param, encode_param, read_saved
 from anomaly.params import Params
-from anomaly.passes import ScoringPass, pass_slices
+from anomaly.passes import ScoringPass
+from anomaly.pauses import pass_slices
 from anomaly.registry import detector_class, load
 from anomaly.schema import sampling_rate
 from anomaly.trees import TreeEnsemble
@@ -238,7 +239,7 @@ class SupervisedDetector(Params):
     def errors_and_features(self, frame: pd.DataFrame, *, source: str = "input") -> tuple[np.ndarray, np.ndarray]:
         """Raw errors (n, c) and features (n, 5 c + 3) of one log: calibrated errors (n, c), their
         summaries (n, 3: the detector's score, mean, max) and window features (n, 4 c), each
-        session after a pause (:mod:`anomaly.passes`) from its own rows, as a stream has them."""
+        session after a pause (:mod:`anomaly.pauses`) from its own rows, as a stream has them."""
         det = self.detector_
         Z, parts = self.scaled(frame, source=source), []
         for rows in pass_slices(frame.index, det.schema_.sampling_rate):

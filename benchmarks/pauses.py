@@ -6,7 +6,7 @@ cools to the ambient and starts again: a ``cold-start`` run (seed + 50) whose jo
 from the ambient. Three ways to log the same rows:
 
 ``10-min pause``  one file, the second session's timestamps 10 minutes after the first's end
-                  (a pause: a new scoring pass, :mod:`anomaly.passes`);
+                  (a pause: a new scoring pass, :mod:`anomaly.pauses`);
 ``30-s stop``     one file, the same rows with only 30 s between the sessions (no pause: one
                   pass, so the cold session is measured against the warm session's start, as
                   every log was before pauses started a pass);

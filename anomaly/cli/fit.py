@@ -27,7 +27,7 @@ from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import temperature_channels
-from anomaly.passes import pass_slices
+from anomaly.pauses import pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame, sampling_rate, time_ns
 from pipelines.preprocess import find_gaps
@@ -72,7 +72,7 @@ class LogReport:
     gap_list : list of [str, str]
         The first :data:`LISTED_GAPS` gaps as (before, after) labels.
     pauses : int
-        Gaps long enough to be pauses at the model's rate (:mod:`anomaly.passes`): the log is
+        Gaps long enough to be pauses at the model's rate (:mod:`anomaly.pauses`): the log is
         fitted as ``pauses + 1`` sessions, windows and passes never crossing a pause.
     """
 

@@ -13,7 +13,7 @@ import pandas as pd
 
 from anomaly.errors import ConfigError, DataError
 from anomaly.guard import describe, joined, rate_note
-from anomaly.passes import is_pause, pass_slices, pause_length
+from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
 from pipelines.chunk_checks import FileChecks

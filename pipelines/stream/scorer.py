@@ -14,7 +14,7 @@ pass; with ``hop=1`` a window model's score of row ``t`` is the newest row's sco
 ``det.score(frame.iloc[t - window + 1 : t + 1])``, and PCA's equals ``det.score(frame)``.
 (Batch ``score`` of window models averages each row over the windows that cover it, later
 windows included, which a stream cannot see.) After a pause in the timestamps
-(:mod:`anomaly.passes`: a minute or more without a row) the stream starts a new pass, as
+(:mod:`anomaly.pauses`: a minute or more without a row) the stream starts a new pass, as
 ``score_stream`` does: a new warm-up and the set-point channels' new reference; the alert
 logic goes on.
 """
@@ -32,7 +32,7 @@ import pandas as pd
 from anomaly.attribution import top_channels
 from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import DataError
-from anomaly.passes import is_pause, pause_length
+from anomaly.pauses import is_pause, pause_length
 from pipelines.stream.drift import EnvelopeWatch
 
 __all__ = ["Alert", "Step", "StreamScorer", "jsonable"]

@@ -13,7 +13,7 @@ from pass_checks import assert_paths_agree
 
 import anomaly
 from anomaly.errors import DataError
-from anomaly.passes import is_pause, pass_slices, pause_length
+from anomaly.pauses import is_pause, pass_slices, pause_length
 from datasets.robot_arm import simulate
 from pipelines.batch import iter_scores
 from pipelines.stream.scorer import StreamScorer

@@ -46,6 +46,7 @@ from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, model_rules, r
 from anomaly.decisions.runs import event_ranges
 from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
+from anomaly.pauses import pass_slices
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
@@ -292,6 +293,9 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
                            "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
         model.fit_classifiers()
         scores = [model.head_scores(x) for x in features]
+    sessions = [pass_slices(f.index, model.schema_.sampling_rate) for f in logs]  # an alarm ends at a pause
+    scores = [s[rows] for s, cut in zip(scores, sessions) for rows in cut]
+    labels = [y[rows] for y, cut in zip(labels, sessions) for rows in cut]
     faults = []  # (scores, rows) of each reviewed fault
     for s, y in zip(scores, labels):
         faulty = known_mask(y) & (y != NORMAL)

@@ -49,6 +49,7 @@ from anomaly.decisions import AlertLogic, rules_at
 from anomaly.errors import ConfigError, DataError
 from anomaly.guard import describe
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
+from anomaly.pauses import pass_slices
 from anomaly.registry import make_detector
 from anomaly.schema import sampling_rate, time_ns
 from anomaly.version import __version__
@@ -283,7 +284,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     for run in runs:
         rows = []
         for i, split in chosen:
-            alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(run.scores[i])
+            alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(
+                run.scores[i], passes=pass_slices(split.test.index, rates[i]))
             index = split.test.index
             if not isinstance(index, pd.DatetimeIndex):
                 index = pd.DatetimeIndex(time_ns(index))  # numbers that are times, as datetimes

@@ -24,6 +24,7 @@ from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
 from anomaly.guard import describe, joined, rate_note
+from anomaly.pauses import pass_slices
 from anomaly.schema import sampling_rate
 from anomaly.supervised import is_supervised
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
@@ -103,7 +104,12 @@ def _write_alarms(scored: Path, alarms: Path | None, model: Path) -> None:
     table = pd.read_parquet(scored) if scored.suffix.lower() == ".parquet" else pd.read_csv(scored)
     table = table.set_index(table.columns[0])  # the input's timestamps (or row numbers), then score, flag, top_channels
     det = load_model(model, "auto")
-    found = events(table["flag"].astype(bool), scores=table["score"], threshold=det.threshold_, **asdict(model_rules(det)))
+    times = table.index
+    if not isinstance(times, pd.DatetimeIndex) and not pd.api.types.is_numeric_dtype(times):  # a CSV's come back as text
+        parsed = pd.to_datetime(times, errors="coerce", format="mixed")
+        times = times if parsed.isna().any() else parsed
+    found = events(table["flag"].astype(bool), scores=table["score"], threshold=det.threshold_, **asdict(model_rules(det)),
+                   passes=pass_slices(times, det.schema_.sampling_rate))  # an alarm ends at a pause
     rows = [{"start": e.start, "end": e.end, "label": "", "peak_score": e.score, "top_channels": table["top_channels"].loc[e.peak]}
             for e in found]
     columns = ["start", "end", "label", "peak_score", "top_channels"]

@@ -289,14 +289,32 @@ class AlertLogic(Params):
         """
         return self._close() if getattr(self, "_start", None) is not None else None
 
+    def pause(self) -> AlertChange | None:
+        """A pause in the stream (:mod:`anomaly.pauses`): close the current alert as
+        :meth:`finish` does and drop the cooldown, so that the next session's alerts owe nothing
+        to this one's (what :meth:`alerts` does with ``passes``).
+
+        Returns
+        -------
+        AlertChange or None
+            As :meth:`finish`.
+        """
+        change = self.finish()
+        if hasattr(self, "_t"):
+            self._quiet_until = self._t
+        return change
+
     # -- batch API ----------------------------------------------------------
-    def alerts(self, scores) -> list[tuple[int, int, float]]:
+    def alerts(self, scores, passes: list[slice] | None = None) -> list[tuple[int, int, float]]:
         """Every raised alert of a finite series, as the stream would report it.
 
         Parameters
         ----------
         scores : array-like or pandas.Series of shape (n,)
             Finite anomaly scores in time order.
+        passes : list of slice, optional
+            The sessions of the series (:func:`anomaly.pauses.pass_slices`): an alert ends at a
+            pause, as the stream's :meth:`pause` has it. Default: one session.
 
         Returns
         -------
@@ -313,15 +331,15 @@ class AlertLogic(Params):
             If a parameter is out of range.
         """
         values = as_scores(scores)
-        ranges = self._ranges(values)
+        ranges = self._ranges(values, passes)
         logger.debug("%d alerts in %d scores", len(ranges), len(values))
         return [(start, end, float(values[start : end + 1].max())) for start, end in ranges.tolist()]
 
-    def _ranges(self, values: np.ndarray) -> np.ndarray:
+    def _ranges(self, values: np.ndarray, passes: list[slice] | None = None) -> np.ndarray:
         """``(n_alerts, 2)`` first and last steps of the raised alerts of finite ``values`` (n,)."""
         enter, exit_, severe, rules = self._checked()
         return decide_runs(values > enter, values > exit_, min_duration=rules.min_duration,
-                           merge_gap=rules.merge_gap, cooldown=rules.cooldown, severe=values > severe)
+                           merge_gap=rules.merge_gap, cooldown=rules.cooldown, severe=values > severe, passes=passes)
 
     def apply(self, scores):
         """Flag the steps inside raised alerts (merged gaps included).

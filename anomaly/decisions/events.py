@@ -17,6 +17,8 @@ import pandas as pd
 from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, severe_level
 from anomaly.decisions.runs import decide_runs
 from anomaly.errors import ConfigError, DataError
+from anomaly.pauses import pass_slices
+from anomaly.schema import sampling_rate
 from anomaly.validation import as_flags, as_scores, check_number, to_jsonable
 
 __all__ = ["Event", "events"]
@@ -96,7 +98,7 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
            threshold: float | None = None, min_duration: int = DEFAULT_RULES.min_duration,
            merge_gap: int = DEFAULT_RULES.merge_gap, cooldown: int = DEFAULT_RULES.cooldown,
            exit_ratio: float = DEFAULT_RULES.exit_ratio, severe_ratio: float | None = DEFAULT_RULES.severe_ratio,
-           top_k: int = 3) -> list[Event]:
+           top_k: int = 3, passes: list[slice] | None = None) -> list[Event]:
     """Group flagged rows into events, with peak score and channel attribution.
 
     The rules (:class:`~anomaly.decisions.rules.DecisionRules`, defaults
@@ -115,6 +117,9 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
       (with ``threshold`` and ``scores``) their score goes above ``severe_ratio * threshold``.
 
     For every flagged run as its own event, pass ``min_duration=1, merge_gap=0, cooldown=0``.
+    An event ends at a pause in the timestamps (:mod:`anomaly.pauses`), and neither the merge
+    gap nor the cooldown reaches across one, as the stream's :meth:`AlertLogic.pause
+    <anomaly.decisions.AlertLogic.pause>` has it.
 
     Parameters
     ----------
@@ -145,6 +150,9 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         of the threshold (>= 1) is kept however short; None for none.
     top_k : int, default 3
         Number of channels reported per event (>= 1).
+    passes : list of slice, optional
+        The sessions of the rows (:func:`anomaly.pauses.pass_slices` at the model's rate);
+        default: split at the pauses of ``flags.index`` at its own sampling rate.
 
     Returns
     -------
@@ -190,8 +198,10 @@ def events(flags: pd.Series, errors: pd.DataFrame | None = None, scores: pd.Seri
         if above is not None:
             severe = score_values > above
 
+    if passes is None:
+        passes = pass_slices(index, sampling_rate(index))
     ranges = decide_runs(as_flags(flags), hold, min_duration=rules.min_duration, merge_gap=rules.merge_gap,
-                         cooldown=rules.cooldown, severe=severe)
+                         cooldown=rules.cooldown, severe=severe, passes=passes)
     found = []
     for start, end in ranges:
         length = int(end - start + 1)

@@ -128,7 +128,7 @@ def hysteresis(enter: np.ndarray, hold: np.ndarray) -> np.ndarray:
 
 
 def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, cooldown: int = 0,
-                severe=None) -> np.ndarray:
+                severe=None, passes: list[slice] | None = None) -> np.ndarray:
     """Events as runs: hysteresis, merge gap, cooldown and minimum duration, in this order.
 
     1. **hysteresis**: a run opens at an ``enter`` row and holds over ``hold`` rows
@@ -167,6 +167,10 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
     severe : array-like of shape (n,), bool, optional
         Rows that make their run an event whatever its length, e.g. ``scores > 10 * threshold``
         (rows of a run before a cooldown moved its start do not count); default none.
+    passes : list of slice, optional
+        Consecutive slices covering the rows, one per session (:func:`anomaly.pauses.pass_slices`):
+        each is decided on its own, so an event ends at a pause and neither the merge gap nor
+        the cooldown reaches across one. Default: one session.
 
     Returns
     -------
@@ -178,6 +182,12 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
     DataError
         If ``enter`` or ``hold`` is empty or not binary, or their lengths differ.
     """
+    if passes is not None and len(passes) > 1:
+        def part(values, rows):
+            return None if values is None else as_flags(values)[rows]
+        found = [decide_runs(part(enter, rows), part(hold, rows), min_duration=min_duration, merge_gap=merge_gap,
+                             cooldown=cooldown, severe=part(severe, rows)) + rows.start for rows in passes]
+        return np.concatenate(found).astype(np.intp).reshape(-1, 2)
     enter = as_flags(enter, "enter")
     held = enter
     if hold is not None:

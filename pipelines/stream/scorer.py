@@ -15,8 +15,9 @@ pass; with ``hop=1`` a window model's score of row ``t`` is the newest row's sco
 (Batch ``score`` of window models averages each row over the windows that cover it, later
 windows included, which a stream cannot see.) After a pause in the timestamps
 (:mod:`anomaly.pauses`: a minute or more without a row) the stream starts a new pass, as
-``score_stream`` does: a new warm-up and the set-point channels' new reference; the alert
-logic goes on.
+``score_stream`` does: a new warm-up and the set-point channels' new reference; an open alert
+ends (its "end" message comes with the next step) and the cooldown does not reach across
+(``AlertLogic.pause``), as ``events`` splits at pauses.
 """
 
 from __future__ import annotations
@@ -175,6 +176,7 @@ class StreamScorer:
         self._watch = EnvelopeWatch(detector)
         self._pass = detector.start_pass()  # the stream is one scoring pass until a pause
         self._last = None  # timestamp of the last row
+        self._ended: list[Alert] = []  # "end" of an alert a pause closed, sent with the next step
         self._pause = pause_length(detector.schema_.sampling_rate)
         self._drift = None
 
@@ -203,9 +205,11 @@ class StreamScorer:
         row = np.asarray(values, dtype=np.float32)
         if row.shape != (len(self.channels),) or not np.isfinite(row).all():
             raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
-        if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass
+        if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass, and an open alert ends
             self._pushed, self._pass = 0, self.detector.start_pass()
             self._times.clear()
+            if (change := self.logic.pause()) is not None:
+                self._ended.append(self._closed(change, self._last))
         self._last = timestamp
         slot = self._pushed % self.rows
         self._buffer[slot] = row
@@ -220,6 +224,7 @@ class StreamScorer:
                                                     self._pass)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
+        alerts, self._ended = self._ended + alerts, []
         drift, self._drift = self._drift, None
         return Step(tuple(self._times), scores, errors, tuple(alerts), drift)
 
@@ -251,7 +256,10 @@ class StreamScorer:
         return self._alert("end", timestamp, end=end, peak=float(change.peak))
 
     def finish(self) -> Alert | None:
-        """End of stream: the "end" message of an event still open, else None."""
+        """End of stream: the "end" message of an event still open (or closed by a pause the
+        stream ended in the warm-up after), else None."""
+        if self._ended:
+            return self._ended.pop()
         change = self.logic.finish()
         return None if change is None else self._closed(change, self._recent[-1][0])
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
@@ -146,3 +147,63 @@ def test_numeric_timestamps_score_as_datetimes_do(pca, sessions, tmp_path):
     written = pd.read_csv(tmp_path / "s.csv")
     assert_allclose(written["time"].to_numpy(), numeric.index.to_numpy())
     assert "sampled at" not in result.output  # the rate is the model's
+
+
+def _two_sessions_of_scores(high_first, high_second) -> pd.Series:
+    """Scores of two 300-row sessions at 100 Hz, 10 minutes apart: 2.0 on the given rows of each, else 0.1."""
+    first = pd.date_range("2026-01-01", periods=300, freq="10ms")
+    second = pd.date_range(first[-1] + PAUSE, periods=300, freq="10ms")
+    values = np.full(600, 0.1)
+    values[list(high_first)] = 2.0
+    values[[300 + i for i in high_second]] = 2.0
+    return pd.Series(values, index=first.append(second), name="score")
+
+
+@pytest.mark.parametrize("high_first, high_second, expected", [
+    (range(250, 300), range(0, 40), [(250, 299), (300, 339)]),  # before: one alarm across the pause (merge gap)
+    (range(100, 150), range(50, 90), [(100, 149), (350, 389)]),  # before: the second held back by the cooldown
+])
+def test_an_alarm_ends_at_a_pause_and_neither_merge_gap_nor_cooldown_reach_across(high_first, high_second, expected):
+    scores = _two_sessions_of_scores(high_first, high_second)
+    found = anomaly.decisions.events(scores > 1.0, scores=scores, threshold=1.0)
+    assert [(scores.index.get_loc(e.start), scores.index.get_loc(e.end)) for e in found] == expected
+    logic = anomaly.decisions.AlertLogic.at_level(1.0)
+    assert [(a, b) for a, b, _ in logic.alerts(scores.to_numpy(), passes=pass_slices(scores.index, 100.0))] == expected
+    logic.reset()
+    opened, closed = [], []
+    for position, value in enumerate(scores.to_numpy()):
+        if position == 300 and (change := logic.pause()) is not None:
+            closed.append(change.end)
+        change = logic.push(value)
+        if change is not None:
+            (opened if change.kind == "opened" else closed).append(change.start if change.kind == "opened" else change.end)
+    if (change := logic.finish()) is not None:
+        closed.append(change.end)
+    assert [e for _, e in expected] == closed and len(opened) == len(expected)
+
+
+def test_a_stream_ends_an_alarm_at_a_pause_as_score_alarms_lists_it(pca, sessions, tmp_path):
+    """A fault over the last 10 s of the warm session and the first 5 s after the pause: two
+    alarms, the first ending at the warm session's last row, in the batch events, the stream's
+    "end" messages and ``anomaly score --alarms`` alike (before: one alarm across the pause)."""
+    warm, cold = sessions
+    warm, cold = warm.copy(), cold.copy()
+    warm.iloc[-1000:, warm.columns.get_loc("j2_current")] += 5.0
+    cold.iloc[:500, cold.columns.get_loc("j2_current")] += 5.0
+    log = after_a_pause(warm, cold)
+    errors, scores, flags = pca.evaluate_frame(log)
+    found = anomaly.decisions.events(flags, errors, scores, threshold=pca.threshold_,
+                                     **asdict(anomaly.decisions.model_rules(pca)))
+    assert [e.end for e in found][:1] == [warm.index[-1]] and found[1].start > warm.index[-1]
+    scorer, ends = StreamScorer(pca), []
+    for timestamp, values in zip(log.index, log.to_numpy()):
+        if (step := scorer.push(timestamp, values)) is not None:
+            ends += [a.end for a in step.alerts if a.kind == "end"]
+    ends += [a.end for a in [scorer.finish()] if a is not None]
+    assert ends == [e.end for e in found]
+    log.to_csv(tmp_path / "log.csv", index_label="timestamp")
+    pca.save(tmp_path / "m")
+    result = invoke("score", tmp_path / "log.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv", "--alarms", tmp_path / "a.csv")
+    assert result.exit_code == 0, result.output
+    listed = pd.read_csv(tmp_path / "a.csv", parse_dates=["start", "end"])
+    assert listed["end"].tolist() == [e.end for e in found]

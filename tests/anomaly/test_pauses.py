@@ -207,3 +207,24 @@ def test_a_stream_ends_an_alarm_at_a_pause_as_score_alarms_lists_it(pca, session
     assert result.exit_code == 0, result.output
     listed = pd.read_csv(tmp_path / "a.csv", parse_dates=["start", "end"])
     assert listed["end"].tolist() == [e.end for e in found]
+
+
+def test_a_feedback_round_silences_the_false_alarms_of_each_session(pca, sessions):
+    """The alarms at the end of one session and the start of the next, reviewed as false
+    alarms, are two alarms (as ``score --alarms`` lists them); the round silences both."""
+    from anomaly.feedback import review
+
+    warm, cold = sessions
+    warm, cold = warm.copy(), cold.copy()
+    warm.iloc[-1000:, warm.columns.get_loc("j2_current")] += 1.0
+    cold.iloc[:500, cold.columns.get_loc("j2_current")] += 1.0
+    log = after_a_pause(warm, cold)
+    errors, scores, flags = pca.evaluate_frame(log)
+    raised = anomaly.decisions.events(flags, errors, scores, threshold=pca.threshold_)
+    assert any(e.end <= warm.index[-1] for e in raised) and any(e.start > warm.index[-1] for e in raised)
+    labels = np.full(len(log), None, dtype=object)
+    for event in raised:
+        labels[log.index.get_loc(event.start) : log.index.get_loc(event.end) + 1] = "normal"
+    model = anomaly.PCADetector().fit([simulate(120, seed=s, ambient_c=28.0).frame for s in (0, 1)])
+    model, counts = review(model, [log], [labels])
+    assert counts["false_alarms_left"] == 0 and counts["threshold_after"] > counts["threshold_before"]

@@ -182,18 +182,24 @@ def test_an_alarm_ends_at_a_pause_and_neither_merge_gap_nor_cooldown_reach_acros
     assert [e for _, e in expected] == closed and len(opened) == len(expected)
 
 
+def faults_across_a_pause(det, sessions, offset: float):
+    """The warm session with ``offset`` A on ``j2_current`` over its last 10 s, the log of it and
+    the cold session (the same offset over its first 5 s) after a pause, and the log's events
+    under the model's rules: ``(warm, log, events)``."""
+    warm, cold = (frame.copy() for frame in sessions)
+    warm.iloc[-1000:, warm.columns.get_loc("j2_current")] += offset
+    cold.iloc[:500, cold.columns.get_loc("j2_current")] += offset
+    log = after_a_pause(warm, cold)
+    errors, scores, flags = det.evaluate_frame(log)
+    return warm, log, anomaly.decisions.events(flags, errors, scores, threshold=det.threshold_,
+                                               **asdict(anomaly.decisions.model_rules(det)))
+
+
 def test_a_stream_ends_an_alarm_at_a_pause_as_score_alarms_lists_it(pca, sessions, tmp_path):
     """A fault over the last 10 s of the warm session and the first 5 s after the pause: two
     alarms, the first ending at the warm session's last row, in the batch events, the stream's
     "end" messages and ``anomaly score --alarms`` alike (before: one alarm across the pause)."""
-    warm, cold = sessions
-    warm, cold = warm.copy(), cold.copy()
-    warm.iloc[-1000:, warm.columns.get_loc("j2_current")] += 5.0
-    cold.iloc[:500, cold.columns.get_loc("j2_current")] += 5.0
-    log = after_a_pause(warm, cold)
-    errors, scores, flags = pca.evaluate_frame(log)
-    found = anomaly.decisions.events(flags, errors, scores, threshold=pca.threshold_,
-                                     **asdict(anomaly.decisions.model_rules(pca)))
+    warm, log, found = faults_across_a_pause(pca, sessions, 5.0)
     assert [e.end for e in found][:1] == [warm.index[-1]] and found[1].start > warm.index[-1]
     scorer, ends = StreamScorer(pca), []
     for timestamp, values in zip(log.index, log.to_numpy()):
@@ -214,13 +220,7 @@ def test_a_feedback_round_silences_the_false_alarms_of_each_session(pca, session
     alarms, are two alarms (as ``score --alarms`` lists them); the round silences both."""
     from anomaly.feedback import review
 
-    warm, cold = sessions
-    warm, cold = warm.copy(), cold.copy()
-    warm.iloc[-1000:, warm.columns.get_loc("j2_current")] += 1.0
-    cold.iloc[:500, cold.columns.get_loc("j2_current")] += 1.0
-    log = after_a_pause(warm, cold)
-    errors, scores, flags = pca.evaluate_frame(log)
-    raised = anomaly.decisions.events(flags, errors, scores, threshold=pca.threshold_)
+    warm, log, raised = faults_across_a_pause(pca, sessions, 1.0)
     assert any(e.end <= warm.index[-1] for e in raised) and any(e.start > warm.index[-1] for e in raised)
     labels = np.full(len(log), None, dtype=object)
     for event in raised:

@@ -131,12 +131,15 @@ def normal_segments(frame: pd.DataFrame, normal: np.ndarray, min_rows: int) -> l
     return [frame.iloc[a:b + 1] for a, b in event_ranges(normal) if b + 1 - a >= min_rows]
 
 
-def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray, rules: DecisionRules = DEFAULT_RULES) -> int:
+def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray, rules: DecisionRules = DEFAULT_RULES,
+                 passes: list[slice] | None = None) -> int:
     """Alerts the stream would raise on ``probabilities`` (n,) at ``level`` (the default rules:
     hysteresis, minimum duration, severe level, merge gap, cooldown; ``rules`` gives the row
-    counts at the log's rate, :func:`~anomaly.decisions.rules_at`) that start on a
-    labelled-normal row (``normal``, (n,) bool)."""
-    return sum(1 for start, _, _ in AlertLogic.at_level(level, **rules.counts()).alerts(probabilities) if normal[start])
+    counts at the log's rate, :func:`~anomaly.decisions.rules_at`; ``passes`` the log's
+    sessions, :func:`~anomaly.pauses.pass_slices`) that start on a labelled-normal row
+    (``normal``, (n,) bool)."""
+    alerts = AlertLogic.at_level(level, **rules.counts()).alerts(probabilities, passes=passes)
+    return sum(1 for start, _, _ in alerts if normal[start])
 
 
 def fold_pieces(lengths: list[int], folds: int) -> list[tuple[int, int, int, int]]:
@@ -376,6 +379,7 @@ class SupervisedDetector(Params):
         hours = max(sum(int(n.sum()) / self.rate(f) / 3600 for f, n in zip(logs, normal)), 1e-12)
         rows = max(sum(int(n.sum()) for n in normal), 1)
         rules = [rules_at(self.rate(f)) for f in logs]
+        sessions = [pass_slices(f.index, self.rate(f)) for f in logs]  # an alert ends at a pause
 
         def scored(level: float) -> list[np.ndarray]:
             if novelty is None:
@@ -385,7 +389,7 @@ class SupervisedDetector(Params):
 
         def rates(level: float) -> tuple[float, float]:
             values = scored(level)
-            alarms = sum(false_alarms(p, level, n, r) for p, n, r in zip(values, normal, rules))
+            alarms = sum(false_alarms(p, level, n, r, c) for p, n, r, c in zip(values, normal, rules, sessions))
             return alarms / hours, sum(int((p[n] > level).sum()) for p, n in zip(values, normal)) / rows
 
         def fits(level: float) -> bool:

@@ -150,7 +150,7 @@ def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_pol
 
 
 def fit(
-    data: list[str] = typer.Argument(..., help="Normal-operation logs: .csv/.csv.gz/.parquet files, folders of them, quoted glob patterns, ROS .bag/.mcap files, ROS 2 bag folders or folders of rostopic CSV files. Several logs make one model (same channels; windows never cross from one log to the next)."),
+    data: list[str] = typer.Argument(..., help="Normal-operation logs: .csv/.csv.gz/.parquet files, folders of them, quoted glob patterns, ROS .bag/.mcap files, ROS 2 bag folders or folders of rostopic CSV files. Several logs make one model (same channels; windows never cross from one log to the next, nor a pause of a minute or more inside one)."),
     detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),

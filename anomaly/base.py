@@ -37,7 +37,7 @@ from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
-from anomaly.windows import FoldBack, iter_windows, sliding_windows
+from anomaly.windows import FoldBack, check_holds_a_window, iter_windows, sliding_windows
 
 
 def store_params(detector, arguments: dict) -> None:
@@ -324,8 +324,8 @@ class Detector(Params, ABC):
             raise DataError(f"{source}: no training data (an empty list of logs)")
         first, values = self.prepare(frames[0], source)
         schema = Schema.from_frame(first)
-        prepared = [(first, values)] + [self.prepare(f, source, schema) for f in frames[1:]]
-        logs = [v[rows] for frame, v in prepared for rows in pass_slices(frame.index, schema.sampling_rate)]
+        prepared = [(first.index, values)] + [(X.index, v) for X, v in (self.prepare(f, source, schema) for f in frames[1:])]
+        logs = [v[rows] for index, v in prepared for rows in pass_slices(index, schema.sampling_rate)]
         values = join_arrays(logs)
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
@@ -447,14 +447,12 @@ class Detector(Params, ABC):
     def _errors_and_scores(self, X: pd.DataFrame, source: str) -> tuple[pd.DataFrame, np.ndarray, np.ndarray]:
         self.check_fitted()
         X, values = self.prepare(X, source)
-        span = self._window_context().span
-        if len(values) < span:  # a session after a pause may be shorter (its rows get error 0), the input not
-            raise DataError(f"{source}: {len(values)} rows, fewer than one window of {span} rows")
+        check_holds_a_window(len(values), self._window_context().span, source)
         Z, outputs = self.scaler_.transform(values), []
         for rows in pass_slices(X.index, self.schema_.sampling_rate):  # a pause starts a new pass
             state = self.start_pass()
             outputs.append(self.errors_and_scores_scaled(self.pass_rows(Z[rows], state), state))
-        return X, join_arrays([E for E, _ in outputs]), np.concatenate([scores for _, scores in outputs])
+        return X, join_arrays([E for E, _ in outputs]), join_arrays([scores for _, scores in outputs])
 
     def check_envelope(self, X: pd.DataFrame, *, source: str = "input") -> list[Excursion]:
         """Channels whose median over ``X`` (n_steps, n_channels) lies outside the training

@@ -42,6 +42,13 @@ def window_starts(n_steps: int, window: int, stride: int) -> np.ndarray:
     return starts
 
 
+def check_holds_a_window(n_steps: int, window: int, source: str) -> None:
+    """DataError unless ``n_steps`` rows (of ``source``) hold one window of ``window`` rows: what
+    scoring a whole input asks, whole or block by block (a session after a pause may be shorter)."""
+    if n_steps < window:
+        raise DataError(f"{source}: {n_steps} rows, fewer than one window of {window} rows")
+
+
 def sliding_windows(values: np.ndarray, window: int, stride: int = 1) -> np.ndarray:
     """Zero-copy view of the regular windows of ``values``.
 

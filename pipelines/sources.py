@@ -173,7 +173,8 @@ def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> st
     return None
 
 
-def _to_index(column: pd.Series, path: Path) -> pd.Index:
+def timestamp_index(column: pd.Series, path: Path) -> pd.Index:
+    """The index of a timestamp ``column``: datetimes (parsed from text), or its numbers; DataError on an unparseable value."""
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column, name="timestamp")
     if pd.api.types.is_numeric_dtype(column):
@@ -255,7 +256,7 @@ def read_table(
     if missing:
         raise DataError(f"{path}: columns to exclude {missing} not found")
     raw = raw.drop(columns=list(exclude))
-    index = _to_index(raw[ts], path) if ts is not None else pd.RangeIndex(len(raw))
+    index = timestamp_index(raw[ts], path) if ts is not None else pd.RangeIndex(len(raw))
     body = raw.drop(columns=[ts]) if ts is not None else raw
     body.index = index
     wanted = {name.lower() for name in label_columns}

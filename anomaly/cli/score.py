@@ -33,6 +33,7 @@ from pipelines.dask_engine import score_files_dask
 from pipelines.rosbag import is_bag
 from pipelines.rostopic import is_rostopic_folder
 from pipelines.sinks import check_table_path, write_table
+from pipelines.sources import timestamp_index
 
 EXECUTORS = ("local", "dask")
 
@@ -104,10 +105,7 @@ def _write_alarms(scored: Path, alarms: Path | None, model: Path) -> None:
     table = pd.read_parquet(scored) if scored.suffix.lower() == ".parquet" else pd.read_csv(scored)
     table = table.set_index(table.columns[0])  # the input's timestamps (or row numbers), then score, flag, top_channels
     det = load_model(model, "auto")
-    times = table.index
-    if not isinstance(times, pd.DatetimeIndex) and not pd.api.types.is_numeric_dtype(times):  # a CSV's come back as text
-        parsed = pd.to_datetime(times, errors="coerce", format="mixed")
-        times = times if parsed.isna().any() else parsed
+    times = timestamp_index(table.index.to_series(), scored)  # a CSV's come back as text
     found = events(table["flag"].astype(bool), scores=table["score"], threshold=det.threshold_, **asdict(model_rules(det)),
                    passes=pass_slices(times, det.schema_.sampling_rate))  # an alarm ends at a pause
     rows = [{"start": e.start, "end": e.end, "label": "", "peak_score": e.score, "top_channels": table["top_channels"].loc[e.peak]}

@@ -182,13 +182,13 @@ def decide_runs(enter, hold=None, *, min_duration: int = 1, merge_gap: int = 0, 
     DataError
         If ``enter`` or ``hold`` is empty or not binary, or their lengths differ.
     """
-    if passes is not None and len(passes) > 1:
-        def part(values, rows):
-            return None if values is None else as_flags(values)[rows]
-        found = [decide_runs(part(enter, rows), part(hold, rows), min_duration=min_duration, merge_gap=merge_gap,
-                             cooldown=cooldown, severe=part(severe, rows)) + rows.start for rows in passes]
-        return np.concatenate(found).astype(np.intp).reshape(-1, 2)
     enter = as_flags(enter, "enter")
+    if passes is not None and len(passes) > 1:
+        hold, severe = (None if v is None else as_flags(v, name) for v, name in ((hold, "hold"), (severe, "severe")))
+        found = [decide_runs(enter[rows], None if hold is None else hold[rows], min_duration=min_duration,
+                             merge_gap=merge_gap, cooldown=cooldown, severe=None if severe is None else severe[rows])
+                 + rows.start for rows in passes]
+        return np.concatenate(found).astype(np.intp).reshape(-1, 2)
     held = enter
     if hold is not None:
         hold = as_flags(hold, "hold")

@@ -11,11 +11,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.errors import ConfigError, DataError
+from anomaly.errors import ConfigError
 from anomaly.guard import describe, joined, rate_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
+from anomaly.windows import check_holds_a_window
 from pipelines.chunk_checks import FileChecks
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, open_chunks
 from pipelines.preprocess import LeadingRows
@@ -92,7 +93,6 @@ class _Pieces:
         self.grid, self.left, self.right = window_context(detector)
         self._rate = detector.schema_.sampling_rate
         self._pause = pause_length(self._rate)
-        self._first = 0  # file row of self._Z[0]
         self._done = 0  # rows before this one have been delivered
         self._last = None  # timestamp of the last row pushed
         self._start_pass()
@@ -101,7 +101,7 @@ class _Pieces:
         """Forget the rows of the pass so far (all delivered) and start a new one."""
         self._Z = np.empty((0, len(self.detector.schema_.channels)), dtype=np.float32)
         self._index: pd.Index | None = None
-        self._first = self._origin = self._done  # file row of the pass's first row: the stride grid starts there
+        self._first = self._origin = self._done  # file row of self._Z[0] and of the pass's first row (the stride grid's start)
         self._pass = self.detector.start_pass()
 
     def push(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
@@ -130,8 +130,7 @@ class _Pieces:
 
     def finish(self) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """The rows left at the end of the pass (its tail window among them)."""
-        end = self._first + len(self._Z)
-        if end > self._done:
+        if (end := self.rows) > self._done:
             yield self._piece(end, end)
 
     def _piece(self, stop: int, end: int) -> tuple[pd.Index, np.ndarray, np.ndarray]:
@@ -249,9 +248,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     checks.raise_if_failed()
     yield from scored(filler.flush())
     checks.raise_if_failed()
-    span = detector.scoring_context().span
-    if pieces.rows < span:  # as the whole-file pass says (a short session after a pause is no error)
-        raise DataError(f"{source}: {pieces.rows} rows, fewer than one window of {span} rows")
+    check_holds_a_window(pieces.rows, detector.scoring_context().span, source)  # as the whole-file pass
     yield from emit(pieces.finish())
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0

@@ -85,9 +85,11 @@ def check_structure(frame: pd.DataFrame, *, source: str = "input") -> None:
         raw = frame[name]
         bad = pd.to_numeric(raw, errors="coerce").isna().to_numpy() & raw.notna().to_numpy()
         if bad.any():
+            text = "; no value is a number: if it is not a channel, leave it out (anomaly fit --ignore)" \
+                if bad.sum() == raw.notna().sum() else ""
             raise DataError(
                 f"{source}: column {name!r} has {int(bad.sum())} non-numeric values "
-                f"(first at {_where(frame.index, int(np.argmax(bad)))})"
+                f"(first at {_where(frame.index, int(np.argmax(bad)))}){text}"
             )
 
 
@@ -191,10 +193,15 @@ class Schema:
         Channel (column) names in model order.
     sampling_rate : float or None
         Median sampling rate in Hz when the index holds timestamps, else None.
+    ignored : tuple of str, default ()
+        Columns of the user's logs that are not channels (a state name, a sequence number, a
+        frame id: ``anomaly fit --ignore``): every reader of a model's input drops them where
+        present, and :meth:`align` does too.
     """
 
     channels: tuple[str, ...]
     sampling_rate: float | None = None
+    ignored: tuple[str, ...] = ()
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Schema:
@@ -204,13 +211,16 @@ class Schema:
     def align(self, frame: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Return ``frame`` with its columns in schema order.
 
-        Columns are matched by name, so a reordered frame is accepted.
+        Columns are matched by name, so a reordered frame is accepted; :attr:`ignored`
+        columns are dropped.
 
         Raises
         ------
         SchemaError
             Naming the missing and the unexpected channels.
         """
+        if self.ignored:
+            frame = frame.drop(columns=[c for c in frame.columns if str(c) in self.ignored])
         columns = [str(c) for c in frame.columns]
         missing = [c for c in self.channels if c not in columns]
         extra = [c for c in columns if c not in self.channels]
@@ -227,9 +237,9 @@ class Schema:
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""
-        return {"channels": list(self.channels), "sampling_rate": self.sampling_rate}
+        return {"channels": list(self.channels), "sampling_rate": self.sampling_rate, "ignored": list(self.ignored)}
 
     @classmethod
     def from_dict(cls, data: dict) -> Schema:
-        """Inverse of :meth:`to_dict`."""
-        return cls(tuple(data["channels"]), data.get("sampling_rate"))
+        """Inverse of :meth:`to_dict` (models saved before ``ignored`` ignore nothing)."""
+        return cls(tuple(data["channels"]), data.get("sampling_rate"), tuple(data.get("ignored", ())))

@@ -94,7 +94,8 @@ def row_count(path: str | Path) -> int | None:
         return None
 
 
-def open_chunks(path: str | Path, *, timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS) -> ChunkStream:
+def open_chunks(path: str | Path, *, timestamp: str | None = None, chunk_rows: int = DEFAULT_CHUNK_ROWS,
+                exclude=()) -> ChunkStream:
     """Open a CSV or Parquet file for streaming.
 
     Parameters
@@ -104,6 +105,8 @@ def open_chunks(path: str | Path, *, timestamp: str | None = None, chunk_rows: i
         Timestamp column; by default detected as :func:`pipelines.sources.read_table` does.
     chunk_rows : int
         Rows per chunk (the last one may be shorter).
+    exclude : sequence of str
+        Columns that are not channels, skipped where present (as ``read_table`` does).
 
     Raises
     ------
@@ -115,8 +118,8 @@ def open_chunks(path: str | Path, *, timestamp: str | None = None, chunk_rows: i
     if not path.is_file():
         raise DataError(f"{path}: file not found")
     if kind == "parquet":
-        return _open_parquet(path, timestamp, chunk_rows)
-    return _open_csv(path, timestamp, chunk_rows)
+        return _open_parquet(path, timestamp, chunk_rows, tuple(exclude))
+    return _open_csv(path, timestamp, chunk_rows, tuple(exclude))
 
 
 def _unreadable(path: Path, exc: Exception) -> DataError:
@@ -128,13 +131,13 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
 
 
 def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None, path: Path,
-                   stored_index: list[str] = ()) -> tuple[str | None, list[str]]:
+                   stored_index: list[str] = (), exclude: tuple[str, ...] = ()) -> tuple[str | None, list[str]]:
     """Timestamp column and channel columns (file order), with read_table's rules: ``sample``
     holds the columns in the order they are looked at for the timestamps; a stored index
-    column is never a channel."""
-    ts = timestamp_column(sample, timestamp, path)
+    column is never a channel, nor an ``exclude`` one."""
+    ts = timestamp_column(sample.drop(columns=[c for c in sample.columns if str(c) in exclude]), timestamp, path)
     skip = {name.lower() for name in LABEL_COLUMNS}
-    return ts, [n for n in names if n != ts and n.lower() not in skip and n not in stored_index]
+    return ts, [n for n in names if n != ts and n.lower() not in skip and n not in stored_index and n not in exclude]
 
 
 def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -166,7 +169,7 @@ def _chunks(tables: Iterator[pa.Table], ts: str | None, channels: list[str]) -> 
         start += table.num_rows
 
 
-def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkStream:
+def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple[str, ...]) -> ChunkStream:
     if path.stat().st_size == 0:
         raise DataError(f"{path}: empty file")
     try:
@@ -181,7 +184,7 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkSt
     names = stored_index + [n for n in schema.names if n not in stored_index]
     # dtypes only, for timestamp detection; without the pandas metadata, index columns stay columns
     sample = schema.remove_metadata().empty_table().select(names).to_pandas()
-    ts, channels = _split_columns(names, sample, timestamp, path, stored_index)
+    ts, channels = _split_columns(names, sample, timestamp, path, stored_index, exclude)
     columns = ([ts] if ts is not None else []) + channels
 
     def batches():
@@ -232,7 +235,7 @@ def _csv_reader(path: Path, delimiter: str, names: list[str] | None = None, skip
         raise
 
 
-def _open_csv(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkStream:
+def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple[str, ...]) -> ChunkStream:
     delimiter = sniff_delimiter(path)
     try:
         probe, raw = _csv_reader(path, delimiter)  # column types inferred from the first block
@@ -247,7 +250,7 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int) -> ChunkStream
     header = probe.schema.names
     names = _dedup(header)
     sample = pd.DataFrame({n: pd.Series(dtype=object) for n in names})  # pandas never parses dates in CSV
-    ts, channels = _split_columns(names, sample, timestamp, path)
+    ts, channels = _split_columns(names, sample, timestamp, path, exclude=exclude)
     probed = dict(zip(names, probe.schema.types))
     # pandas keeps booleans as they are and parses every other numeric column as float64
     fast = {n: pa.bool_() if pa.types.is_boolean(probed[n]) else pa.float64() for n in channels}

@@ -90,6 +90,8 @@ class RowParser:
     timestamp : str or None
         Name of the timestamp field; None finds the first field named like one of
         :data:`pipelines.sources.TIMESTAMP_NAMES` (case-insensitive) that is not a channel.
+    ignored : sequence of str, default ()
+        Fields that are not channels (``det.schema_.ignored``): skipped, not unexpected.
 
     Attributes
     ----------
@@ -97,14 +99,14 @@ class RowParser:
         Timestamp of the last accepted row.
     """
 
-    def __init__(self, channels, *, fmt: str = "jsonl", timestamp: str | None = None):
+    def __init__(self, channels, *, fmt: str = "jsonl", timestamp: str | None = None, ignored=()):
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r} is not one of {list(FORMATS)}")
         self.channels = tuple(channels)
         self.fmt = fmt
         self.timestamp = timestamp
         self.last_timestamp = None
-        self._known = frozenset(self.channels)
+        self._known = frozenset(self.channels) | frozenset(ignored)  # fields that are no unexpected channel
         self._key = None  # JSON: the timestamp field found in earlier messages
         self._header = None  # CSV: (delimiter, timestamp cell index, channel cell indices, n_cells)
 

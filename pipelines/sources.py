@@ -59,7 +59,8 @@ class Table:
     metadata : dict
         JSON-ready facts about how the table was made: for a bag or rostopic folder,
         ``{"alignment": AlignmentReport.to_dict()}``; with ``drop_leading``,
-        ``{"leading_rows_dropped": n}``; empty otherwise.
+        ``{"leading_rows_dropped": n}``; the ``exclude`` columns the file had, ``{"excluded":
+        [names]}``; empty otherwise.
     """
 
     frame: pd.DataFrame
@@ -214,7 +215,8 @@ def read_table(
     label_columns : sequence of str
         Column names (case-insensitive) split off into :attr:`Table.labels`.
     exclude : sequence of str
-        Further columns to drop (e.g. metadata).
+        Further columns to drop where present: columns that are not channels (a state name, a
+        sequence number; a model's :attr:`~anomaly.schema.Schema.ignored` columns).
     topics : sequence of str
         Bags and rostopic folders only: topic selections (see
         :func:`pipelines.rosbag.parse_topic`; default: every topic of a supported type in a
@@ -250,12 +252,10 @@ def read_table(
     raw, stored_index = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
+    excluded = [str(c) for c in raw.columns if str(c) in set(exclude)]
+    raw = raw.drop(columns=excluded)
     ts = timestamp_column(raw, timestamp, path)
-    raw = raw.drop(columns=[c for c in stored_index if c != ts])  # a stored row number is no channel
-    missing = [c for c in exclude if c not in raw.columns]
-    if missing:
-        raise DataError(f"{path}: columns to exclude {missing} not found")
-    raw = raw.drop(columns=list(exclude))
+    raw = raw.drop(columns=[c for c in stored_index if c != ts and c in raw.columns])  # a stored row number is no channel
     index = timestamp_index(raw[ts], path) if ts is not None else pd.RangeIndex(len(raw))
     body = raw.drop(columns=[ts]) if ts is not None else raw
     body.index = index
@@ -265,7 +265,8 @@ def read_table(
     frame = body.loc[:, [not flag for flag in is_label]]
     frame.columns = [str(c) for c in frame.columns]
     check_structure(frame, source=str(path))
+    metadata = {"excluded": excluded} if excluded else {}
     if not drop_leading:
-        return Table(frame, labels, str(path))
+        return Table(frame, labels, str(path), metadata)
     frame, dropped = drop_leading_rows(frame)
-    return Table(frame, labels.iloc[dropped:], str(path), {"leading_rows_dropped": dropped})
+    return Table(frame, labels.iloc[dropped:], str(path), {**metadata, "leading_rows_dropped": dropped})

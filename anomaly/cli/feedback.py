@@ -32,7 +32,8 @@ def feedback(
         frames, labels = [], []
         for path in paths:
             step(f"reading {path}")
-            table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None))
+            table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None),
+                             ignore=det.schema_.ignored)
             frames.append(table.frame)
             labels.append(event_labels(table.frame.index, reviewed, source=str(events)))
         check_same_channels(frames, [str(p) for p in paths])

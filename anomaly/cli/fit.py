@@ -22,7 +22,17 @@ import typer
 
 from anomaly import make_detector
 from anomaly.cli.console import err
-from anomaly.cli.inputs import anomaly_labels, check_nan_policy, check_same_channels, leading_note, read_log, resolve_logs
+from anomaly.cli.inputs import (
+    anomaly_labels,
+    check_ignored_found,
+    check_nan_policy,
+    check_same_channels,
+    ignored_columns,
+    leading_note,
+    read_log,
+    record_ignored,
+    resolve_logs,
+)
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
@@ -118,18 +128,20 @@ def _log_report(source: str, rows: int, frame: pd.DataFrame, leading: int, anoma
 
 
 def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_policy: str, normal_only: bool,
-                       step) -> tuple[list[pd.DataFrame], list[LogReport]]:
-    """Read every log, drop leading and (with ``normal_only``) labelled-anomalous rows, check them.
+                       step, ignore=()) -> tuple[list[pd.DataFrame], list[LogReport]]:
+    """Read every log, drop leading and (with ``normal_only``) labelled-anomalous rows, check them;
+    the ``ignore`` columns (not channels) are dropped.
 
     Returns
     -------
     frames : list of pandas.DataFrame, one per log
     reports : list of LogReport
     """
-    frames, reports = [], []
+    frames, reports, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
-        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz)
+        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore)
+        tables.append(table)
         frame = table.frame
         label = anomaly_labels(table.labels, None, required=False)
         anomalous = 0
@@ -139,6 +151,7 @@ def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_pol
         leading = table.metadata.get("leading_rows_dropped", 0)
         frames.append(frame)
         reports.append(_log_report(str(path), len(table.frame) + leading, frame, leading, anomalous))
+    check_ignored_found(ignore, tables)
     check_same_channels(frames, [str(p) for p in paths])
     rate = sampling_rate(frames[0].index)  # the model's
     for frame, report in zip(frames, reports):
@@ -154,6 +167,7 @@ def fit(
     detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),
+    ignore: str = typer.Option(None, "--ignore", help="Columns that are not channels (a state name, a sequence number, a frame id), comma-separated: left out of the model; score, stream and feedback drop them too.", rich_help_panel=DATA),
     labels: str = typer.Option(None, "--labels", help="Learn from labels: a label column of the logs (0/1, or text: normal, false_alarm or a fault type) or an events CSV (start,end,label). Fits a supervised head on the detector's errors and raw window features.", rich_help_panel=LABELS),
     unlabelled: str = typer.Option("ignore", "--unlabelled", help="With --labels: rows without a label (empty cells, rows outside every event) are left out (ignore) or taken as normal (normal).", rich_help_panel=LABELS),
     target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
@@ -187,14 +201,16 @@ def fit(
 ):
     """Fit a detector on normal data (one log or many) and save it as a directory."""
     check_nan_policy(nan_policy)
+    ignored = ignored_columns(ignore)
     with progress() as step:
         paths = resolve_logs(data)
         if labels is not None:
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
-                                novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy, step=step)
+                                novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
+                                step=step, ignore=ignored)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
-                                             normal_only=normal_only, step=step)
+                                             normal_only=normal_only, step=step, ignore=ignored)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
         rows = sum(len(f) for f in frames)
         what = f"{rows} rows x {frames[0].shape[1]} channels" + (f" from {len(frames)} logs" if len(frames) > 1 else "")
@@ -202,11 +218,15 @@ def fit(
         start = time.perf_counter()
         fit_with_progress(det, frames if len(frames) > 1 else frames[0], f"fitting {detector} on {what}", step, source=source)
         seconds = time.perf_counter() - start
+        record_ignored(det, ignored)
         step(f"saving {output}")
         det.save(output)
-        report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1]}
+        report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1], "ignored": list(ignored)}
         write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     _print_report(reports, Path(output))
+    if ignored:
+        err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
+                  highlight=False, soft_wrap=True)
     for line in conditions_lines(det):
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)

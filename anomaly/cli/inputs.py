@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import glob
 from collections.abc import Iterable
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -118,14 +119,53 @@ def resolve_logs(specs: Iterable[str | Path]) -> list[Path]:
 
 
 def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None,
-             label_column: str | None = None) -> Table:
+             label_column: str | None = None, ignore=()) -> Table:
     """:func:`pipelines.sources.read_table`, dropping the rows before every channel has a value
     when ``nan_policy`` fills gaps (``ffill``/``interpolate``; counted in
-    ``metadata["leading_rows_dropped"]``); ``label_column`` is split off with the known label columns."""
+    ``metadata["leading_rows_dropped"]``); ``label_column`` is split off with the known label
+    columns, the ``ignore`` columns (not channels: ``fit --ignore``, a model's
+    ``schema_.ignored``) are dropped where present."""
     path = Path(path)
-    drop = nan_policy in FILLING_POLICIES and not (is_bag(path) or is_rostopic_folder(path))
+    table_file = not (is_bag(path) or is_rostopic_folder(path))
+    drop = nan_policy in FILLING_POLICIES and table_file
     labels = LABEL_COLUMNS + ((label_column,) if label_column else ())
-    return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop, label_columns=labels)
+    return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop, label_columns=labels,
+                      exclude=tuple(ignore) if table_file else ())
+
+
+def ignored_columns(spec: str | None) -> tuple[str, ...]:
+    """The column names of ``fit --ignore a,b`` (none for None).
+
+    Raises
+    ------
+    ConfigError
+        An empty name (``a,,b``) or one named twice.
+    """
+    if spec is None:
+        return ()
+    names = tuple(name.strip() for name in spec.split(","))
+    if not all(names):
+        raise ConfigError(f"--ignore {spec!r}: an empty column name")
+    twice = sorted({name for name in names if names.count(name) > 1})
+    if twice:
+        raise ConfigError(f"--ignore {spec!r}: {twice} named twice")
+    return names
+
+
+def check_ignored_found(ignored: tuple[str, ...], tables: list[Table]) -> None:
+    """DataError for an ``--ignore`` column that none of the logs ``tables`` has (a misspelt name)."""
+    found = {name for table in tables for name in table.metadata.get("excluded", ())}
+    missing = [name for name in ignored if name not in found]
+    if missing:
+        raise DataError(f"--ignore: column(s) {missing} in none of the logs ({', '.join(t.source for t in tables[:3])}"
+                        f"{', ...' if len(tables) > 3 else ''})")
+
+
+def record_ignored(model, ignored: tuple[str, ...]) -> None:
+    """Record ``fit --ignore``'s columns in a fitted model's schema (a supervised head's detector's)."""
+    if ignored:
+        fitted = getattr(model, "detector_", model)
+        fitted.schema_ = replace(fitted.schema_, ignored=tuple(ignored))
 
 
 def leading_note(source, dropped: int) -> str | None:
@@ -160,7 +200,7 @@ def read_and_score(det, data: Path, timestamp: str | None, *, step, topics=(), r
     """Read ``data`` whole and score it with a loaded model: ``(table, errors, scores, flags)``."""
     step(f"reading {data}")
     table = read_log(data, timestamp=timestamp, nan_policy=det.nan_policy, topics=topics, rate_hz=rate_hz,
-                     label_column=getattr(det, "label_column", None))
+                     label_column=getattr(det, "label_column", None), ignore=det.schema_.ignored)
     step(f"scoring {len(table.frame)} rows")
     errors, scores, flags = det.evaluate_frame(table.frame, source=str(data))
     return table, errors, scores, flags

@@ -18,7 +18,7 @@ import pandas as pd
 
 from anomaly import DataError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_same_channels, read_log
+from anomaly.cli.inputs import check_ignored_found, check_same_channels, read_log, record_ignored
 from anomaly.supervised import SupervisedDetector
 from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events
 from pipelines.sinks import write_text
@@ -37,17 +37,20 @@ def log_labels(table, spec: str, events: pd.DataFrame | None, source: str) -> np
 
 
 def read_labelled_logs(paths: list[Path], spec: str, unlabelled: str, *, timestamp, topics, rate_hz, nan_policy: str,
-                       step) -> tuple[list[pd.DataFrame], list[np.ndarray]]:
-    """Every log and its labels (n_i,) (object arrays: "normal", a fault label or None)."""
+                       step, ignore=()) -> tuple[list[pd.DataFrame], list[np.ndarray]]:
+    """Every log and its labels (n_i,) (object arrays: "normal", a fault label or None); the
+    ``ignore`` columns (not channels) are dropped."""
     check_unlabelled_policy(unlabelled)  # before any file is read
     events = read_events(spec) if is_events_file(spec) else None
-    frames, labels = [], []
+    frames, labels, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
         table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
-                         label_column=None if events is not None else spec)
+                         label_column=None if events is not None else spec, ignore=ignore)
+        tables.append(table)
         frames.append(table.frame)
         labels.append(fill_unlabelled(log_labels(table, spec, events, str(path)), unlabelled))
+    check_ignored_found(ignore, tables)
     if events is not None and not any((~pd.isna(y)).any() for y in labels):
         spans = ", ".join(f"{f.index[0]} .. {f.index[-1]}" for f in frames[:3])
         raise DataError(f"{spec}: its events cover no row of the logs (they span {spans})")
@@ -61,10 +64,11 @@ def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
 
 
 def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled: str, target_fa_per_hour: float,
-                 novelty: bool = True, output: Path, timestamp, topics, rate_hz, nan_policy: str, step) -> None:
-    """Fit and save a :class:`SupervisedDetector` on ``det``'s errors; print what it learnt."""
+                 novelty: bool = True, output: Path, timestamp, topics, rate_hz, nan_policy: str, step, ignore=()) -> None:
+    """Fit and save a :class:`SupervisedDetector` on ``det``'s errors (``ignore``: columns that
+    are not channels); print what it learnt."""
     frames, labels = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
-                                        nan_policy=nan_policy, step=step)
+                                        nan_policy=nan_policy, step=step, ignore=ignore)
     check_same_channels(frames, [str(p) for p in paths])
     counts = label_counts(labels)
     head = SupervisedDetector(det, target_fa_per_hour=target_fa_per_hour, novelty=novelty,
@@ -74,6 +78,7 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
     start = time.perf_counter()
     head.fit(frames, labels)
     seconds = time.perf_counter() - start
+    record_ignored(head, ignore)
     step(f"saving {output}")
     head.save(output)
     report = {"logs": [{"source": str(p), "rows": len(f), "labels": label_counts([y])} for p, f, y in zip(paths, frames, labels)],

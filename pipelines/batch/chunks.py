@@ -203,7 +203,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         raise ConfigError(f"chunk_rows={chunk_rows!r} must be an integer >= 1")
     detector.check_fitted()
     source = str(path)
-    stream = open_chunks(path, timestamp=timestamp, chunk_rows=int(chunk_rows))
+    stream = open_chunks(path, timestamp=timestamp, chunk_rows=int(chunk_rows), exclude=detector.schema_.ignored)
     policy = detector.nan_policy
     checks = FileChecks(source, detector.schema_, policy)
     filler, pieces, flags = _Filler(policy, source), _Pieces(detector), _Flags(detector.thresholder_)

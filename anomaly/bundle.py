@@ -79,6 +79,7 @@ def save(detector, path: str | Path) -> Path:
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
             "alert_min_duration": detector.alert_min_duration_,  # a feedback round's on-delay (rows), or None
+            "stuck": {"limits": detector.stuck_limits_.tolist(), "scale": detector.stuck_scale_},
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
@@ -139,6 +140,11 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector.fingerprint_ = meta["fingerprint"]
         delay = meta.get("alert_min_duration")
         detector.alert_min_duration_ = None if delay is None else int(delay)
+        stuck = meta.get("stuck", {"limits": [0.0] * len(channels), "scale": 0.0})  # saved before stuck channels: none
+        detector.stuck_limits_ = np.asarray(stuck["limits"], dtype=np.float64)
+        detector.stuck_scale_ = float(stuck["scale"])
+        if detector.stuck_limits_.shape != (len(channels),):
+            raise ModelFileError(f"{path / META_FILE}: {len(detector.stuck_limits_)} stuck limits for {len(channels)} channels")
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:
         raise

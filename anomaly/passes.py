@@ -1,12 +1,13 @@
 """Scoring passes: the state that runs from the first to the last row of one file or stream.
 
-Two optional parts of the decision head carry state from row to row, so a file scored whole,
+Optional parts of the decision head carry state from row to row, so a file scored whole,
 block by block or as a stream (hop 1) gets the same scores only if that state travels with
 the rows:
 
 * baseline adaptation (``adapt``, :mod:`anomaly.adaptation`): each channel's slow error baseline;
 * the set-point channels' reference (:class:`anomaly.conditions.PassReference`): each one's
   mean over the first rows of the pass, which the pass's rows are measured against;
+* the stuck channels' runs (:mod:`anomaly.stuck`): how long each channel has held its value;
 * score smoothing (``smooth``): the score of a row is the mean of the raw row scores of the
   last ``smooth`` rows of the pass (fewer at its start), a causal moving average. Normal
   scores of a moving arm are spiky; a fault that lasts keeps the average up, a spike does not.
@@ -27,6 +28,7 @@ import numpy as np
 
 from anomaly.adaptation import Baseline, adapt_errors
 from anomaly.conditions import PassReference
+from anomaly.stuck import RunLengths
 from anomaly.validation import check_number
 
 __all__ = ["MovingAverage", "ScoringPass", "check_smooth"]
@@ -65,13 +67,16 @@ class MovingAverage:
 
 @dataclass
 class ScoringPass:
-    """The state of one pass: the adaptation baseline, the smoother and the set-point channels'
-    reference, each None when off (the reference is applied to the pass's rows by
-    :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them)."""
+    """The state of one pass: the adaptation baseline, the smoother, the set-point channels'
+    reference and the stuck channels' runs (:class:`anomaly.stuck.RunLengths`), each None when
+    off (the reference and the runs follow the pass's rows in
+    :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them; the runs reach the
+    scores in :meth:`anomaly.base.Detector.scores_of_errors`)."""
 
     baseline: Baseline | None = None
     smoother: MovingAverage | None = None
     reference: PassReference | None = None
+    stuck: RunLengths | None = None
 
     def scores(self, errors: np.ndarray, extra: np.ndarray | None, row_scores: Callable) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) and scores (n,) of the next rows' raw errors (n, c) and extra (n,) or None.

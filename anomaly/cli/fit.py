@@ -40,6 +40,7 @@ from anomaly.conditions import temperature_channels
 from anomaly.pauses import pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame, sampling_rate, time_ns
+from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, MIN_LIMIT_S
 from pipelines.preprocess import find_gaps
 from pipelines.sinks import write_text
 
@@ -227,13 +228,30 @@ def fit(
     if ignored:
         err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
                   highlight=False, soft_wrap=True)
-    for line in conditions_lines(det):
+    for line in [*conditions_lines(det), stuck_line(det)]:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
     how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
     rate = det.schema_.sampling_rate
     sampled = f"sampled at {rate:.4g} Hz" if rate is not None else "no timestamps: the alert rules count rows"
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
+
+
+def stuck_line(det) -> str:
+    """The line saying which channels the stuck-sensor check watches and after how long it alarms."""
+    limits, channels = det.stuck_limits_, det.schema_.channels
+    watched = np.flatnonzero(limits)
+    if not len(watched):
+        return "stuck sensors: no channel is watched (every one repeats its value on most training rows)"
+    rate = det.schema_.sampling_rate
+    low, high = limits[watched].min(), limits[watched].max()
+    span = f"{low / rate:.3g} s" + (f" .. {high / rate:.3g} s" if high > low else "") if rate else \
+        f"{low:.0f}" + (f" .. {high:.0f}" if high > low else "") + " rows"
+    left = [channels[i] for i in np.flatnonzero(limits == 0)]
+    unwatched = f"; not watched (their value repeats on most training rows): {', '.join(left)}" if left else ""
+    floor = f"{MIN_LIMIT_S:g} s" if rate else f"{MIN_LIMIT_ROWS} rows"
+    return (f"stuck sensors: {len(watched)} of {len(channels)} channels alarm when one holds its value for {span} "
+            f"({LIMIT_FACTOR:g}x its longest run in training, at least {floor}){unwatched}")
 
 
 def conditions_lines(det) -> list[str]:

@@ -76,7 +76,8 @@ def test_each_score_call_is_a_new_pass(logs, adapted):
 
 def test_without_adapt_nothing_changes(logs):
     plain = anomaly.PCADetector().fit(logs[0])
-    assert plain.start_pass() is None and plain.head_.reference_ is None
+    state = plain.start_pass()  # the stuck channels' runs only
+    assert state.baseline is None and state.stuck is not None and plain.head_.reference_ is None
     errors, scores = plain.errors_and_scores_scaled(plain.scaler_.transform(logs[1].to_numpy(np.float32)))
     assert_allclose(scores, plain.score(logs[1]).to_numpy())
 

@@ -362,7 +362,8 @@ def test_default_alert_rules_are_timed_at_the_models_rate():
     start = pd.Timestamp("2026-01-02")
     records = []
     for i in range(200):
-        row = np.full(3, 0.1) + (np.array([4.0, -4.0, 4.0]) if 100 <= i < 108 else 0.0)  # 8 rows (0.4 s) out
+        row = 0.1 + 0.01 * rng.normal(size=3) + (np.array([4.0, -4.0, 4.0]) if 100 <= i < 108 else 0.0)  # 8 rows (0.4 s) out
+        # (noise: rows that repeat one value for 1 s are a stuck sensor's)
         step = scorer.push(start + pd.Timedelta(milliseconds=50 * i), row)
         records += [] if step is None else step.alerts
     assert [r.kind for r in records] == ["alert", "end"]

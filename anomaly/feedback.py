@@ -19,6 +19,10 @@ A reviewer marks alarms as ``false_alarm`` (or ``normal``) or with a fault label
   ``benchmarks/feedback.py``: three rounds on normal runs took the fresh runs' false alarms from
   20 to 8 an hour with the on-delay alone, 12 with the threshold alone, 0 with both; fault
   recall unchanged in all three);
+* **stuck sensors** (any model, first): a channel that held one value past its stuck limit
+  (:mod:`anomaly.stuck`) inside a reviewed false alarm may now hold it four times as long as
+  the longest such hold (:func:`raise_stuck_limits`); the threshold is then raised only for
+  what is left, not to silence a score that grows with the hold;
 * **a supervised head**: the reviewed rows join its training rows (false alarms as normal,
   fault labels as faults), its classifiers are refitted, and its threshold rises, if needed,
   until the reviewed false alarms are silent under the new classifier (with the same cap).
@@ -47,11 +51,12 @@ from anomaly.decisions.runs import event_ranges
 from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
 from anomaly.pauses import pass_slices
+from anomaly.stuck import LIMIT_FACTOR, RunLengths
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
-__all__ = ["FEEDBACK_FILE", "HISTORY", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "new_round", "on_delay", "review", "rounds",
-           "save_round", "set_threshold", "silencing_level"]
+__all__ = ["FEEDBACK_FILE", "HISTORY", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "new_round", "on_delay", "raise_stuck_limits",
+           "review", "rounds", "save_round", "set_threshold", "silencing_level"]
 
 #: The rounds so far, in the model directory.
 FEEDBACK_FILE = "feedback.json"
@@ -89,6 +94,8 @@ class Round:
         The alert on-delay, in rows at the model's rate.
     previous : str
         Where the model before this round is kept (relative to the model directory).
+    stuck_limits_raised : dict of str to [float, float]
+        Channels whose stuck limit (rows, :mod:`anomaly.stuck`) the round raised: before, after.
     """
 
     round: int
@@ -106,6 +113,7 @@ class Round:
     min_duration_before: int
     min_duration_after: int
     previous: str = field(default="")
+    stuck_limits_raised: dict = field(default_factory=dict)
 
 
 def alarms(scores: np.ndarray, level: float, rules: DecisionRules = DEFAULT_RULES) -> list[tuple[int, int]]:
@@ -245,6 +253,36 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
     return lo if left(lo) <= fewest else top  # ... but a cooldown can break that: then the longest
 
 
+def raise_stuck_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, list[float]]:
+    """Raise the stuck limit of each channel that held one value past it inside a reviewed
+    false alarm to :data:`anomaly.stuck.LIMIT_FACTOR` times the longest such run (a hold the
+    reviewer calls normal), in place; returns ``{channel: [before, after]}`` (rows).
+
+    Without this a threshold raise would have to silence the stuck score, which grows with
+    the run: a 60 s hold past a 1 s limit would lift the threshold 60-fold for every fault.
+    """
+    limits = detector.stuck_limits_
+    watched = np.where(limits > 0, 1.0, 0.0)  # ratios to a limit of 1 row: the runs themselves
+    longest = np.zeros(len(limits))
+    for frame, false in zip(logs, false_rows):
+        if not false.any():
+            continue
+        _, values = detector.prepare(frame, "the reviewed log")
+        for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
+            runs = RunLengths(watched)
+            runs.push(values[rows])
+            inside = runs.take(rows.stop - rows.start)[false[rows]]
+            if len(inside):
+                longest = np.maximum(longest, inside.max(axis=0))
+    past = (limits > 0) & (longest >= limits)
+    raised = {}
+    for j in np.flatnonzero(past):
+        after = LIMIT_FACTOR * float(longest[j])
+        raised[detector.schema_.channels[j]] = [float(limits[j]), after]
+        limits[j] = after
+    return raised
+
+
 def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     """One feedback round on a loaded model (changed in place).
 
@@ -260,7 +298,8 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     -------
     model, dict
         The model and the round's counts (``rows``, ``threshold_before``/``after``,
-        ``min_duration_before``/``after``, ``faults_still_alarmed``, ``false_alarms_left``).
+        ``min_duration_before``/``after``, ``faults_still_alarmed``, ``false_alarms_left``,
+        ``stuck_limits_raised``: :func:`raise_stuck_limits`, applied before the rest).
 
     Raises
     ------
@@ -288,6 +327,12 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
             if not (s[start:end + 1] > before).any():
                 raise DataError(f"the false alarm reviewed at {f.index[start]} .. {f.index[end]} was not flagged by this model "
                                 "on these logs: review its own alarms")
+    raised = raise_stuck_limits(model.detector_ if supervised else model, logs, [y == NORMAL for y in labels])
+    if raised:  # the runs reviewed as normal no longer reach the scores
+        if supervised:
+            features = [model.features(f) for f in logs]
+        else:
+            scores = [model.evaluate_frame(f)[1].to_numpy() for f in logs]
     if supervised:
         model.training_ = {"X": np.vstack([model.training_["X"], *(x[k] for x, k in zip(features, known))]),
                            "labels": np.concatenate([model.training_["labels"], *(y[k].astype(str) for y, k in zip(labels, known))])}
@@ -318,7 +363,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     still = sum(bool(alarms_within(s, after, rows, rules)) for s, rows in faults)
     return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
                    "min_duration_before": delay_before, "min_duration_after": int(rules.min_duration),
-                   "faults_still_alarmed": int(still), "false_alarms_left": int(left)}
+                   "faults_still_alarmed": int(still), "false_alarms_left": int(left), "stuck_limits_raised": raised}
 
 
 def set_threshold(model, level: float) -> None:
@@ -344,8 +389,9 @@ def rounds(path: str | Path) -> list[dict]:
 def save_round(path: str | Path, model, record: Round) -> Path:
     """Write ``model`` over its directory ``path`` with the round recorded; the old model goes to ``history/``.
 
-    Only what a round changes is rewritten (a detector's threshold in ``detector.json``; a
-    supervised head's classifiers, training rows and threshold); the rest is copied.
+    Only what a round changes is rewritten (a detector's threshold, on-delay and stuck limits in
+    ``detector.json``; a supervised head's classifiers, training rows and threshold, and its
+    detector's stuck limits); the rest is copied.
     """
     path = Path(path)
     supervised = isinstance(model, SupervisedDetector)
@@ -359,13 +405,16 @@ def save_round(path: str | Path, model, record: Round) -> Path:
         if (path / HISTORY).is_dir():
             shutil.copytree(path / HISTORY, tmp / HISTORY)
         shutil.copytree(path, tmp / previous, ignore=shutil.ignore_patterns(HISTORY))
-        if supervised:
-            model.save_head(tmp)
-        else:
-            meta = json.loads((tmp / DETECTOR_FILE).read_text())
+        detector = model.detector_ if supervised else model
+        meta_file = tmp / "detector" / DETECTOR_FILE if supervised else tmp / DETECTOR_FILE
+        meta = json.loads(meta_file.read_text())
+        meta["stuck"] = {"limits": detector.stuck_limits_.tolist(), "scale": detector.stuck_scale_}
+        if not supervised:
             meta["threshold"] = model.thresholder_.to_dict()
             meta["alert_min_duration"] = model.alert_min_duration_
-            (tmp / DETECTOR_FILE).write_text(json.dumps(meta, indent=2))
+        meta_file.write_text(json.dumps(meta, indent=2))
+        if supervised:
+            model.save_head(tmp)
         (tmp / FEEDBACK_FILE).write_text(json.dumps([*history, asdict(record)], indent=2))
 
     return atomic_directory(path, write, marker=marker)

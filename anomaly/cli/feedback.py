@@ -53,6 +53,8 @@ def feedback(
     rate = det.schema_.sampling_rate
     delay = ("" if record.min_duration_after == record.min_duration_before else
              f"; alert on-delay {duration(record.min_duration_before, rate)} -> {duration(record.min_duration_after, rate)}")
+    delay += "".join(f"; {name} may hold its value {duration(round(before), rate)} -> {duration(round(after), rate)}"
+                     for name, (before, after) in record.stuck_limits_raised.items())
     err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
               f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}{delay}"
               f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"

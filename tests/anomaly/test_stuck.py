@@ -12,6 +12,7 @@ import pytest
 from pass_checks import assert_paths_agree
 
 from anomaly import PCADetector, load
+from anomaly.feedback import new_round, review, save_round
 from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, RunLengths, fit_stuck_limits, longest_runs
 
 
@@ -128,3 +129,26 @@ def test_models_saved_before_stuck_limits_call_nothing_stuck(detector, tmp_path)
     assert not old.stuck_limits_.any()
     stuck = frozen(arm_like(2000, 7, start="2026-01-02"), "vibration", 800, 1400)
     assert not old.predict(stuck).iloc[900:1400].all()
+
+
+def test_a_hold_reviewed_as_normal_raises_that_channels_limit_not_the_threshold(detector, tmp_path):
+    detector.save(tmp_path / "m")
+    model = load(tmp_path / "m")
+    log = frozen(arm_like(2000, 11, start="2026-01-05"), "vibration", 800, 1300, value=0.0)  # a 5 s hold, normal says the reviewer
+    labels = np.full(len(log), None, dtype=object)
+    labels[800:1300] = "normal"
+    before = model.threshold_
+    model, counts = review(model, [log], [labels])
+    at = model.schema_.channels.index("vibration")
+    assert counts["stuck_limits_raised"] == {"vibration": [100.0, LIMIT_FACTOR * 500]}
+    assert model.stuck_limits_[at] == LIMIT_FACTOR * 500 and detector.stuck_limits_[at] == 100.0
+    assert counts["threshold_after"] < 1.5 * before  # the 5 s hold scored 5x the threshold: not what was raised
+    again = frozen(arm_like(2000, 12, start="2026-01-06"), "vibration", 800, 1300, value=0.0)
+    blind = copy.deepcopy(model)
+    blind.stuck_limits_ = np.zeros_like(model.stuck_limits_)
+    np.testing.assert_allclose(model.score(again).to_numpy(), blind.score(again).to_numpy(), rtol=1e-6)
+    assert model.predict(frozen(again, "ch3", 1500, 1700)).iloc[1610:1700].all()  # another channel's freeze still alarms
+    save_round(tmp_path / "m", model, new_round(tmp_path / "m", by="test", events_file="reviewed.csv", logs=["log.csv"],
+                                                false_alarms=1, faults={}, counts=counts))
+    assert load(tmp_path / "m").stuck_limits_[at] == LIMIT_FACTOR * 500
+    assert load(tmp_path / "m" / "history" / "round-1").stuck_limits_[at] == 100.0

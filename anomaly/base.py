@@ -386,8 +386,8 @@ class Detector(Params, ABC):
         return self.scores_of_errors(*self.errors_and_extra_scaled(Z), state)
 
     def start_pass(self) -> ScoringPass | None:
-        """The state of a new scoring pass (a file, a stream), or None without ``adapt``, ``smooth``
-        and set-point channels."""
+        """The state of a new scoring pass (a file, a stream), or None without ``adapt``, ``smooth``,
+        set-point channels and stuck-channel limits."""
         state, reference = self.head_.start(), self.conditions_.start_reference()
         limits = getattr(self, "stuck_limits_", None)
         stuck = RunLengths(limits) if limits is not None and limits.any() else None
@@ -399,7 +399,9 @@ class Detector(Params, ABC):
         """Scaled rows (m, c) of the pass of ``state``, the last ``new`` (default: all) of them new,
         as the detector sees them (m, c): the set-point channels as their distance beyond the span
         between the pass's start and their training level
-        (:class:`anomaly.conditions.PassReference`). Unchanged without a reference."""
+        (:class:`anomaly.conditions.PassReference`). Unchanged without a reference. The new
+        rows (all of them on the pass's first call) also go to the pass's stuck-channel runs
+        (:class:`anomaly.stuck.RunLengths`)."""
         if state is None:
             return Z
         if state.stuck is not None:  # the raw scaled rows: a frozen reading repeats there

@@ -41,6 +41,8 @@ LIMIT_FACTOR = 4.0
 MIN_LIMIT_S = 1.0
 #: ... or this many rows without timestamps.
 MIN_LIMIT_ROWS = 100
+#: :meth:`RunLengths.push` works through a pass's rows in blocks of this many.
+PUSH_BLOCK = 65536
 
 
 def longest_runs(values: np.ndarray) -> np.ndarray:
@@ -104,18 +106,21 @@ class RunLengths:
         self.taken = 0  # pass position of the first pending row
 
     def push(self, rows: np.ndarray) -> None:
-        """The next rows (m, c) of the pass (any values with equality: raw or scaled)."""
+        """The next rows (m, c) of the pass (any values with equality: raw or scaled), in blocks
+        of at most :data:`PUSH_BLOCK` rows (bounded temporaries on a whole file)."""
+        for start in range(0, len(rows), PUSH_BLOCK):
+            self._push_block(rows[start : start + PUSH_BLOCK])
+
+    def _push_block(self, rows: np.ndarray) -> None:
         m = len(rows)
-        if not m:
-            return
         previous = np.concatenate([rows[:1] if self._last is None else self._last[None], rows[:-1]])
         change = rows != previous
         if self._last is None:
             change[0] = True
-        steps = np.arange(m)[:, None]
-        since = np.maximum.accumulate(np.where(change, steps, -1), axis=0)  # row of the run's start in this push, -1: before it
+        steps = np.arange(m, dtype=np.int32)[:, None]
+        since = np.maximum.accumulate(np.where(change, steps, -1), axis=0)  # row of the run's start in this block, -1: before it
         runs = np.where(since >= 0, steps - since + 1, self._run[None] + steps + 1)
-        self._last, self._run = np.array(rows[-1]), runs[-1]
+        self._last, self._run = np.array(rows[-1]), runs[-1].astype(np.int64)
         self._pending = np.concatenate([self._pending, runs.astype(np.float32) * self._inverse])
         self.pushed += m
 

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from pass_checks import assert_paths_agree
 
-from anomaly import PCADetector, load
+from anomaly import PCADetector, load, stuck
 from anomaly.feedback import new_round, review, save_round
 from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, RunLengths, fit_stuck_limits, longest_runs
 
@@ -49,7 +49,7 @@ def test_longest_runs_and_which_channels_qualify():
     assert fit_stuck_limits([runs], 1.0)[0] == LIMIT_FACTOR * 3  # at 1 Hz the floor is 1 row
 
 
-def test_run_lengths_do_not_depend_on_the_cut():
+def test_run_lengths_do_not_depend_on_the_cut(monkeypatch):
     rng = np.random.default_rng(1)
     rows = np.repeat(rng.integers(0, 3, size=(60, 2)).astype(float), rng.integers(1, 6, size=60), axis=0)
     limits = np.array([4.0, 0.0])
@@ -62,6 +62,10 @@ def test_run_lengths_do_not_depend_on_the_cut():
         cut.push(rows[lo:hi])
         parts.append(cut.take(hi - lo))
     np.testing.assert_array_equal(np.concatenate(parts), expected)
+    monkeypatch.setattr(stuck, "PUSH_BLOCK", 7)  # a whole pass worked through in blocks
+    blocks = RunLengths(limits)
+    blocks.push(rows)
+    np.testing.assert_array_equal(blocks.take(len(rows)), expected)
     assert (expected[:, 1] == 0).all()  # a channel without a limit never counts
     runs = expected[:, 0] * 4.0
     assert runs[0] == 1 and ((runs[1:] == 1) | (runs[1:] == runs[:-1] + 1)).all()

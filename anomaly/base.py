@@ -425,8 +425,8 @@ class Detector(Params, ABC):
         errors, scores = state.scores(errors, extra, self.row_scores)
         if state.stuck is None:
             return errors, scores
-        ratios = state.stuck.take(len(scores))  # (n, c), >= 1 past a channel's limit
-        if not (ratios >= 1.0).any():
+        ratios = state.stuck.take(len(scores))  # (n, c), >= 1 past a channel's limit; None: no run reaches one
+        if ratios is None or not (ratios >= 1.0).any():
             return errors, scores
         past = np.where(ratios >= 1.0, ratios, 0.0).max(axis=1)
         return self.head_.name_stuck(errors, ratios), np.maximum(scores, self.stuck_scale_ * past)

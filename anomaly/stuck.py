@@ -24,7 +24,7 @@ Measured (``benchmarks/stuck.py``): 40 isolated freezes on the simulated arm, ev
 0.65 -> 1.00, HitRate@150 % 0.25 -> 0.93; false alarms per hour unchanged at every operating
 condition of the arm and on ALFA, and no row of SMD's, ASD's or ALFA's test data past a limit
 (their longest run of a watched channel is at most 0.70 of its limit), so their F1 and AUC-PR
-are unchanged.
+are unchanged. Cost: batch scoring 1.02x, the stream scorer 1.25x (7 us a row).
 """
 
 from __future__ import annotations
@@ -99,9 +99,11 @@ class RunLengths:
         self.limits = np.asarray(limits, dtype=np.float64)
         self._on = self.limits > 0
         self._inverse = np.where(self._on, 1.0 / np.where(self._on, self.limits, 1.0), 0.0).astype(np.float32)
+        self._reach = np.where(self._on, np.ceil(self.limits), 2.0**62).astype(np.int64)  # rows at which a run reaches its limit
         self._last: np.ndarray | None = None  # (c,) the last row pushed
         self._run = np.zeros(len(self.limits), dtype=np.int64)  # its runs
-        self._pending = np.zeros((0, len(self.limits)), dtype=np.float32)  # ratios of rows pushed, not yet taken
+        # rows pushed, not yet taken, oldest first: their ratios (m_i, c), or m_i for rows none of whose runs reaches a limit
+        self._pending: list[np.ndarray | int] = []
         self.pushed = 0  # rows pushed (pass positions)
         self.taken = 0  # pass position of the first pending row
 
@@ -112,27 +114,73 @@ class RunLengths:
             self._push_block(rows[start : start + PUSH_BLOCK])
 
     def _push_block(self, rows: np.ndarray) -> None:
-        m = len(rows)
+        m, c = rows.shape
+        if m == 1 and self._last is not None:  # a stream's row: the same arithmetic, without the block's
+            self._run = np.where(rows[0] == self._last, self._run + 1, 1)
+            self._last = rows[0].copy()
+            self._pending.append((self._run * self._inverse)[None].astype(np.float32) if (self._run >= self._reach).any() else 1)
+            self.pushed += 1
+            return
         previous = np.concatenate([rows[:1] if self._last is None else self._last[None], rows[:-1]])
-        change = rows != previous
+        change = np.ascontiguousarray((rows != previous).T)  # (c, m): where each channel's value changes
         if self._last is None:
-            change[0] = True
-        steps = np.arange(m, dtype=np.int32)[:, None]
-        since = np.maximum.accumulate(np.where(change, steps, -1), axis=0)  # row of the run's start in this block, -1: before it
-        runs = np.where(since >= 0, steps - since + 1, self._run[None] + steps + 1)
-        self._last, self._run = np.array(rows[-1]), runs[-1].astype(np.int64)
-        self._pending = np.concatenate([self._pending, runs.astype(np.float32) * self._inverse])
+            change[:, 0] = True
+        self._last = np.array(rows[-1])
         self.pushed += m
+        ratios, run = None, self._run.copy()
+        for j in range(c):  # the runs of each channel; rows worked out only where a run reaches its limit
+            starts = np.flatnonzero(change[j])
+            carried = 0 if len(starts) and starts[0] == 0 else int(run[j])  # the run going on from the last block
+            run[j] = m - starts[-1] if len(starts) else run[j] + m
+            if not self._on[j]:
+                continue
+            if not carried:
+                bounds = np.append(starts, m)
+            else:
+                bounds = np.concatenate([[0], starts, [m]])
+            reach = int(self._reach[j])
+            lengths = np.diff(bounds)
+            lengths[0] += carried
+            for k in np.flatnonzero(lengths >= reach):
+                start, end = int(bounds[k]), int(bounds[k + 1])
+                offset = carried if k == 0 else 0
+                first = max(start, start + reach - 1 - offset)
+                if ratios is None:
+                    ratios = np.zeros((m, c), dtype=np.float32)
+                ratios[first:end, j] = (np.arange(first, end) - start + 1 + offset) * self._inverse[j]
+        self._run = run
+        self._pending.append(m if ratios is None else ratios)
 
     def skip_to(self, position: int) -> None:
         """Drop the pending ratios of the pass's rows before ``position`` (rows never scored)."""
-        drop = min(max(int(position) - self.taken, 0), len(self._pending))
-        self._pending, self.taken = self._pending[drop:], self.taken + drop
+        self._next(min(max(int(position) - self.taken, 0), self.pushed - self.taken))
 
-    def take(self, n: int) -> np.ndarray:
-        """Ratios (n, c) float32 of the next ``n`` scored rows (run / limit; 0 where off)."""
-        if n > len(self._pending):
-            raise ValueError(f"{n} rows scored, but {len(self._pending)} pushed and not yet scored")
-        out, self._pending = self._pending[:n], self._pending[n:]
+    def take(self, n: int) -> np.ndarray | None:
+        """Ratios (n, c) float32 of the next ``n`` scored rows (run / limit; 0 where off), exact
+        wherever a run reaches its limit (ratio >= 1); None when none of these rows has such a run
+        (blocks in which no run can reach its limit are not worked out row by row: 0 there)."""
+        if n > self.pushed - self.taken:
+            raise ValueError(f"{n} rows scored, but {self.pushed - self.taken} pushed and not yet scored")
+        return self._next(n)
+
+    def _next(self, n: int) -> np.ndarray | None:
+        """The next ``n`` pending rows' ratios (n, c) or None (see :meth:`take`), removed from the pending blocks."""
+        out, left = [], n
+        while left:
+            block = self._pending[0]
+            size = block if isinstance(block, int) else len(block)
+            part = min(size, left)
+            if part == size:
+                self._pending.pop(0)
+            else:
+                self._pending[0] = size - part if isinstance(block, int) else block[part:]
+            out.append(part if isinstance(block, int) else block[:part])
+            left -= part
         self.taken += n
-        return out
+        if all(isinstance(part, int) for part in out):
+            return None
+        if len(out) == 1:
+            return out[0]
+        zeros = np.zeros((0, len(self.limits)), dtype=np.float32)
+        return np.concatenate([np.zeros((part, len(self.limits)), np.float32) if isinstance(part, int) else part
+                               for part in out] or [zeros])

@@ -49,30 +49,42 @@ def test_longest_runs_and_which_channels_qualify():
     assert fit_stuck_limits([runs], 1.0)[0] == LIMIT_FACTOR * 3  # at 1 Hz the floor is 1 row
 
 
+def past(ratios, n: int) -> np.ndarray:
+    """Ratios (n, c) where a run reaches its limit, else 0 (what ``take`` guarantees; None: none)."""
+    return np.zeros((n, 2), np.float32) if ratios is None else np.where(ratios >= 1.0, ratios, 0.0)
+
+
 def test_run_lengths_do_not_depend_on_the_cut(monkeypatch):
     rng = np.random.default_rng(1)
-    rows = np.repeat(rng.integers(0, 3, size=(60, 2)).astype(float), rng.integers(1, 6, size=60), axis=0)
+    rows = np.repeat(rng.integers(0, 3, size=(60, 2)).astype(float), rng.integers(1, 8, size=60), axis=0)
     limits = np.array([4.0, 0.0])
+    runs = np.ones(len(rows))  # the runs of channel 0, row by row
+    for t in range(1, len(rows)):
+        runs[t] = runs[t - 1] + 1 if rows[t, 0] == rows[t - 1, 0] else 1
+    assert runs.max() >= 6
     whole = RunLengths(limits)
     whole.push(rows)
     expected = whole.take(len(rows))
+    np.testing.assert_array_equal(expected[:, 0], np.where(runs >= 4, runs / 4, 0))
+    assert (expected[:, 1] == 0).all()  # a channel without a limit never counts
     cut = RunLengths(limits)
     parts = []
-    for lo, hi in ((0, 1), (1, 7), (7, 8), (8, 100), (100, len(rows))):
+    for lo, hi in ((0, 1), (1, 2), (2, 7), (7, 8), (8, 100), (100, len(rows))):  # pieces of one row too (the stream's)
         cut.push(rows[lo:hi])
-        parts.append(cut.take(hi - lo))
-    np.testing.assert_array_equal(np.concatenate(parts), expected)
-    monkeypatch.setattr(stuck, "PUSH_BLOCK", 7)  # a whole pass worked through in blocks
-    blocks = RunLengths(limits)
-    blocks.push(rows)
-    np.testing.assert_array_equal(blocks.take(len(rows)), expected)
-    assert (expected[:, 1] == 0).all()  # a channel without a limit never counts
-    runs = expected[:, 0] * 4.0
-    assert runs[0] == 1 and ((runs[1:] == 1) | (runs[1:] == runs[:-1] + 1)).all()
+        parts.append(past(cut.take(hi - lo), hi - lo))
+    np.testing.assert_array_equal(np.concatenate(parts), past(expected, len(rows)))
+    for block in (7, 3):  # a whole pass worked through in blocks, some too short to reach the limit
+        monkeypatch.setattr(stuck, "PUSH_BLOCK", block)
+        blocks = RunLengths(limits)
+        blocks.push(rows)
+        np.testing.assert_array_equal(past(blocks.take(len(rows)), len(rows)), past(expected, len(rows)))
+    quiet = RunLengths(np.array([100.0, 0.0]))
+    quiet.push(rows)
+    assert quiet.take(len(rows)) is None  # no run reaches 100 rows: nothing worked out row by row
     skipping = RunLengths(limits)
     skipping.push(rows[:10])
     skipping.skip_to(7)
-    np.testing.assert_array_equal(skipping.take(3), expected[7:10])
+    np.testing.assert_array_equal(past(skipping.take(3), 3), past(expected[7:10], 3))
     with pytest.raises(ValueError, match="1 rows scored, but 0 pushed"):
         skipping.take(1)
 

@@ -15,10 +15,10 @@ not a switch, a held low-rate topic or a counter at rest). Its limit is
 :data:`LIMIT_FACTOR` times that longest run and at least :data:`MIN_LIMIT_S` seconds
 (:data:`MIN_LIMIT_ROWS` rows without timestamps). :class:`RunLengths` follows each channel's
 current run through a scoring pass, fed the pass's rows in order however it is cut (a whole
-file, blocks of a file, a stream), and gives each scored row the ratio of each channel's run to
-its limit: the detector scores a row at least ``stuck_scale_ x`` the largest ratio (the
-training threshold at 1, so a run past its limit alarms under the alert rules like any other
-score) and names that channel first.
+file, blocks of a file, a stream), and gives each scored row in which a run has reached its
+limit the ratio of that run to the limit: the detector scores such a row at least
+``stuck_scale_ x`` the largest ratio (the training threshold at 1, so a run past its limit
+alarms under the alert rules like any other score) and names that channel first.
 
 Measured (``benchmarks/stuck.py``): 40 isolated freezes on the simulated arm, event recall
 0.65 -> 1.00, HitRate@150 % 0.25 -> 0.93; false alarms per hour unchanged at every operating
@@ -83,11 +83,15 @@ def fit_stuck_limits(logs: list[np.ndarray], sampling_rate: float | None) -> np.
 
 
 class RunLengths:
-    """Each channel's current run through one scoring pass, as ratios to its limit.
+    """Each channel's current run through one scoring pass, as ratios to its limit where a run
+    reaches it.
 
     Fed the pass's rows in order with :meth:`push` (all of them, warm-up rows included, in any
     cut), it hands the ratios of the rows scored, in order, to :meth:`take`; a caller that
     scores only the newest rows (a stream) or skips a warm-up first says so with :meth:`skip_to`.
+    Only the rows where a run reaches its limit are worked out one by one (a block's change
+    positions per channel tell where the runs are), so a pass without a stuck channel costs
+    one comparison of each row with the row before.
 
     Parameters
     ----------

@@ -32,6 +32,7 @@ from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
+from anomaly.noise import NoiseLevels, fit_noise_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
@@ -163,9 +164,13 @@ class Detector(Params, ABC):
     stuck_limits_ : ndarray of shape (n_channels,)
         Rows a channel may hold one value before it counts as stuck (:mod:`anomaly.stuck`);
         0 for channels never called stuck (models saved before have none).
-    stuck_scale_ : float
-        A row's score is at least ``stuck_scale_`` times its largest run-to-limit ratio (the
-        threshold at fit time: a feedback round that raises the threshold silences short freezes too).
+    noise_limits_ : ndarray of shape (n_channels,)
+        The root mean square of its second difference over 25 rows (scaled) past which a
+        channel counts as noisy (:mod:`anomaly.noise`); 0 for channels not watched.
+    sensor_scale_ : float
+        A row past a sensor check's limit scores at least ``sensor_scale_`` times its largest
+        ratio to a limit (the threshold at fit time: a feedback round that raises the threshold
+        silences short ones too).
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
     conditions_ : ConditionChannels
@@ -371,7 +376,8 @@ class Detector(Params, ABC):
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
-        self.stuck_scale_ = self.threshold_  # a run at its limit scores the training threshold
+        self.noise_limits_ = fit_noise_limits([self.scaler_.transform(v) for v in logs])
+        self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 
@@ -387,25 +393,26 @@ class Detector(Params, ABC):
 
     def start_pass(self) -> ScoringPass | None:
         """The state of a new scoring pass (a file, a stream), or None without ``adapt``, ``smooth``,
-        set-point channels and stuck-channel limits."""
+        set-point channels and sensor checks."""
         state, reference = self.head_.start(), self.conditions_.start_reference()
-        limits = getattr(self, "stuck_limits_", None)
-        stuck = RunLengths(limits) if limits is not None and limits.any() else None
-        if reference is None and stuck is None:
+        stuck, noise = getattr(self, "stuck_limits_", None), getattr(self, "noise_limits_", None)
+        stuck = RunLengths(stuck) if stuck is not None and stuck.any() else None
+        noise = NoiseLevels(noise) if noise is not None and noise.any() else None
+        if reference is None and stuck is None and noise is None:
             return state
-        return replace(state or ScoringPass(), reference=reference, stuck=stuck)
+        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise)
 
     def pass_rows(self, Z: np.ndarray, state: ScoringPass | None, new: int | None = None) -> np.ndarray:
         """Scaled rows (m, c) of the pass of ``state``, the last ``new`` (default: all) of them new,
         as the detector sees them (m, c): the set-point channels as their distance beyond the span
         between the pass's start and their training level
         (:class:`anomaly.conditions.PassReference`). Unchanged without a reference. The new
-        rows (all of them on the pass's first call) also go to the pass's stuck-channel runs
-        (:class:`anomaly.stuck.RunLengths`)."""
+        rows (all of them on the pass's first call) also go to the pass's sensor checks
+        (:class:`anomaly.stuck.RunLengths`, :class:`anomaly.noise.NoiseLevels`)."""
         if state is None:
             return Z
-        if state.stuck is not None:  # the raw scaled rows: a frozen reading repeats there
-            state.stuck.push(Z if new is None or not state.stuck.pushed else Z[len(Z) - int(new):])
+        for check in state.sensor_checks():  # the scaled rows themselves: a frozen reading repeats there
+            check.push(Z if new is None or not check.pushed else Z[len(Z) - int(new):])
         return Z if state.reference is None else state.reference(Z, new)
 
     def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, state: ScoringPass | None = None
@@ -414,22 +421,23 @@ class Detector(Params, ABC):
 
         Without a ``state`` the errors are returned as they are with their row scores; with one
         they continue its pass (:meth:`anomaly.passes.ScoringPass.scores`) and it advances; its
-        stuck channels (:mod:`anomaly.stuck`) then raise the score of a row in which a channel's
-        run is past its limit to at least ``stuck_scale_`` times the largest ratio of such a
-        run to its limit (other rows keep their scores), and the error
-        of a channel past its limit to the row's largest (calibrated) error times its ratio, so
-        that it is named first.
+        sensor checks (stuck channels, :mod:`anomaly.stuck`; noisy ones, :mod:`anomaly.noise`)
+        then raise the score of a row in which a channel is past a check's limit to at least
+        ``sensor_scale_`` times its largest ratio to the limit (other rows keep their scores),
+        and the error of such a channel to the row's largest (calibrated) error times its
+        ratio, so that it is named first.
         """
         if state is None:
             return errors, self.row_scores(errors, extra)
         errors, scores = state.scores(errors, extra, self.row_scores)
-        if state.stuck is None:
+        taken = [ratios for check in state.sensor_checks() if (ratios := check.take(len(scores))) is not None]
+        if not taken:  # (n, c) each, >= 1 past a channel's limit; None: no row reaches one
             return errors, scores
-        ratios = state.stuck.take(len(scores))  # (n, c), >= 1 past a channel's limit; None: no run reaches one
-        if ratios is None or not (ratios >= 1.0).any():
+        ratios = np.maximum.reduce(taken)
+        if not (ratios >= 1.0).any():
             return errors, scores
         past = np.where(ratios >= 1.0, ratios, 0.0).max(axis=1)
-        return self.head_.name_stuck(errors, ratios), np.maximum(scores, self.stuck_scale_ * past)
+        return self.head_.name_stuck(errors, ratios), np.maximum(scores, self.sensor_scale_ * past)
 
     def errors_and_extra_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""
@@ -609,8 +617,8 @@ class Detector(Params, ABC):
         if state is None:
             values, state = values[-rows:], self.start_pass()
         Z = self.conditions_.transform(self.pass_rows(self.scaler_.transform(values), state, n)[-rows:])
-        if state is not None and state.stuck is not None:
-            state.stuck.skip_to(state.stuck.pushed - n)  # the newest n rows are scored
+        for check in [] if state is None else state.sensor_checks():
+            check.skip_to(check.pushed - n)  # the newest n rows are scored
         return self.scores_of_errors(*self._chunk_errors(Z[None], n), state)
 
     def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
@@ -645,8 +653,8 @@ class Detector(Params, ABC):
             Z = self.conditions_.transform(Z)  # row-local, so transforming once equals per chunk
             chunks = sliding_windows(Z, rows - history, hop)  # chunk j ends at the last row of group j
             first, step = rows - hop, self.engine_.batch_size or len(chunks)
-            if state is not None and state.stuck is not None:
-                state.stuck.skip_to(first)  # the warm-up rows are never scored
+            for check in [] if state is None else state.sensor_checks():
+                check.skip_to(first)  # the warm-up rows are never scored
             for lo in range(0, len(chunks), step):
                 _, part = self.scores_of_errors(*self._chunk_errors(np.ascontiguousarray(chunks[lo : lo + step]), hop), state)
                 scores[first + lo * hop : first + lo * hop + len(part)] = part

@@ -79,7 +79,7 @@ def save(detector, path: str | Path) -> Path:
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
             "alert_min_duration": detector.alert_min_duration_,  # a feedback round's on-delay (rows), or None
-            "stuck": {"limits": detector.stuck_limits_.tolist(), "scale": detector.stuck_scale_},
+            "sensors": sensor_checks(detector),
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
@@ -89,6 +89,12 @@ def save(detector, path: str | Path) -> Path:
         (tmp / META_FILE).write_text(json.dumps(meta, indent=2))
 
     return atomic_directory(path, write, marker=META_FILE)
+
+
+def sensor_checks(detector) -> dict:
+    """The JSON of a fitted detector's sensor checks (stuck and noisy channels)."""
+    return {"stuck_limits": detector.stuck_limits_.tolist(), "noise_limits": detector.noise_limits_.tolist(),
+            "scale": detector.sensor_scale_}
 
 
 def train_score_quantiles(detector) -> list[float]:
@@ -140,11 +146,13 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector.fingerprint_ = meta["fingerprint"]
         delay = meta.get("alert_min_duration")
         detector.alert_min_duration_ = None if delay is None else int(delay)
-        stuck = meta.get("stuck", {"limits": [0.0] * len(channels), "scale": 0.0})  # saved before stuck channels: none
-        detector.stuck_limits_ = np.asarray(stuck["limits"], dtype=np.float64)
-        detector.stuck_scale_ = float(stuck["scale"])
-        if detector.stuck_limits_.shape != (len(channels),):
-            raise ModelFileError(f"{path / META_FILE}: {len(detector.stuck_limits_)} stuck limits for {len(channels)} channels")
+        sensors = meta.get("sensors", {})  # saved before the sensor checks: none
+        detector.stuck_limits_, detector.noise_limits_ = (np.asarray(sensors.get(name, [0.0] * len(channels)), dtype=np.float64)
+                                                          for name in ("stuck_limits", "noise_limits"))
+        detector.sensor_scale_ = float(sensors.get("scale", 0.0))
+        for name in ("stuck_limits_", "noise_limits_"):
+            if getattr(detector, name).shape != (len(channels),):
+                raise ModelFileError(f"{path / META_FILE}: {len(getattr(detector, name))} {name[:-1]} for {len(channels)} channels")
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:
         raise

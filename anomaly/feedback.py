@@ -19,10 +19,11 @@ A reviewer marks alarms as ``false_alarm`` (or ``normal``) or with a fault label
   ``benchmarks/feedback.py``: three rounds on normal runs took the fresh runs' false alarms from
   20 to 8 an hour with the on-delay alone, 12 with the threshold alone, 0 with both; fault
   recall unchanged in all three);
-* **stuck sensors** (any model, first): a channel that held one value past its stuck limit
-  (:mod:`anomaly.stuck`) inside a reviewed false alarm may now hold it four times as long as
-  the longest such hold (:func:`raise_stuck_limits`); the threshold is then raised only for
-  what is left, not to silence a score that grows with the hold;
+* **sensor checks** (any model, first): a channel that held one value past its stuck limit
+  (:mod:`anomaly.stuck`), or turned rougher than its noise limit (:mod:`anomaly.noise`),
+  inside a reviewed false alarm may now go four times as far as it did there
+  (:func:`raise_sensor_limits`); the threshold is then raised only for what is left, not to
+  silence a score that grows with the hold;
 * **a supervised head**: the reviewed rows join its training rows (false alarms as normal,
   fault labels as faults), its classifiers are refitted, and its threshold rises, if needed,
   until the reviewed false alarms are silent under the new classifier (with the same cap).
@@ -45,17 +46,21 @@ import numpy as np
 import pandas as pd
 
 from anomaly.bundle import META_FILE as DETECTOR_FILE
+from anomaly.bundle import sensor_checks
 from anomaly.decisions.alerts import AlertLogic
 from anomaly.decisions.rules import DEFAULT_RULES, DecisionRules, model_rules, rules_at
 from anomaly.decisions.runs import event_ranges
 from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
+from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
+from anomaly.noise import rough
 from anomaly.pauses import pass_slices
-from anomaly.stuck import LIMIT_FACTOR, RunLengths
+from anomaly.stuck import LIMIT_FACTOR as STUCK_FACTOR
+from anomaly.stuck import run_lengths
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
-__all__ = ["FEEDBACK_FILE", "HISTORY", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "new_round", "on_delay", "raise_stuck_limits",
+__all__ = ["FEEDBACK_FILE", "HISTORY", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "new_round", "on_delay", "raise_sensor_limits",
            "review", "rounds", "save_round", "set_threshold", "silencing_level"]
 
 #: The rounds so far, in the model directory.
@@ -94,8 +99,9 @@ class Round:
         The alert on-delay, in rows at the model's rate.
     previous : str
         Where the model before this round is kept (relative to the model directory).
-    stuck_limits_raised : dict of str to [float, float]
-        Channels whose stuck limit (rows, :mod:`anomaly.stuck`) the round raised: before, after.
+    sensor_limits_raised : dict of str to dict of str to [float, float]
+        Per sensor check (``stuck``: rows, :mod:`anomaly.stuck`; ``noise``: :mod:`anomaly.noise`),
+        the channels whose limit the round raised: before, after.
     """
 
     round: int
@@ -113,7 +119,7 @@ class Round:
     min_duration_before: int
     min_duration_after: int
     previous: str = field(default="")
-    stuck_limits_raised: dict = field(default_factory=dict)
+    sensor_limits_raised: dict = field(default_factory=dict)
 
 
 def alarms(scores: np.ndarray, level: float, rules: DecisionRules = DEFAULT_RULES) -> list[tuple[int, int]]:
@@ -253,33 +259,36 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
     return lo if left(lo) <= fewest else top  # ... but a cooldown can break that: then the longest
 
 
-def raise_stuck_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, list[float]]:
-    """Raise the stuck limit of each channel that held one value past it inside a reviewed
-    false alarm to :data:`anomaly.stuck.LIMIT_FACTOR` times the longest such run (a hold the
-    reviewer calls normal), in place; returns ``{channel: [before, after]}`` (rows).
+#: The sensor checks a round can relax: limit attribute, what the check measures on one pass's
+#: scaled rows ((n, c) -> (n, c)), and how far past the largest reviewed value the limit goes.
+SENSOR_CHECKS = {"stuck": ("stuck_limits_", run_lengths, STUCK_FACTOR), "noise": ("noise_limits_", rough, NOISE_FACTOR)}
 
-    Without this a threshold raise would have to silence the stuck score, which grows with
-    the run: a 60 s hold past a 1 s limit would lift the threshold 60-fold for every fault.
+
+def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, dict[str, list[float]]]:
+    """Raise the limit of each sensor check (:data:`SENSOR_CHECKS`) that a channel passed inside
+    a reviewed false alarm to the check's factor times the largest value there (a hold, or a
+    roughness, the reviewer calls normal), in place; returns ``{check: {channel: [before,
+    after]}}`` for the checks it raised.
+
+    Without this a threshold raise would have to silence a sensor check's score, which grows
+    with the hold: a 60 s hold past a 1 s limit would lift the threshold 60-fold for every fault.
     """
-    limits = detector.stuck_limits_
-    watched = np.where(limits > 0, 1.0, 0.0)  # ratios to a limit of 1 row: the runs themselves
-    longest = np.zeros(len(limits))
-    for frame, false in zip(logs, false_rows):
-        if not false.any():
-            continue
-        _, values = detector.prepare(frame, "the reviewed log")
-        for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
-            runs = RunLengths(watched)
-            runs.push(values[rows])
-            inside = runs.take(rows.stop - rows.start)[false[rows]]
-            if len(inside):
-                longest = np.maximum(longest, inside.max(axis=0))
-    past = (limits > 0) & (longest >= limits)
+    reviewed = [(frame, false) for frame, false in zip(logs, false_rows) if false.any()]
     raised = {}
-    for j in np.flatnonzero(past):
-        after = LIMIT_FACTOR * float(longest[j])
-        raised[detector.schema_.channels[j]] = [float(limits[j]), after]
-        limits[j] = after
+    for check, (attribute, measure, factor) in SENSOR_CHECKS.items():
+        limits = getattr(detector, attribute)
+        largest = np.zeros(len(limits))
+        for frame, false in reviewed:
+            _, values = detector.prepare(frame, "the reviewed log")
+            scaled = detector.scaler_.transform(values)
+            for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
+                inside = measure(scaled[rows])[false[rows]]
+                if len(inside):
+                    largest = np.maximum(largest, inside.max(axis=0))
+        for k in np.flatnonzero((limits > 0) & (largest >= limits)):
+            after = factor * float(largest[k])
+            raised.setdefault(check, {})[detector.schema_.channels[k]] = [float(limits[k]), after]
+            limits[k] = after
     return raised
 
 
@@ -299,7 +308,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     model, dict
         The model and the round's counts (``rows``, ``threshold_before``/``after``,
         ``min_duration_before``/``after``, ``faults_still_alarmed``, ``false_alarms_left``,
-        ``stuck_limits_raised``: :func:`raise_stuck_limits`, applied before the rest).
+        ``sensor_limits_raised``: :func:`raise_sensor_limits`, applied before the rest).
 
     Raises
     ------
@@ -327,7 +336,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
             if not (s[start:end + 1] > before).any():
                 raise DataError(f"the false alarm reviewed at {f.index[start]} .. {f.index[end]} was not flagged by this model "
                                 "on these logs: review its own alarms")
-    raised = raise_stuck_limits(model.detector_ if supervised else model, logs, [y == NORMAL for y in labels])
+    raised = raise_sensor_limits(model.detector_ if supervised else model, logs, [y == NORMAL for y in labels])
     if raised:  # the runs reviewed as normal no longer reach the scores
         if supervised:
             features = [model.features(f) for f in logs]
@@ -363,7 +372,7 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     still = sum(bool(alarms_within(s, after, rows, rules)) for s, rows in faults)
     return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
                    "min_duration_before": delay_before, "min_duration_after": int(rules.min_duration),
-                   "faults_still_alarmed": int(still), "false_alarms_left": int(left), "stuck_limits_raised": raised}
+                   "faults_still_alarmed": int(still), "false_alarms_left": int(left), "sensor_limits_raised": raised}
 
 
 def set_threshold(model, level: float) -> None:
@@ -389,9 +398,9 @@ def rounds(path: str | Path) -> list[dict]:
 def save_round(path: str | Path, model, record: Round) -> Path:
     """Write ``model`` over its directory ``path`` with the round recorded; the old model goes to ``history/``.
 
-    Only what a round changes is rewritten (a detector's threshold, on-delay and stuck limits in
-    ``detector.json``; a supervised head's classifiers, training rows and threshold, and its
-    detector's stuck limits); the rest is copied.
+    Only what a round changes is rewritten (a detector's threshold, on-delay and sensor-check
+    limits in ``detector.json``; a supervised head's classifiers, training rows and threshold, and
+    its detector's sensor-check limits); the rest is copied.
     """
     path = Path(path)
     supervised = isinstance(model, SupervisedDetector)
@@ -408,7 +417,7 @@ def save_round(path: str | Path, model, record: Round) -> Path:
         detector = model.detector_ if supervised else model
         meta_file = tmp / "detector" / DETECTOR_FILE if supervised else tmp / DETECTOR_FILE
         meta = json.loads(meta_file.read_text())
-        meta["stuck"] = {"limits": detector.stuck_limits_.tolist(), "scale": detector.stuck_scale_}
+        meta["sensors"] = sensor_checks(detector)
         if not supervised:
             meta["threshold"] = model.thresholder_.to_dict()
             meta["alert_min_duration"] = model.alert_min_duration_

@@ -7,7 +7,8 @@ the rows:
 * baseline adaptation (``adapt``, :mod:`anomaly.adaptation`): each channel's slow error baseline;
 * the set-point channels' reference (:class:`anomaly.conditions.PassReference`): each one's
   mean over the first rows of the pass, which the pass's rows are measured against;
-* the stuck channels' runs (:mod:`anomaly.stuck`): how long each channel has held its value;
+* the sensor checks: how long each channel has held its value (:mod:`anomaly.stuck`) and how
+  rough its last rows were (:mod:`anomaly.noise`);
 * score smoothing (``smooth``): the score of a row is the mean of the raw row scores of the
   last ``smooth`` rows of the pass (fewer at its start), a causal moving average. Normal
   scores of a moving arm are spiky; a fault that lasts keeps the average up, a spike does not.
@@ -28,6 +29,7 @@ import numpy as np
 
 from anomaly.adaptation import Baseline, adapt_errors
 from anomaly.conditions import PassReference
+from anomaly.noise import NoiseLevels
 from anomaly.stuck import RunLengths
 from anomaly.validation import check_number
 
@@ -68,15 +70,20 @@ class MovingAverage:
 @dataclass
 class ScoringPass:
     """The state of one pass: the adaptation baseline, the smoother, the set-point channels'
-    reference and the stuck channels' runs (:class:`anomaly.stuck.RunLengths`), each None when
-    off (the reference and the runs follow the pass's rows in
-    :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them; the runs reach the
-    scores in :meth:`anomaly.base.Detector.scores_of_errors`)."""
+    reference and the sensor checks (:class:`anomaly.stuck.RunLengths`,
+    :class:`anomaly.noise.NoiseLevels`), each None when off (the reference and the checks follow
+    the pass's rows in :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them;
+    the checks reach the scores in :meth:`anomaly.base.Detector.scores_of_errors`)."""
 
     baseline: Baseline | None = None
     smoother: MovingAverage | None = None
     reference: PassReference | None = None
     stuck: RunLengths | None = None
+    noise: NoiseLevels | None = None
+
+    def sensor_checks(self) -> list:
+        """The pass's sensor checks that are on (stuck and noisy channels)."""
+        return [check for check in (self.stuck, self.noise) if check is not None]
 
     def scores(self, errors: np.ndarray, extra: np.ndarray | None, row_scores: Callable) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) and scores (n,) of the next rows' raw errors (n, c) and extra (n,) or None.

@@ -17,7 +17,7 @@ not a switch, a held low-rate topic or a counter at rest). Its limit is
 current run through a scoring pass, fed the pass's rows in order however it is cut (a whole
 file, blocks of a file, a stream), and gives each scored row in which a run has reached its
 limit the ratio of that run to the limit: the detector scores such a row at least
-``stuck_scale_ x`` the largest ratio (the training threshold at 1, so a run past its limit
+``sensor_scale_ x`` the largest ratio (the training threshold at 1, so a run past its limit
 alarms under the alert rules like any other score) and names that channel first.
 
 Measured (``benchmarks/stuck.py``): 40 isolated freezes on the simulated arm, event recall
@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["LIMIT_FACTOR", "MAX_REPEAT_SHARE", "MIN_LIMIT_ROWS", "MIN_LIMIT_S", "RunLengths", "fit_stuck_limits", "longest_runs"]
+__all__ = ["LIMIT_FACTOR", "MAX_REPEAT_SHARE", "MIN_LIMIT_ROWS", "MIN_LIMIT_S", "PassRatios", "RunLengths", "fit_stuck_limits",
+           "longest_runs", "run_lengths"]
 
 #: A channel qualifies when fewer than this share of its training rows repeat the row before.
 MAX_REPEAT_SHARE = 0.5
@@ -58,6 +59,16 @@ def longest_runs(values: np.ndarray) -> np.ndarray:
     return longest
 
 
+def run_lengths(values: np.ndarray) -> np.ndarray:
+    """Each row's run of one repeated value, per channel, within one pass: (n, c) -> (n, c) int64."""
+    n, c = values.shape
+    if not n:
+        return np.zeros((0, c), dtype=np.int64)
+    change = np.concatenate([np.ones((1, c), dtype=bool), values[1:] != values[:-1]])
+    steps = np.arange(n)[:, None]
+    return steps - np.maximum.accumulate(np.where(change, steps, 0), axis=0) + 1
+
+
 def fit_stuck_limits(logs: list[np.ndarray], sampling_rate: float | None) -> np.ndarray:
     """Each channel's stuck limit in rows, (c,) float64, 0 where the channel does not qualify.
 
@@ -82,87 +93,43 @@ def fit_stuck_limits(logs: list[np.ndarray], sampling_rate: float | None) -> np.
     return np.where(qualifies, np.maximum(LIMIT_FACTOR * longest, floor), 0.0)
 
 
-class RunLengths:
-    """Each channel's current run through one scoring pass, as ratios to its limit where a run
-    reaches it.
+class PassRatios:
+    """Per-row, per-channel ratios to a limit through one scoring pass, kept only where one
+    reaches 1: the queue of a sensor check (:class:`RunLengths`, :class:`anomaly.noise.NoiseLevels`).
 
-    Fed the pass's rows in order with :meth:`push` (all of them, warm-up rows included, in any
-    cut), it hands the ratios of the rows scored, in order, to :meth:`take`; a caller that
-    scores only the newest rows (a stream) or skips a warm-up first says so with :meth:`skip_to`.
-    Only the rows where a run reaches its limit are worked out one by one (a block's change
-    positions per channel tell where the runs are), so a pass without a stuck channel costs
-    one comparison of each row with the row before.
+    A check's ``push`` appends, per block of rows, either their ratios (m, c) float32 or the
+    row count ``m`` when no ratio of these rows reaches 1 (:meth:`_append`); the detector takes
+    the ratios of the rows it scores, in order (:meth:`take`), after skipping the rows it never
+    scores (:meth:`skip_to`).
 
     Parameters
     ----------
     limits : ndarray (c,)
-        Limits in rows (:func:`fit_stuck_limits`); 0 for a channel never called stuck.
+        The check's per-channel limits; 0 for a channel it does not watch.
     """
 
     def __init__(self, limits):
         self.limits = np.asarray(limits, dtype=np.float64)
         self._on = self.limits > 0
-        self._inverse = np.where(self._on, 1.0 / np.where(self._on, self.limits, 1.0), 0.0).astype(np.float32)
-        self._reach = np.where(self._on, np.ceil(self.limits), 2.0**62).astype(np.int64)  # rows at which a run reaches its limit
-        self._last: np.ndarray | None = None  # (c,) the last row pushed
-        self._run = np.zeros(len(self.limits), dtype=np.int64)  # its runs
-        # rows pushed, not yet taken, oldest first: their ratios (m_i, c), or m_i for rows none of whose runs reaches a limit
-        self._pending: list[np.ndarray | int] = []
+        self._inverse = np.where(self._on, 1.0 / np.where(self._on, self.limits, 1.0), 0.0)
+        self._pending: list[np.ndarray | int] = []  # oldest first: ratios (m_i, c), or m_i when none reaches 1
         self.pushed = 0  # rows pushed (pass positions)
         self.taken = 0  # pass position of the first pending row
 
-    def push(self, rows: np.ndarray) -> None:
-        """The next rows (m, c) of the pass (any values with equality: raw or scaled), in blocks
-        of at most :data:`PUSH_BLOCK` rows (bounded temporaries on a whole file)."""
-        for start in range(0, len(rows), PUSH_BLOCK):
-            self._push_block(rows[start : start + PUSH_BLOCK])
-
-    def _push_block(self, rows: np.ndarray) -> None:
-        m, c = rows.shape
-        if m == 1 and self._last is not None:  # a stream's row: the same arithmetic, without the block's
-            self._run = np.where(rows[0] == self._last, self._run + 1, 1)
-            self._last = rows[0].copy()
-            self._pending.append((self._run * self._inverse)[None].astype(np.float32) if (self._run >= self._reach).any() else 1)
-            self.pushed += 1
-            return
-        previous = np.concatenate([rows[:1] if self._last is None else self._last[None], rows[:-1]])
-        change = np.ascontiguousarray((rows != previous).T)  # (c, m): where each channel's value changes
-        if self._last is None:
-            change[:, 0] = True
-        self._last = np.array(rows[-1])
+    def _append(self, ratios: np.ndarray | None, m: int) -> None:
+        """The ratios (m, c) of the next ``m`` rows, or None when none reaches 1."""
+        self._pending.append(m if ratios is None else ratios.astype(np.float32, copy=False))
         self.pushed += m
-        ratios, run = None, self._run.copy()
-        for j in range(c):  # the runs of each channel; rows worked out only where a run reaches its limit
-            starts = np.flatnonzero(change[j])
-            carried = 0 if len(starts) and starts[0] == 0 else int(run[j])  # the run going on from the last block
-            run[j] = m - starts[-1] if len(starts) else run[j] + m
-            if not self._on[j]:
-                continue
-            if not carried:
-                bounds = np.append(starts, m)
-            else:
-                bounds = np.concatenate([[0], starts, [m]])
-            reach = int(self._reach[j])
-            lengths = np.diff(bounds)
-            lengths[0] += carried
-            for k in np.flatnonzero(lengths >= reach):
-                start, end = int(bounds[k]), int(bounds[k + 1])
-                offset = carried if k == 0 else 0
-                first = max(start, start + reach - 1 - offset)
-                if ratios is None:
-                    ratios = np.zeros((m, c), dtype=np.float32)
-                ratios[first:end, j] = (np.arange(first, end) - start + 1 + offset) * self._inverse[j]
-        self._run = run
-        self._pending.append(m if ratios is None else ratios)
 
     def skip_to(self, position: int) -> None:
         """Drop the pending ratios of the pass's rows before ``position`` (rows never scored)."""
-        self._next(min(max(int(position) - self.taken, 0), self.pushed - self.taken))
+        if position > self.taken:
+            self._next(min(int(position) - self.taken, self.pushed - self.taken))
 
     def take(self, n: int) -> np.ndarray | None:
-        """Ratios (n, c) float32 of the next ``n`` scored rows (run / limit; 0 where off), exact
-        wherever a run reaches its limit (ratio >= 1); None when none of these rows has such a run
-        (blocks in which no run can reach its limit are not worked out row by row: 0 there)."""
+        """Ratios (n, c) float32 of the next ``n`` scored rows, exact wherever one reaches 1 (0
+        where the check does not watch, and where no ratio of its block reached 1); None when
+        none of these rows has one that does."""
         if n > self.pushed - self.taken:
             raise ValueError(f"{n} rows scored, but {self.pushed - self.taken} pushed and not yet scored")
         return self._next(n)
@@ -185,6 +152,71 @@ class RunLengths:
             return None
         if len(out) == 1:
             return out[0]
-        zeros = np.zeros((0, len(self.limits)), dtype=np.float32)
-        return np.concatenate([np.zeros((part, len(self.limits)), np.float32) if isinstance(part, int) else part
-                               for part in out] or [zeros])
+        return np.concatenate([np.zeros((part, len(self.limits)), np.float32) if isinstance(part, int) else part for part in out])
+
+
+class RunLengths(PassRatios):
+    """Each channel's current run through one scoring pass, as ratios to its limit where a run
+    reaches it.
+
+    Fed the pass's rows in order with :meth:`push` (all of them, warm-up rows included, in any
+    cut), it hands the ratios of the rows scored, in order, to :meth:`take`; a caller that
+    scores only the newest rows (a stream) or skips a warm-up first says so with :meth:`skip_to`.
+    Only the rows where a run reaches its limit are worked out one by one (a block's change
+    positions per channel tell where the runs are), so a pass without a stuck channel costs
+    one comparison of each row with the row before.
+
+    Parameters
+    ----------
+    limits : ndarray (c,)
+        Limits in rows (:func:`fit_stuck_limits`); 0 for a channel never called stuck.
+    """
+
+    def __init__(self, limits):
+        super().__init__(limits)
+        self._reach = np.where(self._on, np.ceil(self.limits), 2.0**62).astype(np.int64)  # rows at which a run reaches its limit
+        self._last: np.ndarray | None = None  # (c,) the last row pushed
+        self._run = np.zeros(len(self.limits), dtype=np.int64)  # its runs
+
+    def push(self, rows: np.ndarray) -> None:
+        """The next rows (m, c) of the pass (any values with equality: raw or scaled), in blocks
+        of at most :data:`PUSH_BLOCK` rows (bounded temporaries on a whole file)."""
+        for start in range(0, len(rows), PUSH_BLOCK):
+            self._push_block(rows[start : start + PUSH_BLOCK])
+
+    def _push_block(self, rows: np.ndarray) -> None:
+        m, c = rows.shape
+        if m == 1 and self._last is not None:  # a stream's row: the same arithmetic, without the block's
+            self._run += 1
+            self._run[rows[0] != self._last] = 1
+            self._last[:] = rows[0]
+            self._append((self._run * self._inverse)[None] if (self._run >= self._reach).any() else None, 1)
+            return
+        previous = np.concatenate([rows[:1] if self._last is None else self._last[None], rows[:-1]])
+        change = np.ascontiguousarray((rows != previous).T)  # (c, m): where each channel's value changes
+        if self._last is None:
+            change[:, 0] = True
+        self._last = np.array(rows[-1])
+        ratios, run = None, self._run.copy()
+        for j in range(c):  # the runs of each channel; rows worked out only where a run reaches its limit
+            starts = np.flatnonzero(change[j])
+            carried = 0 if len(starts) and starts[0] == 0 else int(run[j])  # the run going on from the last block
+            run[j] = m - starts[-1] if len(starts) else run[j] + m
+            if not self._on[j]:
+                continue
+            if not carried:
+                bounds = np.append(starts, m)
+            else:
+                bounds = np.concatenate([[0], starts, [m]])
+            reach = int(self._reach[j])
+            lengths = np.diff(bounds)
+            lengths[0] += carried
+            for k in np.flatnonzero(lengths >= reach):
+                start, end = int(bounds[k]), int(bounds[k + 1])
+                offset = carried if k == 0 else 0
+                first = max(start, start + reach - 1 - offset)
+                if ratios is None:
+                    ratios = np.zeros((m, c), dtype=np.float32)
+                ratios[first:end, j] = (np.arange(first, end) - start + 1 + offset) * self._inverse[j]
+        self._run = run
+        self._append(ratios, m)

@@ -54,7 +54,9 @@ def feedback(
     delay = ("" if record.min_duration_after == record.min_duration_before else
              f"; alert on-delay {duration(record.min_duration_before, rate)} -> {duration(record.min_duration_after, rate)}")
     delay += "".join(f"; {name} may hold its value {duration(round(before), rate)} -> {duration(round(after), rate)}"
-                     for name, (before, after) in record.stuck_limits_raised.items())
+                     for name, (before, after) in record.sensor_limits_raised.get("stuck", {}).items())
+    delay += "".join(f"; {name} may be {after / before:.3g}x as rough" for name, (before, after) in
+                     record.sensor_limits_raised.get("noise", {}).items())
     err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
               f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}{delay}"
               f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"

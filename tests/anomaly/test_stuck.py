@@ -98,7 +98,7 @@ def test_fit_learns_limits_for_the_noisy_channels_only(detector):
     limits = dict(zip(detector.schema_.channels, detector.stuck_limits_))
     assert all(limits[name] == 100.0 for name in ("ch0", "ch1", "ch2", "ch3", "vibration"))  # runs of 1-2 rows: the 1 s floor
     assert limits["switch"] == 0.0 and limits["constant"] == 0.0
-    assert detector.stuck_scale_ == detector.threshold_
+    assert detector.sensor_scale_ == detector.threshold_
 
 
 def test_a_frozen_channel_alarms_and_is_named_first(detector):
@@ -112,7 +112,7 @@ def test_a_frozen_channel_alarms_and_is_named_first(detector):
     past = slice(900, 1400)  # the run reaches its limit of 100 rows at row 899
     assert flags_f.iloc[past].all()
     assert (errors_f.iloc[past].idxmax(axis=1) == "vibration").all()
-    assert scores_f.iloc[1399] == pytest.approx(detector.stuck_scale_ * 600 / 100, rel=1e-5)  # grows with the run (600 rows)
+    assert scores_f.iloc[1399] == pytest.approx(detector.sensor_scale_ * 600 / 100, rel=1e-5)  # grows with the run (600 rows)
     np.testing.assert_array_equal(flags_f.iloc[1400:], flags_blind.iloc[1400:])  # the sensor reads again: the model alone decides
 
 
@@ -136,13 +136,13 @@ def test_a_run_starts_again_after_a_pause(detector, tmp_path):
                        tmp_path, chunk_rows=64)
 
 
-def test_models_saved_before_stuck_limits_call_nothing_stuck(detector, tmp_path):
+def test_models_saved_before_the_sensor_checks_have_none(detector, tmp_path):
     detector.save(tmp_path / "m")
     meta = json.loads((tmp_path / "m" / "detector.json").read_text())
-    del meta["stuck"]
+    del meta["sensors"]
     (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
     old = load(tmp_path / "m")
-    assert not old.stuck_limits_.any()
+    assert not old.stuck_limits_.any() and not old.noise_limits_.any() and old.start_pass().stuck is None
     stuck = frozen(arm_like(2000, 7, start="2026-01-02"), "vibration", 800, 1400)
     assert not old.predict(stuck).iloc[900:1400].all()
 
@@ -156,7 +156,7 @@ def test_a_hold_reviewed_as_normal_raises_that_channels_limit_not_the_threshold(
     before = model.threshold_
     model, counts = review(model, [log], [labels])
     at = model.schema_.channels.index("vibration")
-    assert counts["stuck_limits_raised"] == {"vibration": [100.0, LIMIT_FACTOR * 500]}
+    assert counts["sensor_limits_raised"] == {"stuck": {"vibration": [100.0, LIMIT_FACTOR * 500]}}
     assert model.stuck_limits_[at] == LIMIT_FACTOR * 500 and detector.stuck_limits_[at] == 100.0
     assert counts["threshold_after"] < 1.5 * before  # the 5 s hold scored 5x the threshold: not what was raised
     again = frozen(arm_like(2000, 12, start="2026-01-06"), "vibration", 800, 1300, value=0.0)

@@ -16,6 +16,7 @@ Constructors only store their arguments (:class:`anomaly.params.Params` gives sc
 
 from __future__ import annotations
 
+import copy
 import hashlib
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, replace
@@ -401,6 +402,17 @@ class Detector(Params, ABC):
         if reference is None and stuck is None and noise is None:
             return state
         return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise)
+
+    def without_sensor_checks(self) -> Detector:
+        """A shallow copy of this fitted detector whose sensor checks (stuck and noisy channels,
+        :mod:`anomaly.stuck`, :mod:`anomaly.noise`) are off: the model's own score, which has a
+        gradient (:mod:`anomaly.generative.differentiable`) and, in a stream, depends on no row
+        before its window."""
+        plain = copy.copy(self)
+        for name in ("stuck_limits_", "noise_limits_"):
+            if hasattr(self, name):
+                setattr(plain, name, np.zeros_like(getattr(self, name)))
+        return plain
 
     def pass_rows(self, Z: np.ndarray, state: ScoringPass | None, new: int | None = None) -> np.ndarray:
         """Scaled rows (m, c) of the pass of ``state``, the last ``new`` (default: all) of them new,

@@ -18,7 +18,6 @@ and names that channel first, as for a stuck channel (:mod:`anomaly.stuck`).
 from __future__ import annotations
 
 import numpy as np
-from scipy.ndimage import uniform_filter1d
 
 from anomaly.stuck import PUSH_BLOCK, PassRatios
 
@@ -120,8 +119,8 @@ class NoiseLevels(PassRatios):
         if not k or not (largest * np.float64(w) >= self._reach).any():
             self._append(None, m)
             return
-        pool = np.concatenate([recent, squares]).astype(np.float64)
-        window = uniform_filter1d(pool, w, axis=0, mode="constant", origin=(w - 1) // 2)[p:] * w  # (k, c): the last w squares
+        sums = np.cumsum(np.concatenate([np.zeros((w + 1, c)), recent, squares], dtype=np.float64), axis=0)
+        window = sums[p + w + 1 :] - sums[p + 1 : p + k + 1]  # (k, c): the last w squares (sums[w + j]: the first j)
         full = np.arange(p + 1, p + k + 1) >= w  # rows with a whole window (not the pass's first window + 1 rows)
         past = (window >= self._reach) & full[:, None]
         if not past.any():

@@ -37,6 +37,8 @@ from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import temperature_channels
+from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
+from anomaly.noise import WINDOW as NOISE_WINDOW
 from anomaly.pauses import pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame, sampling_rate, time_ns
@@ -238,11 +240,13 @@ def fit(
 
 
 def stuck_line(det) -> str:
-    """The line saying which channels the stuck-sensor check watches and after how long it alarms."""
+    """The line saying which channels the sensor checks watch: how long a stuck one may hold its
+    value, how rough a noisy one may get."""
     limits, channels = det.stuck_limits_, det.schema_.channels
     watched = np.flatnonzero(limits)
     if not len(watched):
-        return "stuck sensors: no channel is watched (every one repeats its value on most training rows)"
+        return ("stuck sensors: no channel is watched (every one repeats its value on most training rows); noisy sensors: "
+                f"{int((det.noise_limits_ > 0).sum())} of {len(channels)} watched")
     rate = det.schema_.sampling_rate
     low, high = limits[watched].min(), limits[watched].max()
     span = f"{low / rate:.3g} s" + (f" .. {high / rate:.3g} s" if high > low else "") if rate else \
@@ -250,8 +254,11 @@ def stuck_line(det) -> str:
     left = [channels[i] for i in np.flatnonzero(limits == 0)]
     unwatched = f"; not watched (their value repeats on most training rows): {', '.join(left)}" if left else ""
     floor = f"{MIN_LIMIT_S:g} s" if rate else f"{MIN_LIMIT_ROWS} rows"
+    noisy = int((det.noise_limits_ > 0).sum())
     return (f"stuck sensors: {len(watched)} of {len(channels)} channels alarm when one holds its value for {span} "
-            f"({LIMIT_FACTOR:g}x its longest run in training, at least {floor}){unwatched}")
+            f"({LIMIT_FACTOR:g}x its longest run in training, at least {floor}){unwatched}; noisy sensors: {noisy} of "
+            f"{len(channels)} alarm when one's second difference over {NOISE_WINDOW} rows is {NOISE_FACTOR:g}x rougher "
+            "than anywhere in training")
 
 
 def conditions_lines(det) -> list[str]:

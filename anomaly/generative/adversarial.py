@@ -78,6 +78,7 @@ class _Problem:
         if type(detector.thresholder_).apply is not Threshold.apply:
             raise ConfigError(f"{type(detector.thresholder_).__name__} does not flag 'score > threshold_'; attacks support "
                               "Percentile, KSigma, SkabUCL and POT thresholds")
+        detector = detector.without_sensor_checks()  # what the gradient sees is what decides
         self.detector, self.goal, self.source = detector, goal, source
         frame, self.values = detector.prepare(frame, source)
         self.index, self.columns = frame.index, list(detector.schema_.channels)

@@ -2,7 +2,7 @@
 
 :func:`score_graph` returns a function of the *scaled* input rows (n_rows, n_channels) that
 computes the same per-step scores as ``detector.score`` on a frame of those ``n_rows`` rows
-(equal to float32 rounding; tests compare them). It is derived from the detector's one
+(equal to float32 rounding, without the sensor checks; tests compare them). It is derived from the detector's one
 forward computation (:meth:`anomaly.base.Detector.forward`), run by a
 :class:`~anomaly.engine.GraphEngine` (``keras.ops`` and direct network calls): the spans
 ``det.score`` uses (on the stride grid plus one flush with the end), their errors averaged
@@ -46,7 +46,8 @@ def score_graph(detector, n_rows: int) -> Callable:
     -------
     callable
         ``scores(Z)``: Z is a float32 tensor (n_rows, n_channels) of *scaled* rows in schema
-        order; returns a tensor (n_rows,) equal to ``detector.score`` of those rows.
+        order; returns a tensor (n_rows,) equal to ``detector.score`` of those rows without the
+        sensor checks (``detector.without_sensor_checks()``).
 
     Raises
     ------

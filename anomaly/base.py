@@ -449,7 +449,7 @@ class Detector(Params, ABC):
         if not (ratios >= 1.0).any():
             return errors, scores
         past = np.where(ratios >= 1.0, ratios, 0.0).max(axis=1)
-        return self.head_.name_stuck(errors, ratios), np.maximum(scores, self.sensor_scale_ * past)
+        return self.head_.name_first(errors, ratios), np.maximum(scores, self.sensor_scale_ * past)
 
     def errors_and_extra_scaled(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         """Errors (n, c) and the per-row extra statistic (n,) or None of scaled rows ``Z`` (n, c)."""

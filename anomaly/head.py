@@ -91,15 +91,16 @@ class ScoreHead(Params):
         """Errors (n, n_channels) in units of each channel's normal 99th percentile (unchanged for ``"mean"``)."""
         return errors if self.scale_ is None else errors / self.scale_
 
-    def name_stuck(self, errors: np.ndarray, ratios: np.ndarray) -> np.ndarray:
-        """Errors (n, c) with each channel whose run-to-limit ratio (n, c) is at least 1
-        (:mod:`anomaly.stuck`) raised to its row's largest calibrated error times that ratio
-        (in the channel's units), so that a stuck channel is named first."""
-        stuck = ratios >= 1.0
-        if not stuck.any():
+    def name_first(self, errors: np.ndarray, ratios: np.ndarray) -> np.ndarray:
+        """Errors (n, c) with each channel whose ratio (n, c) to a sensor check's limit is at
+        least 1 (stuck, :mod:`anomaly.stuck`; noisy, :mod:`anomaly.noise`) raised to its row's
+        largest calibrated error times that ratio (in the channel's units), so that the channel
+        past a limit is named first."""
+        past = ratios >= 1.0
+        if not past.any():
             return errors
         calibrated = self.calibrated(errors)
-        raised = np.where(stuck, np.maximum(calibrated, ratios * calibrated.max(axis=1, keepdims=True)), calibrated)
+        raised = np.where(past, np.maximum(calibrated, ratios * calibrated.max(axis=1, keepdims=True)), calibrated)
         return (raised if self.scale_ is None else raised * self.scale_).astype(errors.dtype, copy=False)
 
     def reduce(self, errors, ops=np):

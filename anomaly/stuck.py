@@ -20,7 +20,7 @@ limit the ratio of that run to the limit: the detector scores such a row at leas
 ``sensor_scale_ x`` the largest ratio (the training threshold at 1, so a run past its limit
 alarms under the alert rules like any other score) and names that channel first.
 
-Measured (``benchmarks/stuck.py``): 40 isolated freezes on the simulated arm, event recall
+Measured (``benchmarks/sensor_checks.py``): 40 isolated freezes on the simulated arm, event recall
 0.65 -> 1.00, HitRate@150 % 0.25 -> 0.93; false alarms per hour unchanged at every operating
 condition of the arm and on ALFA, and no row of SMD's, ASD's or ALFA's test data past a limit
 (their longest run of a watched channel is at most 0.70 of its limit), so their F1 and AUC-PR

@@ -230,7 +230,7 @@ def fit(
     if ignored:
         err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
                   highlight=False, soft_wrap=True)
-    for line in [*conditions_lines(det), stuck_line(det)]:
+    for line in [*conditions_lines(det), sensors_line(det)]:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
     how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
@@ -239,7 +239,7 @@ def fit(
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
 
 
-def stuck_line(det) -> str:
+def sensors_line(det) -> str:
     """The line saying which channels the sensor checks watch: how long a stuck one may hold its
     value, how rough a noisy one may get."""
     limits, channels = det.stuck_limits_, det.schema_.channels

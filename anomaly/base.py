@@ -348,6 +348,7 @@ class Detector(Params, ABC):
         if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
+        noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
@@ -377,7 +378,7 @@ class Detector(Params, ABC):
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
-        self.noise_limits_ = fit_noise_limits([self.scaler_.transform(v) for v in logs])
+        self.noise_limits_ = noise_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self

@@ -273,20 +273,21 @@ def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.
     Without this a threshold raise would have to silence a sensor check's score, which grows
     with the hold: a 60 s hold past a 1 s limit would lift the threshold 60-fold for every fault.
     """
-    reviewed = [(frame, false) for frame, false in zip(logs, false_rows) if false.any()]
+    largest = {check: np.zeros(len(detector.schema_.channels)) for check in SENSOR_CHECKS}
+    for frame, false in zip(logs, false_rows):
+        if not false.any():
+            continue
+        _, values = detector.prepare(frame, "the reviewed log")
+        scaled = detector.scaler_.transform(values)
+        for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
+            if false[rows].any():
+                for check, (_, measure, _) in SENSOR_CHECKS.items():
+                    largest[check] = np.maximum(largest[check], measure(scaled[rows])[false[rows]].max(axis=0))
     raised = {}
-    for check, (attribute, measure, factor) in SENSOR_CHECKS.items():
+    for check, (attribute, _, factor) in SENSOR_CHECKS.items():
         limits = getattr(detector, attribute)
-        largest = np.zeros(len(limits))
-        for frame, false in reviewed:
-            _, values = detector.prepare(frame, "the reviewed log")
-            scaled = detector.scaler_.transform(values)
-            for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
-                inside = measure(scaled[rows])[false[rows]]
-                if len(inside):
-                    largest = np.maximum(largest, inside.max(axis=0))
-        for k in np.flatnonzero((limits > 0) & (largest >= limits)):
-            after = factor * float(largest[k])
+        for k in np.flatnonzero((limits > 0) & (largest[check] >= limits)):
+            after = factor * float(largest[check][k])
             raised.setdefault(check, {})[detector.schema_.channels[k]] = [float(limits[k]), after]
             limits[k] = after
     return raised

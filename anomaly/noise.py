@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.stuck import PUSH_BLOCK, PassRatios
+from anomaly.stuck import PassRatios
 
 __all__ = ["LIMIT_FACTOR", "NoiseLevels", "WINDOW", "fit_noise_limits", "rough"]
 
@@ -72,12 +72,6 @@ class NoiseLevels(PassRatios):
         self._recent = np.zeros((0, c), dtype=np.float32)  # the last window - 1 squared second differences
         self._reach = np.where(self._on, self.limits**2 * self.window, np.inf)  # window sums at a limit
 
-    def push(self, rows: np.ndarray) -> None:
-        """The next scaled rows (m, c) of the pass, in blocks of at most
-        :data:`anomaly.stuck.PUSH_BLOCK` rows (bounded temporaries on a whole file)."""
-        for start in range(0, len(rows), PUSH_BLOCK):
-            self._push_block(np.asarray(rows[start : start + PUSH_BLOCK], dtype=np.float32))
-
     def _squares(self, x: np.ndarray) -> np.ndarray:
         """Squared second differences (k, c) float32 of the rows of block ``x`` (m, c) that have
         two rows before them in the pass; the carried last two rows advance."""
@@ -96,6 +90,8 @@ class NoiseLevels(PassRatios):
         return np.square(squares, out=squares)
 
     def _push_block(self, rows: np.ndarray) -> None:
+        """A block of the pass's scaled rows (m, c), worked out in float32."""
+        rows = np.asarray(rows, dtype=np.float32)
         m, c = rows.shape
         if m == 1 and len(self._tail) == 2 and len(self._recent) == self.window - 1 > 0:  # a stream's row, past the first window
             x, tail = rows[0], self._tail

@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 __all__ = ["LIMIT_FACTOR", "MAX_REPEAT_SHARE", "MIN_LIMIT_ROWS", "MIN_LIMIT_S", "PassRatios", "RunLengths", "fit_stuck_limits",
-           "longest_runs", "run_lengths"]
+           "run_lengths"]
 
 #: A channel qualifies when fewer than this share of its training rows repeat the row before.
 MAX_REPEAT_SHARE = 0.5
@@ -44,19 +44,6 @@ MIN_LIMIT_S = 1.0
 MIN_LIMIT_ROWS = 100
 #: :meth:`RunLengths.push` works through a pass's rows in blocks of this many.
 PUSH_BLOCK = 65536
-
-
-def longest_runs(values: np.ndarray) -> np.ndarray:
-    """The longest run of one repeated value of each channel of ``values`` (n, c), (c,) int (0 for n == 0)."""
-    n, c = values.shape
-    if not n:
-        return np.zeros(c, dtype=np.int64)
-    longest = np.empty(c, dtype=np.int64)
-    for j in range(c):
-        v = values[:, j]
-        edges = np.flatnonzero(np.concatenate([[True], v[1:] != v[:-1], [True]]))
-        longest[j] = int(np.diff(edges).max())
-    return longest
 
 
 def run_lengths(values: np.ndarray) -> np.ndarray:
@@ -87,7 +74,8 @@ def fit_stuck_limits(logs: list[np.ndarray], sampling_rate: float | None) -> np.
         if len(values) >= 2:
             repeats += (values[1:] == values[:-1]).sum(axis=0)
             pairs += len(values) - 1
-        longest = np.maximum(longest, longest_runs(values))
+        if len(values):
+            longest = np.maximum(longest, run_lengths(values).max(axis=0))
     floor = MIN_LIMIT_S * sampling_rate if sampling_rate else MIN_LIMIT_ROWS
     qualifies = (repeats < MAX_REPEAT_SHARE * pairs) if pairs else np.zeros(c, dtype=bool)
     return np.where(qualifies, np.maximum(LIMIT_FACTOR * longest, floor), 0.0)
@@ -115,6 +103,16 @@ class PassRatios:
         self._pending: list[np.ndarray | int] = []  # oldest first: ratios (m_i, c), or m_i when none reaches 1
         self.pushed = 0  # rows pushed (pass positions)
         self.taken = 0  # pass position of the first pending row
+
+    def push(self, rows: np.ndarray) -> None:
+        """The next rows (m, c) of the pass, in blocks of at most :data:`PUSH_BLOCK` rows
+        (bounded temporaries on a whole file), each to the check's ``_push_block``."""
+        for start in range(0, len(rows), PUSH_BLOCK):
+            self._push_block(rows[start : start + PUSH_BLOCK])
+
+    def _push_block(self, rows: np.ndarray) -> None:
+        """Work out the next block of rows (m, c) and :meth:`_append` its ratios."""
+        raise NotImplementedError
 
     def _append(self, ratios: np.ndarray | None, m: int) -> None:
         """The ratios (m, c) of the next ``m`` rows, or None when none reaches 1."""
@@ -178,13 +176,8 @@ class RunLengths(PassRatios):
         self._last: np.ndarray | None = None  # (c,) the last row pushed
         self._run = np.zeros(len(self.limits), dtype=np.int64)  # its runs
 
-    def push(self, rows: np.ndarray) -> None:
-        """The next rows (m, c) of the pass (any values with equality: raw or scaled), in blocks
-        of at most :data:`PUSH_BLOCK` rows (bounded temporaries on a whole file)."""
-        for start in range(0, len(rows), PUSH_BLOCK):
-            self._push_block(rows[start : start + PUSH_BLOCK])
-
     def _push_block(self, rows: np.ndarray) -> None:
+        """A block of the pass's rows (m, c): any values with equality (raw or scaled)."""
         m, c = rows.shape
         if m == 1 and self._last is not None:  # a stream's row: the same arithmetic, without the block's
             self._run += 1

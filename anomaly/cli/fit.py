@@ -242,23 +242,22 @@ def fit(
 def sensors_line(det) -> str:
     """The line saying which channels the sensor checks watch: how long a stuck one may hold its
     value, how rough a noisy one may get."""
-    limits, channels = det.stuck_limits_, det.schema_.channels
+    limits, channels, rate = det.stuck_limits_, det.schema_.channels, det.schema_.sampling_rate
     watched = np.flatnonzero(limits)
-    if not len(watched):
-        return ("stuck sensors: no channel is watched (every one repeats its value on most training rows); noisy sensors: "
-                f"{int((det.noise_limits_ > 0).sum())} of {len(channels)} watched")
-    rate = det.schema_.sampling_rate
-    low, high = limits[watched].min(), limits[watched].max()
-    span = f"{low / rate:.3g} s" + (f" .. {high / rate:.3g} s" if high > low else "") if rate else \
-        f"{low:.0f}" + (f" .. {high:.0f}" if high > low else "") + " rows"
-    left = [channels[i] for i in np.flatnonzero(limits == 0)]
-    unwatched = f"; not watched (their value repeats on most training rows): {', '.join(left)}" if left else ""
-    floor = f"{MIN_LIMIT_S:g} s" if rate else f"{MIN_LIMIT_ROWS} rows"
+    if len(watched):
+        low, high = limits[watched].min(), limits[watched].max()
+        span = f"{low / rate:.3g} s" + (f" .. {high / rate:.3g} s" if high > low else "") if rate else \
+            f"{low:.0f}" + (f" .. {high:.0f}" if high > low else "") + " rows"
+        floor = f"{MIN_LIMIT_S:g} s" if rate else f"{MIN_LIMIT_ROWS} rows"
+        left = [channels[i] for i in np.flatnonzero(limits == 0)]
+        stuck = (f"{len(watched)} of {len(channels)} channels alarm when one holds its value for {span} ({LIMIT_FACTOR:g}x its "
+                 f"longest run in training, at least {floor})"
+                 + (f"; not watched (their value repeats on most training rows): {', '.join(left)}" if left else ""))
+    else:
+        stuck = "no channel is watched (every one repeats its value on most training rows)"
     noisy = int((det.noise_limits_ > 0).sum())
-    return (f"stuck sensors: {len(watched)} of {len(channels)} channels alarm when one holds its value for {span} "
-            f"({LIMIT_FACTOR:g}x its longest run in training, at least {floor}){unwatched}; noisy sensors: {noisy} of "
-            f"{len(channels)} alarm when one's second difference over {NOISE_WINDOW} rows is {NOISE_FACTOR:g}x rougher "
-            "than anywhere in training")
+    return (f"stuck sensors: {stuck}; noisy sensors: {noisy} of {len(channels)} alarm when one's second difference over "
+            f"{NOISE_WINDOW} rows is {NOISE_FACTOR:g}x rougher than anywhere in training")
 
 
 def conditions_lines(det) -> list[str]:

@@ -13,7 +13,7 @@ from pass_checks import assert_paths_agree
 
 from anomaly import PCADetector, load, stuck
 from anomaly.feedback import new_round, review, save_round
-from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, RunLengths, fit_stuck_limits, longest_runs
+from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, RunLengths, fit_stuck_limits, run_lengths
 
 
 def arm_like(n: int, seed: int, start="2026-01-01") -> pd.DataFrame:
@@ -38,7 +38,7 @@ def frozen(frame: pd.DataFrame, channel: str, start: int, stop: int, value: floa
 
 def test_longest_runs_and_which_channels_qualify():
     values = np.array([[1, 0, 7], [1, 1, 7], [2, 1, 7], [3, 1, 7], [4, 0, 7]], dtype=float)
-    assert longest_runs(values).tolist() == [2, 3, 5]
+    assert run_lengths(values).max(axis=0).tolist() == [2, 3, 5]
     noisy = np.random.default_rng(0).normal(size=(500, 1))
     held = np.repeat(np.arange(50.0), 10)[:, None]  # a topic at a tenth of the rate, held
     limits = fit_stuck_limits([np.hstack([noisy, held, np.zeros((500, 1))])], 100.0)

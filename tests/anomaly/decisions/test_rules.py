@@ -75,13 +75,33 @@ def test_bad_rules(field, value, message):
         DecisionRules(**{field: value})
 
 
-@pytest.mark.parametrize("rate, counts", [(100.0, (25, 100, 500)), (20.0, (5, 20, 100)), (1.0, (1, 1, 5)),
+@pytest.mark.parametrize("rate, counts", [(100.0, (25, 100, 500)), (20.0, (5, 20, 100)), (50.0, (12, 50, 250)),
                                           (500.0, (125, 500, 2500))])
-def test_rules_at_keep_the_same_times_at_any_rate(rate, counts):
+def test_rules_at_keep_the_same_times_at_20_hz_and_above(rate, counts):
     rules = rules_at(rate)
     assert (rules.min_duration, rules.merge_gap, rules.cooldown) == counts
     assert rules.counts() == dict(zip(("min_duration", "merge_gap", "cooldown"), counts))
     assert (rules.exit_ratio, rules.severe_ratio) == (DEFAULT_RULES.exit_ratio, DEFAULT_RULES.severe_ratio)
+
+
+@pytest.mark.parametrize("rate", [10.0, 1.0, 0.1])
+def test_below_20_hz_the_rules_keep_their_20_hz_row_counts(rate):
+    """At 1 Hz, 0.25 s would be under one row: every single sample over the threshold an alarm."""
+    assert rules_at(rate) == rules_at(20.0)
+    assert (rules_at(rate).min_duration, rules_at(rate).merge_gap, rules_at(rate).cooldown) == (5, 20, 100)
+
+
+def test_a_1_hz_model_alarms_on_five_samples_over_its_threshold_not_on_fewer():
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-01", periods=3000, freq="1s")
+    det = PCADetector(conditions=None).fit(pd.DataFrame(rng.normal(size=(3000, 3)), columns=list("abc"), index=index))
+    rules = model_rules(det)
+    assert rules == rules_at(20.0)
+    scores = pd.Series(0.0, index=index[:600])
+    scores.iloc[100:104] = 2.0  # 4 samples, 4 s
+    scores.iloc[400:405] = 2.0  # 5 samples
+    found = events(scores > 1.0, None, scores, threshold=1.0, **asdict(rules))
+    assert [(e.start, e.end) for e in found] == [(index[400], index[404])]
 
 
 @pytest.mark.parametrize("rate", [None, float("nan"), 0.0, -5.0])

@@ -552,7 +552,15 @@ class Detector(Params, ABC):
     def predict(self, X: pd.DataFrame, *, source: str = "input") -> pd.Series:
         """Boolean flag per step, shape (n_steps,): score above the fitted threshold."""
         scores = self.score(X, source=source)
-        return pd.Series(self.head_.flags(scores.to_numpy()), index=scores.index, name="flag")
+        return pd.Series(self._flags(scores.index, scores.to_numpy()), index=scores.index, name="flag")
+
+    def _flags(self, index: pd.Index, scores: np.ndarray) -> np.ndarray:
+        """Flags (n,) of the scores (n,) of rows at ``index``, the threshold rule applied to each
+        scoring pass on its own (a rule with state, ``Dynamic``'s EWMA, restarts at a pause)."""
+        passes = pass_slices(index, self.schema_.sampling_rate)
+        if len(passes) == 1:
+            return self.head_.flags(scores)
+        return np.concatenate([self.head_.flags(scores[rows]) for rows in passes])
 
     def evaluate_frame(self, X: pd.DataFrame, *, source: str = "input") -> tuple[pd.DataFrame, pd.Series, pd.Series]:
         """Errors, scores and flags of one frame in a single pass (what the CLI writes).
@@ -564,7 +572,7 @@ class Detector(Params, ABC):
         X, E, scores = self._errors_and_scores(X, source)
         errors = pd.DataFrame(E, index=X.index, columns=list(self.schema_.channels))
         return errors, pd.Series(scores, index=X.index, name="score"), pd.Series(
-            self.head_.flags(scores), index=X.index, name="flag"
+            self._flags(X.index, scores), index=X.index, name="flag"
         )
 
     # -- the stream path: scores that use no row after their hop group -------------

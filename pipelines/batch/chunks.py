@@ -95,10 +95,12 @@ class _Pieces:
         self._pause = pause_length(self._rate)
         self._done = 0  # rows before this one have been delivered
         self._last = None  # timestamp of the last row pushed
+        self.passes = 0  # passes started; every piece yielded belongs to the last one
         self._start_pass()
 
     def _start_pass(self) -> None:
         """Forget the rows of the pass so far (all delivered) and start a new one."""
+        self.passes += 1
         self._Z = np.empty((0, len(self.detector.schema_.channels)), dtype=np.float32)
         self._index: pd.Index | None = None
         self._first = self._origin = self._done  # file row of self._Z[0] and of the pass's first row (the stride grid's start)
@@ -147,14 +149,18 @@ class _Pieces:
 
 
 class _Flags:
-    """``thresholder.apply`` block by block, equal to applying it to the whole file's scores
-    (the rule's :meth:`~anomaly.thresholds.Threshold.apply_chunk` carries any state, e.g.
-    ``Dynamic``'s EWMA and trailing window, from block to block)."""
+    """``thresholder.apply`` block by block, equal to applying it to each pass of the whole
+    file's scores (the rule's :meth:`~anomaly.thresholds.Threshold.apply_chunk` carries any
+    state, e.g. ``Dynamic``'s EWMA and trailing window, from block to block, and starts afresh
+    with each pass)."""
 
     def __init__(self, rule):
-        self.rule, self._state = rule, None
+        self.rule, self._state, self._pass = rule, None, None
 
-    def __call__(self, scores: np.ndarray) -> np.ndarray:
+    def __call__(self, scores: np.ndarray, number: int) -> np.ndarray:
+        """Flags (n,) of the next scores (n,), all of pass ``number``."""
+        if number != self._pass:
+            self._state, self._pass = None, number
         flags, self._state = self.rule.apply_chunk(scores, self._state)
         return flags
 
@@ -215,7 +221,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         for index, E, S in parts:
             done += len(index)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
-                   pd.Series(flags(S), index=index, name="flag"))
+                   pd.Series(flags(S, pieces.passes), index=index, name="flag"))
             if progress is not None:
                 progress(done, stream.expected_rows)
 

@@ -79,6 +79,23 @@ def test_every_path_starts_a_new_pass_at_the_pause(params, sessions, tmp_path):
     assert_paths_agree(det, log, tmp_path, chunk_rows=len(sessions[0]))  # the pause between two blocks
 
 
+def test_a_threshold_with_state_restarts_at_the_pause(sessions, tmp_path):
+    """Dynamic's EWMA of the scores starts afresh in each session, in batch and block by block:
+    before, a high score just before the pause still raised the smoothed level after it."""
+    det = anomaly.PCADetector(threshold=anomaly.thresholds.Dynamic(window=500)).fit(
+        [simulate(120, seed=s, ambient_c=28.0).frame for s in (0, 1)])
+    warm, cold = sessions
+    log = after_a_pause(warm, cold)
+    alone = np.concatenate([det.predict(warm).to_numpy(), det.predict(cold).to_numpy()])
+    np.testing.assert_array_equal(det.predict(log).to_numpy(), alone)
+    np.testing.assert_array_equal(det.evaluate_frame(log)[2].to_numpy(), alone)
+    path = tmp_path / "log.csv"
+    log.to_csv(path)
+    for rows in (2500, len(warm)):  # the pause inside a block, between two blocks
+        blocks = np.concatenate([flags.to_numpy() for _, _, flags in iter_scores(det, path, chunk_rows=rows)])
+        np.testing.assert_array_equal(blocks, alone)
+
+
 def test_a_window_model_warms_up_again_after_the_pause(sessions, tmp_path):
     """Sessions shorter than one window (a stray row an hour before the training log, three rows
     after the test log's last pause) are no error: their rows get error 0, the stream skips them."""

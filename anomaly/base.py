@@ -42,6 +42,9 @@ from anomaly.schema import Schema, check_frame
 from anomaly.stuck import RunLengths, fit_stuck_limits
 from anomaly.windows import FoldBack, check_holds_a_window, iter_windows, sliding_windows
 
+#: The sensor checks every fitted detector runs; check ``name``'s limits are ``<name>_limits_``.
+SENSOR_CHECK_NAMES = ("stuck", "noise")
+
 
 def store_params(detector, arguments: dict) -> None:
     """Store constructor arguments as same-named attributes (all a constructor may do).
@@ -404,13 +407,18 @@ class Detector(Params, ABC):
             return state
         return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise)
 
-    def without_sensor_checks(self) -> Detector:
-        """A shallow copy of this fitted detector whose sensor checks (stuck and noisy channels,
-        :mod:`anomaly.stuck`, :mod:`anomaly.noise`) are off: the model's own score, which has a
+    def without_sensor_checks(self, checks=SENSOR_CHECK_NAMES) -> Detector:
+        """A shallow copy of this fitted detector whose sensor checks ``checks`` (some of
+        ``"stuck"`` and ``"noise"``: stuck and noisy channels, :mod:`anomaly.stuck`,
+        :mod:`anomaly.noise`) are off. With both off: the model's own score, which has a
         gradient (:mod:`anomaly.generative.differentiable`) and, in a stream, depends on no row
-        before its window."""
+        before its window. ``anomaly fit --sensor-checks`` saves such a copy."""
+        unknown = sorted(set(checks) - set(SENSOR_CHECK_NAMES))
+        if unknown:
+            raise ConfigError(f"sensor check(s) {unknown} unknown; expected some of {list(SENSOR_CHECK_NAMES)}")
         plain = copy.copy(self)
-        for name in ("stuck_limits_", "noise_limits_"):
+        for check in checks:
+            name = f"{check}_limits_"
             if hasattr(self, name):
                 setattr(plain, name, np.zeros_like(getattr(self, name)))
         return plain

@@ -21,6 +21,7 @@ import pandas as pd
 import typer
 
 from anomaly import make_detector
+from anomaly.base import SENSOR_CHECK_NAMES
 from anomaly.cli.console import err
 from anomaly.cli.inputs import (
     anomaly_labels,
@@ -37,6 +38,7 @@ from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import temperature_channels
+from anomaly.errors import ConfigError
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
 from anomaly.noise import WINDOW as NOISE_WINDOW
 from anomaly.pauses import pass_slices
@@ -182,6 +184,7 @@ def fit(
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("quiet-logs", help="quiet-logs (the larger of the q-th percentile of the normal scores and the level at which the alert rules stay quiet on the median training log) | percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by quiet-logs/percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
+    sensor_checks: str = typer.Option("stuck,noise", "--sensor-checks", help="Sensor checks to run beside the model: stuck (a channel holding its value 4x longer than in training) and noise (one 4x rougher than in training), comma-separated, or none.", rich_help_panel=PREPROCESSING),
     condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures, and set-point channels) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
@@ -205,13 +208,14 @@ def fit(
     """Fit a detector on normal data (one log or many) and save it as a directory."""
     check_nan_policy(nan_policy)
     ignored = ignored_columns(ignore)
+    checks_off = sensor_checks_off(sensor_checks)
     with progress() as step:
         paths = resolve_logs(data)
         if labels is not None:
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
                                 novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
-                                step=step, ignore=ignored)
+                                step=step, ignore=ignored, checks_off=checks_off)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                              normal_only=normal_only, step=step, ignore=ignored)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
@@ -222,6 +226,7 @@ def fit(
         fit_with_progress(det, frames if len(frames) > 1 else frames[0], f"fitting {detector} on {what}", step, source=source)
         seconds = time.perf_counter() - start
         record_ignored(det, ignored)
+        det = det.without_sensor_checks(checks_off)
         step(f"saving {output}")
         det.save(output)
         report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1], "ignored": list(ignored)}
@@ -230,7 +235,7 @@ def fit(
     if ignored:
         err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
                   highlight=False, soft_wrap=True)
-    for line in [*conditions_lines(det), sensors_line(det)]:
+    for line in [*conditions_lines(det), sensors_line(det, checks_off)]:
         err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
     how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
@@ -239,12 +244,24 @@ def fit(
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
 
 
-def sensors_line(det) -> str:
+def sensor_checks_off(spec: str) -> tuple[str, ...]:
+    """The sensor checks ``--sensor-checks`` turns off: ``spec`` is ``none`` or comma-separated
+    names of :data:`~anomaly.base.SENSOR_CHECK_NAMES` (the ones to keep)."""
+    names = [] if spec.strip().lower() == "none" else [n.strip() for n in spec.split(",") if n.strip()]
+    unknown = [n for n in names if n not in SENSOR_CHECK_NAMES]
+    if unknown or not (names or spec.strip().lower() == "none"):
+        raise ConfigError(f"--sensor-checks {spec!r}: expected some of {', '.join(SENSOR_CHECK_NAMES)} (comma-separated) or none")
+    return tuple(n for n in SENSOR_CHECK_NAMES if n not in names)
+
+
+def sensors_line(det, off=()) -> str:
     """The line saying which channels the sensor checks watch: how long a stuck one may hold its
-    value, how rough a noisy one may get."""
+    value, how rough a noisy one may get (``off``: the checks ``--sensor-checks`` turned off)."""
     limits, channels, rate = det.stuck_limits_, det.schema_.channels, det.schema_.sampling_rate
     watched = np.flatnonzero(limits)
-    if len(watched):
+    if "stuck" in off:
+        stuck = "off"
+    elif len(watched):
         low, high = limits[watched].min(), limits[watched].max()
         span = f"{low / rate:.3g} s" + (f" .. {high / rate:.3g} s" if high > low else "") if rate else \
             f"{low:.0f}" + (f" .. {high:.0f}" if high > low else "") + " rows"
@@ -256,8 +273,9 @@ def sensors_line(det) -> str:
     else:
         stuck = "no channel is watched (every one repeats its value on most training rows)"
     noisy = int((det.noise_limits_ > 0).sum())
-    return (f"stuck sensors: {stuck}; noisy sensors: {noisy} of {len(channels)} alarm when one's second difference over "
-            f"{NOISE_WINDOW} rows is {NOISE_FACTOR:g}x rougher than anywhere in training")
+    noise = (f"{noisy} of {len(channels)} alarm when one's second difference over {NOISE_WINDOW} rows is {NOISE_FACTOR:g}x "
+             f"rougher than anywhere in training") if "noise" not in off else "off"
+    return f"stuck sensors: {stuck}; noisy sensors: {noise}"
 
 
 def conditions_lines(det) -> list[str]:

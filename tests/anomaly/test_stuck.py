@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from cli_helpers import invoke, one_error_line
 from pass_checks import assert_paths_agree
 
 from anomaly import PCADetector, load, stuck
@@ -114,6 +115,27 @@ def test_a_frozen_channel_alarms_and_is_named_first(detector):
     assert (errors_f.iloc[past].idxmax(axis=1) == "vibration").all()
     assert scores_f.iloc[1399] == pytest.approx(detector.sensor_scale_ * 600 / 100, rel=1e-5)  # grows with the run (600 rows)
     np.testing.assert_array_equal(flags_f.iloc[1400:], flags_blind.iloc[1400:])  # the sensor reads again: the model alone decides
+
+
+@pytest.mark.parametrize("spec, stuck_on, noise_on", [("noise", False, True), ("stuck", True, False), ("none", False, False),
+                                                      ("stuck,noise", True, True)])
+def test_fit_turns_sensor_checks_off_and_the_saved_model_keeps_them_off(spec, stuck_on, noise_on, tmp_path):
+    train = pd.concat([arm_like(3000, 1), arm_like(3000, 2, start="2026-01-01 00:10")])
+    train.rename_axis("timestamp").to_csv(tmp_path / "train.csv")
+    result = invoke("fit", tmp_path / "train.csv", "-o", tmp_path / "m", "--sensor-checks", spec)
+    assert result.exit_code == 0, result.output
+    assert ("stuck sensors: off" in result.output) != stuck_on and ("noisy sensors: off" in result.output) != noise_on
+    model = load(tmp_path / "m")
+    assert (model.stuck_limits_ > 0).any() == stuck_on and (model.noise_limits_ > 0).any() == noise_on
+    frozen(arm_like(2000, 7, start="2026-01-02"), "vibration", 800, 1400, value=0.0).rename_axis("timestamp").to_csv(tmp_path / "stuck.csv")
+    assert invoke("score", tmp_path / "stuck.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv").exit_code == 0
+    assert (pd.read_csv(tmp_path / "s.csv")["flag"].iloc[900:1400].mean() > 0.9) == stuck_on
+
+
+def test_an_unknown_sensor_check_is_one_line_and_writes_nothing(tmp_path):
+    arm_like(3000, 1).rename_axis("timestamp").to_csv(tmp_path / "train.csv")
+    line = one_error_line(invoke("fit", tmp_path / "train.csv", "-o", tmp_path / "m", "--sensor-checks", "stuk"))
+    assert "--sensor-checks 'stuk'" in line and "stuck, noise" in line and not (tmp_path / "m").exists()
 
 
 def test_every_scoring_path_sees_the_same_runs(detector, tmp_path):

@@ -112,8 +112,11 @@ class DetectorRun:
 
 
 def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, label_column: str | None = None,
-                   train_fraction: float = 0.3, seed: int = 0) -> list[Split]:
-    """Splits of a named dataset or of a labelled CSV/Parquet file (see the module docstring)."""
+                   train_fraction: float = 0.3, seed: int = 0, ignore: tuple[str, ...] = ()) -> list[Split]:
+    """Splits of a named dataset or of a labelled CSV/Parquet file (see the module docstring);
+    ``ignore``: a file's columns that are not channels (a state name, a sequence number)."""
+    if ignore and dataset in DATASETS:
+        raise ConfigError(f"--ignore is for a labelled file; the {dataset!r} data set has no such columns")
     if dataset == "robot-arm":
         train = simulate(300, seed=seed, ambient_c=28.0)
         test = simulate(600, faults="all", seed=seed + 1, ambient_c=28.0, start="2026-01-01T01:00:00")
@@ -136,7 +139,7 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
-    return [_file_split(path, label_column, train_fraction)]
+    return [_file_split(path, label_column, train_fraction, ignore)]
 
 
 def alfa_splits(data_dir=None) -> list[Split]:
@@ -177,10 +180,13 @@ def condition_splits(seed: int = 0, training: str | tuple[str, ...] = SCENARIOS[
     return splits
 
 
-def _file_split(path: Path, label_column: str | None, train_fraction: float) -> Split:
+def _file_split(path: Path, label_column: str | None, train_fraction: float, ignore: tuple[str, ...] = ()) -> Split:
     if not 0.0 < train_fraction < 1.0:
         raise ConfigError(f"train_fraction={train_fraction!r} must be in (0, 1)")
-    table = read_table(path)
+    table = read_table(path, exclude=ignore)
+    missing = [name for name in ignore if name not in table.metadata.get("excluded", ())]
+    if missing:
+        raise DataError(f"--ignore: column(s) {missing} not in {path}")
     names = [label_column] if label_column else [c for c in table.labels.columns if c.lower() in ("is_anomaly", "anomaly", "label")]
     if not names or names[0] not in table.labels.columns:
         raise DataError(f"{path}: no label column (is_anomaly, anomaly or label); pass one")

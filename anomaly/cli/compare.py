@@ -8,6 +8,7 @@ import typer
 
 from anomaly import DETECTORS, ConfigError
 from anomaly.cli.console import out, print_table
+from anomaly.cli.inputs import ignored_columns
 from anomaly.cli.options import threshold_rule
 from anomaly.cli.progress import progress
 from anomaly.generative.robustness import RobustnessCollector
@@ -21,6 +22,7 @@ def compare(
     data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/, alfa/ (default: $ANOMALY_DATA_DIR)."),
     entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
     label_column: str = typer.Option(None, help="File datasets: the 0/1 label column (default: is_anomaly, anomaly or label)."),
+    ignore: str = typer.Option(None, "--ignore", help="File datasets: columns that are not channels (a state name, a sequence number), comma-separated: left out, as anomaly fit --ignore does."),
     train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
     window: int = typer.Option(16, help="Window of the neural detectors."),
     epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
@@ -43,7 +45,8 @@ def compare(
     chosen = {name: ({} if name == "pca" else dict(neural)) for name in names}
     with progress() as step:
         step(f"loading {dataset}")
-        splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction, seed=seed)
+        splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction,
+                                seed=seed, ignore=ignored_columns(ignore))
         attacks = RobustnessCollector() if robustness else None
         runs = run_detectors(splits, chosen, threshold=rule, step=step, on_fit=attacks)
         step("evaluating")

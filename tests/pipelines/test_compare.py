@@ -69,6 +69,28 @@ def test_file_dataset_split(tmp_path):
     assert len(split.train) == 300 - 21 and len(split.test) == 700 and split.labels.sum() == 51
 
 
+def test_a_file_with_a_text_column_compares_with_ignore(tmp_path):
+    n = 1000
+    frame = pd.DataFrame({"a": np.sin(np.arange(n) / 10), "b": np.cos(np.arange(n) / 10), "label": 0,
+                          "mode": np.where(np.arange(n) % 200 < 100, "pick", "place")})
+    frame.loc[800:850, "label"] = 1
+    frame.loc[800:850, "a"] += 3.0
+    frame.to_csv(tmp_path / "f.csv", index=False)
+    with pytest.raises(DataError, match="column 'mode'"):  # a text column is no channel
+        dataset_splits(str(tmp_path / "f.csv"))
+    (split,) = dataset_splits(str(tmp_path / "f.csv"), ignore=("mode",))
+    assert list(split.train.columns) == ["a", "b"] and list(split.test.columns) == ["a", "b"]
+    with pytest.raises(DataError, match=r"--ignore: column\(s\) \['moed'\] not in"):
+        dataset_splits(str(tmp_path / "f.csv"), ignore=("mode", "moed"))
+    with pytest.raises(ConfigError, match="--ignore is for a labelled file"):
+        dataset_splits("skab", ignore=("mode",))
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["compare", "--dataset", str(tmp_path / "f.csv"), "--detectors", "pca", "--ignore", "mode",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "results.json").read_text())
+
+
 @pytest.mark.parametrize("dataset, kwargs, error, message", [
     ("mars", {}, ConfigError, "unknown dataset 'mars'"),
     ("smd", {"entity": "machine-9-9"}, ConfigError, "entity 'machine-9-9' is not one of"),

@@ -38,10 +38,13 @@ and their training level, and measures how far beyond that span they are
 its start towards its training level, while a shift that leaves both (a pressure drop, a motor
 heating past its level) keeps its size beyond the nearer one for as long as it lasts.
 Temperatures (:func:`ambient_channels`) are first measured against their common move (the
-ambient). A temperature (by name, :func:`temperature_channels`) read in steps that no training
-log says anything about (one level, or fewer than :data:`SETPOINT_MIN_LOG_ROWS` flickers to the
-next) is steady, so it is a set-point channel too; the detector scales set-point channels and
-temperatures by at least half their resolution (:meth:`anomaly.scaling.Scaler.floor_at_resolution`).
+ambient). A temperature (by name, :func:`temperature_channels`) that is not slow is a set-point
+channel too, whether or not it is white: one read in steps that no training log says anything
+about (one level, or fewer than :data:`SETPOINT_MIN_LOG_ROWS` flickers to the next), and one
+that ripples with the machine's load cycle (a motor's winding temperature following its current
+over a few seconds); its level carries the session as a set point's does. The detector scales
+set-point channels and temperatures by at least half their resolution
+(:meth:`anomaly.scaling.Scaler.floor_at_resolution`).
 A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
 """
 
@@ -377,8 +380,11 @@ def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``, ``tmp_j1``, ``thermal_2``,
     ``field.temperature``, ``motortemp``, ``jointtemperature``; not ``tempo`` or ``attempt``).
 
-    ``auto`` does not take them by name (a steady temperature's level is what shows the
-    simulator's heating faults); ``anomaly fit`` names the ones it left at their level.
+    ``auto`` takes those that are not slow as set-point channels (normal between the start of
+    each pass and their training level: heating past it still shows) and measures them against
+    their common move when there are at least :data:`AMBIENT_MIN_CHANNELS`; it never models them
+    by their change by name alone (a steady temperature's level is what shows the simulator's
+    heating faults).
     """
     def tokens(name: str) -> set[str]:
         return {t.lower() for t in re.split(r"[^A-Za-z]+|(?<=[a-z])(?=[A-Z])", name) if t}
@@ -422,14 +428,15 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows) and the set-point temperatures among
     those (:func:`ambient_channels`, their common move averaged over ``lag`` rows)."""
     if isinstance(conditions, str) and conditions == "auto":
-        indices, white, unjudged = _auto_channels(parts, lag)
+        indices, white, _ = _auto_channels(parts, lag)
         slow_left = np.zeros(0, dtype=np.int64)
         if len(indices) > AUTO_MAX_SLOW_SHARE * len(channels):
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices
-        # a temperature read in steps that held one level (or flickered a few times) says nothing, but is steady
-        steady = np.intersect1d(unjudged, [channels.index(c) for c in temperature_channels(channels)])
+        # a temperature that is not slow carries the session in its level like a set point: one read in steps that
+        # held its level (or flickered a few times), and one that ripples with the machine's load cycle (not white)
+        steady = np.array([channels.index(c) for c in temperature_channels(channels)], dtype=np.int64)
         setpoints = np.setdiff1d(np.union1d(white, steady), indices).astype(np.int64)  # a slow channel is a condition
         ambient = ambient_channels(channels, setpoints)
     else:

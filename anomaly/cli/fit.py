@@ -37,7 +37,6 @@ from anomaly.cli.inputs import (
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
-from anomaly.conditions import temperature_channels
 from anomaly.errors import ConfigError
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
 from anomaly.noise import WINDOW as NOISE_WINDOW
@@ -282,8 +281,7 @@ def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
     none), the set-point channels it takes as normal between the start of each file or stream
     and their training level, the temperatures among them it measures against their common move
-    (with a note on warm-ups), and under ``auto`` a note naming temperatures it left at their
-    absolute level."""
+    (with a note on warm-ups)."""
     channels, conditions = det.schema_.channels, det.conditions_
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
@@ -300,18 +298,13 @@ def conditions_lines(det) -> list[str]:
     if setpoints:
         lines.append(f"set-point channels, normal between their mean over the first {conditions.reference_rows} rows "
                      f"of each file or stream and their training level (noise around a steady or slowly drifting level in "
-                     f"every training log, or a temperature read in steps that held its level): {', '.join(setpoints)}")
+                     f"every training log, or a temperature that is not slow): {', '.join(setpoints)}")
     if len(conditions.ambient):
         lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "
                      f"averaged over {conditions.ambient_rows} rows): {', '.join(channels[i] for i in conditions.ambient)}")
         lines.append("note: the temperatures are steady in every training log: a run that warms up from cold is normal while "
                      "each stays between its start and its training level, so a part heating during the warm-up shows only "
                      "once past its training level; fit on logs that include a warm-up to model them by their change")
-    steady = [name for name in temperature_channels(channels) if name not in names + setpoints]
-    if auto and steady:
-        lines.append(f"note: {', '.join(steady)} look like temperatures but are steady in training, so their level is "
-                     f"modelled: another day's ambient will look like a fault. If it is a condition, refit with "
-                     f"--condition {','.join(names + steady)}")
     return lines
 
 

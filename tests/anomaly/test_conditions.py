@@ -261,17 +261,26 @@ def test_setpoint_paths_agree_and_survive_a_reload(runs, tmp_path):
     assert old.start_reference() is None and old.reference_rows == 0
 
 
-def test_conditions_lines_note_temperatures_left_at_their_level():
+def test_a_temperature_that_ripples_with_the_load_is_a_set_point_channel():
+    """A motor temperature that follows its load over a few samples is neither slow nor white
+    noise: it kept its absolute level, so a cooler day was a fault. Now it is normal between the
+    start of a pass and its training level; heating past that level still alarms."""
     from anomaly.cli.fit import conditions_lines
 
-    rng = np.random.default_rng(2)
-    filtered = np.convolve(rng.normal(size=3000), np.ones(10) / 10, mode="same")  # steady, not white
-    frame = pd.DataFrame({"motor_temp": 40 + filtered, "current": rng.normal(size=3000)},
-                         index=pd.date_range("2026-01-01", periods=3000, freq="10ms"))
-    lines = conditions_lines(anomaly.PCADetector().fit(frame))
+    def log(seed: int, offset: float = 0.0, heat: float = 0.0) -> pd.DataFrame:
+        rng = np.random.default_rng(seed)
+        load = rng.normal(size=3000)
+        ripple = np.convolve(load, np.ones(10) / 10, mode="same")  # steady, not white
+        temp = 40 + 3 * ripple + offset + heat * (np.arange(3000) >= 2000)
+        return pd.DataFrame({"motor_temp": temp, "current": load + 0.1 * rng.normal(size=3000)},
+                            index=pd.date_range(f"2026-01-0{seed}", periods=3000, freq="10ms"))
+
+    det = anomaly.PCADetector().fit([log(1), log(2)])
+    lines = conditions_lines(det)
     assert lines[0] == "condition channels: none is slow in the training logs"
-    assert "set-point channels" in lines[1] and lines[1].endswith(": current")
-    assert lines[2].startswith("note: motor_temp look like temperatures") and lines[2].endswith("--condition motor_temp")
+    assert "set-point channels" in lines[1] and lines[1].endswith(": motor_temp, current") and len(lines) == 2
+    assert det.predict(log(3, offset=-5.0)).mean() < 0.01  # a cooler day (5 degC, 5 training standard deviations)
+    assert det.predict(log(4, offset=-5.0, heat=11.0)).iloc[2100:].mean() > 0.9  # 6 degC past its training level
 
 
 def test_auto_takes_no_slow_channel_when_most_channels_are_slow(tmp_path):

@@ -346,7 +346,7 @@ class Detector(Params, ABC):
         self.scaler_ = Scaler(self.scaling).fit(values)
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
-        self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_)
+        self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_, schema.sampling_rate)
         stepped = np.union1d(self.conditions_.setpoints, [schema.channels.index(c) for c in temperature_channels(schema.channels)])
         if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]

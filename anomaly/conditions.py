@@ -55,6 +55,7 @@ import re
 
 import numpy as np
 
+from anomaly.drift import SlewFollower, follow_blocks, follower_graph
 from anomaly.errors import ConfigError, SchemaError
 
 log = logging.getLogger(__name__)
@@ -228,14 +229,26 @@ class PassReference:
         Units per scaled unit of each ``ambient`` channel (the scaler's scale).
     smooth : int, default 1
         Rows the common move is averaged over (>= 1).
+    follow : array-like of int, default ()
+        Set-point channels (positions in the schema, among ``indices``) that are also normal up
+        to a slow-drift follower (:class:`anomaly.drift.SlewFollower`, fed the rows after the
+        common move): set-point temperatures.
+    follow_rows, follow_limit : int, float, default 0, 0.0
+        The follower's blocks and largest move per block (:func:`anomaly.drift.follow_blocks`);
+        0 rows: no follower.
     """
 
-    def __init__(self, indices, rows: int, ambient=(), scale=(), smooth: int = 1):
+    def __init__(self, indices, rows: int, ambient=(), scale=(), smooth: int = 1, follow=(), follow_rows: int = 0,
+                 follow_limit: float = 0.0):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.rows = int(rows)
         self.ambient = np.asarray(ambient, dtype=np.int64)
         self.scale = np.asarray(scale, dtype=np.float64)
         self.smooth = max(int(smooth), 1)
+        follow = np.asarray(follow, dtype=np.int64)
+        self._follow_at = np.searchsorted(self.indices, follow)  # the followed channels among the set-point ones
+        self._follower = SlewFollower(len(follow), follow_rows, follow_limit) if len(follow) and follow_rows else None
+        self._followed = np.zeros((0, len(follow)))  # follower references of the last rows (as many as the largest call gave)
         self._sums = np.zeros((0, len(self.indices)))  # prefix sums of the pass's first rows (at most `rows`)
         self._seen = 0
         self._mean: np.ndarray | None = None  # (k,) the reference past the first `rows` rows
@@ -256,6 +269,8 @@ class PassReference:
             raise ValueError(f"{m - new} rows given as seen, but the pass has seen {self._seen}")
         if len(self.ambient) and m - new > len(self._common):
             raise ValueError(f"{m - new} rows given as seen, but the pass keeps the common move of the last {len(self._common)}")
+        if self._follower is not None and m - new > len(self._followed):
+            raise ValueError(f"{m - new} rows given as seen, but the pass keeps the follower of the last {len(self._followed)}")
         if len(self._sums) < self.rows:  # extend the prefix sums, summing on from the last one
             taken = Z[m - new :, self.indices][: self.rows - len(self._sums)]
             last = self._sums[-1:] if len(self._sums) else np.zeros((1, len(self.indices)))
@@ -278,8 +293,26 @@ class PassReference:
             shift[:, at] -= moves[..., 0]
             level[:, at] -= moves[..., 1]
         out = np.array(Z, dtype=np.float32)
-        out[:, self.indices] = between(shift, level, np)
+        values = between(shift, level, np)
+        if self._follower is not None:  # a followed channel is normal up to its follower too
+            at = self._follow_at
+            beyond = level.copy()
+            beyond[:, at] -= self._follow_references(level[:, at], new).astype(np.float32)
+            values = between(values, beyond, np)
+        out[:, self.indices] = values
         return out
+
+    def _follow_references(self, values: np.ndarray, new: int) -> np.ndarray:
+        """The follower's references (m, k_f) of rows (m, k_f) of the followed channels, of which
+        the last ``new`` are new (fed to the follower); the others' are the ones kept."""
+        m = len(values)
+        fresh = self._follower(values[m - new :])
+        if m == new and len(self._followed) <= m:  # nothing seen given again, and no longer history kept
+            self._followed = fresh
+            return fresh
+        kept = self._followed[len(self._followed) - (m - new) :]
+        self._followed = np.concatenate([self._followed, fresh])[-max(m, len(self._followed)) :]
+        return np.concatenate([kept, fresh])
 
     def _common_moves(self, shift: np.ndarray, level: np.ndarray, start: int, new: int) -> np.ndarray:
         """The common moves (m, 1, 2) of the ambient channels' shifts (m, k_a) from the reference
@@ -352,10 +385,17 @@ def relative_graph(Z, conditions: ConditionChannels, ops):
         per_unit[at] = 1.0 / conditions.ambient_scale
         shift = shift - _common_move_graph(shift, at, conditions, ops)[:, None] * per_unit
         level = level - _common_move_graph(level, at, conditions, ops)[:, None] * per_unit
+    values = between(shift, level, ops)
+    if len(conditions.follow) and conditions.follow_rows:
+        at = np.searchsorted(conditions.setpoints, conditions.follow).astype(np.int32)
+        pick = np.zeros((len(at), k), dtype=np.float32)  # followed column j -> its set-point column
+        pick[np.arange(len(at)), at] = 1.0
+        references = follower_graph(ops.take(level, at, axis=1), conditions.follow_rows, conditions.follow_limit, ops)
+        values = between(values, level - ops.matmul(references, pick), ops)
     onto = np.zeros((k, conditions.n_channels), dtype=np.float32)  # set-point column j -> its schema column
     onto[np.arange(k), conditions.setpoints] = 1.0
     keep = 1.0 - onto.sum(axis=0)
-    return Z * keep + ops.matmul(between(shift, level, ops), onto)
+    return Z * keep + ops.matmul(values, onto)
 
 
 def _common_move_graph(values, at, conditions: ConditionChannels, ops):
@@ -421,12 +461,15 @@ def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: 
     return np.array(sorted(channels.index(name) for name in names), dtype=np.int64)
 
 
-def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int, scale) -> ConditionChannels:
+def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int, scale,
+                   sampling_rate: float | None = None) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
     ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
     :func:`choose` and, under ``"auto"``, the set-point channels among the others (their
-    reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows) and the set-point temperatures among
-    those (:func:`ambient_channels`, their common move averaged over ``lag`` rows)."""
+    reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows), the set-point temperatures among
+    those measured against their common move (:func:`ambient_channels`, averaged over ``lag``
+    rows) and, at a known ``sampling_rate`` (Hz), the set-point temperatures too few for a
+    common move normal up to their slow-drift follower too (:mod:`anomaly.drift`)."""
     if isinstance(conditions, str) and conditions == "auto":
         indices, white, _ = _auto_channels(parts, lag)
         slow_left = np.zeros(0, dtype=np.int64)
@@ -439,11 +482,17 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
         steady = np.array([channels.index(c) for c in temperature_channels(channels)], dtype=np.int64)
         setpoints = np.setdiff1d(np.union1d(white, steady), indices).astype(np.int64)  # a slow channel is a condition
         ambient = ambient_channels(channels, setpoints)
+        follow_rows, follow_limit = follow_blocks(sampling_rate)
+        # too few temperatures for a common move: each follows the ambient's drift on its own
+        alone = np.setdiff1d(np.intersect1d(setpoints, steady), ambient).astype(np.int64)
+        follow = alone if follow_rows else np.zeros(0, dtype=np.int64)
     else:
         indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)
-        ambient = slow_left = setpoints  # none: declared conditions have no set-point channels
+        ambient = slow_left = follow = setpoints  # none: declared conditions have no set-point channels
+        follow_rows, follow_limit = 0, 0.0
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS),
-                             ambient, np.asarray(scale, dtype=np.float64)[ambient], lag, slow_left)
+                             ambient, np.asarray(scale, dtype=np.float64)[ambient], lag, slow_left, follow, follow_rows,
+                             follow_limit)
 
 
 class ConditionChannels:
@@ -469,10 +518,15 @@ class ConditionChannels:
     slow_left : array-like of int, default ()
         Channels slow in training but left at their level, because most channels were
         (:data:`AUTO_MAX_SLOW_SHARE`); recorded for the fit report.
+    follow : array-like of int, default ()
+        Set-point channels normal up to a slow-drift follower too (:mod:`anomaly.drift`).
+    follow_rows, follow_limit : int, float, default 0, 0.0
+        The follower's blocks (rows) and largest move per block (:func:`anomaly.drift.follow_blocks`).
     """
 
     def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
-                 ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=()):
+                 ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=(), follow=(), follow_rows: int = 0,
+                 follow_limit: float = 0.0):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -484,19 +538,24 @@ class ConditionChannels:
         self.ambient_scale = np.asarray(ambient_scale, dtype=np.float32)
         self.ambient_rows = int(ambient_rows) if len(self.ambient) else 1
         self.slow_left = np.asarray(slow_left, dtype=np.int64)
+        self.follow = np.asarray(follow, dtype=np.int64)
+        self.follow_rows = int(follow_rows) if len(self.follow) else 0
+        self.follow_limit = float(follow_limit) if self.follow_rows else 0.0
 
     def rescaled(self, scale) -> ConditionChannels:
         """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
         channels does not depend on the scale (variance shares and autocorrelations), only the
         ambient channels' units per scaled unit do."""
         return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
-                                 np.asarray(scale, dtype=np.float64)[self.ambient], self.ambient_rows, self.slow_left)
+                                 np.asarray(scale, dtype=np.float64)[self.ambient], self.ambient_rows, self.slow_left,
+                                 self.follow, self.follow_rows, self.follow_limit)
 
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""
         if not len(self.setpoints):
             return None
-        return PassReference(self.setpoints, self.reference_rows, self.ambient, self.ambient_scale, self.ambient_rows)
+        return PassReference(self.setpoints, self.reference_rows, self.ambient, self.ambient_scale, self.ambient_rows,
+                             self.follow, self.follow_rows, self.follow_limit)
 
     def relative(self, Z: np.ndarray) -> np.ndarray:
         """Scaled rows (n, c) of one whole pass with the set-point channels as :class:`PassReference` gives them."""
@@ -519,11 +578,14 @@ class ConditionChannels:
         return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag,
                 "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows,
                 "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
-                "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist()}
+                "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist(), "follow": self.follow.tolist(),
+                "follow_rows": self.follow_rows, "follow_limit": self.follow_limit}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
-        """Models saved before set-point channels have none; before ambient channels, none of those."""
+        """Models saved before set-point channels have none; before ambient channels, none of
+        those; before the drift follower, no followed channel."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
                    data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
-                   data.get("ambient_rows", 1), data.get("slow_left", ()))
+                   data.get("ambient_rows", 1), data.get("slow_left", ()), data.get("follow", ()),
+                   data.get("follow_rows", 0), data.get("follow_limit", 0.0))

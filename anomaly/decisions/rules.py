@@ -119,7 +119,8 @@ def rules_at(sampling_rate: float | None) -> DecisionRules:
     On SKAB's pump at 1 Hz, fitted on one day and scored a month later
     (``benchmarks/skab_sessions.py``), scaling down to one row gave PCA's default a threshold
     of 5.69, 8 of 20 faults found and 3.3 false alarms an hour; the 20 Hz row counts a
-    threshold of 3.10, 13 of 20 and 2.7 an hour. The ratios do not depend on the rate.
+    threshold of 3.10, 13 of 20 and 2.7 an hour (measured before the temperatures' drift
+    follower, :mod:`anomaly.drift`). The ratios do not depend on the rate.
 
     Parameters
     ----------

@@ -65,24 +65,42 @@ class SlewFollower:
         """The next rows' values (n, width) -> their references (n, width), float64: the
         follower after the last block completed before each row's block (in the first block,
         the running mean through the row)."""
+        values = np.asarray(values, dtype=np.float64)
         out = np.empty(values.shape, dtype=np.float64)
-        i, n = 0, len(values)
-        while i < n:
-            take = min(self.rows - self._count, n - i)
-            block = values[i : i + take].astype(np.float64)
-            if self._value is None:
-                counts = self._count + np.arange(1, take + 1)
-                out[i : i + take] = (self._sum + np.cumsum(block, axis=0)) / counts[:, None]
-            else:
-                out[i : i + take] = self._value
-            self._sum = self._sum + block.sum(axis=0)
-            self._count += take
-            if self._count == self.rows:
-                mean = self._sum / self.rows
-                self._value = mean if self._value is None else self._value + np.clip(mean - self._value, -self.limit, self.limit)
-                self._sum, self._count = np.zeros_like(self._sum), 0
-            i += take
+        n, i = len(values), 0
+        while i < n and (self._count or self._value is None):  # a block begun earlier, or the pass's first
+            i = self._partial(values, out, i, min(self.rows - self._count, n - i))
+        whole = (n - i) // self.rows
+        if whole:  # complete blocks: their means, then the follower block by block
+            means = values[i : i + whole * self.rows].reshape(whole, self.rows, -1).mean(axis=1)
+            before = np.empty_like(means)
+            for channel in range(means.shape[1]):
+                y, limit, track = float(self._value[channel]), self.limit, before[:, channel]
+                for j, mean in enumerate(means[:, channel].tolist()):
+                    track[j] = y
+                    y += min(max(mean - y, -limit), limit)
+                self._value[channel] = y
+            out[i : i + whole * self.rows] = np.repeat(before, self.rows, axis=0)
+            i += whole * self.rows
+        if i < n:  # the start of a block
+            self._partial(values, out, i, n - i)
         return out
+
+    def _partial(self, values: np.ndarray, out: np.ndarray, i: int, take: int) -> int:
+        """Rows ``i .. i + take`` (within one block) into the current block; returns ``i + take``."""
+        block = values[i : i + take]
+        if self._value is None:
+            counts = self._count + np.arange(1, take + 1)
+            out[i : i + take] = (self._sum + np.cumsum(block, axis=0)) / counts[:, None]
+        else:
+            out[i : i + take] = self._value
+        self._sum = self._sum + block.sum(axis=0)
+        self._count += take
+        if self._count == self.rows:
+            mean = self._sum / self.rows
+            self._value = mean if self._value is None else self._value + np.clip(mean - self._value, -self.limit, self.limit)
+            self._sum, self._count = np.zeros_like(self._sum), 0
+        return i + take
 
 
 def follower_graph(values, rows: int, limit: float, ops):

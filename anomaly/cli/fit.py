@@ -37,6 +37,7 @@ from anomaly.cli.inputs import (
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
+from anomaly.drift import FOLLOW_PER_MINUTE
 from anomaly.errors import ConfigError
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
 from anomaly.noise import WINDOW as NOISE_WINDOW
@@ -281,7 +282,7 @@ def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
     none), the set-point channels it takes as normal between the start of each file or stream
     and their training level, the temperatures among them it measures against their common move
-    (with a note on warm-ups)."""
+    (with a note on warm-ups) and those it follows when they drift slowly."""
     channels, conditions = det.schema_.channels, det.conditions_
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
@@ -305,6 +306,10 @@ def conditions_lines(det) -> list[str]:
         lines.append("note: the temperatures are steady in every training log: a run that warms up from cold is normal while "
                      "each stays between its start and its training level, so a part heating during the warm-up shows only "
                      "once past its training level; fit on logs that include a warm-up to model them by their change")
+    if len(conditions.follow):
+        lines.append(f"set-point temperatures also normal up to a slow-drift follower (too few for a common move; it moves at "
+                     f"most {FOLLOW_PER_MINUTE:g} training standard deviations a minute, so an ambient drifting through a session "
+                     f"is followed and a faster heating is not): {', '.join(channels[i] for i in conditions.follow)}")
     return lines
 
 

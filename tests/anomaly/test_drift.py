@@ -95,6 +95,10 @@ def drive():
 def test_two_steady_temperatures_follow_a_drift_and_still_alarm_on_a_fast_heating(drive, tmp_path):
     conditions, channels = drive.conditions_, drive.schema_.channels
     assert [channels[i] for i in conditions.follow] == ["motor_temp", "bearing_temp"] and not len(conditions.ambient)
+    from anomaly.cli.fit import conditions_lines
+
+    assert conditions_lines(drive)[-1].startswith("set-point temperatures also normal up to a slow-drift follower")
+    assert conditions_lines(drive)[-1].endswith(": motor_temp, bearing_temp")
     drifting = conveyor(3, 20, drift_c=-0.4)  # 8 training deviations over 20 minutes: a cooling day
     assert drive.predict(drifting).mean() < 0.02
     blind = anomaly.PCADetector().fit([conveyor(1, 10), conveyor(2, 10)])

@@ -118,11 +118,11 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     return _auto_channels(parts, lag)[0]
 
 
-def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The slow channels (:func:`slow_channels`), the set-point channels
-    (:func:`setpoint_channels`, slow ones included) and the channels no log says anything
-    about (fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in each) of scaled logs
-    ``parts``, each log classified once."""
+def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray]:
+    """The slow channels (:func:`slow_channels`) and the set-point channels
+    (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
+    classified once (a channel with fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in every
+    log is neither)."""
     allowed = np.ones(parts[0].shape[1], dtype=bool)
     slow_somewhere = np.zeros_like(allowed)
     white_everywhere = np.ones_like(allowed)
@@ -138,7 +138,7 @@ def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.nd
         slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
-    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen), np.flatnonzero(~seen)
+    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)
 
 
 def _white(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -471,7 +471,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     rows) and, at a known ``sampling_rate`` (Hz), the set-point temperatures too few for a
     common move normal up to their slow-drift follower too (:mod:`anomaly.drift`)."""
     if isinstance(conditions, str) and conditions == "auto":
-        indices, white, _ = _auto_channels(parts, lag)
+        indices, white = _auto_channels(parts, lag)
         slow_left = np.zeros(0, dtype=np.int64)
         if len(indices) > AUTO_MAX_SLOW_SHARE * len(channels):
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "

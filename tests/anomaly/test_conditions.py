@@ -278,7 +278,10 @@ def test_a_temperature_that_ripples_with_the_load_is_a_set_point_channel():
     det = anomaly.PCADetector().fit([log(1), log(2)])
     lines = conditions_lines(det)
     assert lines[0] == "condition channels: none is slow in the training logs"
-    assert "set-point channels" in lines[1] and lines[1].endswith(": motor_temp, current") and len(lines) == 2
+    assert "set-point channels" in lines[1] and lines[1].endswith(": motor_temp, current")
+    assert len(lines) == 3 and lines[2].endswith("follower (too few for a common move; it moves at most 3 training standard "
+                                                 "deviations a minute, so an ambient drifting through a session is followed and "
+                                                 "a faster heating is not): motor_temp")
     assert det.predict(log(3, offset=-5.0)).mean() < 0.01  # a cooler day (5 degC, 5 training standard deviations)
     assert det.predict(log(4, offset=-5.0, heat=11.0)).iloc[2100:].mean() > 0.9  # 6 degC past its training level
 

@@ -39,11 +39,9 @@ from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
 from anomaly.scaling import Scaler, fill_missing
 from anomaly.schema import Schema, check_frame
+from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.stuck import RunLengths, fit_stuck_limits
 from anomaly.windows import FoldBack, check_holds_a_window, iter_windows, sliding_windows
-
-#: The sensor checks every fitted detector runs; check ``name``'s limits are ``<name>_limits_``.
-SENSOR_CHECK_NAMES = ("stuck", "noise")
 
 
 def store_params(detector, arguments: dict) -> None:

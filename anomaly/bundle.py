@@ -28,6 +28,7 @@ from anomaly.guard import Envelope
 from anomaly.head import ScoreHead
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema
+from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.version import __version__
 
 FORMAT_VERSION = 1
@@ -93,7 +94,7 @@ def save(detector, path: str | Path) -> Path:
 
 def sensor_checks(detector) -> dict:
     """The JSON of a fitted detector's sensor checks (stuck and noisy channels)."""
-    return {"stuck_limits": detector.stuck_limits_.tolist(), "noise_limits": detector.noise_limits_.tolist(),
+    return {**{f"{name}_limits": getattr(detector, f"{name}_limits_").tolist() for name in SENSOR_CHECK_NAMES},
             "scale": detector.sensor_scale_}
 
 
@@ -147,12 +148,12 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         delay = meta.get("alert_min_duration")
         detector.alert_min_duration_ = None if delay is None else int(delay)
         sensors = meta.get("sensors", {})  # saved before the sensor checks: none
-        detector.stuck_limits_, detector.noise_limits_ = (np.asarray(sensors.get(name, [0.0] * len(channels)), dtype=np.float64)
-                                                          for name in ("stuck_limits", "noise_limits"))
+        for name in (f"{check}_limits" for check in SENSOR_CHECK_NAMES):
+            limits = np.asarray(sensors.get(name, [0.0] * len(channels)), dtype=np.float64)
+            if limits.shape != (len(channels),):
+                raise ModelFileError(f"{path / META_FILE}: {len(limits)} {name} for {len(channels)} channels")
+            setattr(detector, f"{name}_", limits)
         detector.sensor_scale_ = float(sensors.get("scale", 0.0))
-        for name in ("stuck_limits_", "noise_limits_"):
-            if getattr(detector, name).shape != (len(channels),):
-                raise ModelFileError(f"{path / META_FILE}: {len(getattr(detector, name))} {name[:-1]} for {len(channels)} channels")
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:
         raise

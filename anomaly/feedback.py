@@ -259,9 +259,10 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
     return lo if left(lo) <= fewest else top  # ... but a cooldown can break that: then the longest
 
 
-#: The sensor checks a round can relax: limit attribute, what the check measures on one pass's
-#: scaled rows ((n, c) -> (n, c)), and how far past the largest reviewed value the limit goes.
-SENSOR_CHECKS = {"stuck": ("stuck_limits_", run_lengths, STUCK_FACTOR), "noise": ("noise_limits_", rough, NOISE_FACTOR)}
+#: The sensor checks a round can relax (every one of :data:`anomaly.sensor_checks.SENSOR_CHECK_NAMES`;
+#: limits in the detector's ``<name>_limits_``): what the check measures on one pass's scaled rows
+#: ((n, c) -> (n, c)), and how far past the largest reviewed value the limit goes.
+SENSOR_CHECKS = {"stuck": (run_lengths, STUCK_FACTOR), "noise": (rough, NOISE_FACTOR)}
 
 
 def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, dict[str, list[float]]]:
@@ -281,11 +282,11 @@ def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.
         scaled = detector.scaler_.transform(values)
         for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
             if false[rows].any():
-                for check, (_, measure, _) in SENSOR_CHECKS.items():
+                for check, (measure, _) in SENSOR_CHECKS.items():
                     largest[check] = np.maximum(largest[check], measure(scaled[rows])[false[rows]].max(axis=0))
     raised = {}
-    for check, (attribute, _, factor) in SENSOR_CHECKS.items():
-        limits = getattr(detector, attribute)
+    for check, (_, factor) in SENSOR_CHECKS.items():
+        limits = getattr(detector, f"{check}_limits_")
         for k in np.flatnonzero((limits > 0) & (largest[check] >= limits)):
             after = factor * float(largest[check][k])
             raised.setdefault(check, {})[detector.schema_.channels[k]] = [float(limits[k]), after]

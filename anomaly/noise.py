@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.stuck import PassRatios
+from anomaly.sensor_checks import PassRatios
 
 __all__ = ["LIMIT_FACTOR", "NoiseLevels", "WINDOW", "fit_noise_limits", "rough"]
 
@@ -51,7 +51,7 @@ def fit_noise_limits(parts: list[np.ndarray]) -> np.ndarray:
 
 class NoiseLevels(PassRatios):
     """Each channel's windowed second-difference level through one scoring pass, as ratios to
-    its limit where one reaches it (:class:`anomaly.stuck.PassRatios`).
+    its limit where one reaches it (:class:`anomaly.sensor_checks.PassRatios`).
 
     The last two rows and the last ``window - 1`` squared second differences are carried from
     push to push, so the values do not depend on how the pass is cut (to float rounding: each

@@ -21,7 +21,6 @@ import pandas as pd
 import typer
 
 from anomaly import make_detector
-from anomaly.base import SENSOR_CHECK_NAMES
 from anomaly.cli.console import err
 from anomaly.cli.inputs import (
     anomaly_labels,
@@ -44,6 +43,7 @@ from anomaly.noise import WINDOW as NOISE_WINDOW
 from anomaly.pauses import pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame, sampling_rate, time_ns
+from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, MIN_LIMIT_S
 from pipelines.preprocess import find_gaps
 from pipelines.sinks import write_text
@@ -246,7 +246,7 @@ def fit(
 
 def sensor_checks_off(spec: str) -> tuple[str, ...]:
     """The sensor checks ``--sensor-checks`` turns off: ``spec`` is ``none`` or comma-separated
-    names of :data:`~anomaly.base.SENSOR_CHECK_NAMES` (the ones to keep)."""
+    names of :data:`~anomaly.sensor_checks.SENSOR_CHECK_NAMES` (the ones to keep)."""
     names = [] if spec.strip().lower() == "none" else [n.strip() for n in spec.split(",") if n.strip()]
     unknown = [n for n in names if n not in SENSOR_CHECK_NAMES]
     if unknown or not (names or spec.strip().lower() == "none"):

@@ -12,7 +12,7 @@ import pytest
 from cli_helpers import invoke, one_error_line
 from pass_checks import assert_paths_agree
 
-from anomaly import PCADetector, load, stuck
+from anomaly import PCADetector, load, sensor_checks
 from anomaly.feedback import new_round, review, save_round
 from anomaly.stuck import LIMIT_FACTOR, MIN_LIMIT_ROWS, RunLengths, fit_stuck_limits, run_lengths
 
@@ -75,7 +75,7 @@ def test_run_lengths_do_not_depend_on_the_cut(monkeypatch):
         parts.append(past(cut.take(hi - lo), hi - lo))
     np.testing.assert_array_equal(np.concatenate(parts), past(expected, len(rows)))
     for block in (7, 3):  # a whole pass worked through in blocks, some too short to reach the limit
-        monkeypatch.setattr(stuck, "PUSH_BLOCK", block)
+        monkeypatch.setattr(sensor_checks, "PUSH_BLOCK", block)
         blocks = RunLengths(limits)
         blocks.push(rows)
         np.testing.assert_array_equal(past(blocks.take(len(rows)), len(rows)), past(expected, len(rows)))

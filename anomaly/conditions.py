@@ -306,13 +306,8 @@ class PassReference:
         """The follower's references (m, k_f) of rows (m, k_f) of the followed channels, of which
         the last ``new`` are new (fed to the follower); the others' are the ones kept."""
         m = len(values)
-        fresh = self._follower(values[m - new :])
-        if m == new and len(self._followed) <= m:  # nothing seen given again, and no longer history kept
-            self._followed = fresh
-            return fresh
-        kept = self._followed[len(self._followed) - (m - new) :]
-        self._followed = np.concatenate([self._followed, fresh])[-max(m, len(self._followed)) :]
-        return np.concatenate([kept, fresh])
+        references, self._followed = _with_seen(self._followed, self._follower(values[m - new :]), m - new)
+        return references
 
     def _common_moves(self, shift: np.ndarray, level: np.ndarray, start: int, new: int) -> np.ndarray:
         """The common moves (m, 1, 2) of the ambient channels' shifts (m, k_a) from the reference
@@ -343,12 +338,18 @@ class PassReference:
             fresh = (sums[1:] - lows) / count[:, None]
             kept = slice(max(new - ring, 0), new)
             self._median_sums[(position[kept] + 1) % ring] = sums[1:][kept]
-        if m == new and len(self._common) <= m:  # nothing seen given again, and no longer history kept
-            self._common = fresh
-            return fresh[:, None, :]
-        common = np.concatenate([self._common[len(self._common) - (m - new) :], fresh])
-        self._common = np.concatenate([self._common, fresh])[-max(m, len(self._common)) :]
+        common, self._common = _with_seen(self._common, fresh, m - new)
         return common[:, None, :]
+
+
+def _with_seen(kept: np.ndarray, fresh: np.ndarray, seen: int) -> tuple[np.ndarray, np.ndarray]:
+    """Values (seen + k, d) of a call's rows, the last k new (``fresh``, (k, d)) and the first
+    ``seen`` given again (their values as ``kept``, (h, d), the pass's last rows, holds them),
+    and what to keep next: the last rows, as many as the largest call gave."""
+    if not seen and len(kept) <= len(fresh):  # nothing seen given again, and no longer history kept
+        return fresh, fresh
+    rows = seen + len(fresh)
+    return np.concatenate([kept[len(kept) - seen :], fresh]), np.concatenate([kept, fresh])[-max(rows, len(kept)) :]
 
 
 def _middle(ordered):

@@ -37,7 +37,7 @@ from anomaly.noise import NoiseLevels, fit_noise_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
-from anomaly.scaling import Scaler, fill_missing
+from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.stuck import RunLengths, fit_stuck_limits
@@ -345,10 +345,17 @@ class Detector(Params, ABC):
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
         self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_, schema.sampling_rate)
-        stepped = np.union1d(self.conditions_.setpoints, [schema.channels.index(c) for c in temperature_channels(schema.channels)])
-        if self.scaler_.floor_at_resolution(values, stepped):  # a temperature or set point read in steps
+        setpoints = self.conditions_.setpoints
+        temperatures = [schema.channels.index(c) for c in temperature_channels(schema.channels)]
+        stepped = np.union1d(setpoints, temperatures).astype(np.int64)
+        steps = resolution(values[:, stepped])
+        constant = steps == 0
+        steps = shared_resolution(steps, np.isin(stepped, temperatures))
+        if self.scaler_.floor_at_resolution(stepped, steps, constant):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
+        if self.scaler_.method in FLOORED_SCALINGS:  # a scale at the floor: readings on one or two levels
+            self.conditions_ = self.conditions_.with_deadband(steps[np.searchsorted(stepped, setpoints)], self.scaler_.scale_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history

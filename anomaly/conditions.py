@@ -44,7 +44,9 @@ about (one level, or fewer than :data:`SETPOINT_MIN_LOG_ROWS` flickers to the ne
 that ripples with the machine's load cycle (a motor's winding temperature following its current
 over a few seconds); its level carries the session as a set point's does. The detector scales
 set-point channels and temperatures by at least half their resolution
-(:meth:`anomaly.scaling.Scaler.floor_at_resolution`).
+(:meth:`anomaly.scaling.Scaler.floor_at_resolution`); a set-point channel read in steps that
+sits on one level or flickers between two is normal within one step of its span
+(:func:`deadbands`).
 A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
 """
 
@@ -236,11 +238,16 @@ class PassReference:
     follow_rows, follow_limit : int, float, default 0, 0.0
         The follower's blocks and largest move per block (:func:`anomaly.drift.follow_blocks`);
         0 rows: no follower.
+    deadband : array-like of float, default ()
+        Per set-point channel (scaled units, as ``indices``; none: 0): a distance from the span
+        within it is 0 and a larger one loses it (:func:`deadbands`).
     """
 
     def __init__(self, indices, rows: int, ambient=(), scale=(), smooth: int = 1, follow=(), follow_rows: int = 0,
-                 follow_limit: float = 0.0):
+                 follow_limit: float = 0.0, deadband=()):
         self.indices = np.asarray(indices, dtype=np.int64)
+        deadband = np.asarray(deadband, dtype=np.float32)
+        self.deadband = deadband if deadband.any() else None
         self.rows = int(rows)
         self.ambient = np.asarray(ambient, dtype=np.int64)
         self.scale = np.asarray(scale, dtype=np.float64)
@@ -299,6 +306,8 @@ class PassReference:
             beyond = level.copy()
             beyond[:, at] -= self._follow_references(level[:, at], new).astype(np.float32)
             values = between(values, beyond, np)
+        if self.deadband is not None:
+            values = within_deadband(values, self.deadband, np)
         out[:, self.indices] = values
         return out
 
@@ -372,6 +381,32 @@ def between(shift, level, ops):
     return ops.where(same, ops.sign(shift) * ops.minimum(ops.abs(shift), ops.abs(level)), ops.zeros_like(shift))
 
 
+def within_deadband(values, band, ops):
+    """Signed distances ``values`` (n, k) less their channel's dead band ``band`` (k,), 0 within it."""
+    if ops is np:
+        out = np.abs(values) - band
+        np.maximum(out, 0.0, out=out)
+        return np.copysign(out, values, out=out)
+    return ops.sign(values) * ops.maximum(ops.abs(values) - band, 0.0)
+
+
+def deadbands(steps, scale) -> np.ndarray:
+    """Each set-point channel's dead band in scaled units: one step of its resolution ``steps``
+    (its units) where its scale ``scale`` is at most half a step (the readings sit on one level,
+    or flicker between two: the scaler's floor, :meth:`anomaly.scaling.Scaler.floor_at_resolution`),
+    else 0.
+
+    A temperature read in half degrees that stayed at one level through training, or flickered
+    to the next now and then, has a spread far below its step: one flicker more in a later
+    session (the ambient a tenth of a degree closer to the step) was a two-unit move in a
+    direction of almost no training variance, an alarm. Within one step of the span the reading
+    says nothing the sensor can resolve; a channel whose noise spans several levels has no dead
+    band (its scale is its spread).
+    """
+    ratio = np.asarray(steps, dtype=np.float64) / np.asarray(scale, dtype=np.float64)
+    return np.where(ratio >= 2.0 * (1.0 - 1e-6), ratio, 0.0).astype(np.float32)
+
+
 def relative_graph(Z, conditions: ConditionChannels, ops):
     """:class:`PassReference` on one whole pass (n, c) as array operations (``ops``: ``numpy``
     or ``keras.ops``), for the differentiable score; equal to it to float rounding."""
@@ -393,6 +428,8 @@ def relative_graph(Z, conditions: ConditionChannels, ops):
         pick[np.arange(len(at)), at] = 1.0
         references = follower_graph(ops.take(level, at, axis=1), conditions.follow_rows, conditions.follow_limit, ops)
         values = between(values, level - ops.matmul(references, pick), ops)
+    if conditions.deadband.any():
+        values = within_deadband(values, conditions.deadband, ops)
     onto = np.zeros((k, conditions.n_channels), dtype=np.float32)  # set-point column j -> its schema column
     onto[np.arange(k), conditions.setpoints] = 1.0
     keep = 1.0 - onto.sum(axis=0)
@@ -523,11 +560,14 @@ class ConditionChannels:
         Set-point channels normal up to a slow-drift follower too (:mod:`anomaly.drift`).
     follow_rows, follow_limit : int, float, default 0, 0.0
         The follower's blocks (rows) and largest move per block (:func:`anomaly.drift.follow_blocks`).
+    deadband : array-like of float, default ()
+        Per set-point channel (as ``setpoints``; none: 0): its dead band in scaled units
+        (:func:`deadbands`; :meth:`with_deadband`).
     """
 
     def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
                  ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=(), follow=(), follow_rows: int = 0,
-                 follow_limit: float = 0.0):
+                 follow_limit: float = 0.0, deadband=()):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -542,21 +582,32 @@ class ConditionChannels:
         self.follow = np.asarray(follow, dtype=np.int64)
         self.follow_rows = int(follow_rows) if len(self.follow) else 0
         self.follow_limit = float(follow_limit) if self.follow_rows else 0.0
+        deadband = np.asarray(deadband, dtype=np.float32)
+        self.deadband = deadband if len(deadband) else np.zeros(len(self.setpoints), dtype=np.float32)
+        if self.deadband.shape != self.setpoints.shape:
+            raise ValueError(f"{len(self.deadband)} dead bands for {len(self.setpoints)} set-point channels")
 
     def rescaled(self, scale) -> ConditionChannels:
         """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
         channels does not depend on the scale (variance shares and autocorrelations), only the
-        ambient channels' units per scaled unit do."""
+        ambient channels' units per scaled unit do (dead bands are kept: set them after)."""
         return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
                                  np.asarray(scale, dtype=np.float64)[self.ambient], self.ambient_rows, self.slow_left,
-                                 self.follow, self.follow_rows, self.follow_limit)
+                                 self.follow, self.follow_rows, self.follow_limit, self.deadband)
+
+    def with_deadband(self, steps, scale) -> ConditionChannels:
+        """The same channels with the set-point channels' dead bands (:func:`deadbands`) of their
+        resolution ``steps`` (as ``setpoints``, their units) and the scaler's ``scale`` (n_channels,)."""
+        return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
+                                 self.ambient_scale, self.ambient_rows, self.slow_left, self.follow, self.follow_rows,
+                                 self.follow_limit, deadbands(steps, np.asarray(scale)[self.setpoints]))
 
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""
         if not len(self.setpoints):
             return None
         return PassReference(self.setpoints, self.reference_rows, self.ambient, self.ambient_scale, self.ambient_rows,
-                             self.follow, self.follow_rows, self.follow_limit)
+                             self.follow, self.follow_rows, self.follow_limit, self.deadband)
 
     def relative(self, Z: np.ndarray) -> np.ndarray:
         """Scaled rows (n, c) of one whole pass with the set-point channels as :class:`PassReference` gives them."""
@@ -580,13 +631,13 @@ class ConditionChannels:
                 "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows,
                 "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
                 "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist(), "follow": self.follow.tolist(),
-                "follow_rows": self.follow_rows, "follow_limit": self.follow_limit}
+                "follow_rows": self.follow_rows, "follow_limit": self.follow_limit, "deadband": self.deadband.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
         """Models saved before set-point channels have none; before ambient channels, none of
-        those; before the drift follower, no followed channel."""
+        those; before the drift follower, no followed channel; before dead bands, none."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
                    data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
                    data.get("ambient_rows", 1), data.get("slow_left", ()), data.get("follow", ()),
-                   data.get("follow_rows", 0), data.get("follow_limit", 0.0))
+                   data.get("follow_rows", 0), data.get("follow_limit", 0.0), data.get("deadband", ()))

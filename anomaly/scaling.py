@@ -48,6 +48,8 @@ def fill_missing(frame: pd.DataFrame, policy: str = "raise", *, source: str = "i
     return numeric.interpolate(method="linear", limit_direction="both")
 
 
+#: Scalings whose scale :meth:`Scaler.floor_at_resolution` raises to half a channel's resolution.
+FLOORED_SCALINGS = ("standard", "robust")
 #: :func:`resolution` reads the fitting data in blocks of this many rows.
 RESOLUTION_BLOCK = 100_000
 
@@ -76,6 +78,24 @@ def resolution(x: np.ndarray) -> np.ndarray:
         changes[changes <= 0] = np.inf
         np.minimum(out, changes.min(axis=0), out=out)
     return np.where(np.isfinite(out), out, 0.0)
+
+
+def shared_resolution(steps, alike) -> np.ndarray:
+    """Resolution ``steps`` (k,) of channels (:func:`resolution`) with each ``alike`` channel
+    (bool (k,)) that never changed (step 0) given the finest step of the other ``alike`` ones
+    (none changed: 0).
+
+    The temperatures of one machine are read by sensors of one kind: a joint whose reading
+    stayed at one half degree through training is read in half degrees like the others, and
+    its first flicker in a later session is one step, not a move in a direction the model
+    never saw vary.
+    """
+    steps = np.asarray(steps, dtype=np.float64).copy()
+    alike = np.asarray(alike, dtype=bool)
+    seen = steps[alike & (steps > 0)]
+    if len(seen):
+        steps[alike & (steps == 0)] = seen.min()
+    return steps
 
 
 class Scaler:
@@ -120,10 +140,13 @@ class Scaler:
         self.scale_ = scale.astype(np.float32)
         return self
 
-    def floor_at_resolution(self, values: np.ndarray, channels) -> bool:
-        """Scale ``channels`` (indices) by at least half their :func:`resolution` in the fitting
-        ``values`` (n_steps, n_channels): one step of a quantised reading is then at most two
-        units, however rarely it flickered in training (``standard`` and ``robust`` only).
+    def floor_at_resolution(self, channels, steps, constant=None) -> bool:
+        """Scale ``channels`` (indices) by at least half their resolution ``steps`` (same length,
+        in the channels' units; :func:`resolution` of the fitting data): one step of a quantised
+        reading is then at most two units, however rarely it flickered in training (``standard``
+        and ``robust`` only). ``constant`` (bool, same length): channels with no spread in the
+        fitting data, whose scale of 1 is a placeholder: scaled by exactly half their step
+        when it is known (:func:`shared_resolution`).
 
         Returns
         -------
@@ -131,10 +154,12 @@ class Scaler:
             Whether any scale changed.
         """
         channels = np.asarray(channels, dtype=np.int64)
-        if self.method not in ("standard", "robust") or not len(channels):
+        if self.method not in FLOORED_SCALINGS or not len(channels):
             return False
-        floor = (resolution(np.asarray(values)[:, channels]) / 2).astype(np.float32)  # resolution casts block by block
+        floor = (np.asarray(steps, dtype=np.float64) / 2).astype(np.float32)
         raised = floor > self.scale_[channels]
+        if constant is not None:
+            raised |= np.asarray(constant, dtype=bool) & (floor > 0)
         self.scale_[channels[raised]] = floor[raised]
         return bool(raised.any())
 

@@ -25,7 +25,10 @@ says temperature). False alarms: events on the normal sessions and events of the
 that overlap no fault, per hour of normal time; found: faults overlapped by an event; blamed:
 the channel with the largest error over each false alarm. Each model is also fitted and scored
 without its temperatures' slow-drift follower (``no follower``: :mod:`anomaly.drift` off, as
-before 2026-12-06), in the same process.
+before 2026-12-06), in the same process. ``0.5 degC steps``: the named sessions with both
+temperatures read in half degrees (as many drives report them), compared with the model
+fitted without dead bands (``no dead band``, :func:`anomaly.conditions.deadbands`, as before
+this change).
 
 Usage: ``python benchmarks/other_machine.py``; writes ``benchmarks/results/other_machine.json``.
 """
@@ -59,8 +62,10 @@ def first_order(drive: np.ndarray, tau_rows: float) -> np.ndarray:
     return y
 
 
-def session(seed: int, ambient_c: float, drift_c_per_h: float, *, wander_c: float, faults=(), start="2026-03-01"):
-    """One 30-minute session: the frame (n, 6) at 10 Hz, and the faults as (kind, first row, end row)."""
+def session(seed: int, ambient_c: float, drift_c_per_h: float, *, wander_c: float, faults=(), start="2026-03-01",
+            step_c: float = 0.0):
+    """One 30-minute session: the frame (n, 6) at 10 Hz, and the faults as (kind, first row, end row);
+    the temperatures read in steps of ``step_c`` (0: as simulated)."""
     rng = np.random.default_rng(seed)
     n = int(MINUTES * 60 * RATE_HZ)
     t = np.arange(n) / RATE_HZ
@@ -88,17 +93,20 @@ def session(seed: int, ambient_c: float, drift_c_per_h: float, *, wander_c: floa
     frame = pd.DataFrame({"motor_current": current, "motor_speed": speed, "vibration_rms": vibration, "line_pressure": pressure,
                           "motor_temp": motor + rng.normal(0, 0.05, n), "bearing_temp": bearing + rng.normal(0, 0.05, n)},
                          index=pd.date_range(start, periods=n, freq="100ms", name="timestamp"))
+    if step_c:
+        frame[["motor_temp", "bearing_temp"]] = np.round(frame[["motor_temp", "bearing_temp"]] / step_c) * step_c
     return frame, rows
 
 
-def score_tests(det, wander: float, names) -> dict:
+def score_tests(det, wander: float, names, step_c: float) -> dict:
     """False alarms per hour, faults found and the channels blamed, per test condition."""
     out = {}
     for name, (offset, drift) in TESTS.items():
         false, hours, found, total, blamed = 0, 0.0, 0, 0, Counter()
         for seed in (10, 11):
-            normal, _ = session(seed, AMBIENT_C + offset, drift, wander_c=wander, start="2026-03-10")
-            faulty, rows = session(seed + 50, AMBIENT_C + offset, drift, wander_c=wander, faults=FAULTS, start="2026-03-11")
+            normal, _ = session(seed, AMBIENT_C + offset, drift, wander_c=wander, start="2026-03-10", step_c=step_c)
+            faulty, rows = session(seed + 50, AMBIENT_C + offset, drift, wander_c=wander, faults=FAULTS, start="2026-03-11",
+                                   step_c=step_c)
             for frame, faults in ((names(normal), []), (names(faulty), rows)):
                 errors, scores, flags = det.evaluate_frame(frame)
                 raised = events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))
@@ -113,32 +121,43 @@ def score_tests(det, wander: float, names) -> dict:
     return out
 
 
-def run(training: str, anonymous: bool) -> dict:
+#: What each row is compared with, fitted in the same process: the model as before the change its data tests.
+BASELINES = {
+    "no follower": lambda: mock.patch("anomaly.conditions.follow_blocks", return_value=(0, 0.0)),
+    "no dead band": lambda: mock.patch("anomaly.conditions.deadbands", lambda steps, scale: np.zeros(len(scale), np.float32)),
+}
+
+
+def run(training: str, anonymous: bool, step_c: float = 0.0) -> dict:
     wander = 0.3 if training == "wandering" else 0.0
     names = (lambda f: f.set_axis([f"ch{i}" for i in range(f.shape[1])], axis=1)) if anonymous else (lambda f: f)
-    train = [names(session(seed, AMBIENT_C, 0.0, wander_c=wander, start=f"2026-03-0{seed + 1}")[0]) for seed in (0, 1)]
+    train = [names(session(seed, AMBIENT_C, 0.0, wander_c=wander, start=f"2026-03-0{seed + 1}", step_c=step_c)[0])
+             for seed in (0, 1)]
     det = make_detector("pca").fit(train)
     channels, conditions = det.schema_.channels, det.conditions_
-    with mock.patch("anomaly.conditions.follow_blocks", return_value=(0, 0.0)):  # fitted as before the follower
+    baseline = "no dead band" if step_c else "no follower"
+    with BASELINES[baseline]():  # fitted as before the change
         blind = make_detector("pca").fit(train)
     return {"threshold": det.threshold_, "condition_channels": [channels[i] for i in conditions.indices],
             "setpoint_channels": [channels[i] for i in conditions.setpoints],
             "followed_channels": [channels[i] for i in conditions.follow],
-            "tests": score_tests(det, wander, names), "tests_no_follower": score_tests(blind, wander, names)}
+            "dead_bands": {channels[i]: float(b * det.scaler_.scale_[i]) for i, b in zip(conditions.setpoints, conditions.deadband) if b},
+            "baseline": baseline, "tests": score_tests(det, wander, names, step_c),
+            "tests_baseline": score_tests(blind, wander, names, step_c)}
 
 
 def main() -> None:
     results = {}
-    for training in ("wandering", "steady"):
-        for anonymous in (False, True):
-            key = f"{training}{' anonymous' if anonymous else ''}"
-            results[key] = r = run(training, anonymous)
-            print(f"{key}: threshold {r['threshold']:.3f}; condition channels {r['condition_channels']}; "
-                  f"set points {r['setpoint_channels']}; followed {r['followed_channels']}", flush=True)
-            for name, t in r["tests"].items():
-                b = r["tests_no_follower"][name]
-                print(f"  {name:13s} {t['false_alarms_per_hour']:5.1f} false alarms/h (no follower {b['false_alarms_per_hour']:5.1f}), "
-                      f"found {t['found']}/{t['faults']} ({b['found']}), blamed {t['blamed']}", flush=True)
+    for training, anonymous, step_c in [(t, a, 0.0) for t in ("wandering", "steady") for a in (False, True)] + \
+            [("wandering", False, 0.5), ("steady", False, 0.5)]:
+        key = f"{training}{' anonymous' if anonymous else ''}{f', {step_c:g} degC steps' if step_c else ''}"
+        results[key] = r = run(training, anonymous, step_c)
+        print(f"{key}: threshold {r['threshold']:.3f}; condition channels {r['condition_channels']}; "
+              f"set points {r['setpoint_channels']}; followed {r['followed_channels']}; dead bands {r['dead_bands']}", flush=True)
+        for name, t in r["tests"].items():
+            b = r["tests_baseline"][name]
+            print(f"  {name:13s} {t['false_alarms_per_hour']:5.1f} false alarms/h ({r['baseline']} {b['false_alarms_per_hour']:5.1f}), "
+                  f"found {t['found']}/{t['faults']} ({b['found']}), blamed {t['blamed']}", flush=True)
     print("->", write_result("other_machine", {"protocol": __doc__.split("Usage:")[0].strip(), "results": results}))
 
 

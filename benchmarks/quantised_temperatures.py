@@ -6,12 +6,17 @@ Fitted on the three ``reference`` training runs (``datasets.robot_arm.conditions
 and the share of time in alarm on 300 s normal runs, fault event recall on 600 s faulty runs
 (every fault type), with the temperatures rounded to each resolution in training and test
 alike (0: as simulated, 0.05 degC of noise). The default alert rules at the model's rate
-decide, as in ``benchmarks/conditions.py``.
+decide, as in ``benchmarks/conditions.py``. Each model is also fitted ``before`` (in the same
+process) without the set-point channels' dead bands, without a constant temperature's step
+taken from the others (and so without PCA's channel-limit floor for them), as before 2026-12-06.
 
 Usage: ``python benchmarks/quantised_temperatures.py``; writes ``benchmarks/results/quantised_temperatures.json``.
 """
 
 from __future__ import annotations
+
+from contextlib import ExitStack
+from unittest import mock
 
 import numpy as np
 from _common import write_result
@@ -52,13 +57,24 @@ def measure(det, condition: str, step: float) -> dict:
             "fault_event_recall": float(np.mean(found))}
 
 
+def before():
+    """Patches that fit a model as before dead bands (2026-12-06)."""
+    stack = ExitStack()
+    stack.enter_context(mock.patch("anomaly.conditions.deadbands", lambda steps, scale: np.zeros(len(scale), np.float32)))
+    stack.enter_context(mock.patch("anomaly.base.shared_resolution", lambda steps, alike: steps))
+    return stack
+
+
 def main() -> None:
-    result = {"protocol": __doc__, "results": {}}
+    result = {"protocol": __doc__, "results": {}, "before": {}}
     for step in RESOLUTIONS:
-        det = make_detector("pca").fit([rounded(f, step) for f in training_runs("reference")])
-        row = {condition: measure(det, condition, step) for condition in CONDITIONS}
-        result["results"][f"{step:g} degC"] = row
-        print(step, {c: (round(r["false_alarms_per_hour"]), round(r["fault_event_recall"], 2)) for c, r in row.items()}, flush=True)
+        for key, patches in (("results", ExitStack), ("before", before)):
+            with patches():
+                det = make_detector("pca").fit([rounded(f, step) for f in training_runs("reference")])
+            row = {condition: measure(det, condition, step) for condition in CONDITIONS}
+            result[key][f"{step:g} degC"] = row
+            print(key, step, {c: (round(r["false_alarms_per_hour"]), round(r["fault_event_recall"], 2)) for c, r in row.items()},
+                  flush=True)
     write_result("quantised_temperatures", result)
 
 

@@ -282,7 +282,8 @@ def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
     none), the set-point channels it takes as normal between the start of each file or stream
     and their training level, the temperatures among them it measures against their common move
-    (with a note on warm-ups) and those it follows when they drift slowly."""
+    (with a note on warm-ups), those read in steps with a dead band and those it follows when
+    they drift slowly."""
     channels, conditions = det.schema_.channels, det.conditions_
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
@@ -306,6 +307,10 @@ def conditions_lines(det) -> list[str]:
         lines.append("note: the temperatures are steady in every training log: a run that warms up from cold is normal while "
                      "each stays between its start and its training level, so a part heating during the warm-up shows only "
                      "once past its training level; fit on logs that include a warm-up to model them by their change")
+    banded = [f"{channels[i]} ({float(band * det.scaler_.scale_[i]):.4g})" for i, band in zip(conditions.setpoints, conditions.deadband) if band]
+    if banded:
+        lines.append(f"set-point channels read in steps that sit on one or two levels in training, normal within one step of "
+                     f"that span (a flicker to the next level says nothing): {', '.join(banded)}")
     if len(conditions.follow):
         lines.append(f"set-point temperatures also normal up to a slow-drift follower (too few for a common move; it moves at "
                      f"most {FOLLOW_PER_MINUTE:g} training standard deviations a minute, so an ambient drifting through a session "

@@ -24,8 +24,8 @@ def test_floor_at_resolution_raises_only_the_given_channels_of_standard_and_robu
     x = np.column_stack([np.r_[np.zeros(995), np.ones(5)], np.r_[np.zeros(995), np.ones(5)], np.linspace(0, 1, 1000)])
     scaler = Scaler("standard").fit(x)
     before = scaler.scale_.copy()
-    assert scaler.floor_at_resolution(x, [0, 2])
+    assert scaler.floor_at_resolution([0, 2], resolution(x[:, [0, 2]]))
     assert scaler.scale_[0] == pytest.approx(0.5) and scaler.scale_[1] == before[1] and scaler.scale_[2] == before[2]
-    assert not scaler.floor_at_resolution(x, [0])  # already there
+    assert not scaler.floor_at_resolution([0], resolution(x[:, [0]]))  # already there
     minmax = Scaler("minmax").fit(x)
-    assert not minmax.floor_at_resolution(x, [0]) and minmax.scale_[0] == 1.0
+    assert not minmax.floor_at_resolution([0], [1.0]) and minmax.scale_[0] == 1.0

@@ -183,6 +183,15 @@ class Detector(Params, ABC):
 
     #: What scoring a saved model of this class needs besides NumPy (recorded in ``detector.json``).
     RUNTIME = "numpy"
+    #: Whether set-point channels read in steps get dead bands (:func:`anomaly.conditions.deadbands`)
+    #: and a temperature constant in training the other temperatures' step
+    #: (:func:`anomaly.scaling.shared_resolution`). PCA needs them (its T-squared and channel
+    #: limits make a flicker in a direction of almost no training variance an alarm); a
+    #: reconstruction network's mean squared error bounds a flicker and its threshold learns
+    #: them, and without the flickers' errors the threshold of the simulated arm's dense-ae fell
+    #: to its motion channels' in-session level: half-degree temperatures raised 48 false alarms
+    #: an hour with dead bands, 8 without (``benchmarks/quantised_temperatures.py``).
+    STEP_DEAD_BANDS = False
 
     @abstractmethod
     def _fit(self, parts: list[np.ndarray], **fit_params) -> None:
@@ -349,12 +358,13 @@ class Detector(Params, ABC):
         temperatures = [schema.channels.index(c) for c in temperature_channels(schema.channels)]
         stepped = np.union1d(setpoints, temperatures).astype(np.int64)
         steps = resolution(values[:, stepped])
-        constant = steps == 0
-        steps = shared_resolution(steps, np.isin(stepped, temperatures))
+        constant = (steps == 0) if self.STEP_DEAD_BANDS else None
+        if self.STEP_DEAD_BANDS:
+            steps = shared_resolution(steps, np.isin(stepped, temperatures))
         if self.scaler_.floor_at_resolution(stepped, steps, constant):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
-        if self.scaler_.method in FLOORED_SCALINGS:  # a scale at the floor: readings on one or two levels
+        if self.STEP_DEAD_BANDS and self.scaler_.method in FLOORED_SCALINGS:  # scale at the floor: one or two levels
             self.conditions_ = self.conditions_.with_deadband(steps[np.searchsorted(stepped, setpoints)], self.scaler_.scale_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass

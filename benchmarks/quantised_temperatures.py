@@ -10,11 +10,13 @@ decide, as in ``benchmarks/conditions.py``. Each model is also fitted ``before``
 process) without the set-point channels' dead bands, without a constant temperature's step
 taken from the others (and so without PCA's channel-limit floor for them), as before 2026-12-06.
 
-Usage: ``python benchmarks/quantised_temperatures.py``; writes ``benchmarks/results/quantised_temperatures.json``.
+Usage: ``python benchmarks/quantised_temperatures.py [--detector dense-ae]``; writes
+``benchmarks/results/quantised_temperatures.json`` (PCA) or ``quantised_temperatures_<detector>.json``.
 """
 
 from __future__ import annotations
 
+import argparse
 from contextlib import ExitStack
 from unittest import mock
 
@@ -66,16 +68,19 @@ def before():
 
 
 def main() -> None:
-    result = {"protocol": __doc__, "results": {}, "before": {}}
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--detector", default="pca")
+    detector = parser.parse_args().detector
+    result = {"protocol": __doc__, "detector": detector, "results": {}, "before": {}}
     for step in RESOLUTIONS:
         for key, patches in (("results", ExitStack), ("before", before)):
             with patches():
-                det = make_detector("pca").fit([rounded(f, step) for f in training_runs("reference")])
+                det = make_detector(detector).fit([rounded(f, step) for f in training_runs("reference")])
             row = {condition: measure(det, condition, step) for condition in CONDITIONS}
             result[key][f"{step:g} degC"] = row
             print(key, step, {c: (round(r["false_alarms_per_hour"]), round(r["fault_event_recall"], 2)) for c, r in row.items()},
                   flush=True)
-    write_result("quantised_temperatures", result)
+    write_result("quantised_temperatures" + ("" if detector == "pca" else f"_{detector}"), result)
 
 
 if __name__ == "__main__":

@@ -113,6 +113,8 @@ class PCADetector(Detector):
     (6000, 28)
     """
 
+    STEP_DEAD_BANDS = True
+
     def __init__(self, n_components=0.95, *, statistic="combined", channel_limit=99.99, scaling="standard", nan_policy="raise",
                  threshold=None, aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())

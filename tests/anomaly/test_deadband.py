@@ -89,6 +89,15 @@ def test_a_temperature_constant_in_training_flickering_later_is_normal(drive):
     assert det.predict(later).iloc[3000:3500].mean() > 0.95  # (until the slow-drift follower catches up, after a minute)
 
 
+def test_networks_keep_the_flickers_of_steps():
+    logs = [conveyor(1, 2, temp_c=0.1), conveyor(2, 2, temp_c=0.1)]
+    for log in logs:
+        log["bearing_temp"] = 30.0
+    det = anomaly.DenseAutoencoder(window=2, hidden=(8,), latent=2, epochs=1).fit(logs)
+    assert not det.conditions_.deadband.any() and len(det.conditions_.setpoints)  # set-point channels, no dead band
+    assert det.scaler_.scale_[det.schema_.channels.index("bearing_temp")] == 1.0  # constant: no step taken from others
+
+
 def test_models_saved_before_dead_bands_have_none():
     old = ConditionChannels.from_dict({"indices": [], "n_channels": 4, "lag": 0, "setpoints": [0, 2], "reference_rows": 50})
     assert_allclose(old.deadband, [0.0, 0.0]) and old.start_reference().deadband is None

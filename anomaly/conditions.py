@@ -449,14 +449,16 @@ def _common_move_graph(values, at, conditions: ConditionChannels, ops):
 
 
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
-TEMPERATURE_TOKENS = frozenset({"temp", "tmp", "temperature", "temperatures", "thermal", "thermocouple", "thermistor"})
+TEMPERATURE_TOKENS = frozenset({"temp", "tmp", "temperature", "temperatures", "thermal", "thermocouple", "thermistor",
+                                "rtd", "ntc", "celsius", "kelvin", "fahrenheit"})
 
 
 def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     """The channels named as temperatures: a token of the name (split at anything but letters,
     and between a lower- and an upper-case letter) is or ends with one of
     :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``, ``tmp_j1``, ``thermal_2``,
-    ``field.temperature``, ``motortemp``, ``jointtemperature``; not ``tempo`` or ``attempt``).
+    ``field.temperature``, ``motortemp``, ``jointtemperature``, ``winding_RTD``, ``ntc3``,
+    ``stator_celsius``; not ``tempo`` or ``attempt``).
 
     ``auto`` takes those that are not slow as set-point channels (normal between the start of
     each pass and their training level: heating past it still shows) and measures them against

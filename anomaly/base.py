@@ -360,7 +360,7 @@ class Detector(Params, ABC):
         steps = resolution(values[:, stepped])
         constant = (steps == 0) if self.STEP_DEAD_BANDS else None
         if self.STEP_DEAD_BANDS:
-            steps = shared_resolution(steps, np.isin(stepped, temperatures))
+            steps = shared_resolution(steps, np.isin(stepped, temperatures), self.scaler_.scale_[stepped])
         if self.scaler_.floor_at_resolution(stepped, steps, constant):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)

@@ -80,21 +80,23 @@ def resolution(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, 0.0)
 
 
-def shared_resolution(steps, alike) -> np.ndarray:
+def shared_resolution(steps, alike, spread) -> np.ndarray:
     """Resolution ``steps`` (k,) of channels (:func:`resolution`) with each ``alike`` channel
     (bool (k,)) that never changed (step 0) given the finest step of the other ``alike`` ones
-    (none changed: 0).
+    read in steps (``spread`` (k,), their standard deviations, at most half their step: their
+    readings sit on one level or flicker between two); none: 0.
 
     The temperatures of one machine are read by sensors of one kind: a joint whose reading
     stayed at one half degree through training is read in half degrees like the others, and
     its first flicker in a later session is one step, not a move in a direction the model
-    never saw vary.
+    never saw vary. Beside temperatures read finely (their smallest change is their noise's,
+    not a sensor's step) a constant one's step stays unknown.
     """
     steps = np.asarray(steps, dtype=np.float64).copy()
     alike = np.asarray(alike, dtype=bool)
-    seen = steps[alike & (steps > 0)]
-    if len(seen):
-        steps[alike & (steps == 0)] = seen.min()
+    stepped = alike & (steps > 0) & (2.0 * np.asarray(spread, dtype=np.float64) <= steps * (1.0 + 1e-6))
+    if stepped.any():
+        steps[alike & (steps == 0)] = steps[stepped].min()
     return steps
 
 

@@ -63,7 +63,7 @@ def before():
     """Patches that fit a model as before dead bands (2026-12-06)."""
     stack = ExitStack()
     stack.enter_context(mock.patch("anomaly.conditions.deadbands", lambda steps, scale: np.zeros(len(scale), np.float32)))
-    stack.enter_context(mock.patch("anomaly.base.shared_resolution", lambda steps, alike: steps))
+    stack.enter_context(mock.patch("anomaly.base.shared_resolution", lambda steps, alike, spread: steps))
     return stack
 
 

@@ -55,8 +55,8 @@ from datasets.smd import SMD_MACHINES, load_smd
 class RawOnly(SupervisedDetector):
     """The same head on the window features alone (no detector errors, so no novelty path)."""
 
-    def features(self, frame):
-        return window_features(self.scaled(frame), self.window)
+    def _features(self, errors, scores, Z):
+        return window_features(Z, self.window)[-len(errors):]
 
 
 VARIANTS = {"errors+raw": SupervisedDetector, "raw": partial(RawOnly, novelty=False)}

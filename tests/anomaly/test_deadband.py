@@ -28,8 +28,11 @@ def test_within_the_band_is_zero_beyond_it_loses_the_band_signed():
 
 
 def test_a_temperature_that_never_changed_takes_the_finest_step_of_the_others():
-    assert_allclose(shared_resolution([0.0, 0.5, 1.0, 0.0, 0.0], [True, True, True, False, True]), [0.5, 0.5, 1.0, 0.0, 0.5])
-    assert_allclose(shared_resolution([0.0, 0.2], [True, False]), [0.0, 0.2])  # no other temperature: unknown
+    spread = [1.0, 0.2, 0.4, 1.0, 1.0]  # the second and third sit on one or two levels
+    assert_allclose(shared_resolution([0.0, 0.5, 1.0, 0.0, 0.0], [True, True, True, False, True], spread), [0.5, 0.5, 1.0, 0.0, 0.5])
+    assert_allclose(shared_resolution([0.0, 0.2], [True, False], [1.0, 0.05]), [0.0, 0.2])  # no other temperature: unknown
+    # the others read finely (their smallest change is noise's, far below their spread): unknown
+    assert_allclose(shared_resolution([0.0, 1e-4, 2e-4], [True, True, True], [1.0, 0.05, 0.05]), [0.0, 1e-4, 2e-4])
 
 
 def conveyor(seed: int, minutes: float, *, temp_c: float, heat_c: float = 0.0) -> pd.DataFrame:
@@ -87,6 +90,16 @@ def test_a_temperature_constant_in_training_flickering_later_is_normal(drive):
     assert det.predict(later).mean() < 0.01
     later["bearing_temp"] = np.where(np.arange(len(later)) < 3000, 30.0, 31.5)  # three steps up at once: past the band
     assert det.predict(later).iloc[3000:3500].mean() > 0.95  # (until the slow-drift follower catches up, after a minute)
+
+
+def test_a_constant_temperature_beside_finely_read_ones_keeps_its_placeholder_scale():
+    logs = [conveyor(1, 5, temp_c=0.1), conveyor(2, 5, temp_c=0.1)]
+    for log in logs:
+        log["motor_temp"] = 40.1 + 0.05 * np.random.default_rng(len(log)).normal(size=len(log))  # read finely
+        log["bearing_temp"] = 30.0
+    det = anomaly.PCADetector().fit(logs)
+    at = det.schema_.channels.index("bearing_temp")
+    assert det.scaler_.scale_[at] == 1.0 and not det.conditions_.deadband.any()
 
 
 def test_networks_keep_the_flickers_of_steps():

@@ -115,7 +115,10 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     session that warms up (slow) and one already warm (sensor noise around a level, see
     :func:`setpoint_channels`); the channel is a condition in both. A log in which it moves in
     any other way (a cyclic motion, a filtered signal) vetoes it. A log of at most ``2 * lag``
-    rows is too short to tell and a log in which the channel is constant says nothing.
+    rows is too short to tell and a log in which the channel is constant says nothing. A log in
+    which it takes only two values is no evidence of slowness (a reading that dwells at one level
+    of its resolution and dips to the next, :func:`_two_levels`), and the shares are of the rows
+    the fast part covers (a dip within half a horizon of a log's end was all slow variance).
     """
     return _auto_channels(parts, lag)[0]
 
@@ -136,11 +139,20 @@ def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.nd
         seen |= known
         if len(Z) <= 2 * lag:
             continue
-        total = x.var(axis=0)
-        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0)
+        inner = x[lag // 2 : lag // 2 + len(x) - lag + 1]  # the rows the fast part covers (a full window each)
+        total = inner.var(axis=0)
+        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0) & ~_two_levels(x)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
     return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)
+
+
+def _two_levels(x: np.ndarray) -> np.ndarray:
+    """Which channels of one log ``x`` (n, c) take at most two values (bool (c,)): a reading that
+    dwells at one level of its resolution and dips to the next is not slow however long it
+    dwells (its variance sits in the dwell, not in a drift)."""
+    low, high = x.min(axis=0), x.max(axis=0)
+    return ((x == low) | (x == high)).all(axis=0)
 
 
 def _white(x: np.ndarray, lag: int) -> tuple[np.ndarray, np.ndarray]:

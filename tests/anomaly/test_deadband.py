@@ -9,7 +9,7 @@ from numpy.testing import assert_allclose
 from pass_checks import assert_paths_agree
 
 import anomaly
-from anomaly.conditions import ConditionChannels, deadbands, relative_graph, within_deadband
+from anomaly.conditions import ConditionChannels, deadbands, relative_graph, slow_channels, within_deadband
 from anomaly.scaling import shared_resolution
 
 
@@ -100,6 +100,28 @@ def test_a_constant_temperature_beside_finely_read_ones_keeps_its_placeholder_sc
     det = anomaly.PCADetector().fit(logs)
     at = det.schema_.channels.index("bearing_temp")
     assert det.scaler_.scale_[at] == 1.0 and not det.conditions_.deadband.any()
+
+
+def test_a_reading_that_dwells_on_one_level_and_dips_to_the_next_is_not_slow():
+    n, lag = 30_000, 1000  # 300 s at 100 Hz, a 10 s horizon
+    dwell = np.full(n, 31.5)
+    dwell[29_500:29_600] = 31.0  # one held reading a second long at the next half degree, near the end (the
+    # centred moving average of the slowness test does not reach it: all the log's variance looked slow)
+    warming = np.round(np.linspace(30.0, 32.0, n) * 2) / 2  # five levels: a warm-up read in half degrees
+    assert slow_channels([np.column_stack([dwell, warming])], lag).tolist() == [1]
+
+
+def test_a_dip_in_training_leaves_a_stepped_temperature_a_set_point(drive):
+    logs = [conveyor(1, 10, temp_c=0.1), conveyor(2, 10, temp_c=0.1)]
+    for log in logs:
+        log["bearing_temp"] = 30.0
+    logs[0].iloc[5960:5990, logs[0].columns.get_loc("bearing_temp")] = 30.5  # 3 s at the next level, near the end
+    det = anomaly.PCADetector().fit(logs)
+    at = det.schema_.channels.index("bearing_temp")
+    assert at in det.conditions_.setpoints and at not in det.conditions_.indices  # not a condition channel
+    later = conveyor(3, 10, temp_c=0.1)
+    later["bearing_temp"] = np.where(np.arange(len(later)) % 197 < 10, 30.5, 30.0)  # a second at 30.5 every 20 s
+    assert det.predict(later).mean() < 0.01
 
 
 def test_networks_keep_the_flickers_of_steps():

@@ -37,7 +37,7 @@ from anomaly.noise import NoiseLevels, fit_noise_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
-from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution
+from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.stuck import RunLengths, fit_stuck_limits
@@ -350,7 +350,7 @@ class Detector(Params, ABC):
         prepared = [(first.index, values)] + [(X.index, v) for X, v in (self.prepare(f, source, schema) for f in frames[1:])]
         logs = [v[rows] for index, v in prepared for rows in pass_slices(index, schema.sampling_rate)]
         values = join_arrays(logs)
-        self.scaler_ = Scaler(self.scaling).fit(values)
+        self.scaler_ = Scaler(self.scaling).fit(values, warn=False)
         parts = [self.scaler_.transform(v) for v in logs]
         lag = lag_rows(schema.sampling_rate)
         self.conditions_ = fit_conditions(self.conditions, schema.channels, parts, lag, self.scaler_.scale_, schema.sampling_rate)
@@ -366,6 +366,7 @@ class Detector(Params, ABC):
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
         if self.STEP_DEAD_BANDS and self.scaler_.method in FLOORED_SCALINGS:  # scale at the floor: one or two levels
             self.conditions_ = self.conditions_.with_deadband(steps[np.searchsorted(stepped, setpoints)], self.scaler_.scale_)
+        warn_constant(values, schema.channels, self.scaler_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history

@@ -100,6 +100,22 @@ def shared_resolution(steps, alike, spread) -> np.ndarray:
     return steps
 
 
+def warn_constant(values: np.ndarray, channels, scaler: Scaler) -> None:
+    """Log the channels (names ``channels``) constant in the fitting ``values`` (n_steps,
+    n_channels): centred but not scaled, or, a temperature beside others read in steps, scaled
+    by half their step (:func:`shared_resolution`)."""
+    if scaler.method == "none":
+        return
+    x = np.asarray(values)
+    flat = np.flatnonzero(np.ptp(x, axis=0) <= 1e-12 * np.maximum(1.0, np.abs(scaler.center_)))
+    if not len(flat):
+        return
+    named = [channels[i] if scaler.scale_[i] == 1.0 else f"{channels[i]} (scaled by half the other temperatures' step, "
+             f"{float(2 * scaler.scale_[i]):g})" for i in flat]
+    log.warning("%d channel(s) are constant in the fitting data, centred and not scaled unless said: %s", len(flat),
+                ", ".join(named))
+
+
 class Scaler:
     """Per-channel scaling fitted on normal data.
 
@@ -119,8 +135,9 @@ class Scaler:
     def __init__(self, method: str = "standard"):
         self.method = method
 
-    def fit(self, values: np.ndarray) -> Scaler:
-        """Fit on ``values`` of shape (n_steps, n_channels)."""
+    def fit(self, values: np.ndarray, *, warn: bool = True) -> Scaler:
+        """Fit on ``values`` of shape (n_steps, n_channels); ``warn``: log how many channels are
+        constant (a detector names them itself, :func:`warn_constant`)."""
         if self.method not in SCALINGS:
             raise ConfigError(f"scaling={self.method!r} is not one of {list(SCALINGS)}")
         x = np.asarray(values, dtype=np.float64)
@@ -135,7 +152,7 @@ class Scaler:
         else:
             center, scale = np.zeros(n), np.ones(n)
         flat = scale <= 1e-12 * np.maximum(1.0, np.abs(center))
-        if flat.any() and self.method != "none":
+        if warn and flat.any() and self.method != "none":
             log.warning("%d channel(s) are constant in the fitting data; they are centred but not scaled", flat.sum())
         scale = np.where(flat, 1.0, scale)
         self.center_ = center.astype(np.float32)

@@ -76,11 +76,13 @@ def test_a_steady_temperature_flickering_more_often_is_normal_and_a_heating_stil
     assert_allclose(loaded.conditions_.deadband, conditions.deadband)
 
 
-def test_a_temperature_constant_in_training_flickering_later_is_normal(drive):
+def test_a_temperature_constant_in_training_flickering_later_is_normal(drive, caplog):
     logs = [conveyor(1, 10, temp_c=0.1), conveyor(2, 10, temp_c=0.1)]
     for log in logs:
         log["bearing_temp"] = 30.0  # one level through training: its step is the motor's
     det = anomaly.PCADetector().fit(logs)
+    assert "1 channel(s) are constant in the fitting data, centred and not scaled unless said: bearing_temp (scaled by half " \
+           "the other temperatures' step, 0.5)" in caplog.text
     at = det.schema_.channels.index("bearing_temp")
     assert det.scaler_.scale_[at] == pytest.approx(0.25)
     assert det.conditions_.deadband[list(det.conditions_.setpoints).index(at)] == pytest.approx(2.0)

@@ -358,8 +358,9 @@ class Detector(Params, ABC):
         temperatures = [schema.channels.index(c) for c in temperature_channels(schema.channels)]
         stepped = np.union1d(setpoints, temperatures).astype(np.int64)
         steps = resolution(values[:, stepped])
-        constant = (steps == 0) if self.STEP_DEAD_BANDS else None
+        constant = None
         if self.STEP_DEAD_BANDS:
+            constant = steps == 0
             steps = shared_resolution(steps, np.isin(stepped, temperatures), self.scaler_.scale_[stepped])
         if self.scaler_.floor_at_resolution(stepped, steps, constant):  # a temperature or set point read in steps
             parts = [self.scaler_.transform(v) for v in logs]

@@ -59,6 +59,7 @@ import numpy as np
 
 from anomaly.drift import SlewFollower, follow_blocks, follower_graph
 from anomaly.errors import ConfigError, SchemaError
+from anomaly.scaling import read_in_steps
 
 log = logging.getLogger(__name__)
 
@@ -415,8 +416,8 @@ def deadbands(steps, scale) -> np.ndarray:
     says nothing the sensor can resolve; a channel whose noise spans several levels has no dead
     band (its scale is its spread).
     """
-    ratio = np.asarray(steps, dtype=np.float64) / np.asarray(scale, dtype=np.float64)
-    return np.where(ratio >= 2.0 * (1.0 - 1e-6), ratio, 0.0).astype(np.float32)
+    steps, scale = np.asarray(steps, dtype=np.float64), np.asarray(scale, dtype=np.float64)
+    return np.where(read_in_steps(steps, scale), steps / scale, 0.0).astype(np.float32)
 
 
 def relative_graph(Z, conditions: ConditionChannels, ops):
@@ -605,16 +606,16 @@ class ConditionChannels:
         """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
         channels does not depend on the scale (variance shares and autocorrelations), only the
         ambient channels' units per scaled unit do (dead bands are kept: set them after)."""
-        return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
-                                 np.asarray(scale, dtype=np.float64)[self.ambient], self.ambient_rows, self.slow_left,
-                                 self.follow, self.follow_rows, self.follow_limit, self.deadband)
+        return self._replaced(ambient_scale=np.asarray(scale, dtype=np.float64)[self.ambient])
 
     def with_deadband(self, steps, scale) -> ConditionChannels:
         """The same channels with the set-point channels' dead bands (:func:`deadbands`) of their
         resolution ``steps`` (as ``setpoints``, their units) and the scaler's ``scale`` (n_channels,)."""
-        return ConditionChannels(self.indices, self.n_channels, self.lag, self.setpoints, self.reference_rows, self.ambient,
-                                 self.ambient_scale, self.ambient_rows, self.slow_left, self.follow, self.follow_rows,
-                                 self.follow_limit, deadbands(steps, np.asarray(scale)[self.setpoints]))
+        return self._replaced(deadband=deadbands(steps, np.asarray(scale)[self.setpoints]))
+
+    def _replaced(self, **changes) -> ConditionChannels:
+        """The same channels with the constructor arguments ``changes`` instead."""
+        return ConditionChannels(**{**self.to_dict(), **changes})
 
     def start_reference(self) -> PassReference | None:
         """The reference of a new pass, or None without set-point channels."""

@@ -80,6 +80,19 @@ def resolution(x: np.ndarray) -> np.ndarray:
     return np.where(np.isfinite(out), out, 0.0)
 
 
+def read_in_steps(steps, spread) -> np.ndarray:
+    """Which channels (bool (k,)) of resolution ``steps`` (k,) sit on one level or flicker
+    between two: a step and a spread ``spread`` (k,) (standard deviation, or the scale the
+    scaler floored at half a step) of at most half of it."""
+    steps = np.asarray(steps, dtype=np.float64)
+    return (steps > 0) & (2.0 * np.asarray(spread, dtype=np.float64) <= steps * (1.0 + 1e-6))
+
+
+def no_spread(spread, center) -> np.ndarray:
+    """Which channels (bool (c,)) of spread ``spread`` (c,) around ``center`` (c,) are constant."""
+    return np.asarray(spread) <= 1e-12 * np.maximum(1.0, np.abs(center))
+
+
 def shared_resolution(steps, alike, spread) -> np.ndarray:
     """Resolution ``steps`` (k,) of channels (:func:`resolution`) with each ``alike`` channel
     (bool (k,)) that never changed (step 0) given the finest step of the other ``alike`` ones
@@ -94,7 +107,7 @@ def shared_resolution(steps, alike, spread) -> np.ndarray:
     """
     steps = np.asarray(steps, dtype=np.float64).copy()
     alike = np.asarray(alike, dtype=bool)
-    stepped = alike & (steps > 0) & (2.0 * np.asarray(spread, dtype=np.float64) <= steps * (1.0 + 1e-6))
+    stepped = alike & read_in_steps(steps, spread)
     if stepped.any():
         steps[alike & (steps == 0)] = steps[stepped].min()
     return steps
@@ -107,7 +120,7 @@ def warn_constant(values: np.ndarray, channels, scaler: Scaler) -> None:
     if scaler.method == "none":
         return
     x = np.asarray(values)
-    flat = np.flatnonzero(np.ptp(x, axis=0) <= 1e-12 * np.maximum(1.0, np.abs(scaler.center_)))
+    flat = np.flatnonzero(no_spread(np.ptp(x, axis=0), scaler.center_))
     if not len(flat):
         return
     named = [channels[i] if scaler.scale_[i] == 1.0 else f"{channels[i]} (scaled by half the other temperatures' step, "
@@ -151,7 +164,7 @@ class Scaler:
             center, scale = x.min(axis=0), x.max(axis=0) - x.min(axis=0)
         else:
             center, scale = np.zeros(n), np.ones(n)
-        flat = scale <= 1e-12 * np.maximum(1.0, np.abs(center))
+        flat = no_spread(scale, center)
         if warn and flat.any() and self.method != "none":
             log.warning("%d channel(s) are constant in the fitting data; they are centred but not scaled", flat.sum())
         scale = np.where(flat, 1.0, scale)

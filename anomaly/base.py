@@ -369,6 +369,7 @@ class Detector(Params, ABC):
             self.conditions_ = self.conditions_.with_deadband(steps[np.searchsorted(stepped, setpoints)], self.scaler_.scale_)
         warn_constant(values, schema.channels, self.scaler_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
+        noise_limits[self.conditions_.counters] = 0.0  # a counter's uneven steps are not noise (its float rounding grows with it)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
@@ -394,7 +395,7 @@ class Detector(Params, ABC):
         per_log = [s for s in per_log if len(s)]
         head.fit(np.concatenate(per_log), rules_at(schema.sampling_rate), [len(s) for s in per_log])
         self.decision_scores_ = np.concatenate(scores)
-        self.envelope_ = Envelope().fit(values, schema.channels)
+        self.envelope_ = Envelope().fit(values, schema.channels, self.conditions_.counters)
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
@@ -489,7 +490,7 @@ class Detector(Params, ABC):
             if len(Z) <= history:  # too short to know whether the detector has an extra statistic
                 return np.zeros((len(Z), width), np.float32), np.zeros(len(Z), np.float32)
             return pad_front(*compute(self.conditions_.transform(Z)), history)
-        return compute(Z)
+        return compute(self.conditions_.transform(Z))  # counters only (or nothing to transform)
 
     def _transformed_errors_and_extra(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
         context = self._window_context()

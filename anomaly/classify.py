@@ -229,15 +229,15 @@ def event_features(calibrated: pd.DataFrame, scaled: pd.DataFrame, segments, *, 
 
 
 def detector_views(detector, frame: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """A fitted detector's error matrix of ``frame`` and ``frame`` scaled by its scaler.
+    """A fitted detector's error matrix of ``frame`` and ``frame`` scaled by its scaler (counters at 0).
 
     Returns
     -------
     errors, scaled : DataFrames of shape (n_steps, n_channels), schema order, ``frame``'s index
     """
     errors = detector.errors(frame)
-    scaled = pd.DataFrame(
-        detector.scaler_.transform(frame[list(detector.schema_.channels)].to_numpy(np.float32)),
+    scaled = pd.DataFrame(  # counters at 0: their level says when, not what
+        detector.scaler_.transform(frame[list(detector.schema_.channels)].to_numpy(np.float32)) * detector.conditions_.keep,
         index=frame.index, columns=errors.columns,
     )
     return errors, scaled

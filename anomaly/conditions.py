@@ -22,7 +22,11 @@ a few channels among many. When more than :data:`AUTO_MAX_SLOW_SHARE` of the cha
 slowness is a property of the data as a whole (a server's metrics a minute apart), not of a few
 condition channels, and modelling them by their change would leave the model nothing at its
 level: none is taken (``slow_left`` records them, ``fit`` says so; declare them to model them
-by their change).
+by their change). Counters (:func:`counter_channels`: a row or sequence number, a cycle count,
+a clock, an odometer: channels that never turn back in any training log) are left out of the
+model under ``"auto"`` and beside declared conditions (their level only says how long the
+machine has run, and a later log starts where no training log went); the stuck-sensor check
+still watches them (a sequence number that stops counting is a logger that stopped).
 
 Set-point channels (``conditions="auto"`` only, :func:`setpoint_channels`): in every training
 log, the channel is white noise around a level that stays or moves slowly (lag-1
@@ -87,6 +91,8 @@ LEVELS_SAMPLE = 1000
 #: Set-point temperatures measured against their common move (:func:`ambient_channels`) need at
 #: least this many: with fewer, one heating channel moves the median.
 AMBIENT_MIN_CHANNELS = 3
+#: A channel that never turns back in a training log is a counter when it takes at least this many values in one.
+COUNTER_MIN_LEVELS = 10
 
 
 def lag_rows(sampling_rate: float | None) -> int:
@@ -122,6 +128,31 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     the fast part covers (a dip within half a horizon of a log's end was all slow variance).
     """
     return _auto_channels(parts, lag)[0]
+
+
+def counter_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
+    """Indices of the channels that count in the logs of ``parts`` (each (n_i, c)): in every log
+    of more than ``2 * lag`` rows they never turn back (non-decreasing or non-increasing
+    throughout), and in one of them they take at least :data:`COUNTER_MIN_LEVELS` values.
+
+    A row or sequence number (``Num``, ``header.seq``), a cycle count, a clock kept as a column, an
+    odometer or an energy meter: their level says how long the machine has run, not how it runs,
+    so a later log starts where no training log went (on a robot log with a row number and a
+    cycle count, a file recorded after the training one was flagged on 2,884 of its 3,000 rows,
+    blamed on a joint current). Measured noise turns back; so does every motion. Logs too short
+    to tell (as for slowness) say nothing; without a long enough log there is no counter.
+    """
+    counting = np.ones(parts[0].shape[1], dtype=bool)
+    levels = np.zeros_like(counting)
+    told = False
+    for Z in parts:
+        if len(Z) <= 2 * lag:
+            continue
+        told = True
+        steps = np.diff(Z, axis=0)
+        counting &= (steps >= 0).all(axis=0) | (steps <= 0).all(axis=0)
+        levels |= (steps != 0).sum(axis=0) + 1 >= COUNTER_MIN_LEVELS
+    return np.flatnonzero(counting & levels) if told else np.zeros(0, dtype=np.int64)
 
 
 def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray]:
@@ -518,34 +549,37 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
                    sampling_rate: float | None = None) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
     ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
-    :func:`choose` and, under ``"auto"``, the set-point channels among the others (their
+    :func:`choose` (less the counters), the counters (:func:`counter_channels`; none when
+    ``conditions`` is None) and, under ``"auto"``, the set-point channels among the others (their
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows), the set-point temperatures among
     those measured against their common move (:func:`ambient_channels`, averaged over ``lag``
     rows) and, at a known ``sampling_rate`` (Hz), the set-point temperatures too few for a
     common move normal up to their slow-drift follower too (:mod:`anomaly.drift`)."""
+    counters = np.zeros(0, dtype=np.int64) if conditions is None else counter_channels(parts, lag)
     if isinstance(conditions, str) and conditions == "auto":
         indices, white = _auto_channels(parts, lag)
+        indices = np.setdiff1d(indices, counters)
         slow_left = np.zeros(0, dtype=np.int64)
-        if len(indices) > AUTO_MAX_SLOW_SHARE * len(channels):
+        if len(indices) > AUTO_MAX_SLOW_SHARE * (len(channels) - len(counters)):
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices
         # a temperature that is not slow carries the session in its level like a set point: one read in steps that
         # held its level (or flickered a few times), and one that ripples with the machine's load cycle (not white)
-        steady = np.array([channels.index(c) for c in temperature_channels(channels)], dtype=np.int64)
-        setpoints = np.setdiff1d(np.union1d(white, steady), indices).astype(np.int64)  # a slow channel is a condition
+        steady = np.setdiff1d([channels.index(c) for c in temperature_channels(channels)], counters).astype(np.int64)
+        setpoints = np.setdiff1d(np.union1d(white, steady), np.union1d(indices, counters)).astype(np.int64)  # a slow channel is a condition
         ambient = ambient_channels(channels, setpoints)
         follow_rows, follow_limit = follow_blocks(sampling_rate)
         # too few temperatures for a common move: each follows the ambient's drift on its own
         alone = np.setdiff1d(np.intersect1d(setpoints, steady), ambient).astype(np.int64)
         follow = alone if follow_rows else np.zeros(0, dtype=np.int64)
     else:
-        indices, setpoints = choose(conditions, channels, parts, lag), np.zeros(0, dtype=np.int64)
+        indices, setpoints = np.setdiff1d(choose(conditions, channels, parts, lag), counters), np.zeros(0, dtype=np.int64)
         ambient = slow_left = follow = setpoints  # none: declared conditions have no set-point channels
         follow_rows, follow_limit = 0, 0.0
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS),
                              ambient, np.asarray(scale, dtype=np.float64)[ambient], lag, slow_left, follow, follow_rows,
-                             follow_limit)
+                             follow_limit, counters=counters)
 
 
 class ConditionChannels:
@@ -578,11 +612,14 @@ class ConditionChannels:
     deadband : array-like of float, default ()
         Per set-point channel (as ``setpoints``; none: 0): its dead band in scaled units
         (:func:`deadbands`; :meth:`with_deadband`).
+    counters : array-like of int, default ()
+        Counters (:func:`counter_channels`): left out of the model (:meth:`transform` sets them
+        to 0), never outside the validity guard's envelope.
     """
 
     def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
                  ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=(), follow=(), follow_rows: int = 0,
-                 follow_limit: float = 0.0, deadband=()):
+                 follow_limit: float = 0.0, deadband=(), counters=()):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -601,6 +638,9 @@ class ConditionChannels:
         self.deadband = deadband if len(deadband) else np.zeros(len(self.setpoints), dtype=np.float32)
         if self.deadband.shape != self.setpoints.shape:
             raise ValueError(f"{len(self.deadband)} dead bands for {len(self.setpoints)} set-point channels")
+        self.counters = np.asarray(counters, dtype=np.int64)
+        self.keep = np.ones(self.n_channels, dtype=np.float32)
+        self.keep[self.counters] = 0.0
 
     def rescaled(self, scale) -> ConditionChannels:
         """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
@@ -636,7 +676,9 @@ class ConditionChannels:
 
     def transform(self, Z):
         """Rows (n, c) -> (n - lag, c): condition channels become their change over ``lag`` rows
-        (NumPy arrays or Keras tensors alike: slicing and arithmetic only)."""
+        and counters 0 (NumPy arrays or Keras tensors alike: slicing and arithmetic only)."""
+        if len(self.counters):
+            Z = Z * self.keep
         if not self.lag:
             return Z
         return Z[self.lag :] - Z[: -self.lag] * self.mask
@@ -646,13 +688,16 @@ class ConditionChannels:
                 "setpoints": self.setpoints.tolist(), "reference_rows": self.reference_rows,
                 "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
                 "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist(), "follow": self.follow.tolist(),
-                "follow_rows": self.follow_rows, "follow_limit": self.follow_limit, "deadband": self.deadband.tolist()}
+                "follow_rows": self.follow_rows, "follow_limit": self.follow_limit, "deadband": self.deadband.tolist(),
+                "counters": self.counters.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
         """Models saved before set-point channels have none; before ambient channels, none of
-        those; before the drift follower, no followed channel; before dead bands, none."""
+        those; before the drift follower, no followed channel; before dead bands, none; before
+        counters, none."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
                    data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
                    data.get("ambient_rows", 1), data.get("slow_left", ()), data.get("follow", ()),
-                   data.get("follow_rows", 0), data.get("follow_limit", 0.0), data.get("deadband", ()))
+                   data.get("follow_rows", 0), data.get("follow_limit", 0.0), data.get("deadband", ()),
+                   data.get("counters", ()))

@@ -66,13 +66,16 @@ class Envelope:
     low_, high_ : ndarray of shape (n_channels,)
     """
 
-    def fit(self, values: np.ndarray, channels: tuple[str, ...]) -> Envelope:
-        """Fit on training rows (n, n_channels)."""
+    def fit(self, values: np.ndarray, channels: tuple[str, ...], unbounded=()) -> Envelope:
+        """Fit on training rows (n, n_channels); the channels at the indices ``unbounded`` (counters,
+        whose level only says how long the machine has run) are never outside."""
         x = np.asarray(values, dtype=np.float64)
         low, median, high = np.percentile(x, [_LOW, 50.0, _HIGH], axis=0)
         spread = 1.4826 * np.median(np.abs(x - median), axis=0)
         self.channels_ = tuple(channels)
         self.low_, self.high_ = low - MARGIN * spread, high + MARGIN * spread
+        self.low_[np.asarray(unbounded, dtype=np.int64)] = -np.inf
+        self.high_[np.asarray(unbounded, dtype=np.int64)] = np.inf
         return self
 
     def check(self, values: np.ndarray, level=None) -> list[Excursion]:

@@ -268,8 +268,11 @@ class SupervisedDetector(Params):
         return np.maximum(probability, X[:, self.score_column] / self.novelty_scale_)
 
     def _features(self, errors: np.ndarray, scores: np.ndarray, Z: np.ndarray) -> np.ndarray:
+        """Features (n, 5 c + 3) of errors (n, c), scores (n,) and the scaled rows ``Z`` (m >= n, c)
+        they end with (the window features of counters are 0: their level is no feature)."""
         calibrated = np.asarray(self.detector_.head_.calibrated(errors), dtype=np.float32)
         summary = np.column_stack([scores, calibrated.mean(axis=1), calibrated.max(axis=1)]).astype(np.float32)
+        Z = Z * self.detector_.conditions_.keep
         return np.hstack([calibrated, summary, window_features(Z, self.window)[-len(errors):]])
 
     # -- fitting ---------------------------------------------------------------

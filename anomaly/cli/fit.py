@@ -283,8 +283,9 @@ def conditions_lines(det) -> list[str]:
     none), the set-point channels it takes as normal between the start of each file or stream
     and their training level, the temperatures among them it measures against their common move
     (with a note on warm-ups), those read in steps with a dead band and those it follows when
-    they drift slowly."""
+    they drift slowly, and the counters it leaves out."""
     channels, conditions = det.schema_.channels, det.conditions_
+    counters = [channels[i] for i in conditions.counters]
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
     auto = det.conditions == "auto"
@@ -297,6 +298,10 @@ def conditions_lines(det) -> list[str]:
     else:
         how = "slow in the training logs" if auto else "declared"
         lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
+    if counters:
+        lines.append(f"counters, left out of the model (they never turn back in any training log: a row or sequence number, "
+                     f"a cycle count, a clock; their level says how long the machine has run; still watched for a stuck "
+                     f"value): {', '.join(counters)}")
     if setpoints:
         lines.append(f"set-point channels, normal between their mean over the first {conditions.reference_rows} rows "
                      f"of each file or stream and their training level (noise around a steady or slowly drifting level in "

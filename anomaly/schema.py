@@ -124,10 +124,13 @@ def check_frame(frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
         count = int((~finite[:, col]).sum())
         raise DataError(
             f"{source}: column {frame.columns[col]!r} has {count} NaN/inf values "
-            f"(first {kind} at {_where(frame.index, row)})"
+            f"(first {kind} at {_where(frame.index, row)}){NAN_HINT if kind == 'NaN' else ''}"
         )
     return values
 
+
+#: Appended to the message of a NaN the ``raise`` policy rejects: the policies that fill gaps.
+NAN_HINT = "; fill gaps with --nan-policy ffill or interpolate (nan_policy in Python)"
 
 #: Epoch times by their size: (smallest magnitude, nanoseconds per unit), largest first. From
 #: 1e9 a number is epoch seconds (after 2001-09-09), from 1e11 milliseconds, from 1e14

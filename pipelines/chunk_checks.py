@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError, SchemaError
-from anomaly.schema import Schema
+from anomaly.schema import NAN_HINT, Schema
 from pipelines.chunk_reader import RawChunk
 
 # order in which the whole-file path reports problems (lower first)
@@ -248,7 +248,7 @@ class FileChecks:
             name = self.schema.channels[col]
             self._problems[_NOT_FINITE] = DataError(
                 f"{self.source}: column {name!r} has {self._not_finite.counts[name]} NaN/inf values "
-                f"(first {kind} at {self._not_finite.first[name]})"
+                f"(first {kind} at {self._not_finite.first[name]}){NAN_HINT if kind == 'NaN' else ''}"
             )
         if self._problems:
             raise self._problems[min(self._problems)]

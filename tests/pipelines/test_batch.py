@@ -248,7 +248,8 @@ def test_cli_reports_each_bad_file_and_scores_the_others(dataset):
     assert result.exit_code == 2
     errors = [line for line in result.output.splitlines() if line.startswith("error: ")]
     assert errors == [f"error: {dataset / 'runs' / 'bad.parquet'}: column 'ch1' has 1 NaN/inf values "
-                      "(first NaN at row 30 (2026-01-01 00:00:00.300000))"]
+                      "(first NaN at row 30 (2026-01-01 00:00:00.300000)); fill gaps with --nan-policy ffill or "
+                      "interpolate (nan_policy in Python)"]
     assert sorted(p.name for p in out.iterdir()) == ["run0.scores.parquet", "run1.scores.parquet", "run2.scores.parquet"]
 
 

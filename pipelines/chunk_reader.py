@@ -1,7 +1,8 @@
 """Read a CSV or Parquet file as a stream of row chunks (pyarrow record batches).
 
 :func:`open_chunks` is the streaming twin of :func:`pipelines.sources.read_table`: the same
-file types, timestamp detection, label columns and delimiter sniffing, but it yields
+file types, timestamp detection, label columns and CSV dialect (delimiter, decimal comma,
+units row), but it yields
 :class:`RawChunk` objects of at most ``chunk_rows`` rows, so memory does not grow with the
 file. It does not validate cell contents: :class:`pipelines.chunk_checks.FileChecks` does,
 with the whole-file path's messages and row numbers.
@@ -27,7 +28,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from anomaly.errors import DataError
-from pipelines.sources import FORMATS, LABEL_COLUMNS, sniff_delimiter, stored_index_columns, timestamp_column
+from pipelines.sources import FORMATS, LABEL_COLUMNS, CsvDialect, sniff_csv, stored_index_columns, timestamp_column
 
 #: Rows per chunk when the caller does not say.
 DEFAULT_CHUNK_ROWS = 65_536
@@ -215,20 +216,20 @@ def _dedup(names: list[str]) -> list[str]:
     return out
 
 
-def _csv_reader(path: Path, delimiter: str, names: list[str] | None = None, skip: int = 0,
+def _csv_reader(path: Path, dialect: CsvDialect, names: list[str] | None = None, skip: int = 0,
                 **convert) -> tuple[pacsv.CSVStreamingReader, pa.NativeFile]:
     """A streaming reader (reads the first block) and its raw file, whose position tells the bytes read.
 
-    ``names`` replaces the header (which is then skipped); ``skip`` data rows are skipped.
-    pyarrow's exceptions pass through (StopIteration: nothing after the header).
+    ``names`` replaces the header (which is then skipped); ``skip`` data rows are skipped (after
+    the dialect's units row). pyarrow's exceptions pass through (StopIteration: nothing after the header).
     """
     raw = pa.OSFile(str(path))
     stream = pa.CompressedInputStream(raw, "gzip") if path.suffix.lower() == ".gz" else raw
-    read = pacsv.ReadOptions(column_names=names, skip_rows=1 if names else 0, skip_rows_after_names=skip,
+    read = pacsv.ReadOptions(column_names=names, skip_rows=1 if names else 0, skip_rows_after_names=skip + dialect.units_row,
                              block_size=CSV_BLOCK_BYTES)
-    convert = pacsv.ConvertOptions(null_values=NA_STRINGS, strings_can_be_null=True, **convert)
+    convert = pacsv.ConvertOptions(null_values=NA_STRINGS, strings_can_be_null=True, decimal_point=dialect.decimal, **convert)
     try:
-        return pacsv.open_csv(stream, read_options=read, parse_options=pacsv.ParseOptions(delimiter=delimiter),
+        return pacsv.open_csv(stream, read_options=read, parse_options=pacsv.ParseOptions(delimiter=dialect.delimiter),
                               convert_options=convert), raw
     except BaseException:
         raw.close()
@@ -236,9 +237,9 @@ def _csv_reader(path: Path, delimiter: str, names: list[str] | None = None, skip
 
 
 def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple[str, ...]) -> ChunkStream:
-    delimiter = sniff_delimiter(path)
+    dialect = sniff_csv(path)
     try:
-        probe, raw = _csv_reader(path, delimiter)  # column types inferred from the first block
+        probe, raw = _csv_reader(path, dialect)  # column types inferred from the first block
         with raw:
             first = probe.read_next_batch()
     except StopIteration:  # nothing after the header
@@ -267,7 +268,7 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple
         rows, types, raw = 0, fast, None
         while True:
             try:
-                reader, raw = _csv_reader(path, delimiter, renamed, rows, column_types=types, include_columns=columns)
+                reader, raw = _csv_reader(path, dialect, renamed, rows, column_types=types, include_columns=columns)
                 for batch in reader:
                     rows += batch.num_rows
                     stream.expected_rows = max(rows, round(rows * size / max(raw.tell(), 1)))

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import csv
 import gzip
+import re
 import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -92,8 +93,39 @@ def read_head(path: Path, size: int = 16384) -> str:
         raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200] if str(exc) else 'corrupt'})") from None
 
 
-def sniff_delimiter(path: Path) -> str:
-    """The delimiter of a CSV file (``,`` ``;`` tab ``|``) from its header line; gzip is read through.
+@dataclass(frozen=True)
+class CsvDialect:
+    """How a CSV file is written (:func:`sniff_csv`).
+
+    Attributes
+    ----------
+    delimiter : str
+        ``,`` ``;`` tab or ``|``.
+    decimal : str
+        ``.``, or ``,`` (``1,25``: European spreadsheet and logger exports, never with ``,`` as the delimiter).
+    units_row : bool
+        A line of units (``s;A;degC``) follows the header: skipped.
+    """
+
+    delimiter: str = ","
+    decimal: str = "."
+    units_row: bool = False
+
+
+#: Data lines :func:`sniff_csv` looks at.
+DIALECT_LINES = 20
+_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*$")
+_DOT_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
+_NUMBER_START = re.compile(r"^\s*[+-]?[\d.,]")
+
+
+def sniff_csv(path: Path) -> CsvDialect:
+    """The :class:`CsvDialect` of a CSV file from its first lines; gzip is read through.
+
+    The delimiter is sniffed from the header line. The decimal mark is ``,`` when the delimiter
+    is not and the first :data:`DIALECT_LINES` data lines hold numbers written ``1,25`` and none
+    written ``1.25``. A units row is a first data line with a non-empty cell and no cell that
+    starts like a number or a date (``s;A;degC``), followed by a line with a number.
 
     Raises
     ------
@@ -103,10 +135,24 @@ def sniff_delimiter(path: Path) -> str:
     head = read_head(path)
     if not head.strip():
         raise DataError(f"{path}: empty file")
+    lines = head.splitlines()
     try:
-        return csv.Sniffer().sniff(head.splitlines()[0], delimiters=",;\t|").delimiter
+        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
     except csv.Error:
-        return ","
+        delimiter = ","
+    whole = lines[1 : DIALECT_LINES + 1] if len(lines) > DIALECT_LINES + 1 else lines[1:-1]  # the last may be cut off
+    rows = [row for row in csv.reader(whole, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    units = (len(rows) >= 2 and not any(_NUMBER_START.match(cell) for cell in rows[0])
+             and any(_NUMBER_START.match(cell) for cell in rows[1]))
+    cells = [cell for row in rows[int(units):] for cell in row]
+    comma = delimiter != "," and any(map(_COMMA_NUMBER.match, cells)) and not any(map(_DOT_NUMBER.match, cells))
+    return CsvDialect(delimiter, "," if comma else ".", units)
+
+
+def read_csv(path: Path, dialect: CsvDialect | None = None) -> pd.DataFrame:
+    """A CSV file read whole as its :class:`CsvDialect` (sniffed when not given) says."""
+    dialect = dialect or sniff_csv(path)
+    return pd.read_csv(path, sep=dialect.delimiter, decimal=dialect.decimal, skiprows=[1] if dialect.units_row else None)
 
 
 def stored_index_columns(pandas_metadata: dict | None) -> list[str]:
@@ -151,7 +197,7 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
             if path.stat().st_size == 0:
                 raise DataError(f"{path}: empty file")
             return _read_parquet(path)
-        return pd.read_csv(path, sep=sniff_delimiter(path)), []
+        return read_csv(path), []
     except DataError:
         raise
     except pd.errors.EmptyDataError:

@@ -13,7 +13,7 @@ from detector_checks import assert_same_scores, fitted_detector
 from anomaly.errors import DataError
 from pipelines.batch import iter_scores, score_file
 from pipelines.preprocess import LeadingRows, drop_leading_rows, leading_incomplete_rows
-from pipelines.sources import LABEL_COLUMNS, read_table, sniff_delimiter
+from pipelines.sources import LABEL_COLUMNS, read_table, sniff_csv
 
 LEAD = 12  # rows before every channel has a value (spans chunks of 5, 7 and 10 rows)
 
@@ -44,7 +44,7 @@ def flight(tmp_path):
 
 def test_gzip_csv_with_percent_time_and_a_fault_code_label(flight):
     path, frame = flight
-    assert sniff_delimiter(path) == ","
+    assert sniff_csv(path).delimiter == ","
     assert "field.data" in LABEL_COLUMNS
     table = read_table(path)  # %time found without being named
     assert list(table.frame.columns) == [f"ch{i}" for i in range(5)]

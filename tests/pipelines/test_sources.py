@@ -1,13 +1,16 @@
 from __future__ import annotations
 
+from dataclasses import astuple
+
 import numpy as np
 import pandas as pd
 import pytest
 from conftest import make_frame
 
 from anomaly.errors import DataError
+from pipelines.chunk_reader import open_chunks
 from pipelines.sinks import write_table
-from pipelines.sources import read_table
+from pipelines.sources import read_table, sniff_csv
 
 
 def test_csv_with_semicolons_timestamp_and_labels(tmp_path):
@@ -17,6 +20,38 @@ def test_csv_with_semicolons_timestamp_and_labels(tmp_path):
     assert list(table.frame.columns) == ["a", "b"]
     assert isinstance(table.frame.index, pd.DatetimeIndex)
     assert table.labels["anomaly"].tolist() == [0, 1]
+
+
+@pytest.mark.parametrize("text, dialect", [
+    ("time;a;b\n0;1,5;2\n1;-3,25;4e-3\n2;0,5;1\n", (";", ",", False)),
+    ("time;a;b\ns;A;degC\n0;1,5;2\n1;3,25;4\n2;0,5;1\n", (";", ",", True)),
+    ("time\ta\n0\t1.5\n1\t2,5\n2\t3\n", ("\t", ".", False)),  # a dot anywhere: dots
+    ("time,a,b\n0,\"1,5\",2\n1,2,3\n2,4,5\n", (",", ".", False)),  # the delimiter is never the decimal mark
+    ("timestamp,a\n,A\n2026-01-01 00:00:00,1\n2026-01-01 00:00:01,2\n", (",", ".", True)),  # a blank unit
+    ("timestamp,a\n2026-01-01 00:00:00,\n2026-01-01 00:00:01,2\n2026-01-01 00:00:02,2\n", (",", ".", False)),  # a first row without values
+])
+def test_csv_dialect(tmp_path, text, dialect):
+    path = tmp_path / "run.csv"
+    path.write_text(text)
+    assert astuple(sniff_csv(path)) == dialect
+
+
+def test_european_export_with_a_units_row_reads_alike_whole_and_in_chunks(tmp_path):
+    """``;`` delimiters, decimal commas and a line of units under the header, as a logger or a
+    spreadsheet in a European locale exports them: the numbers, not an error."""
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-01", periods=50, freq="100ms", name="timestamp")
+    values = rng.normal(size=(50, 2)) * [1.0, 100.0]
+    path = tmp_path / "run.csv"
+    lines = ["timestamp;a;b", "s;A;degC"] + [f"{t:%Y-%m-%d %H:%M:%S.%f};{a:.6f};{b:.6f}".replace(".", "#", 1).replace(".", ",").replace("#", ".")
+                                             for t, (a, b) in zip(index, values)]
+    path.write_text("\n".join(lines) + "\n")
+    table = read_table(path)
+    np.testing.assert_allclose(table.frame.to_numpy(), values, atol=1e-6)
+    assert (table.frame.index == index).all()
+    chunks = list(open_chunks(path, chunk_rows=7))
+    assert [c.start for c in chunks[:2]] == [0, 7]
+    np.testing.assert_allclose(pd.concat([c.body for c in chunks]).to_numpy(), table.frame.to_numpy())
 
 
 def test_parquet_round_trip_and_numeric_index(tmp_path):

@@ -493,7 +493,8 @@ def _common_move_graph(values, at, conditions: ConditionChannels, ops):
 
 
 #: Name tokens of a temperature channel (case-insensitive): :func:`temperature_channels`.
-TEMPERATURE_TOKENS = frozenset({"temp", "temps", "tmp", "tmps", "temperature", "temperatures", "thermal", "thermocouple", "thermistor",
+TEMPERATURE_TOKENS = frozenset({"temp", "temps", "tmp", "tmps", "temperature", "temperatures", "temperatur", "temperatura",
+                                "thermal", "thermocouple", "thermistor",
                                 "rtd", "ntc", "celsius", "kelvin", "fahrenheit"})
 
 
@@ -501,6 +502,7 @@ def temperature_channels(channels: tuple[str, ...]) -> list[str]:
     """The channels named as temperatures: a token of the name (split at anything but letters,
     and between a lower- and an upper-case letter) is or ends with one of
     :data:`TEMPERATURE_TOKENS` (``j1_temp``, ``Temperature``, ``motorTemp``, ``tmp_j1``, ``motor_temps_l``, ``thermal_2``,
+    ``Motortemperatur`` and ``temperatura_motor`` (German, Scandinavian; Spanish, Italian, Portuguese),
     ``field.temperature``, ``motortemp``, ``jointtemperature``, ``winding_RTD``, ``ntc3``,
     ``stator_celsius``; not ``tempo`` or ``attempt``).
 

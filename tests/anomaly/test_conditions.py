@@ -308,10 +308,12 @@ def test_auto_takes_no_slow_channel_when_most_channels_are_slow(tmp_path):
 def test_temperature_names():
     names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x",
              "motortemp", "jointtemperature", "contempt", "tmp_j1", "motorTmp", "thermal_2", "thermo", "tmpl", "winding_RTD",
-             "ntc3", "stator_celsius", "oilKelvin", "rtdx", "fahrenheit_f", "motor_temps_l", "attempts", "jointTemperatures")
+             "ntc3", "stator_celsius", "oilKelvin", "rtdx", "fahrenheit_f", "motor_temps_l", "attempts", "jointTemperatures", "Motortemperatur",
+             "temperatura_motor", "Température_moteur")
     assert temperature_channels(names) == ["j1_temp", "Temperature", "motorTemp", "field.temperature", "Thermocouple", "TEMP_2",
                                            "motortemp", "jointtemperature", "tmp_j1", "motorTmp", "thermal_2", "winding_RTD", "ntc3",
-                                           "stator_celsius", "oilKelvin", "fahrenheit_f", "motor_temps_l", "jointTemperatures"]
+                                           "stator_celsius", "oilKelvin", "fahrenheit_f", "motor_temps_l", "jointTemperatures",
+                                           "Motortemperatur", "temperatura_motor", "Température_moteur"]
 
 
 def test_slow_channels_is_about_the_share_of_slow_variance():

@@ -105,7 +105,10 @@ class Envelope:
         return found + sorted(spread, key=lambda e: -e.share)
 
     def to_dict(self) -> dict:
-        return {"channels": list(self.channels_), "low": self.low_.tolist(), "high": self.high_.tolist()}
+        """JSON-ready: an unbounded side (a counter's) is null, as JSON has no infinity."""
+        def side(values: np.ndarray) -> list:
+            return [float(v) if np.isfinite(v) else None for v in values]
+        return {"channels": list(self.channels_), "low": side(self.low_), "high": side(self.high_)}
 
     @classmethod
     def unbounded(cls, channels: tuple[str, ...]) -> Envelope:
@@ -119,7 +122,8 @@ class Envelope:
     def from_dict(cls, data: dict) -> Envelope:
         envelope = cls()
         envelope.channels_ = tuple(data["channels"])
-        envelope.low_, envelope.high_ = np.asarray(data["low"]), np.asarray(data["high"])
+        envelope.low_ = np.array([-np.inf if v is None else v for v in data["low"]], dtype=np.float64)
+        envelope.high_ = np.array([np.inf if v is None else v for v in data["high"]], dtype=np.float64)
         return envelope
 
 

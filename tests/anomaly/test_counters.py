@@ -81,8 +81,10 @@ def test_a_fault_still_shows_and_a_counter_that_stops_is_a_stuck_sensor(cell):
 def test_every_path_and_a_reload_agree(cell, tmp_path):
     loaded = assert_paths_agree(cell, cell_log(7, 900, first_row=5_001, first_cycle=90), tmp_path, chunk_rows=333)
     assert_array_equal(loaded.conditions_.counters, [0, 8])
-    meta = json.loads((tmp_path / "model" / "detector.json").read_text())
+    meta = json.loads((tmp_path / "model" / "detector.json").read_text(), parse_constant=lambda c: pytest.fail(f"{c} in JSON"))
     assert meta["conditions"]["counters"] == [0, 8]
+    assert meta["envelope"]["low"][0] is None and meta["envelope"]["high"][8] is None  # unbounded, in strict JSON
+    assert loaded.check_envelope(cell_log(7, 900, first_row=10**9)) == []
 
 
 def test_models_saved_before_counters_have_none():

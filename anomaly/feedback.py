@@ -60,7 +60,8 @@ from anomaly.stuck import run_lengths
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
-__all__ = ["FEEDBACK_FILE", "HISTORY", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "new_round", "on_delay", "raise_sensor_limits",
+__all__ = ["FEEDBACK_FILE", "HISTORY", "LARGE_RAISE", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "large_raise_note", "new_round",
+           "on_delay", "raise_sensor_limits",
            "review", "rounds", "save_round", "set_threshold", "silencing_level"]
 
 #: The rounds so far, in the model directory.
@@ -69,6 +70,9 @@ FEEDBACK_FILE = "feedback.json"
 HISTORY = "history"
 #: A round lengthens the alert on-delay (minimum duration) to at most this many times the default rules' at the model's rate.
 MAX_ON_DELAY_FACTOR = 4
+#: A round that raises a threshold by more than this factor is reported as a sign of an operating
+#: mode the model never saw (:func:`large_raise_note`).
+LARGE_RAISE = 2.0
 
 
 @dataclass
@@ -375,6 +379,25 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
     return model, {"rows": int(sum(k.sum() for k in known)), "threshold_before": before, "threshold_after": after,
                    "min_duration_before": delay_before, "min_duration_after": int(rules.min_duration),
                    "faults_still_alarmed": int(still), "false_alarms_left": int(left), "sensor_limits_raised": raised}
+
+
+def large_raise_note(before: float, after: float, outside: str, logs: list[str]) -> str:
+    """One line when a round raised the threshold from ``before`` to ``after`` by more than
+    :data:`LARGE_RAISE` (empty otherwise), with the validity guard's line on the reviewed logs
+    (``outside``, may be empty) and the refit that learns them (``logs``: their paths).
+
+    False alarms that need a much higher threshold are rarely noise: a second program, a new
+    product or tool, motions the model never saw. A threshold that silences them hides faults
+    everywhere (``benchmarks/feedback.py``: a second pick-and-place program reviewed once took
+    the threshold 1.31 -> 5.17 and fault recall 0.98 -> 0.90, a second round 0.73), while a
+    model fitted on its training logs and a few normal logs of the new mode learns it (three
+    runs of the second program: 3 false alarms an hour at recall 0.92)."""
+    if not before > 0 or after <= LARGE_RAISE * before:
+        return ""
+    seen = f" ({outside})" if outside else ""
+    return (f"warning: this round raised the threshold {after / before:.3g}x: the reviewed alarms look like an operating mode "
+            f"the model never saw{seen}, and a threshold that high hides faults; to learn the mode instead, refit on the "
+            f"training logs and normal logs of it: anomaly fit TRAINING... {' '.join(logs)} -o MODEL")
 
 
 def set_threshold(model, level: float) -> None:

@@ -28,6 +28,10 @@ Scenarios (fresh and reviewed runs of the scenario's condition, ``datasets.robot
 No test label chooses anything: the reviews are of normal runs (or, in the second scenario, of
 other faulty runs).
 
+``refit`` (the scenarios that review normal runs): what a round that raises the threshold more
+than twofold recommends instead (:func:`anomaly.feedback.large_raise_note`): the default fitted
+on the scenario's training runs and the first one and all three reviewed runs, measured the same way.
+
 Usage: ``python benchmarks/feedback.py [--detector pca]``; writes ``benchmarks/results/feedback.json``.
 """
 
@@ -129,6 +133,10 @@ def main() -> None:
         runs = [run_of(condition, s, faulty=review_faulty) for s in (FAULTY_REVIEW_SEEDS if review_faulty else REVIEW_SEEDS)]
         rounds = rounds_of(make_detector(args.detector).fit(train), runs, normal, faulty)
         result[name] = {"training": training, "condition": condition, "rounds": rounds, "summary": summary_of(rounds)}
+        if not review_faulty:
+            result[name]["refit"] = [{"reviewed_runs": k, **measure(make_detector(args.detector).fit(train + [r.frame for r in runs[:k]]),
+                                                                    normal, faulty)} for k in (1, len(runs))]
+            print(result[name]["refit"], flush=True)
         print(result[name]["summary"], flush=True)
     write_result("feedback", result)
 

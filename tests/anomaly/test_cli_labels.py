@@ -172,6 +172,21 @@ def test_feedback_silences_reviewed_false_alarms_and_keeps_the_previous_model(tm
     assert json.loads((tmp_path / "m" / "feedback.json").read_text()) == rounds
 
 
+def test_a_round_that_raises_the_threshold_far_says_the_mode_is_new(tmp_path):
+    """False alarms over a regime the model never saw (channel c shifted for two minutes) need a
+    threshold many times higher: the round says so and names the refit."""
+    write(make_log(0), tmp_path / "normal.csv")
+    assert invoke("fit", tmp_path / "normal.csv", "-o", tmp_path / "m").exit_code == 0
+    write(make_log(1, [(600, 1800, "offset")]), tmp_path / "new_mode.csv")
+    reviewed_alarms(tmp_path / "new_mode.csv", tmp_path / "m", tmp_path, "false_alarm").to_csv(tmp_path / "reviewed.csv", index=False)
+    result = invoke("feedback", tmp_path / "m", tmp_path / "new_mode.csv", "--events", tmp_path / "reviewed.csv")
+    assert result.exit_code == 0, result.output
+    rounds = json.loads((tmp_path / "m" / "feedback.json").read_text())
+    factor = rounds[0]["threshold_after"] / rounds[0]["threshold_before"]
+    assert factor > 2 and f"warning: this round raised the threshold {factor:.3g}x" in result.output
+    assert f"anomaly fit TRAINING... {tmp_path / 'new_mode.csv'} -o MODEL" in result.output
+
+
 def test_feedback_refits_a_supervised_head(column_head, tmp_path):
     import shutil
 

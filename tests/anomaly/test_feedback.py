@@ -12,7 +12,18 @@ import pytest
 from anomaly import PCADetector, load
 from anomaly.decisions import DEFAULT_RULES, model_rules, rules_at
 from anomaly.errors import DataError
-from anomaly.feedback import alarms, alarms_within, keeping_level, new_round, on_delay, review, rounds, save_round, silencing_level
+from anomaly.feedback import (
+    alarms,
+    alarms_within,
+    keeping_level,
+    large_raise_note,
+    new_round,
+    on_delay,
+    review,
+    rounds,
+    save_round,
+    silencing_level,
+)
 from pipelines.stream.scorer import StreamScorer
 
 
@@ -172,3 +183,12 @@ def test_review_of_a_20_hz_model_uses_the_rules_at_its_rate():
     assert alarms(scores, counts["threshold_before"], rules_at(20.0)) != []
     assert alarms(scores, counts["threshold_before"]) == []  # 100 Hz's counts: review would find nothing flagged
     assert not alarms_within(scores, model.threshold_, labels == "normal", model_rules(model))
+
+
+def test_a_large_raise_is_reported_with_the_guard_line_and_the_refit():
+    assert large_raise_note(1.0, 2.0, "model outside its operating envelope: j3_pos 17% of rows outside", ["b.csv"]) == ""
+    note = large_raise_note(1.3, 5.2, "model outside its operating envelope: j3_pos 17% of rows outside", ["b.csv", "c.csv"])
+    assert note.startswith("warning: this round raised the threshold 4x: the reviewed alarms look like an operating mode the model "
+                           "never saw (model outside its operating envelope: j3_pos 17% of rows outside)")
+    assert note.endswith("anomaly fit TRAINING... b.csv c.csv -o MODEL")
+    assert "never saw, and" in large_raise_note(1.0, 3.0, "", ["b.csv"])

@@ -21,6 +21,7 @@ import pandas as pd
 from anomaly.errors import DataError, SchemaError
 from anomaly.schema import NAN_HINT, Schema
 from pipelines.chunk_reader import RawChunk
+from pipelines.sources import parse_datetimes
 
 # order in which the whole-file path reports problems (lower first)
 _TIMESTAMP_PARSE, _NO_CHANNELS, _DUPLICATE_COLUMN = 1, 2, 3
@@ -131,7 +132,7 @@ class FileChecks:
             return self._same_unit(pd.DatetimeIndex(column, name="timestamp"), start)
         if pd.api.types.is_numeric_dtype(column):
             return pd.Index(column.to_numpy(), name=str(column.name))
-        parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+        parsed = parse_datetimes(column)
         bad = (parsed.isna() & column.notna()) | parsed.isna()
         if bad.any():
             row = int(bad.to_numpy().argmax())

@@ -220,13 +220,27 @@ def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> st
     return None
 
 
+#: A timestamp written day first with dots (``13.01.2026 08:00:00``, as German, Scandinavian and
+#: Eastern European exports write them) is parsed day first.
+_DOTTED_DATE = re.compile(r"^\s*\d{1,2}\.\d{1,2}\.\d{2,4}(?:\s|$)")
+
+
+def parse_datetimes(column: pd.Series) -> pd.Series:
+    """Timestamps (datetime64, NaT where unparseable) of a text ``column``, in any format pandas
+    reads; dotted dates (:data:`_DOTTED_DATE`, by the first value) day first, so that a log
+    spanning 1 to 13 January is not read as 1 January to 1 December with the 13th in between."""
+    first = column.dropna()
+    dayfirst = bool(len(first)) and bool(_DOTTED_DATE.match(str(first.iloc[0])))
+    return pd.to_datetime(column, errors="coerce", format="mixed", dayfirst=dayfirst)
+
+
 def timestamp_index(column: pd.Series, path: Path) -> pd.Index:
     """The index of a timestamp ``column``: datetimes (parsed from text), or its numbers; DataError on an unparseable value."""
     if pd.api.types.is_datetime64_any_dtype(column):
         return pd.DatetimeIndex(column, name="timestamp")
     if pd.api.types.is_numeric_dtype(column):
         return pd.Index(column.to_numpy(), name=str(column.name))
-    parsed = pd.to_datetime(column, errors="coerce", format="mixed")
+    parsed = parse_datetimes(column)
     bad = parsed.isna() & column.notna()
     if bad.any() or parsed.isna().any():
         row = int((bad | parsed.isna()).to_numpy().argmax())

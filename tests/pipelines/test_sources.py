@@ -7,7 +7,9 @@ import pandas as pd
 import pytest
 from conftest import make_frame
 
+from anomaly.detectors.pca import PCADetector
 from anomaly.errors import DataError
+from pipelines.batch import iter_scores
 from pipelines.chunk_reader import open_chunks
 from pipelines.sinks import write_table
 from pipelines.sources import read_table, sniff_csv
@@ -52,6 +54,21 @@ def test_european_export_with_a_units_row_reads_alike_whole_and_in_chunks(tmp_pa
     chunks = list(open_chunks(path, chunk_rows=7))
     assert [c.start for c in chunks[:2]] == [0, 7]
     np.testing.assert_allclose(pd.concat([c.body for c in chunks]).to_numpy(), table.frame.to_numpy())
+
+
+def test_dotted_dates_are_day_first_whole_and_in_chunks(tmp_path):
+    """``01.01.2026`` .. ``13.01.2026``: read month first, the 2nd to the 12th became February to
+    December and the log was unsorted; day first, it is 13 days in order."""
+    index = pd.date_range("2026-01-01", periods=13 * 24, freq="1h")
+    rng = np.random.default_rng(0)
+    path = tmp_path / "run.csv"
+    values = [f"{v:.4f}".replace(".", ",") for v in rng.normal(size=len(index))]
+    path.write_text("time;a;b\n" + "".join(f"{t:%d.%m.%Y %H:%M:%S};{i},5;{v}\n" for i, (t, v) in enumerate(zip(index, values))))
+    table = read_table(path)
+    assert (table.frame.index == index).all() and table.frame["a"].iloc[1] == 1.5
+    det = PCADetector(n_components=1, conditions=None).fit(table.frame)
+    streamed = pd.concat([s for _, s, _ in iter_scores(det, path, chunk_rows=50)])  # each chunk parsed alike
+    np.testing.assert_allclose(streamed.to_numpy(), det.score(table.frame).to_numpy(), rtol=1e-6)
 
 
 def test_parquet_round_trip_and_numeric_index(tmp_path):

@@ -28,7 +28,17 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
 from anomaly.errors import DataError
-from pipelines.sources import FORMATS, LABEL_COLUMNS, CsvDialect, sniff_csv, stored_index_columns, timestamp_column
+from pipelines.sources import (
+    FORMATS,
+    LABEL_COLUMNS,
+    CsvDialect,
+    date_and_time,
+    first_date_column,
+    joined_date_time,
+    sniff_csv,
+    stored_index_columns,
+    timestamp_column,
+)
 
 #: Rows per chunk when the caller does not say.
 DEFAULT_CHUNK_ROWS = 65_536
@@ -132,13 +142,18 @@ def _unreadable(path: Path, exc: Exception) -> DataError:
 
 
 def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None, path: Path,
-                   stored_index: list[str] = (), exclude: tuple[str, ...] = ()) -> tuple[str | None, list[str]]:
+                   stored_index: list[str] = (), exclude: tuple[str, ...] = (),
+                   split: tuple[str, str] | None = None) -> tuple[str | None, list[str]]:
     """Timestamp column and channel columns (file order), with read_table's rules: ``sample``
     holds the columns in the order they are looked at for the timestamps; a stored index
-    column is never a channel, nor an ``exclude`` one."""
+    column is never a channel, nor an ``exclude`` one; ``split`` (:func:`~pipelines.sources.date_and_time`),
+    unless a timestamp column is named: its date column is the timestamp, its time column no channel."""
     ts = timestamp_column(sample.drop(columns=[c for c in sample.columns if str(c) in exclude]), timestamp, path)
+    time = None
+    if split and timestamp is None:
+        ts, time = split
     skip = {name.lower() for name in LABEL_COLUMNS}
-    return ts, [n for n in names if n != ts and n.lower() not in skip and n not in stored_index and n not in exclude]
+    return ts, [n for n in names if n not in (ts, time) and n.lower() not in skip and n not in stored_index and n not in exclude]
 
 
 def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]:
@@ -160,13 +175,15 @@ def _rebatch(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Table]
         yield pa.Table.from_batches(pending)
 
 
-def _chunks(tables: Iterator[pa.Table], ts: str | None, channels: list[str]) -> Iterator[RawChunk]:
+def _chunks(tables: Iterator[pa.Table], ts: str | None, channels: list[str], time: str | None = None) -> Iterator[RawChunk]:
+    """The chunks of ``tables``; ``time``: a time-of-day column joined to the date column ``ts``."""
     start = 0
     for table in tables:
         frame = table.to_pandas(ignore_metadata=True)  # a stored index column stays a column
         body = frame[channels] if channels else pd.DataFrame(index=frame.index)
         body.columns = [str(c) for c in body.columns]
-        yield RawChunk(start, body, frame[ts] if ts is not None else None)
+        stamps = None if ts is None else joined_date_time(frame[ts], frame[time]).rename(ts) if time else frame[ts]
+        yield RawChunk(start, body, stamps)
         start += table.num_rows
 
 
@@ -185,8 +202,13 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int, exclude: t
     names = stored_index + [n for n in schema.names if n not in stored_index]
     # dtypes only, for timestamp detection; without the pandas metadata, index columns stay columns
     sample = schema.remove_metadata().empty_table().select(names).to_pandas()
-    ts, channels = _split_columns(names, sample, timestamp, path, stored_index, exclude)
-    columns = ([ts] if ts is not None else []) + channels
+    split = None
+    if timestamp is None and date_and_time(names, ""):  # both names: the date column's first value decides
+        first = parquet.read_row_group(0, columns=[first_date_column(sample)]).column(0)
+        split = date_and_time(names, first[0].as_py() if len(first) else None)
+    ts, channels = _split_columns(names, sample, timestamp, path, stored_index, exclude, split)
+    time = split[1] if split else None
+    columns = ([ts] if ts is not None else []) + ([time] if time else []) + channels
 
     def batches():
         # one iter_batches per row group: over the whole file it keeps every row group's buffers
@@ -198,7 +220,7 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int, exclude: t
         except Exception as exc:
             raise _unreadable(path, exc) from None
 
-    return ChunkStream(parquet.metadata.num_rows, _chunks(_rebatch(batches(), chunk_rows), ts, channels))
+    return ChunkStream(parquet.metadata.num_rows, _chunks(_rebatch(batches(), chunk_rows), ts, channels, time))
 
 
 def _dedup(names: list[str]) -> list[str]:
@@ -251,7 +273,10 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple
     header = probe.schema.names
     names = _dedup(header)
     sample = pd.DataFrame({n: pd.Series(dtype=object) for n in names})  # pandas never parses dates in CSV
-    ts, channels = _split_columns(names, sample, timestamp, path, exclude=exclude)
+    dates = first.column(names.index(first_date_column(sample)))
+    split = date_and_time(names, dates[0].as_py() if len(dates) else None) if timestamp is None else None
+    ts, channels = _split_columns(names, sample, timestamp, path, exclude=exclude, split=split)
+    time = split[1] if split else None
     probed = dict(zip(names, probe.schema.types))
     # pandas keeps booleans as they are and parses every other numeric column as float64
     fast = {n: pa.bool_() if pa.types.is_boolean(probed[n]) else pa.float64() for n in channels}
@@ -259,7 +284,9 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple
     if ts is not None:
         kind = probed[ts]
         fast[ts] = text[ts] = kind if pa.types.is_integer(kind) or pa.types.is_floating(kind) else pa.string()
-    columns = ([ts] if ts is not None else []) + channels
+    if time:
+        fast[time] = text[time] = pa.string()
+    columns = ([ts] if ts is not None else []) + ([time] if time else []) + channels
     renamed = names if names != header else None
     stream = ChunkStream(None, iter(()))
     size = max(path.stat().st_size, 1)
@@ -286,5 +313,5 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple
                 if raw is not None:
                     raw.close()
 
-    stream._chunks = _chunks(_rebatch(batches(), chunk_rows), ts, channels)
+    stream._chunks = _chunks(_rebatch(batches(), chunk_rows), ts, channels, time)
     return stream

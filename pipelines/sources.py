@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow.parquet as pq
 
@@ -209,6 +210,11 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
 
 
+def first_date_column(raw: pd.DataFrame):
+    """The column :func:`date_and_time` looks at for a date (the first named as one), or the first column."""
+    return next((c for c in raw.columns if str(c).lower() in DATE_NAMES), raw.columns[0])
+
+
 def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> str | None:
     if requested is not None:
         if requested not in raw.columns:
@@ -218,6 +224,30 @@ def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> st
         if str(column).lower() in TIMESTAMP_NAMES or pd.api.types.is_datetime64_any_dtype(raw[column]):
             return column
     return None
+
+
+#: Names (case-insensitive) of a date column and a time-of-day column that together are the
+#: timestamp (``Date;Time;...``, as HMI and PLC exports write them): :func:`date_and_time`.
+DATE_NAMES = ("date", "datum")
+TIME_OF_DAY_NAMES = ("time", "uhrzeit", "zeit")
+
+
+def date_and_time(names: Sequence[str], first_date) -> tuple[str, str] | None:
+    """``(date column, time-of-day column)`` when ``names`` hold one of each
+    (:data:`DATE_NAMES`, :data:`TIME_OF_DAY_NAMES`) and the date column's first value
+    ``first_date`` is a date without a time of day (text or a date, no ``:``); else None."""
+    lower = [str(n).lower() for n in names]
+    date = next((n for n, low in zip(names, lower) if low in DATE_NAMES), None)
+    time = next((n for n, low in zip(names, lower) if low in TIME_OF_DAY_NAMES), None)
+    if date is None or time is None or first_date is None or isinstance(first_date, (int, float, np.number)):
+        return None
+    return None if ":" in str(first_date) or pd.isna(first_date) else (date, time)
+
+
+def joined_date_time(date: pd.Series, time: pd.Series) -> pd.Series:
+    """``"<date> <time>"`` per row (text; missing where either is), the timestamp of :func:`date_and_time`'s columns."""
+    joined = date.astype(str).str.strip() + " " + time.astype(str).str.strip()
+    return joined.where(date.notna() & time.notna()).astype(object)
 
 
 #: A timestamp written day first with dots (``13.01.2026 08:00:00``, as German, Scandinavian and
@@ -315,6 +345,10 @@ def read_table(
     excluded = [str(c) for c in raw.columns if str(c) in set(exclude)]
     raw = raw.drop(columns=excluded)
     ts = timestamp_column(raw, timestamp, path)
+    split = date_and_time(list(raw.columns), raw.iloc[0][first_date_column(raw)]) if timestamp is None else None
+    if split:
+        ts, time = split
+        raw = raw.assign(**{ts: joined_date_time(raw[ts], raw[time])}).drop(columns=[time])
     raw = raw.drop(columns=[c for c in stored_index if c != ts and c in raw.columns])  # a stored row number is no channel
     index = timestamp_index(raw[ts], path) if ts is not None else pd.RangeIndex(len(raw))
     body = raw.drop(columns=[ts]) if ts is not None else raw

@@ -71,6 +71,35 @@ def test_dotted_dates_are_day_first_whole_and_in_chunks(tmp_path):
     np.testing.assert_allclose(streamed.to_numpy(), det.score(table.frame).to_numpy(), rtol=1e-6)
 
 
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_a_date_and_a_time_column_are_one_timestamp_whole_and_in_chunks(tmp_path, suffix):
+    """``Datum;Uhrzeit;...`` / ``Date,Time,...`` as HMI and PLC exports write them: the date alone
+    repeated itself ("duplicate timestamp") and the time of day was no channel."""
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-12 23:59:00", periods=1500, freq="100ms")  # across midnight
+    german = suffix == ".csv"
+    frame = pd.DataFrame({"Datum" if german else "Date": index.strftime("%d.%m.%Y" if german else "%Y-%m-%d"),
+                          "Uhrzeit" if german else "Time": index.strftime("%H:%M:%S.%f").str[:-3],
+                          "a": rng.normal(size=1500), "b": rng.normal(size=1500)})
+    path = tmp_path / f"run{suffix}"
+    frame.to_csv(path, index=False, sep=";") if german else frame.to_parquet(path)
+    table = read_table(path)
+    assert list(table.frame.columns) == ["a", "b"] and (table.frame.index == index).all()
+    det = PCADetector(n_components=1, conditions=None).fit(table.frame)
+    streamed = pd.concat([s for _, s, _ in iter_scores(det, path, chunk_rows=400)])
+    np.testing.assert_allclose(streamed.to_numpy(), det.score(table.frame).to_numpy(), rtol=1e-5)
+    assert (streamed.index == index).all()
+    with pytest.raises(DataError, match="duplicate timestamp"):  # a named timestamp column is taken as it is
+        read_table(path, timestamp="Datum" if german else "Date")
+
+
+def test_a_date_column_with_times_is_the_timestamp_alone(tmp_path):
+    path = tmp_path / "run.csv"
+    path.write_text("date,time,a\n2026-01-01 00:00:00,0.5,1\n2026-01-01 00:00:01,0.7,2\n2026-01-01 00:00:02,0.9,3\n")
+    table = read_table(path)
+    assert list(table.frame.columns) == ["time", "a"] and str(table.frame.index[1]) == "2026-01-01 00:00:01"
+
+
 def test_parquet_round_trip_and_numeric_index(tmp_path):
     frame = pd.DataFrame({"x": np.arange(4.0)}, index=pd.Index([0.0, 0.5, 1.0, 1.5], name="time"))
     write_table(frame, tmp_path / "f.parquet")

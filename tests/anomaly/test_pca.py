@@ -177,3 +177,24 @@ def test_a_fault_inside_the_subspace_is_attributed_to_its_channel():
     assert det.errors(faulty).iloc[2000:2200].mean().idxmax() == "lone"
     spe = PCADetector(n_components=2, conditions=None, statistic="spe").fit(frame.iloc[:1500])
     assert spe.errors(faulty).iloc[2000:2200].mean().idxmax() != "lone"
+
+
+def test_a_channel_that_never_moved_in_training_is_named_first_when_it_moves(tmp_path):
+    """A cobot's protective-stop flag (0 through training) rises with a fault on a busy channel:
+    its move is what drives the score (its ratio to a channel limit at the floor), so it is named
+    first on every path, though a current's error is far larger."""
+    rng = np.random.default_rng(0)
+    phase = np.arange(3000)[:, None] / 20 + np.arange(3)
+    values = np.hstack([np.sin(phase) * [1.0, 3.0, 5.0] + rng.normal(scale=0.05, size=(3000, 3)), np.zeros((3000, 1))])
+    index = pd.date_range("2026-03-01", periods=3000, freq="100ms")
+    frame = pd.DataFrame(values, columns=["current_1", "current_2", "current_3", "protective_stop"], index=index)
+    det = PCADetector(conditions=None).fit(frame.iloc[:2000])
+    test = frame.iloc[2000:].copy()
+    test.iloc[400:530, 0] += 8.0  # 11 training standard deviations of current_1: its error dwarfs the flag's own
+    test.iloc[505:530, 3] = 1.0
+    errors = det.errors(test)
+    assert (errors.iloc[505:530].idxmax(axis=1) == "protective_stop").all()
+    assert (errors.iloc[400:505].idxmax(axis=1) != "protective_stop").all()  # before it rose, a current
+    assert (errors["protective_stop"].drop(errors.index[505:530]) == 0).all()
+    det.save(tmp_path / "m")
+    assert_allclose(load(tmp_path / "m").errors(test).to_numpy(), errors.to_numpy(), rtol=1e-6)

@@ -21,7 +21,7 @@ from datetime import datetime
 import numpy as np
 
 from anomaly.errors import ConfigError, DataError, SchemaError
-from pipelines.sources import LABEL_COLUMNS, TIMESTAMP_NAMES
+from pipelines.sources import COMMA_NUMBER, LABEL_COLUMNS, TIMESTAMP_NAMES
 
 #: Why a message was skipped.
 REASONS = (
@@ -230,9 +230,10 @@ class RowParser:
         timestamp = parse_timestamp(cells[ts_cell])
         raw = [cells[i].strip() for i in cells_at]
         numbers = []
+        comma = delimiter != ","  # then "1,25" can only be a decimal comma (as the file readers take it)
         for _name, text in zip(self.channels, raw):
             try:
-                numbers.append(float(text))
+                numbers.append(float(text.replace(",", ".", 1) if comma and COMMA_NUMBER.match(text) else text))
             except ValueError:
                 numbers.append(text)  # rejected, with the channel named, by _values
         return timestamp, self._values(numbers, self.channels)

@@ -115,7 +115,8 @@ class CsvDialect:
 
 #: Data lines :func:`sniff_csv` looks at.
 DIALECT_LINES = 20
-_COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*$")
+#: A number written with a decimal comma (``-1,25``, ``3,5e-3``).
+COMMA_NUMBER = re.compile(r"^\s*[+-]?\d+,\d+(?:[eE][+-]?\d+)?\s*$")
 _DOT_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 _NUMBER_START = re.compile(r"^\s*[+-]?[\d.,]")
 
@@ -146,7 +147,7 @@ def sniff_csv(path: Path) -> CsvDialect:
     units = (len(rows) >= 2 and not any(_NUMBER_START.match(cell) for cell in rows[0])
              and any(_NUMBER_START.match(cell) for cell in rows[1]))
     cells = [cell for row in rows[int(units):] for cell in row]
-    comma = delimiter != "," and any(map(_COMMA_NUMBER.match, cells)) and not any(map(_DOT_NUMBER.match, cells))
+    comma = delimiter != "," and any(map(COMMA_NUMBER.match, cells)) and not any(map(_DOT_NUMBER.match, cells))
     return CsvDialect(delimiter, "," if comma else ".", units)
 
 

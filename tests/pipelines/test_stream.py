@@ -199,6 +199,16 @@ def test_csv_rows(line, reason):
     assert caught.value.reason == reason
 
 
+def test_csv_rows_with_decimal_commas_when_the_delimiter_is_not_a_comma():
+    parser = RowParser(("a", "b"), fmt="csv")
+    parser.parse("time;a;b")
+    np.testing.assert_allclose(parser.parse("1;-1,25;3,5e-1")[1], [-1.25, 0.35], rtol=1e-6)
+    comma = RowParser(("a", "b"), fmt="csv")
+    comma.parse("time,a,b")
+    with pytest.raises(BadMessage):  # with commas between cells "1,25" is two cells
+        comma.parse('1,"1,25",2')
+
+
 def test_csv_header_mismatch_is_fatal():
     with pytest.raises(SchemaError, match=r"missing channels \['b'\] and unexpected channels \['c'\]"):
         RowParser(("a", "b"), fmt="csv").parse("time,a,c")

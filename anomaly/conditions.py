@@ -551,13 +551,16 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
                    sampling_rate: float | None = None) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
     ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
-    :func:`choose` (less the counters), the counters (:func:`counter_channels`; none when
-    ``conditions`` is None) and, under ``"auto"``, the set-point channels among the others (their
+    :func:`choose` (less the counters), the counters (:func:`counter_channels`, never a channel
+    named as a temperature; none when ``conditions`` is None) and, under ``"auto"``, the set-point
+    channels among the others (their
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows), the set-point temperatures among
     those measured against their common move (:func:`ambient_channels`, averaged over ``lag``
     rows) and, at a known ``sampling_rate`` (Hz), the set-point temperatures too few for a
     common move normal up to their slow-drift follower too (:mod:`anomaly.drift`)."""
     counters = np.zeros(0, dtype=np.int64) if conditions is None else counter_channels(parts, lag)
+    # a temperature read in steps that only warmed up in every log never turned back either: it is no counter
+    counters = np.setdiff1d(counters, [channels.index(c) for c in temperature_channels(channels)]).astype(np.int64)
     if isinstance(conditions, str) and conditions == "auto":
         indices, white = _auto_channels(parts, lag)
         indices = np.setdiff1d(indices, counters)

@@ -56,6 +56,21 @@ def test_counters_never_turn_back_and_take_many_values():
     assert_array_equal(counter_channels([log, log[:20, ::-1].copy()], lag=10), [0, 1, 2])  # a short log says nothing
 
 
+def test_a_temperature_read_in_steps_that_only_warmed_up_is_no_counter():
+    """Half-degree readings of a warm-up never turn back in a log: by name it stays a temperature,
+    in the model, so overheating still shows."""
+    logs = []
+    for seed in (0, 1):
+        log = cell_log(seed, 1200).drop(columns=["Num", "cycle"])
+        log["tool_temp"] = np.round((25.0 + 8.0 * (1 - np.exp(-np.arange(1200) / 400.0))) * 2) / 2
+        logs.append(log)
+    det = anomaly.PCADetector().fit(logs)
+    assert len(det.conditions_.counters) == 0 and (det.conditions_.keep == 1).all()
+    hot = logs[1].copy()
+    hot.iloc[600:700, hot.columns.get_loc("tool_temp")] += 4.0
+    assert det.predict(hot).iloc[600:620].mean() > 0.9  # still watched (its onset; then its follower takes it)
+
+
 def test_a_later_log_scores_as_the_same_log_recorded_first(cell, capsys):
     """The row number and cycle count of a log recorded after the training one are past anything
     in training; before counters were left out, every row of such a normal log was flagged."""

@@ -35,8 +35,10 @@ from pipelines.rosbag import is_bag, read_bag
 from pipelines.rostopic import ROSTOPIC_TIME, is_rostopic_folder, read_rostopic_folder
 
 #: Column names treated as labels, not channels (case-insensitive). ``field.data`` is the
-#: failure-status topic of ALFA's merged flight files (0 before a fault, the fault code after).
-LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint", "field.data")
+#: failure-status topic of ALFA's merged flight files (0 before a fault, the fault code after);
+#: ``fault``, ``failure`` (and ``is_`` forms) are a fault flag or code the same way.
+LABEL_COLUMNS = ("is_anomaly", "anomaly", "label", "labels", "fault_type", "fault_channels", "changepoint", "field.data",
+                 "fault", "is_fault", "failure", "is_failure")
 #: Column names recognised as the timestamp column (case-insensitive); ``%time`` is the
 #: column ``rostopic echo -p`` writes. Numbers in it are times as
 #: :func:`anomaly.schema.time_ns` reads them (epoch units by their size, fractions as seconds).

@@ -177,7 +177,7 @@ def fit(
     unlabelled: str = typer.Option("ignore", "--unlabelled", help="With --labels: rows without a label (empty cells, rows outside every event) are left out (ignore) or taken as normal (normal).", rich_help_panel=LABELS),
     target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
     novelty: bool = typer.Option(True, "--novelty/--no-novelty", help="With --labels: the head also alarms when the detector's own score passes a level chosen on the labelled-normal rows (a fault of a kind the labels never showed), within half the false-alarm budget; --no-novelty: the classifier alone.", rich_help_panel=LABELS),
-    normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or field.data > 0) before fitting.", rich_help_panel=DATA),
+    normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or a fault code field.data/fault/failure > 0) before fitting.", rich_help_panel=DATA),
     topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none", rich_help_panel=PREPROCESSING),

@@ -19,8 +19,9 @@ from pipelines.sources import LABEL_COLUMNS, Table, read_table
 
 #: 0/1 label columns, in the order they are looked for.
 BINARY_LABELS = ("is_anomaly", "anomaly", "label", "labels")
-#: Fault-code label columns: 0 is normal, any other value a fault (ALFA's failure status).
-FAULT_CODE_LABELS = ("field.data",)
+#: Fault-code label columns: 0 is normal, any other value a fault (ALFA's failure status; a
+#: fault flag or code, 0/1 or 0..n).
+FAULT_CODE_LABELS = ("field.data", "fault", "is_fault", "failure", "is_failure")
 #: NaN policies that fill gaps; under them rows before a channel's first value are dropped.
 FILLING_POLICIES = ("ffill", "interpolate")
 _GLOB_CHARS = set("*?[")
@@ -29,7 +30,7 @@ SHOWN_CHANNELS = 8
 
 
 def anomaly_labels(labels: pd.DataFrame, name: str | None, *, required: bool) -> pd.Series | None:
-    """The label column ``name`` (default: is_anomaly, anomaly, label, labels or field.data) as booleans.
+    """The label column ``name`` (default: is_anomaly, anomaly, label, labels, field.data, fault, failure, ...) as booleans.
 
     0/1 columns are taken as they are; a fault-code column (:data:`FAULT_CODE_LABELS`) is
     anomalous where it is not 0. None when there is none and it is not ``required``;

@@ -65,6 +65,22 @@ def test_fit_reports_gaps_and_drops_labelled_rows(logs, tmp_path):
     assert "1 gap (largest 0.31 s)" in result.output and "10 labelled anomalous" in result.output
 
 
+def test_a_fault_column_is_a_label_in_fit_and_score(tmp_path):
+    """A log with a 0/1 ``fault`` column (or a fault code) beside the channels: fit drops the
+    faulty rows, score ignores the column (it was an unexpected channel, exit 2)."""
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-01", periods=1000, freq="10ms", name="timestamp")
+    frame = pd.DataFrame(rng.normal(size=(1000, 3)), columns=["a", "b", "c"], index=index)
+    frame["fault"] = (np.arange(1000) >= 950).astype(int) * 3
+    frame.to_csv(tmp_path / "train.csv")
+    result = invoke("fit", tmp_path / "train.csv", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert json.loads((tmp_path / "m" / "training_report.json").read_text())["logs"][0]["anomalous_rows_dropped"] == 50
+    assert load(tmp_path / "m").schema_.channels == ("a", "b", "c")
+    frame.rename(columns={"fault": "Failure"}).to_csv(tmp_path / "test.csv")
+    assert invoke("score", tmp_path / "test.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv").exit_code == 0
+
+
 def test_score_gzip_csv_keeps_the_input_timestamps(logs, model, tmp_path):
     root, faulty = logs
     result = invoke("score", root / "faulty.csv.gz", "--model", model[0], "--timestamp", "%time", "--nan-policy", "ffill",

@@ -558,9 +558,10 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     those measured against their common move (:func:`ambient_channels`, averaged over ``lag``
     rows) and, at a known ``sampling_rate`` (Hz), the set-point temperatures too few for a
     common move normal up to their slow-drift follower too (:mod:`anomaly.drift`)."""
+    named = np.array([channels.index(c) for c in temperature_channels(channels)], dtype=np.int64)
     counters = np.zeros(0, dtype=np.int64) if conditions is None else counter_channels(parts, lag)
     # a temperature read in steps that only warmed up in every log never turned back either: it is no counter
-    counters = np.setdiff1d(counters, [channels.index(c) for c in temperature_channels(channels)]).astype(np.int64)
+    counters = np.setdiff1d(counters, named).astype(np.int64)
     if isinstance(conditions, str) and conditions == "auto":
         indices, white = _auto_channels(parts, lag)
         indices = np.setdiff1d(indices, counters)
@@ -571,12 +572,11 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
             indices, slow_left = slow_left, indices
         # a temperature that is not slow carries the session in its level like a set point: one read in steps that
         # held its level (or flickered a few times), and one that ripples with the machine's load cycle (not white)
-        steady = np.setdiff1d([channels.index(c) for c in temperature_channels(channels)], counters).astype(np.int64)
-        setpoints = np.setdiff1d(np.union1d(white, steady), np.union1d(indices, counters)).astype(np.int64)  # a slow channel is a condition
+        setpoints = np.setdiff1d(np.union1d(white, named), np.union1d(indices, counters)).astype(np.int64)  # a slow channel is a condition
         ambient = ambient_channels(channels, setpoints)
         follow_rows, follow_limit = follow_blocks(sampling_rate)
         # too few temperatures for a common move: each follows the ambient's drift on its own
-        alone = np.setdiff1d(np.intersect1d(setpoints, steady), ambient).astype(np.int64)
+        alone = np.setdiff1d(np.intersect1d(setpoints, named), ambient).astype(np.int64)
         follow = alone if follow_rows else np.zeros(0, dtype=np.int64)
     else:
         indices, setpoints = np.setdiff1d(choose(conditions, channels, parts, lag), counters), np.zeros(0, dtype=np.int64)

@@ -60,7 +60,8 @@ from anomaly.stuck import run_lengths
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
 
-__all__ = ["FEEDBACK_FILE", "HISTORY", "LARGE_RAISE", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "large_raise_note", "new_round",
+__all__ = ["FEEDBACK_FILE", "HISTORY", "LARGE_RAISE", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "large_raise", "large_raise_note",
+           "new_round",
            "on_delay", "raise_sensor_limits",
            "review", "rounds", "save_round", "set_threshold", "silencing_level"]
 
@@ -381,6 +382,11 @@ def review(model, logs: list[pd.DataFrame], labels: list[np.ndarray]):
                    "faults_still_alarmed": int(still), "false_alarms_left": int(left), "sensor_limits_raised": raised}
 
 
+def large_raise(before: float, after: float) -> bool:
+    """Whether a round raised the threshold from ``before`` to ``after`` by more than :data:`LARGE_RAISE`."""
+    return before > 0 and after > LARGE_RAISE * before
+
+
 def large_raise_note(before: float, after: float, outside: str, logs: list[str]) -> str:
     """One line when a round raised the threshold from ``before`` to ``after`` by more than
     :data:`LARGE_RAISE` (empty otherwise), with the validity guard's line on the reviewed logs
@@ -392,7 +398,7 @@ def large_raise_note(before: float, after: float, outside: str, logs: list[str])
     the threshold 1.31 -> 5.17 and fault recall 0.98 -> 0.90, a second round 0.73), while a
     model fitted on its training logs and a few normal logs of the new mode learns it (three
     runs of the second program: 3 false alarms an hour at recall 0.92)."""
-    if not before > 0 or after <= LARGE_RAISE * before:
+    if not large_raise(before, after):
         return ""
     seen = f" ({outside})" if outside else ""
     return (f"warning: this round raised the threshold {after / before:.3g}x: the reviewed alarms look like an operating mode "

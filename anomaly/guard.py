@@ -74,8 +74,8 @@ class Envelope:
         spread = 1.4826 * np.median(np.abs(x - median), axis=0)
         self.channels_ = tuple(channels)
         self.low_, self.high_ = low - MARGIN * spread, high + MARGIN * spread
-        self.low_[np.asarray(unbounded, dtype=np.int64)] = -np.inf
-        self.high_[np.asarray(unbounded, dtype=np.int64)] = np.inf
+        unbounded = np.asarray(unbounded, dtype=np.int64)
+        self.low_[unbounded], self.high_[unbounded] = -np.inf, np.inf
         return self
 
     def check(self, values: np.ndarray, level=None) -> list[Excursion]:

@@ -122,15 +122,15 @@ def check_frame(frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
         col = int(np.argmax(~finite[row]))
         kind = "NaN" if np.isnan(values[row, col]) else "infinite"
         count = int((~finite[:, col]).sum())
-        raise DataError(
-            f"{source}: column {frame.columns[col]!r} has {count} NaN/inf values "
-            f"(first {kind} at {_where(frame.index, row)}){NAN_HINT if kind == 'NaN' else ''}"
-        )
+        raise DataError(not_finite_message(source, frame.columns[col], count, kind, _where(frame.index, row)))
     return values
 
 
-#: Appended to the message of a NaN the ``raise`` policy rejects: the policies that fill gaps.
-NAN_HINT = "; fill gaps with --nan-policy ffill or interpolate (nan_policy in Python)"
+def not_finite_message(source: str, column, count: int, kind: str, where: str) -> str:
+    """The message of a column with ``count`` NaN/inf values, the first of ``kind`` (``"NaN"`` or
+    ``"infinite"``) at ``where``; a NaN's says how to fill gaps (whole-file and chunked paths alike)."""
+    hint = "; fill gaps with --nan-policy ffill or interpolate (nan_policy in Python)" if kind == "NaN" else ""
+    return f"{source}: column {column!r} has {count} NaN/inf values (first {kind} at {where}){hint}"
 
 #: Epoch times by their size: (smallest magnitude, nanoseconds per unit), largest first. From
 #: 1e9 a number is epoch seconds (after 2001-09-09), from 1e11 milliseconds, from 1e14

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError, SchemaError
-from anomaly.schema import NAN_HINT, Schema
+from anomaly.schema import Schema, not_finite_message
 from pipelines.chunk_reader import RawChunk
 from pipelines.sources import parse_datetimes
 
@@ -248,8 +248,6 @@ class FileChecks:
             col, kind = self._first_not_finite
             name = self.schema.channels[col]
             self._problems[_NOT_FINITE] = DataError(
-                f"{self.source}: column {name!r} has {self._not_finite.counts[name]} NaN/inf values "
-                f"(first {kind} at {self._not_finite.first[name]}){NAN_HINT if kind == 'NaN' else ''}"
-            )
+                not_finite_message(self.source, name, self._not_finite.counts[name], kind, self._not_finite.first[name]))
         if self._problems:
             raise self._problems[min(self._problems)]

@@ -33,7 +33,6 @@ from pipelines.sources import (
     LABEL_COLUMNS,
     CsvDialect,
     date_and_time,
-    first_date_column,
     joined_date_time,
     sniff_csv,
     stored_index_columns,
@@ -146,11 +145,11 @@ def _split_columns(names: list[str], sample: pd.DataFrame, timestamp: str | None
                    split: tuple[str, str] | None = None) -> tuple[str | None, list[str]]:
     """Timestamp column and channel columns (file order), with read_table's rules: ``sample``
     holds the columns in the order they are looked at for the timestamps; a stored index
-    column is never a channel, nor an ``exclude`` one; ``split`` (:func:`~pipelines.sources.date_and_time`),
-    unless a timestamp column is named: its date column is the timestamp, its time column no channel."""
+    column is never a channel, nor an ``exclude`` one; ``split`` (:func:`~pipelines.sources.date_and_time`):
+    its date column is the timestamp, its time column no channel."""
     ts = timestamp_column(sample.drop(columns=[c for c in sample.columns if str(c) in exclude]), timestamp, path)
     time = None
-    if split and timestamp is None:
+    if split:
         ts, time = split
     skip = {name.lower() for name in LABEL_COLUMNS}
     return ts, [n for n in names if n not in (ts, time) and n.lower() not in skip and n not in stored_index and n not in exclude]
@@ -202,10 +201,11 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int, exclude: t
     names = stored_index + [n for n in schema.names if n not in stored_index]
     # dtypes only, for timestamp detection; without the pandas metadata, index columns stay columns
     sample = schema.remove_metadata().empty_table().select(names).to_pandas()
-    split = None
-    if timestamp is None and date_and_time(names, ""):  # both names: the date column's first value decides
-        first = parquet.read_row_group(0, columns=[first_date_column(sample)]).column(0)
-        split = date_and_time(names, first[0].as_py() if len(first) else None)
+    def first_value(name: str):
+        column = parquet.read_row_group(0, columns=[name]).column(0)
+        return column[0].as_py() if len(column) else None
+
+    split = date_and_time(names, first_value) if timestamp is None else None
     ts, channels = _split_columns(names, sample, timestamp, path, stored_index, exclude, split)
     time = split[1] if split else None
     columns = ([ts] if ts is not None else []) + ([time] if time else []) + channels
@@ -273,8 +273,7 @@ def _open_csv(path: Path, timestamp: str | None, chunk_rows: int, exclude: tuple
     header = probe.schema.names
     names = _dedup(header)
     sample = pd.DataFrame({n: pd.Series(dtype=object) for n in names})  # pandas never parses dates in CSV
-    dates = first.column(names.index(first_date_column(sample)))
-    split = date_and_time(names, dates[0].as_py() if len(dates) else None) if timestamp is None else None
+    split = date_and_time(names, lambda name: first.column(names.index(name))[0].as_py()) if timestamp is None else None
     ts, channels = _split_columns(names, sample, timestamp, path, exclude=exclude, split=split)
     time = split[1] if split else None
     probed = dict(zip(names, probe.schema.types))

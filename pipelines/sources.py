@@ -213,11 +213,6 @@ def _read_raw(path: Path) -> tuple[pd.DataFrame, list[str]]:
         raise DataError(f"{path}: cannot read ({type(exc).__name__}: {str(exc).splitlines()[0][:200]})") from None
 
 
-def first_date_column(raw: pd.DataFrame):
-    """The column :func:`date_and_time` looks at for a date (the first named as one), or the first column."""
-    return next((c for c in raw.columns if str(c).lower() in DATE_NAMES), raw.columns[0])
-
-
 def timestamp_column(raw: pd.DataFrame, requested: str | None, path: Path) -> str | None:
     if requested is not None:
         if requested not in raw.columns:
@@ -235,16 +230,20 @@ DATE_NAMES = ("date", "datum")
 TIME_OF_DAY_NAMES = ("time", "uhrzeit", "zeit")
 
 
-def date_and_time(names: Sequence[str], first_date) -> tuple[str, str] | None:
+def date_and_time(names: Sequence[str], first_value) -> tuple[str, str] | None:
     """``(date column, time-of-day column)`` when ``names`` hold one of each
     (:data:`DATE_NAMES`, :data:`TIME_OF_DAY_NAMES`) and the date column's first value
-    ``first_date`` is a date without a time of day (text or a date, no ``:``); else None."""
+    (``first_value(name)``, asked only then) is a date without a time of day (text or a date, no
+    ``:``); else None."""
     lower = [str(n).lower() for n in names]
     date = next((n for n, low in zip(names, lower) if low in DATE_NAMES), None)
     time = next((n for n, low in zip(names, lower) if low in TIME_OF_DAY_NAMES), None)
-    if date is None or time is None or first_date is None or isinstance(first_date, (int, float, np.number)):
+    if date is None or time is None:
         return None
-    return None if ":" in str(first_date) or pd.isna(first_date) else (date, time)
+    value = first_value(date)
+    if value is None or isinstance(value, (int, float, np.number)) or pd.isna(value) or ":" in str(value):
+        return None
+    return date, time
 
 
 def joined_date_time(date: pd.Series, time: pd.Series) -> pd.Series:
@@ -348,7 +347,7 @@ def read_table(
     excluded = [str(c) for c in raw.columns if str(c) in set(exclude)]
     raw = raw.drop(columns=excluded)
     ts = timestamp_column(raw, timestamp, path)
-    split = date_and_time(list(raw.columns), raw.iloc[0][first_date_column(raw)]) if timestamp is None else None
+    split = date_and_time(list(raw.columns), lambda name: raw[name].iloc[0]) if timestamp is None else None
     if split:
         ts, time = split
         raw = raw.assign(**{ts: joined_date_time(raw[ts], raw[time])}).drop(columns=[time])

@@ -12,7 +12,7 @@ from anomaly import DataError
 from anomaly.cli.console import err
 from anomaly.cli.inputs import check_same_channels, load_model, read_log, resolve_logs
 from anomaly.cli.progress import progress
-from anomaly.feedback import large_raise_note, new_round, review, save_round
+from anomaly.feedback import large_raise, large_raise_note, new_round, review, save_round
 from anomaly.guard import describe
 from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events
 
@@ -42,7 +42,6 @@ def feedback(
         if not covered.all():
             k = int((~covered).argmax())
             raise DataError(f"{events}: alarm {k + 1} ({reviewed['start'].iloc[k]} .. {reviewed['end'].iloc[k]}) covers no row of the logs")
-        outside = next((line for line in (describe(det.check_envelope(f, source=str(p))) for f, p in zip(frames, paths)) if line), "")
         step(f"reviewing {len(reviewed)} alarms")
         det, counts = review(det, frames, labels)
         normal = reviewed["label"].str.lower().isin(NORMAL_VALUES)
@@ -64,9 +63,10 @@ def feedback(
               f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
               f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
               f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)
-    note = large_raise_note(record.threshold_before, record.threshold_after, outside, [str(p) for p in paths])
-    if note:
-        err.print(note, markup=False, highlight=False, soft_wrap=True)
+    if large_raise(record.threshold_before, record.threshold_after):  # the guard's line only then: a pass over the logs
+        outside = next((line for line in (describe(det.check_envelope(f, source=str(p))) for f, p in zip(frames, paths)) if line), "")
+        err.print(large_raise_note(record.threshold_before, record.threshold_after, outside, [str(p) for p in paths]),
+                  markup=False, highlight=False, soft_wrap=True)
 
 
 def duration(rows: int, rate: float | None) -> str:

@@ -214,10 +214,11 @@ class PCADetector(Detector):
     def _name_unprecedented(self, errors, ops):
         """Errors (n, c) with each channel that never moved in training (its channel limit at the
         floor: a protective-stop flag, a mode that stayed off) and moves now raised to twice its
-        row's largest error where it is not that already, so that it is named first: its move is what the score (its ratio to
-        that floor, 1e11 and more) says, while its own error is small beside a busy channel's
-        (a cobot's stop flag rising with a current fault was not among the three channels named).
-        No benchmark data set changes by more than 0.001 HitRate (ASD omi-4, omi-6)."""
+        row's largest error where it is not that already, so that it is named first: its move is
+        what the score (its ratio to that floor, 1e11 and more) says, while its own error is small
+        beside a busy channel's (a cobot's stop flag rising with a current fault was not among the
+        three channels named). No benchmark data set changes by more than 0.001 HitRate (ASD
+        omi-4, omi-6)."""
         still = self.channel_limits_ <= _FLOOR
         if not still.any():
             return errors

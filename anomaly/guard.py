@@ -20,6 +20,15 @@ second program reaches poses the training never did. A channel the detector mode
 
 Long faults can do that as well (an overheating joint); the line says where the run left the
 training data, not why.
+
+A run can also flood while every channel stays inside its range: a battery whose level differs
+by session sits within the training range on its own, while beside the load currents it never
+did. When the guard names nothing, at least :data:`FLOOD_SHARE` of the run's rows are flagged and
+one channel the model sees at its level leads (has the largest error of) at least
+:data:`LEAD_SHARE` of the flagged rows, that channel is named (:func:`flood_note`)::
+
+    31% of rows flagged, 87% of them led by battery_v, inside its training range: its level or its
+    relation to the other channels differs from training (...)
 """
 
 from __future__ import annotations
@@ -35,6 +44,10 @@ RATE_TOLERANCE = 1.1
 SHARE_OUTSIDE = 0.1
 #: Channels named by their share outside that :func:`describe` keeps however many medians are outside.
 SHARE_SHOWN = 2
+#: A run inside the envelope with at least this share of its rows flagged is a flood (:func:`flood_note`).
+FLOOD_SHARE = 0.2
+#: A flood is named by the channel that leads at least this share of its flagged rows.
+LEAD_SHARE = 0.5
 _LOW, _HIGH = 0.5, 99.5
 
 
@@ -142,6 +155,29 @@ def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
              f"{e.channel} {e.share:.0%} of rows outside (training {e.low:.4g} .. {e.high:.4g})" for e in shown]
     more = f" and {len(excursions) - len(shown)} more" if len(excursions) > len(shown) else ""
     return "model outside its operating envelope: " + ", ".join(parts) + more
+
+
+def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """How many flagged rows each channel leads, shape (n_channels,): the channel with the largest
+    of the (calibrated) errors ``ranked`` (n, n_channels) in each row that ``flags`` (n,) marks."""
+    leaders = np.argmax(np.asarray(ranked)[np.asarray(flags, dtype=bool)], axis=1)
+    return np.bincount(leaders, minlength=np.shape(ranked)[1])
+
+
+def flood_note(flagged: int, rows: int, led: np.ndarray, channels: tuple[str, ...], level) -> str:
+    """One line when a run inside the envelope floods (empty when it does not): at least
+    :data:`FLOOD_SHARE` of its ``rows`` ``flagged`` and one channel the model sees at its level
+    (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them (``led``:
+    :func:`led_rows`, summed over the run). Call it only when :func:`describe` names nothing."""
+    if rows < 1 or flagged < FLOOD_SHARE * rows:
+        return ""
+    top = int(np.argmax(led))
+    if not np.asarray(level, dtype=bool)[top] or led[top] < LEAD_SHARE * flagged:
+        return ""
+    name = channels[top]
+    return (f"{flagged / rows:.0%} of rows flagged, {led[top] / flagged:.0%} of them led by {name}, inside its training "
+            f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
+            f"level changes from session to session: fit on logs of several sessions, or declare it with --condition {name})")
 
 
 def rate_note(model_rate: float | None, run_rate: float | None) -> str:

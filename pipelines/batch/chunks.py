@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import describe, joined, rate_note
+from anomaly.guard import describe, flood_note, joined, led_rows, rate_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
@@ -188,8 +188,8 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         Filled at the end: ``leading_rows_dropped`` and ``outside_envelope`` (the validity
         guard's one line, empty when the file lies inside the training envelope and at the
         model's sampling rate; its run median is the median of the blocks' medians, its rate
-        the median of the blocks' rates).
-        Filled in at the end with ``"leading_rows_dropped"``.
+        the median of the blocks' rates; inside the envelope, the flood note of
+        :func:`anomaly.guard.flood_note`).
 
     Yields
     ------
@@ -216,12 +216,16 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     channels = list(detector.schema_.channels)
     done = 0
 
+    led = np.zeros(len(channels), dtype=np.int64)  # flagged rows each channel leads (the guard's flood note)
+
     def emit(parts) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
-        nonlocal done
+        nonlocal done, led
         for index, E, S in parts:
             done += len(index)
+            flagged = flags(S, pieces.passes)
+            led = led + led_rows(detector.head_.calibrated(E), flagged)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
-                   pd.Series(flags(S, pieces.passes), index=index, name="flag"))
+                   pd.Series(flagged, index=index, name="flag"))
             if progress is not None:
                 progress(done, stream.expected_rows)
 
@@ -261,6 +265,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         share = np.sum(outside, axis=0) / max(sum(counted), 1)
         envelope = describe(detector.envelope_.check_median(
             np.median(medians, axis=0), share, detector.level_channels())) if medians else ""
+        envelope = envelope or flood_note(int(led.sum()), done, led, detector.schema_.channels, detector.level_channels())
         stats["outside_envelope"] = joined(envelope, rate_note(detector.schema_.sampling_rate,
                                                                float(np.median(rates)) if rates else None))
     if progress is not None:

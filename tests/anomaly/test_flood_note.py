@@ -1,0 +1,86 @@
+"""The guard's flood note: a run inside every channel's range that the model floods is named by
+the channel that leads its flagged rows (a battery whose level changes by session)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from anomaly import make_detector
+from anomaly.cli import app
+from anomaly.cli.score import _flood
+from anomaly.guard import FLOOD_SHARE, flood_note, led_rows
+
+CHANNELS = ("speed", "current", "battery_v")
+
+
+def session(seed: int, battery: float, minutes: float = 4.0) -> pd.DataFrame:
+    """A vehicle at 10 Hz: speed set points, a current that follows them and a battery voltage
+    that sags with the current around a level that changes by session (shape (n, 3))."""
+    rng = np.random.default_rng(seed)
+    n = int(minutes * 600)
+    steps = np.repeat(rng.choice([0.0, 0.5, 1.0, 1.5], size=n // 50 + 1), 50)[:n]
+    speed = pd.Series(steps).ewm(span=10).mean().to_numpy() + rng.normal(0, 0.01, n)
+    current = 2.0 + 3.0 * speed + rng.normal(0, 0.1, n)
+    volts = battery - 0.2 * current + rng.normal(0, 0.02, n)
+    index = pd.date_range("2026-05-01 08:00", periods=n, freq="100ms", tz="UTC", name="timestamp") + pd.Timedelta(days=seed)
+    return pd.DataFrame({"speed": speed, "current": current, "battery_v": volts}, index=index)
+
+
+def test_led_rows_counts_the_flagged_rows_each_channel_leads():
+    ranked = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.0], [5.0, 0.0, 0.0], [0.0, 0.0, 9.0]])
+    assert led_rows(ranked, np.array([True, True, True, False])).tolist() == [2, 1, 0]
+    assert led_rows(ranked, np.zeros(4, dtype=bool)).tolist() == [0, 0, 0]
+
+
+@pytest.mark.parametrize("flagged, led, level, named", [
+    (40, [2, 3, 35], [True, True, True], True),
+    (int(FLOOD_SHARE * 100) - 1, [0, 0, int(FLOOD_SHARE * 100) - 1], [True, True, True], False),  # not a flood
+    (40, [15, 10, 15], [True, True, True], False),  # no channel leads most flagged rows
+    (40, [2, 3, 35], [True, True, False], False),  # led by a condition or set-point channel (a temperature)
+])
+def test_flood_note_names_a_level_channel_that_leads_a_flood(flagged, led, level, named):
+    note = flood_note(flagged, 100, np.array(led), CHANNELS, np.array(level))
+    assert bool(note) == named
+    if named:
+        assert note.startswith(f"{flagged}% of rows flagged, {35 / flagged:.0%} of them led by battery_v, inside its training range")
+        assert "--condition battery_v" in note
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flood")
+    session(0, 24.0).to_csv(root / "train.csv")
+    session(1, 23.7).to_csv(root / "lower.csv")  # 0.3 V lower: inside the range, not beside the current
+    session(2, 24.0).to_csv(root / "same.csv")
+    return root
+
+
+def invoke(*args):
+    return CliRunner().invoke(app, [str(a) for a in args])
+
+
+def test_score_names_the_channel_behind_a_flood_inside_the_envelope(files):
+    fitted = invoke("fit", files / "train.csv", "-d", "pca", "-o", files / "m")
+    assert fitted.exit_code == 0, fitted.output
+    lines = []
+    for chunk_rows in (100_000, 500):  # the file in one block and in many: the same line
+        scored = invoke("score", files / "lower.csv", "-m", files / "m", "-o", files / "lower.parquet", "--chunk-rows", chunk_rows)
+        assert scored.exit_code == 0, scored.output
+        assert pd.read_parquet(files / "lower.parquet")["flag"].mean() >= FLOOD_SHARE
+        lines.append(next(line for line in scored.output.splitlines() if line.startswith("warning:")))
+    assert lines[0] == lines[1]
+    assert "of rows flagged" in lines[0] and "led by battery_v, inside its training range" in lines[0]
+    assert "operating envelope" not in lines[0]  # every channel's median is inside its range
+    same = invoke("score", files / "same.csv", "-m", files / "m", "-o", files / "same.parquet")
+    assert same.exit_code == 0 and "warning" not in same.output  # a session at the training level: no note
+
+
+def test_a_file_read_whole_gets_the_same_note(files):
+    det = make_detector("pca").fit(session(0, 24.0))
+    errors, _, flags = det.evaluate_frame(session(1, 23.7))
+    note = _flood(det, errors, flags)
+    assert "led by battery_v" in note
+    assert _flood(det, *det.evaluate_frame(session(2, 24.0))[::2]) == ""

@@ -164,11 +164,13 @@ def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return np.bincount(leaders, minlength=np.shape(ranked)[1])
 
 
-def flood_note(flagged: int, rows: int, led: np.ndarray, channels: tuple[str, ...], level) -> str:
+def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level) -> str:
     """One line when a run inside the envelope floods (empty when it does not): at least
-    :data:`FLOOD_SHARE` of its ``rows`` ``flagged`` and one channel the model sees at its level
-    (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them (``led``:
-    :func:`led_rows`, summed over the run). Call it only when :func:`describe` names nothing."""
+    :data:`FLOOD_SHARE` of its ``rows`` flagged (``led``: :func:`led_rows`, summed over the run;
+    every flagged row is led by one channel) and one channel the model sees at its level
+    (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them. Call it only
+    when :func:`describe` names nothing."""
+    flagged = int(np.sum(led))
     if rows < 1 or flagged < FLOOD_SHARE * rows:
         return ""
     top = int(np.argmax(led))

@@ -148,7 +148,7 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
 def _flood(det, errors: pd.DataFrame, flags: pd.Series) -> str:
     """The guard's flood note of a run read whole (:func:`anomaly.guard.flood_note`)."""
     led = led_rows(det.head_.calibrated(errors.to_numpy()), flags.to_numpy())
-    return flood_note(int(flags.sum()), len(flags), led, det.schema_.channels, det.level_channels())
+    return flood_note(led, len(flags), det.schema_.channels, det.level_channels())
 
 
 def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool):

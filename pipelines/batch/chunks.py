@@ -223,7 +223,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         for index, E, S in parts:
             done += len(index)
             flagged = flags(S, pieces.passes)
-            led = led + led_rows(detector.head_.calibrated(E), flagged)
+            led += led_rows(detector.head_.calibrated(E), flagged)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
                    pd.Series(flagged, index=index, name="flag"))
             if progress is not None:
@@ -265,7 +265,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         share = np.sum(outside, axis=0) / max(sum(counted), 1)
         envelope = describe(detector.envelope_.check_median(
             np.median(medians, axis=0), share, detector.level_channels())) if medians else ""
-        envelope = envelope or flood_note(int(led.sum()), done, led, detector.schema_.channels, detector.level_channels())
+        envelope = envelope or flood_note(led, done, detector.schema_.channels, detector.level_channels())
         stats["outside_envelope"] = joined(envelope, rate_note(detector.schema_.sampling_rate,
                                                                float(np.median(rates)) if rates else None))
     if progress is not None:

@@ -164,22 +164,40 @@ def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return np.bincount(leaders, minlength=np.shape(ranked)[1])
 
 
-def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level) -> str:
-    """One line when a run inside the envelope floods (empty when it does not): at least
-    :data:`FLOOD_SHARE` of its ``rows`` flagged (``led``: :func:`led_rows`, summed over the run;
-    every flagged row is led by one channel) and one channel the model sees at its level
-    (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them. Call it only
-    when :func:`describe` names nothing."""
+def flood_leader(led: np.ndarray, rows: int, level) -> int | None:
+    """The index of the channel that leads a flood inside the envelope, None when there is none:
+    at least :data:`FLOOD_SHARE` of a run's ``rows`` flagged (``led``: :func:`led_rows`, summed
+    over the run; every flagged row is led by one channel) and one channel the model sees at its
+    level (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them. Ask it
+    only when :func:`describe` names nothing."""
     flagged = int(np.sum(led))
     if rows < 1 or flagged < FLOOD_SHARE * rows:
-        return ""
+        return None
     top = int(np.argmax(led))
-    if not np.asarray(level, dtype=bool)[top] or led[top] < LEAD_SHARE * flagged:
+    return top if np.asarray(level, dtype=bool)[top] and led[top] >= LEAD_SHARE * flagged else None
+
+
+def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level) -> str:
+    """One line naming the channel that leads a flood inside the envelope (:func:`flood_leader`;
+    empty when there is none)."""
+    top = flood_leader(led, rows, level)
+    if top is None:
         return ""
-    name = channels[top]
+    flagged, name = int(np.sum(led)), channels[top]
     return (f"{flagged / rows:.0%} of rows flagged, {led[top] / flagged:.0%} of them led by {name}, inside its training "
             f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
             f"level changes from session to session: fit on logs of several sessions, or declare it with --condition {name})")
+
+
+def run_flood(detector, errors, flags) -> tuple[str, str | None]:
+    """:func:`flood_note` of one run read whole and the channel it names (``("", None)`` when
+    there is no flood): a fitted detector's per-channel errors (n, n_channels) and flags (n,),
+    array-likes (ranked by the detector's calibrated errors)."""
+    led = led_rows(detector.head_.calibrated(np.asarray(errors)), flags)
+    top = flood_leader(led, len(flags), detector.level_channels())
+    if top is None:
+        return "", None
+    return flood_note(led, len(flags), detector.schema_.channels, detector.level_channels()), detector.schema_.channels[top]
 
 
 def rate_note(model_rate: float | None, run_rate: float | None) -> str:

@@ -47,7 +47,7 @@ import pandas as pd
 
 from anomaly.decisions import AlertLogic, rules_at
 from anomaly.errors import ConfigError, DataError
-from anomaly.guard import describe
+from anomaly.guard import describe, run_flood
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.pauses import pass_slices
 from anomaly.registry import make_detector
@@ -107,6 +107,7 @@ class DetectorRun:
     errors: list[pd.DataFrame] = field(default_factory=list)
     thresholds: list[float] = field(default_factory=list)
     outside: list[list] = field(default_factory=list)  # per split: the validity guard's excursions on its test rows
+    flood: list[tuple] = field(default_factory=list)  # per split: (note, channel) of a flood before its onset, or ("", None)
     fit_s: float = 0.0
     score_s: float = 0.0
 
@@ -233,10 +234,19 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
             run.flags.append(flags.to_numpy())
             run.thresholds.append(det.threshold_)
             run.outside.append(det.check_envelope(split.test, source=split.name))
+            run.flood.append(normal_flood(det, split, errors, flags) if not run.outside[-1] else ("", None))
             if on_fit is not None:
                 on_fit(name, split, det)
         runs.append(run)
     return runs
+
+
+def normal_flood(det, split: Split, errors: pd.DataFrame, flags: pd.Series) -> tuple[str, str | None]:
+    """The validity guard's flood note on the rows of ``split`` before its fault onset and the
+    channel it names (:func:`anomaly.guard.run_flood`); ``("", None)`` without an onset or a flood."""
+    if split.onset is None:
+        return "", None
+    return run_flood(det, errors.to_numpy()[: split.onset], flags.to_numpy()[: split.onset])
 
 
 def evaluate_runs(splits: list[Split], runs: list[DetectorRun], *, seed: int = 0) -> dict:
@@ -272,7 +282,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         detector -> one dict per split (``flight``, ``fault``, ``onset``, ``detected``,
         ``delay_s``, ``false_alarms``, ``normal_s``, ``alarms``, ``outside_envelope`` and
         ``outside_channels``: the validity guard's line on the split's test rows and the
-        channels it names, :mod:`anomaly.guard`); ``"rules"``: the rules of
+        channels it names, :mod:`anomaly.guard`; when it names none, the line is its flood
+        note on the rows before the onset and ``flood_channel`` the channel that note names,
+        else None, :func:`normal_flood`); ``"rules"``: the rules of
         the first split (``rate_hz`` and the scaled row counts).
 
     Raises
@@ -305,8 +317,9 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
                 "false_alarms": sum(1 for a in alarms if a[0] < split.onset),
                 "normal_s": (onset_time - index[0]).total_seconds(),
                 "alarms": [[index[a[0]].isoformat(), index[a[1]].isoformat()] for a in alarms],
-                "outside_envelope": describe(run.outside[i]),
+                "outside_envelope": describe(run.outside[i]) or run.flood[i][0],
                 "outside_channels": [e.channel for e in run.outside[i]],
+                "flood_channel": run.flood[i][1],
             })
         delays = [r["delay_s"] for r in rows if r["detected"]]
         hours = sum(r["normal_s"] for r in rows) / 3600
@@ -333,7 +346,8 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
         ``"detection"``: one row per detector (flights, detected, detection rate, false alarms
         per hour, median and max delay in s); ``"flights"``: one row per split, per detector
         its delay in s (``missed`` when not detected), its false alarms before the onset and
-        the channels the validity guard names on the split (up to three, ``+k`` more).
+        the channels the validity guard names on the split (up to three, ``+k`` more; else
+        ``flood led by NAME`` for a flood before the onset).
     """
     detection = result.get("detection")
     if not detection:
@@ -349,7 +363,8 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
             entry[f"{name} delay_s"] = f"{r['delay_s']:.2f}" if r["detected"] else "missed"
             entry[f"{name} false_alarms"] = str(r["false_alarms"])
             named = r["outside_channels"]
-            entry[f"{name} outside envelope"] = ", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
+            entry[f"{name} outside envelope"] = (", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
+                                                  or (f"flood led by {r['flood_channel']}" if r["flood_channel"] else ""))
     flights = pd.DataFrame.from_dict(per_flight, orient="index")
     flights.index.name = "flight"
     return {"detection": summary, "flights": flights}

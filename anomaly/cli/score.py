@@ -23,7 +23,7 @@ from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
-from anomaly.guard import describe, flood_note, joined, led_rows, rate_note
+from anomaly.guard import describe, joined, rate_note, run_flood
 from anomaly.pauses import pass_slices
 from anomaly.schema import sampling_rate
 from anomaly.supervised import is_supervised
@@ -141,14 +141,8 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
     if getattr(det, "types_", None) is not None:
         kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
         result.insert(3, "fault_type", kinds.where(flags, ""))
-    return table, result, joined(describe(det.check_envelope(table.frame)) or _flood(det, errors, flags),
+    return table, result, joined(describe(det.check_envelope(table.frame)) or run_flood(det, errors, flags)[0],
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
-
-
-def _flood(det, errors: pd.DataFrame, flags: pd.Series) -> str:
-    """The guard's flood note of a run read whole (:func:`anomaly.guard.flood_note`)."""
-    led = led_rows(det.head_.calibrated(errors.to_numpy()), flags.to_numpy())
-    return flood_note(led, len(flags), det.schema_.channels, det.level_channels())
 
 
 def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool):

@@ -10,13 +10,25 @@ median of the last such window of raw rows is compared with the model's training
 and no other until the stream has come back inside the envelope. Channels named for the share
 of the window's rows outside their range (:data:`anomaly.guard.SHARE_OUTSIDE`) are listed under
 ``"outside_share"`` instead of ``"channels"``.
+
+A stream can also flood while every channel stays inside its range (a battery whose level
+differs by session, :func:`anomaly.guard.flood_note`): when the last window of scored rows is
+inside the envelope, at least :data:`~anomaly.guard.FLOOD_SHARE` of them flagged and one channel
+the model sees at its level leads at least :data:`~anomaly.guard.LEAD_SHARE` of the flagged
+ones, one record names it, with ``"channels"`` empty and ``"led_by"`` that channel's share of the
+flagged rows::
+
+    {"type": "drift", ..., "message": "31% of rows flagged, 99% of them led by battery_v, inside its
+     training range: ...", "channels": {}, "led_by": {"battery_v": 0.99}}
+
+and no other until a window of scored rows inside the envelope no longer floods.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import describe
+from anomaly.guard import describe, flood_leader, flood_note
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
 
@@ -42,6 +54,10 @@ class EnvelopeWatch:
         self._rows = np.zeros((self.window, len(detector.schema_.channels)), dtype=np.float32)
         self._seen = 0
         self.outside = False
+        self.channels = tuple(detector.schema_.channels)
+        self._led = np.zeros(len(self.channels), dtype=np.int64)
+        self._scored = 0
+        self.flooding = False
 
     def push(self, row: np.ndarray) -> dict | None:
         """Add one raw row (n_channels,); the drift record's fields when the stream has just left the envelope."""
@@ -56,3 +72,23 @@ class EnvelopeWatch:
         record = {"message": describe(excursions), "channels": {e.channel: round(e.delta, 6) for e in excursions if e.share is None}}
         shares = {e.channel: round(e.share, 4) for e in excursions if e.share is not None}
         return {**record, "outside_share": shares} if shares else record
+
+    def push_scored(self, ranked: np.ndarray, flagged: np.ndarray) -> dict | None:
+        """Add scored rows: their calibrated errors ``ranked`` (k, n_channels) and flags (k,)
+        (score above the threshold); the drift record's fields when a window of scored rows has
+        just begun to flood inside the envelope (see the module docstring)."""
+        record = None
+        for errors, flag in zip(ranked, flagged):
+            if flag:
+                self._led[int(np.argmax(errors))] += 1
+            self._scored += 1
+            if self._scored % self.window:
+                continue
+            if not self.outside:  # outside, the envelope's record speaks for the window
+                top = flood_leader(self._led, self.window, self.level)
+                if top is not None and not self.flooding:
+                    record = {"message": flood_note(self._led, self.window, self.channels, self.level), "channels": {},
+                              "led_by": {self.channels[top]: round(float(self._led[top] / self._led.sum()), 4)}}
+                self.flooding = top is not None
+            self._led[:] = 0
+        return record

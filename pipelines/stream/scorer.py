@@ -108,7 +108,8 @@ class Step:
     alerts : tuple of Alert
     drift : dict or None
         A ``drift`` record (``type``, ``model``, ``timestamp``, ``message``, ``channels``) when
-        the recent rows have just left the training envelope (:mod:`pipelines.stream.drift`).
+        the recent rows have just left the training envelope, or the recent scored rows have
+        just begun to flood inside it (then with ``led_by``) (:mod:`pipelines.stream.drift`).
     """
 
     timestamps: tuple
@@ -224,6 +225,8 @@ class StreamScorer:
                                                     self._pass)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
+        if (flood := self._watch.push_scored(self.detector.head_.calibrated(errors), scores > self.enter)) is not None:
+            self._drift = self._drift or {"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **flood}
         alerts, self._ended = self._ended + alerts, []
         drift, self._drift = self._drift, None
         return Step(tuple(self._times), scores, errors, tuple(alerts), drift)

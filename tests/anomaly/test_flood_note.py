@@ -3,6 +3,10 @@ the channel that leads its flagged rows (a battery whose level changes by sessio
 
 from __future__ import annotations
 
+import json
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,8 +14,8 @@ from typer.testing import CliRunner
 
 from anomaly import make_detector
 from anomaly.cli import app
-from anomaly.cli.score import _flood
-from anomaly.guard import FLOOD_SHARE, flood_note, led_rows
+from anomaly.guard import FLOOD_SHARE, flood_leader, flood_note, led_rows, run_flood
+from pipelines.compare import Split, detection_tables, flight_detection, run_detectors
 
 CHANNELS = ("speed", "current", "battery_v")
 
@@ -44,6 +48,7 @@ def test_led_rows_counts_the_flagged_rows_each_channel_leads():
 def test_flood_note_names_a_level_channel_that_leads_a_flood(led, level, named):
     note = flood_note(np.array(led), 100, CHANNELS, np.array(level))
     assert bool(note) == named
+    assert flood_leader(np.array(led), 100, np.array(level)) == (2 if named else None)
     if named:
         assert note.startswith("40% of rows flagged, 88% of them led by battery_v, inside its training range")
         assert "--condition battery_v" in note
@@ -81,6 +86,39 @@ def test_score_names_the_channel_behind_a_flood_inside_the_envelope(files):
 def test_a_file_read_whole_gets_the_same_note(files):
     det = make_detector("pca").fit(session(0, 24.0))
     errors, _, flags = det.evaluate_frame(session(1, 23.7))
-    note = _flood(det, errors, flags)
-    assert "led by battery_v" in note
-    assert _flood(det, *det.evaluate_frame(session(2, 24.0))[::2]) == ""
+    note, channel = run_flood(det, errors, flags)
+    assert "led by battery_v" in note and channel == "battery_v"
+    assert run_flood(det, *det.evaluate_frame(session(2, 24.0))[::2]) == ("", None)
+
+
+def test_stream_emits_one_drift_record_naming_the_channel_behind_a_flood(files):
+    assert invoke("fit", files / "train.csv", "-d", "pca", "-o", files / "stream-model").exit_code == 0
+    drift = {}
+    for name in ("lower", "same"):
+        done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(files / "stream-model"), "--format", "csv"],
+                              input=(files / f"{name}.csv").read_text(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        drift[name] = [r for r in map(json.loads, done.stdout.splitlines()) if r["type"] == "drift"]
+    assert len(drift["lower"]) == 1  # four 60 s windows flood: said once
+    record = drift["lower"][0]
+    assert "led by battery_v, inside its training range" in record["message"] and record["channels"] == {}
+    assert list(record["led_by"]) == ["battery_v"] and record["led_by"]["battery_v"] >= 0.5
+    assert drift["same"] == []  # a session at the training level
+
+
+def test_compare_names_the_channel_behind_a_flood_before_the_onset():
+    train = session(0, 24.0)
+    splits = []
+    for name, battery in (("lower", 23.7), ("same", 24.0)):
+        test = session(1, battery)
+        test.iloc[1800:, 1] += 3.0  # the current jumps at the onset, the voltage does not sag with it
+        labels = np.arange(len(test)) >= 1800
+        splits.append(Split(name, train, test, labels, pd.Series(np.where(labels, "current", "")), onset=1800))
+    runs = run_detectors(splits, {"pca": {}})
+    detection = flight_detection(splits, runs)
+    flights = {r["flight"]: r for r in detection["flights"]["pca"]}
+    assert flights["lower"]["flood_channel"] == "battery_v" and flights["lower"]["outside_channels"] == []
+    assert "led by battery_v, inside its training range" in flights["lower"]["outside_envelope"]
+    assert flights["same"]["flood_channel"] is None and flights["same"]["outside_envelope"] == ""
+    table = detection_tables({"detection": detection})["flights"]
+    assert table.loc["lower", "pca outside envelope"] == "flood led by battery_v" and table.loc["same", "pca outside envelope"] == ""

@@ -21,7 +21,7 @@ from datetime import datetime
 import numpy as np
 
 from anomaly.errors import ConfigError, DataError, SchemaError
-from pipelines.sources import COMMA_NUMBER, LABEL_COLUMNS, TIMESTAMP_NAMES
+from pipelines.sources import COMMA_NUMBER, LABEL_COLUMNS, TIMESTAMP_NAMES, header_delimiter
 
 #: Why a message was skipped.
 REASONS = (
@@ -204,10 +204,7 @@ class RowParser:
 
     # -- CSV -------------------------------------------------------------------------
     def _read_header(self, line: str):
-        try:
-            delimiter = csv.Sniffer().sniff(line, delimiters=",;\t|").delimiter
-        except csv.Error:
-            delimiter = ","
+        delimiter = header_delimiter(line)
         names = [name.strip() for name in next(csv.reader([line], delimiter=delimiter), [])]
         key = self._timestamp_key(names)
         if key is None:

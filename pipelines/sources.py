@@ -103,7 +103,7 @@ class CsvDialect:
     Attributes
     ----------
     delimiter : str
-        ``,`` ``;`` tab or ``|``.
+        ``,`` ``;`` tab, ``|`` or a space.
     decimal : str
         ``.``, or ``,`` (``1,25``: European spreadsheet and logger exports, never with ``,`` as the delimiter).
     units_row : bool
@@ -123,10 +123,24 @@ _DOT_NUMBER = re.compile(r"^\s*[+-]?(?:\d+\.\d*|\.\d+)(?:[eE][+-]?\d+)?\s*$")
 _NUMBER_START = re.compile(r"^\s*[+-]?[\d.,]")
 
 
+#: Delimiters sniffed from a CSV header line (:func:`header_delimiter`).
+DELIMITERS = ",;\t|"
+
+
+def header_delimiter(line: str) -> str:
+    """The delimiter of a CSV header ``line``: one of :data:`DELIMITERS` as sniffed, else a space
+    when spaces separate the names (Universal Robots' RTDE ``record.py`` writes its logs so:
+    ``timestamp actual_q_0 actual_q_1 ...``), else ``,``."""
+    try:
+        return csv.Sniffer().sniff(line, delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return " " if " " in line.strip() else ","
+
+
 def sniff_csv(path: Path) -> CsvDialect:
     """The :class:`CsvDialect` of a CSV file from its first lines; gzip is read through.
 
-    The delimiter is sniffed from the header line. The decimal mark is ``,`` when the delimiter
+    The delimiter is sniffed from the header line (:func:`header_delimiter`). The decimal mark is ``,`` when the delimiter
     is not and the first :data:`DIALECT_LINES` data lines hold numbers written ``1,25`` and none
     written ``1.25``. A units row is a first data line with a non-empty cell and no cell that
     starts like a number or a date (``s;A;degC``), followed by a line with a number.
@@ -134,18 +148,18 @@ def sniff_csv(path: Path) -> CsvDialect:
     Raises
     ------
     DataError
-        An empty or unreadable file.
+        An empty or unreadable file, or one whose columns are aligned with runs of spaces.
     """
     head = read_head(path)
     if not head.strip():
         raise DataError(f"{path}: empty file")
     lines = head.splitlines()
-    try:
-        delimiter = csv.Sniffer().sniff(lines[0], delimiters=",;\t|").delimiter
-    except csv.Error:
-        delimiter = ","
+    delimiter = header_delimiter(lines[0])
     whole = lines[1 : DIALECT_LINES + 1] if len(lines) > DIALECT_LINES + 1 else lines[1:-1]  # the last may be cut off
     rows = [row for row in csv.reader(whole, delimiter=delimiter) if any(cell.strip() for cell in row)]
+    if delimiter == " " and any(len(row) != len(lines[0].split(" ")) for row in rows):
+        raise DataError(f"{path}: columns separated by runs of spaces (aligned text) are not read; write one delimiter "
+                        "between cells (a comma, a semicolon, a tab or a single space)")
     units = (len(rows) >= 2 and not any(_NUMBER_START.match(cell) for cell in rows[0])
              and any(_NUMBER_START.match(cell) for cell in rows[1]))
     cells = [cell for row in rows[int(units):] for cell in row]

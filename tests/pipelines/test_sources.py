@@ -31,6 +31,8 @@ def test_csv_with_semicolons_timestamp_and_labels(tmp_path):
     ("time,a,b\n0,\"1,5\",2\n1,2,3\n2,4,5\n", (",", ".", False)),  # the delimiter is never the decimal mark
     ("timestamp,a\n,A\n2026-01-01 00:00:00,1\n2026-01-01 00:00:01,2\n", (",", ".", True)),  # a blank unit
     ("timestamp,a\n2026-01-01 00:00:00,\n2026-01-01 00:00:01,2\n2026-01-01 00:00:02,2\n", (",", ".", False)),  # a first row without values
+    ("timestamp actual_q_0 actual_current_0\n1523.456 0.5 1.25\n1523.464 0.51 1.5\n1523.472 0.52 1.75\n", (" ", ".", False)),  # UR RTDE
+    ("Time (s),Axis 1\n0,1.5\n1,2\n2,3\n", (",", ".", False)),  # spaces inside the names of a comma file
 ])
 def test_csv_dialect(tmp_path, text, dialect):
     path = tmp_path / "run.csv"
@@ -162,3 +164,40 @@ def test_failed_write_leaves_no_file(tmp_path):
     with pytest.raises(ValueError):  # pyarrow.ArrowInvalid
         write_table(frame, tmp_path / "out.parquet")
     assert list(tmp_path.iterdir()) == []
+
+
+def rtde_log(path, seed: int, rows: int = 3000) -> pd.DataFrame:
+    """A Universal Robots RTDE ``record.py`` log: space-delimited, ``timestamp`` in seconds since the
+    controller started, 125 Hz, integer mode columns; returns the channels as written."""
+    rng = np.random.default_rng(seed)
+    t = 1523.456 + 0.008 * np.arange(rows)
+    q = 0.5 * np.sin(2 * np.pi * t / 6.0)
+    frame = pd.DataFrame({"actual_q_0": q + rng.normal(0, 1e-4, rows), "actual_qd_0": np.gradient(q, 0.008),
+                          "actual_current_0": 0.8 * np.cos(q) + rng.normal(0, 0.02, rows),
+                          "joint_temperatures_0": 30 + np.round(0.002 * (t - t[0]), 1), "robot_mode": np.full(rows, 7)})
+    with open(path, "w") as out:
+        out.write(" ".join(["timestamp", *frame.columns]) + "\n")
+        for time, row in zip(t, frame.itertuples(index=False)):
+            out.write(" ".join([repr(float(time)), *(repr(v) for v in row)]) + "\n")
+    return frame
+
+
+def test_a_universal_robots_rtde_log_reads_alike_whole_and_in_chunks(tmp_path):
+    path = tmp_path / "robot_data.csv"
+    frame = rtde_log(path, 0)
+    table = read_table(path)
+    assert list(table.frame.columns) == list(frame.columns) and table.frame.index.name == "timestamp"
+    np.testing.assert_allclose(table.frame.to_numpy(), frame.to_numpy(), rtol=1e-12)
+    chunks = list(open_chunks(path, chunk_rows=700))
+    np.testing.assert_allclose(pd.concat([c.body for c in chunks]).to_numpy(), table.frame.to_numpy())
+    det = PCADetector().fit(table.frame)
+    assert det.schema_.sampling_rate == pytest.approx(125.0)
+    streamed = pd.concat([s for _, s, _ in iter_scores(det, path, chunk_rows=700)])
+    np.testing.assert_allclose(streamed.to_numpy(), det.score(table.frame).to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_columns_aligned_with_runs_of_spaces_are_one_clear_error(tmp_path):
+    path = tmp_path / "aligned.txt.csv"
+    path.write_text("time    a      b\n0       1.5    2\n1       2.5    3\n2       3.5    4\n")
+    with pytest.raises(DataError, match="columns separated by runs of spaces"):
+        read_table(path)

@@ -199,6 +199,14 @@ def test_csv_rows(line, reason):
     assert caught.value.reason == reason
 
 
+def test_csv_rows_separated_by_spaces_as_a_ur_rtde_log_writes_them():
+    parser = RowParser(("actual_q_0", "actual_current_0"), fmt="csv")
+    assert parser.parse("timestamp actual_current_0 actual_q_0") is None
+    timestamp, values = parser.parse("1523.456 1.25 0.5")
+    assert timestamp == 1523.456
+    np.testing.assert_array_equal(values, [0.5, 1.25])
+
+
 def test_csv_rows_with_decimal_commas_when_the_delimiter_is_not_a_comma():
     parser = RowParser(("a", "b"), fmt="csv")
     parser.parse("time;a;b")

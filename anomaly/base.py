@@ -183,7 +183,8 @@ class Detector(Params, ABC):
 
     #: What scoring a saved model of this class needs besides NumPy (recorded in ``detector.json``).
     RUNTIME = "numpy"
-    #: Whether set-point channels read in steps get dead bands (:func:`anomaly.conditions.deadbands`)
+    #: Whether set-point channels read in steps get dead bands (:func:`anomaly.conditions.deadbands`),
+    #: condition channels read in steps dead bands on their change (:func:`anomaly.conditions.change_bands`)
     #: and a temperature constant in training the other temperatures' step
     #: (:func:`anomaly.scaling.shared_resolution`). PCA needs them (its T-squared and channel
     #: limits make a flicker in a direction of almost no training variance an alarm); a
@@ -367,6 +368,8 @@ class Detector(Params, ABC):
             self.conditions_ = self.conditions_.rescaled(self.scaler_.scale_)
         if self.STEP_DEAD_BANDS and self.scaler_.method in FLOORED_SCALINGS:  # scale at the floor: one or two levels
             self.conditions_ = self.conditions_.with_deadband(steps[np.searchsorted(stepped, setpoints)], self.scaler_.scale_)
+        if self.STEP_DEAD_BANDS and len(self.conditions_.indices):  # a slow channel read in steps ticks: no change
+            self.conditions_ = self.conditions_.with_change_band(values, self.scaler_.scale_)
         warn_constant(values, schema.channels, self.scaler_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
         noise_limits[self.conditions_.counters] = 0.0  # a counter's uneven steps are not noise (its float rounding grows with it)

@@ -50,7 +50,10 @@ over a few seconds); its level carries the session as a set point's does. The de
 set-point channels and temperatures by at least half their resolution
 (:meth:`anomaly.scaling.Scaler.floor_at_resolution`); a set-point channel read in steps that
 sits on one level or flickers between two is normal within one step of its span
-(:func:`deadbands`).
+(:func:`deadbands`). Likewise a condition channel read in steps that ticks only a few times
+in training (a slowly warming motor temperature in tenths of a degree, a few minutes long)
+changes by one step over the horizon whenever its reading ticks: that change is normal, within
+one step its change is 0 (:func:`change_bands`).
 A pass that starts already shifted is what the validity guard (:mod:`anomaly.guard`) reports.
 """
 
@@ -91,6 +94,8 @@ LEVELS_SAMPLE = 1000
 #: Set-point temperatures measured against their common move (:func:`ambient_channels`) need at
 #: least this many: with fewer, one heating channel moves the median.
 AMBIENT_MIN_CHANNELS = 3
+#: A condition channel read in steps that ticks fewer times than this in training gets a change band (:func:`change_bands`).
+TICKS_LEARNED = 20
 #: A channel that never turns back in a training log is a counter when it takes at least this many values in one.
 COUNTER_MIN_LEVELS = 10
 
@@ -451,6 +456,46 @@ def deadbands(steps, scale) -> np.ndarray:
     return np.where(read_in_steps(steps, scale), steps / scale, 0.0).astype(np.float32)
 
 
+def change_bands(values: np.ndarray, scale) -> np.ndarray:
+    """Each condition channel's dead band on its change, in scaled units: one step of its
+    resolution where the channel is read in steps (its smallest change between two rows is at
+    least half its median nonzero change: its readings tick by whole steps) and ticks fewer
+    than :data:`TICKS_LEARNED` times in training, else 0.
+
+    A slowly warming temperature read in tenths of a degree ticks one step every minute or so;
+    its change over the horizon is then one step for ``lag`` rows and 0 otherwise. The few ticks
+    of a short training log fall at chance phases of the machine's motion, and PCA learns them
+    as part of it: in a new session, with the ticks at other phases, a UR-style cobot log fitted
+    on three minutes (4 ticks a joint) raised 116 false alarms an hour, 0 with the band (the
+    continuous temperatures of the same log: 4 either way); a joint heating 1 degC a minute was
+    still found 4-9 s after it began (4-18 s without). A channel that ticks or flickers often in
+    training has its ticks learned as the noise they are, and no band: on the simulated arm
+    fitted on warm-ups read in tenths of a degree (thousands of flickers) a band took the false
+    alarms from 12 an hour to 0 but PCA, the flicker's variance gone, kept 9 components instead
+    of 12 and fault recall fell from 0.86 to 0.70; on SMD, bands on every such server metric
+    raised the mean F1 from 0.464 to 0.479.
+
+    Parameters
+    ----------
+    values : ndarray of shape (n_steps, k)
+        The condition channels' training rows, in their units.
+    scale : array-like of shape (k,)
+        The scaler's scale of those channels.
+
+    Returns
+    -------
+    ndarray of shape (k,), float32
+    """
+    x = np.asarray(values, dtype=np.float64)
+    bands = np.zeros(x.shape[1], dtype=np.float32)
+    for j in range(x.shape[1]):
+        changes = np.abs(np.diff(x[:, j]))
+        changes = changes[changes > 0]
+        if 0 < len(changes) < TICKS_LEARNED and changes.min() >= 0.5 * np.median(changes):
+            bands[j] = changes.min() / float(np.asarray(scale, dtype=np.float64)[j])
+    return bands
+
+
 def relative_graph(Z, conditions: ConditionChannels, ops):
     """:class:`PassReference` on one whole pass (n, c) as array operations (``ops``: ``numpy``
     or ``keras.ops``), for the differentiable score; equal to it to float rounding."""
@@ -620,11 +665,15 @@ class ConditionChannels:
     counters : array-like of int, default ()
         Counters (:func:`counter_channels`): left out of the model (:meth:`transform` sets them
         to 0), never outside the validity guard's envelope.
+    change_band : array-like of float, default ()
+        As ``indices``: each condition channel's dead band on its change, scaled units (empty:
+        none); a change within it is 0 and a larger one loses it (:func:`change_bands`;
+        :meth:`with_change_band`).
     """
 
     def __init__(self, indices, n_channels: int, lag: int, setpoints=(), reference_rows: int = 0,
                  ambient=(), ambient_scale=(), ambient_rows: int = 1, slow_left=(), follow=(), follow_rows: int = 0,
-                 follow_limit: float = 0.0, deadband=(), counters=()):
+                 follow_limit: float = 0.0, deadband=(), counters=(), change_band=()):
         self.indices = np.asarray(indices, dtype=np.int64)
         self.n_channels = int(n_channels)
         self.lag = int(lag) if len(self.indices) else 0
@@ -646,6 +695,14 @@ class ConditionChannels:
         self.counters = np.asarray(counters, dtype=np.int64)
         self.keep = np.ones(self.n_channels, dtype=np.float32)
         self.keep[self.counters] = 0.0
+        change_band = np.asarray(change_band, dtype=np.float32)
+        self.change_band = change_band if len(change_band) else np.zeros(len(self.indices), dtype=np.float32)
+        if self.change_band.shape != self.indices.shape:
+            raise ValueError(f"{len(self.change_band)} change bands for {len(self.indices)} condition channels")
+        self._banded = self.indices[self.change_band > 0]  # the channels whose change has a band, and it
+        self._band = self.change_band[self.change_band > 0]
+        self._band_row = np.zeros(self.n_channels, dtype=np.float32)  # the same as one row (for tensors)
+        self._band_row[self._banded] = self._band
 
     def rescaled(self, scale) -> ConditionChannels:
         """The same channels for a scaler whose ``scale`` (n_channels,) changed: the choice of
@@ -657,6 +714,11 @@ class ConditionChannels:
         """The same channels with the set-point channels' dead bands (:func:`deadbands`) of their
         resolution ``steps`` (as ``setpoints``, their units) and the scaler's ``scale`` (n_channels,)."""
         return self._replaced(deadband=deadbands(steps, np.asarray(scale)[self.setpoints]))
+
+    def with_change_band(self, values: np.ndarray, scale) -> ConditionChannels:
+        """The same channels with the condition channels' change bands (:func:`change_bands`) of
+        their training rows ``values`` (n, n_channels; units) and the scaler's ``scale`` (n_channels,)."""
+        return self._replaced(change_band=change_bands(np.asarray(values)[:, self.indices], np.asarray(scale)[self.indices]))
 
     def _replaced(self, **changes) -> ConditionChannels:
         """The same channels with the constructor arguments ``changes`` instead."""
@@ -679,14 +741,21 @@ class ConditionChannels:
         """Rows before the first transformed row (0 when there is no condition channel)."""
         return self.lag
 
-    def transform(self, Z):
+    def transform(self, Z, ops=np):
         """Rows (n, c) -> (n - lag, c): condition channels become their change over ``lag`` rows
-        and counters 0 (NumPy arrays or Keras tensors alike: slicing and arithmetic only)."""
+        (less their change band, :func:`change_bands`) and counters 0 (NumPy arrays, or Keras
+        tensors with ``ops`` ``keras.ops``)."""
         if len(self.counters):
             Z = Z * self.keep
         if not self.lag:
             return Z
-        return Z[self.lag :] - Z[: -self.lag] * self.mask
+        changed = Z[self.lag :] - Z[: -self.lag] * self.mask
+        if not len(self._banded):
+            return changed
+        if ops is not np:
+            return within_deadband(changed, self._band_row, ops)  # 0 band elsewhere: unchanged
+        changed[:, self._banded] = within_deadband(changed[:, self._banded], self._band, np)
+        return changed
 
     def to_dict(self) -> dict:
         return {"indices": self.indices.tolist(), "n_channels": self.n_channels, "lag": self.lag,
@@ -694,15 +763,15 @@ class ConditionChannels:
                 "ambient": self.ambient.tolist(), "ambient_scale": self.ambient_scale.tolist(),
                 "ambient_rows": self.ambient_rows, "slow_left": self.slow_left.tolist(), "follow": self.follow.tolist(),
                 "follow_rows": self.follow_rows, "follow_limit": self.follow_limit, "deadband": self.deadband.tolist(),
-                "counters": self.counters.tolist()}
+                "counters": self.counters.tolist(), "change_band": self.change_band.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict) -> ConditionChannels:
         """Models saved before set-point channels have none; before ambient channels, none of
         those; before the drift follower, no followed channel; before dead bands, none; before
-        counters, none."""
+        counters, none; before change bands, none."""
         return cls(data["indices"], data["n_channels"], data["lag"], data.get("setpoints", ()),
                    data.get("reference_rows", 0), data.get("ambient", ()), data.get("ambient_scale", ()),
                    data.get("ambient_rows", 1), data.get("slow_left", ()), data.get("follow", ()),
                    data.get("follow_rows", 0), data.get("follow_limit", 0.0), data.get("deadband", ()),
-                   data.get("counters", ()))
+                   data.get("counters", ()), data.get("change_band", ()))

@@ -282,8 +282,8 @@ def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
     none), the set-point channels it takes as normal between the start of each file or stream
     and their training level, the temperatures among them it measures against their common move
-    (with a note on warm-ups), those read in steps with a dead band and those it follows when
-    they drift slowly, and the counters it leaves out."""
+    (with a note on warm-ups), those read in steps with a dead band (condition and set-point
+    channels) and those it follows when they drift slowly, and the counters it leaves out."""
     channels, conditions = det.schema_.channels, det.conditions_
     counters = [channels[i] for i in conditions.counters]
     names = [channels[i] for i in conditions.indices]
@@ -316,6 +316,11 @@ def conditions_lines(det) -> list[str]:
     if banded:
         lines.append(f"set-point channels read in steps that sit on one or two levels in training, normal within one step of "
                      f"that span (a flicker to the next level says nothing): {', '.join(banded)}")
+    ticking = [f"{channels[i]} ({float(band * det.scaler_.scale_[i]):.4g})" for i, band in zip(conditions.indices, conditions.change_band)
+               if band]
+    if ticking:
+        lines.append(f"condition channels read in steps, their change within one step normal (a slow reading ticks to the "
+                     f"next level now and then): {', '.join(ticking)}")
     if len(conditions.follow):
         lines.append(f"set-point temperatures also normal up to a slow-drift follower (too few for a common move; it moves at "
                      f"most {FOLLOW_PER_MINUTE:g} training standard deviations a minute, so an ambient drifting through a session "

@@ -72,7 +72,7 @@ def score_graph(detector, n_rows: int) -> Callable:
     def scores(Z):
         if len(conditions.setpoints):  # the frame is one pass: set-point channels against its start and the training level
             Z = relative_graph(Z, conditions, ops)
-        Z = conditions.transform(Z)
+        Z = conditions.transform(Z, ops)
         errors, extra = detector.forward(ops.take(Z, index, axis=0), engine)
         E = _fold_back(errors, emitted, n, ops)
         X = None if extra is None else _fold_back(ops.expand_dims(extra, -1), emitted, n, ops)[:, 0]

@@ -28,7 +28,7 @@ import pandas as pd
 from anomaly import bundle
 from anomaly.adaptation import check_tau
 from anomaly.conditions import fit_conditions, lag_rows, temperature_channels
-from anomaly.decisions.rules import rules_at
+from anomaly.decisions.rules import fitted_severe_ratio, rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
@@ -163,6 +163,10 @@ class Detector(Params, ABC):
     alert_min_duration_ : int or None
         The alert on-delay (rows) a feedback round set (:mod:`anomaly.feedback`); None: the
         default rules' (:func:`~anomaly.decisions.model_rules`).
+    severe_ratio_ : float or None
+        The alert rules' severe ratio: the default's (10), or more where normal training scores
+        spiked higher (:func:`~anomaly.decisions.rules.fitted_severe_ratio`); None (models saved
+        before it): the default.
     stuck_limits_ : ndarray of shape (n_channels,)
         Rows a channel may hold one value before it counts as stuck (:mod:`anomaly.stuck`);
         0 for channels never called stuck (models saved before have none).
@@ -401,6 +405,7 @@ class Detector(Params, ABC):
         self.envelope_ = Envelope().fit(values, schema.channels, self.conditions_.counters)
         self.fingerprint_ = fingerprint(values, schema.channels)
         self.alert_min_duration_ = None  # the default rules' on-delay until a feedback round sets one (rows)
+        self.severe_ratio_ = fitted_severe_ratio(per_log, self.threshold_)
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
         self.noise_limits_ = noise_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold

@@ -80,6 +80,7 @@ def save(detector, path: str | Path) -> Path:
             "scaler": detector.scaler_.to_dict(),
             "threshold": detector.thresholder_.to_dict(),
             "alert_min_duration": detector.alert_min_duration_,  # a feedback round's on-delay (rows), or None
+            "severe_ratio": detector.severe_ratio_,  # the alert rules' severe ratio (anomaly.decisions.rules.fitted_severe_ratio)
             "sensors": sensor_checks(detector),
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
@@ -147,6 +148,8 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector.fingerprint_ = meta["fingerprint"]
         delay = meta.get("alert_min_duration")
         detector.alert_min_duration_ = None if delay is None else int(delay)
+        ratio = meta.get("severe_ratio")  # saved before it: the default rules' ratio
+        detector.severe_ratio_ = None if ratio is None else float(ratio)
         sensors = meta.get("sensors", {})  # saved before the sensor checks: none
         for name in (f"{check}_limits" for check in SENSOR_CHECK_NAMES):
             limits = np.asarray(sensors.get(name, [0.0] * len(channels)), dtype=np.float64)

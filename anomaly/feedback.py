@@ -130,15 +130,16 @@ class Round:
 def alarms(scores: np.ndarray, level: float, rules: DecisionRules = DEFAULT_RULES) -> list[tuple[int, int]]:
     """``(start, end)`` positions (``end`` inclusive) of the alarms the alert rules raise on
     ``scores`` (n,) above ``level`` (what the stream alerts: :meth:`AlertLogic.alerts`).
-    ``rules``: their row counts (a model's: :func:`~anomaly.decisions.model_rules`); the
-    ratios are always :data:`DEFAULT_RULES`' ones."""
-    return [(start, end) for start, end, _ in AlertLogic.at_level(level, **rules.counts()).alerts(scores)]
+    ``rules``: their row counts and severe ratio (a model's: :func:`~anomaly.decisions.model_rules`);
+    the hold ratio is always :data:`DEFAULT_RULES`' one."""
+    return [(start, end) for start, end, _ in AlertLogic.at_level(level, rules.severe_ratio, **rules.counts()).alerts(scores)]
 
 
-def _turning_levels(values: np.ndarray) -> np.ndarray:
+def _turning_levels(values: np.ndarray, rules: DecisionRules) -> np.ndarray:
     """Levels at which a row of score ``values`` starts or stops entering, holding or being
-    severe under the default rules (sorted, unique)."""
-    return np.unique(np.concatenate([values, values / DEFAULT_RULES.exit_ratio, values / DEFAULT_RULES.severe_ratio]))
+    severe under ``rules`` (sorted, unique)."""
+    ratios = [1.0, DEFAULT_RULES.exit_ratio] + ([rules.severe_ratio] if rules.severe_ratio else [])
+    return np.unique(np.concatenate([values / ratio for ratio in ratios]))
 
 
 def alarms_within(scores: np.ndarray, level: float, rows: np.ndarray, rules: DecisionRules = DEFAULT_RULES) -> int:
@@ -172,7 +173,7 @@ def silencing_level(scores: np.ndarray, reviewed: np.ndarray, floor: float = 0.0
     """
     if not reviewed.any() or not alarms_within(scores, floor, reviewed, rules):
         return 0.0
-    turning = _turning_levels(scores[reviewed].astype(np.float64))
+    turning = _turning_levels(scores[reviewed].astype(np.float64), rules)
     candidates = turning[turning > floor]  # the largest, over the hold ratio, is always quiet
     lo, hi = 0, len(candidates) - 1
     while lo < hi:
@@ -194,7 +195,7 @@ def keeping_level(scores: np.ndarray, fault: np.ndarray, below: float, rules: De
     if not alarms_within(scores, below, fault, rules):
         return float("inf")
     values = scores[fault].astype(np.float64)
-    turning = _turning_levels(values)
+    turning = _turning_levels(values, rules)
     candidates = np.concatenate([[below], turning[turning > below]])
     lo, hi = 0, len(candidates) - 1
     while lo < hi:  # the last candidate at which the fault still alarms

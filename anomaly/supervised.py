@@ -138,7 +138,7 @@ def false_alarms(probabilities: np.ndarray, level: float, normal: np.ndarray, ru
     counts at the log's rate, :func:`~anomaly.decisions.rules_at`; ``passes`` the log's
     sessions, :func:`~anomaly.pauses.pass_slices`) that start on a labelled-normal row
     (``normal``, (n,) bool)."""
-    alerts = AlertLogic.at_level(level, **rules.counts()).alerts(probabilities, passes=passes)
+    alerts = AlertLogic.at_level(level, rules.severe_ratio, **rules.counts()).alerts(probabilities, passes=passes)
     return sum(1 for start, _, _ in alerts if normal[start])
 
 

@@ -45,7 +45,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from anomaly.decisions import AlertLogic, rules_at
+from anomaly.decisions import AlertLogic, model_rules, rules_at
 from anomaly.errors import ConfigError, DataError
 from anomaly.guard import describe, run_flood
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
@@ -106,6 +106,7 @@ class DetectorRun:
     flags: list[np.ndarray] = field(default_factory=list)
     errors: list[pd.DataFrame] = field(default_factory=list)
     thresholds: list[float] = field(default_factory=list)
+    severe_ratios: list[float] = field(default_factory=list)  # per split: the model's alert rules' severe ratio
     outside: list[list] = field(default_factory=list)  # per split: the validity guard's excursions on its test rows
     flood: list[tuple] = field(default_factory=list)  # per split: (note, channel) of a flood before its onset, or ("", None)
     fit_s: float = 0.0
@@ -233,6 +234,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
             run.scores.append(scores.to_numpy())
             run.flags.append(flags.to_numpy())
             run.thresholds.append(det.threshold_)
+            run.severe_ratios.append(model_rules(det).severe_ratio)
             run.outside.append(det.check_envelope(split.test, source=split.name))
             run.flood.append(normal_flood(det, split, errors, flags) if not run.outside[-1] else ("", None))
             if on_fit is not None:
@@ -268,7 +270,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     :class:`anomaly.decisions.AlertLogic` with :data:`~anomaly.decisions.DEFAULT_RULES`, whose
     row counts are for 100 Hz, scaled to the split's sampling rate (:func:`~anomaly.decisions.rules_at`; at
     ALFA's 20 Hz: 5-row minimum duration, 20-row merge gap, 100-row cooldown, exit at 0.8 x
-    the threshold). An alarm that *starts* at or after the onset detects the fault, with the
+    the threshold; the severe ratio is the model's, :func:`~anomaly.decisions.model_rules`). An
+    alarm that *starts* at or after the onset detects the fault, with the
     delay from the onset to its start; an alarm that starts before the onset is a false alarm
     (also when it lasts past the onset). False alarms per hour pool every split's time before
     its onset.
@@ -302,7 +305,7 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
     for run in runs:
         rows = []
         for i, split in chosen:
-            alarms = AlertLogic.at_level(run.thresholds[i], **rules_at(rates[i]).counts()).alerts(
+            alarms = AlertLogic.at_level(run.thresholds[i], run.severe_ratios[i], **rules_at(rates[i]).counts()).alerts(
                 run.scores[i], passes=pass_slices(split.test.index, rates[i]))
             index = split.test.index
             if not isinstance(index, pd.DatetimeIndex):

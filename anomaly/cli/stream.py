@@ -26,7 +26,7 @@ def stream(
     min_duration: int = typer.Option(None, help="Rows above the hold level an event needs before it is alerted (default: the model's on-delay: 0.25 s at its sampling rate, 25 rows at 100 Hz, or what a feedback round set)."),
     merge_gap: int = typer.Option(None, help="Rows below the hold level after which a return still continues the event (default: 1 s at the model's rate)."),
     cooldown: int = typer.Option(None, help="Rows after an event's end during which no new alert opens (default: 5 s at the model's rate)."),
-    severe_ratio: float = typer.Option(DEFAULT_RULES.severe_ratio, help="An event above severe-ratio x the level is alerted at once, however short (a collision); 0 turns this off."),
+    severe_ratio: float = typer.Option(None, help="An event above severe-ratio x the level is alerted at once, however short (a collision); 0 turns this off (default: the model's, 10, or more where its normal training scores spiked higher)."),
     top_k: int = typer.Option(3, help="Channels named per alert."),
     scores: bool = typer.Option(False, "--scores", help="Also emit one score record per scored row."),
     engine: str = typer.Option("auto", help="auto | keras | onnx (see score)."),
@@ -38,7 +38,7 @@ def stream(
     """Score a live stream and emit one JSON alert per event (and an "end" record when it closes)."""
     summary = serve(model, source=source, fmt=format, sink=sink, hop=hop, threshold_scale=threshold_scale,
                     exit_ratio=exit_ratio, min_duration=min_duration, merge_gap=merge_gap, cooldown=cooldown,
-                    severe_ratio=severe_ratio or None, top_k=top_k,
+                    severe_ratio=severe_ratio, top_k=top_k,
                     emit_scores=scores, engine=engine, timestamp=timestamp, output_format=output_format, hardware_id=hardware_id,
                     metrics_port=metrics_port, warn=lambda text: _say(f"warning: {text}"), ready=_say)
     _say(summary.line())

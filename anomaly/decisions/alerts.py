@@ -164,7 +164,7 @@ class AlertLogic(Params):
         return cls(level, exit=level * exit_ratio, severe=severe_level(level, severe_ratio), **rules)
 
     @classmethod
-    def at_level(cls, level: float, **rules) -> AlertLogic:
+    def at_level(cls, level: float, severe_ratio: float | None = DEFAULT_RULES.severe_ratio, **rules) -> AlertLogic:
         """The default rules (:data:`DEFAULT_RULES`: hold at ``exit_ratio``, severe at
         ``severe_ratio`` times ``level``) entering above a plain number ``level``; at a level
         <= 0 without hysteresis or severe level (the ratios would put them on the wrong side).
@@ -172,13 +172,15 @@ class AlertLogic(Params):
         Parameters
         ----------
         level : float
+        severe_ratio : float or None, default ``DEFAULT_RULES.severe_ratio``
+            A model's (:func:`~anomaly.decisions.model_rules`); None: no severe level.
         **rules
             ``min_duration``, ``merge_gap``, ``cooldown`` (defaults: :data:`DEFAULT_RULES`).
         """
         level = float(level)
         if level <= 0:
             return cls(level, **rules)
-        return cls(level, exit=DEFAULT_RULES.exit_ratio * level, severe=severe_level(level, DEFAULT_RULES.severe_ratio), **rules)
+        return cls(level, exit=DEFAULT_RULES.exit_ratio * level, severe=severe_level(level, severe_ratio), **rules)
 
     def _checked(self) -> tuple[float, float, float, DecisionRules]:
         """``(enter, exit, severe, rules)`` from the parameters, checked (``severe`` is inf when None)."""

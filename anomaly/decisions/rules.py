@@ -12,9 +12,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, replace
 
+import numpy as np
+
 from anomaly.validation import check_number
 
-__all__ = ["DEFAULT_RULES", "MIN_RULES_RATE_HZ", "RULES_RATE_HZ", "DecisionRules", "model_rules", "rules_at", "severe_level"]
+__all__ = ["DEFAULT_RULES", "MIN_RULES_RATE_HZ", "RULES_RATE_HZ", "SEVERE_MARGIN", "DecisionRules", "fitted_severe_ratio", "model_rules",
+           "rules_at", "severe_level"]
 
 
 @dataclass(frozen=True)
@@ -139,10 +142,52 @@ def rules_at(sampling_rate: float | None) -> DecisionRules:
                    merge_gap=round(DEFAULT_RULES.merge_gap * factor), cooldown=round(DEFAULT_RULES.cooldown * factor))
 
 
+#: A model's severe level (:func:`fitted_severe_ratio`) is at least this many times the largest
+#: score of its median training log.
+SEVERE_MARGIN = 2.0
+
+
+def fitted_severe_ratio(per_log: list[np.ndarray], threshold: float) -> float:
+    """The severe ratio of a fitted model's alert rules: :data:`DEFAULT_RULES`' (10), raised so that
+    the severe level is at least :data:`SEVERE_MARGIN` times the largest score of the median
+    training log (by rows: the log whose largest score keeps logs holding half the training rows
+    below it, as :class:`~anomaly.thresholds.QuietLogs` picks its level).
+
+    The severe rule raises a short event at once, for a collision far above any normal stretch;
+    the threshold is fitted on runs of the minimum duration only, so a channel whose normal
+    readings spike for a row now and then (a controller's execution time, a latency, an impact)
+    put one-row spikes 20-700 times above the threshold in training, and every one of them became
+    an alarm: a UR-style log raised 200 false alarms an hour on its own training session. Normal
+    data never reaches the severe level this way; a collision twice as far as any normal spike
+    still does.
+
+    Parameters
+    ----------
+    per_log : list of ndarray (n_i,)
+        The normal (held-out) scores of each training log, as the threshold saw them.
+    threshold : float
+        The fitted threshold.
+
+    Returns
+    -------
+    float
+        ``DEFAULT_RULES.severe_ratio`` at a threshold <= 0 or without scores.
+    """
+    logs = [np.asarray(s, dtype=np.float64) for s in per_log if len(s)]
+    if threshold <= 0 or not logs:
+        return DEFAULT_RULES.severe_ratio
+    tops = np.array([float(np.max(s)) for s in logs])
+    order = np.argsort(tops, kind="stable")
+    covered = np.cumsum(np.array([len(s) for s in logs], dtype=np.float64)[order]) / sum(len(s) for s in logs)
+    top = float(tops[order][np.searchsorted(covered, 0.5 - 1e-12)])
+    return float(max(DEFAULT_RULES.severe_ratio, SEVERE_MARGIN * top / threshold)) if np.isfinite(top) else DEFAULT_RULES.severe_ratio
+
+
 def model_rules(model) -> DecisionRules:
     """The default rules at a fitted model's sampling rate (:func:`rules_at` of ``model.schema_.sampling_rate``),
     with the alert on-delay a feedback round set (``model.alert_min_duration_``, rows; see
-    :mod:`anomaly.feedback`) as the minimum duration.
+    :mod:`anomaly.feedback`) as the minimum duration and the model's severe ratio
+    (``model.severe_ratio_``, :func:`fitted_severe_ratio`; models without one: the default).
 
     Parameters
     ----------
@@ -151,4 +196,7 @@ def model_rules(model) -> DecisionRules:
     """
     rules = rules_at(model.schema_.sampling_rate)
     delay = model.alert_min_duration_  # None until a feedback round sets it
-    return rules if delay is None else replace(rules, min_duration=int(delay))
+    if delay is not None:
+        rules = replace(rules, min_duration=int(delay))
+    ratio = getattr(model, "severe_ratio_", None)
+    return rules if ratio is None else replace(rules, severe_ratio=float(ratio))

@@ -17,7 +17,7 @@ from collections.abc import Callable, Iterable
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
-from anomaly.decisions import DEFAULT_RULES, AlertLogic, model_rules
+from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import ConfigError
 from anomaly.loading import load
 from anomaly.validation import check_number
@@ -163,7 +163,7 @@ def _opened(endpoint, *, sink: bool, hardware_id: str = ""):
 
 def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink: str = "stdout", hop: int = 1,
           threshold_scale: float = 1.0, exit_ratio: float = 0.8, min_duration: int | None = None,
-          merge_gap: int | None = None, cooldown: int | None = None, severe_ratio: float | None = DEFAULT_RULES.severe_ratio, top_k: int = 3,
+          merge_gap: int | None = None, cooldown: int | None = None, severe_ratio: float | None = None, top_k: int = 3,
           emit_scores: bool = False, engine: str = "auto",
           timestamp: str | None = None, output_format: str = "plain", hardware_id: str = "", metrics_port: int | None = None,
           warn: Callable[[str], None] | None = None, ready: Callable[[str], None] | None = None) -> Summary:
@@ -183,7 +183,8 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     min_duration, merge_gap, cooldown : alert rules in rows (:class:`~anomaly.decisions.AlertLogic`);
         None: the default rules at the model's sampling rate (:func:`~anomaly.decisions.model_rules`:
         0.25 s, 1 s, 5 s; 25, 100, 500 rows at 100 Hz).
-    severe_ratio : an alert above this multiple of the level is raised at once (None: never).
+    severe_ratio : an alert above this multiple of the level is raised at once; None: the model's
+        (:func:`~anomaly.decisions.model_rules`: 10, or more where its normal training scores spiked); 0: never.
     top_k : channels named per alert.
     emit_scores : also emit one score record per scored row.
     engine : {"auto", "keras", "onnx"}
@@ -216,8 +217,10 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     if type(det.thresholder_).__name__ == "Dynamic":
         log.warning("the stream compares raw scores with the Dynamic threshold's fitted level (no smoothing)")
     given = {"min_duration": min_duration, "merge_gap": merge_gap, "cooldown": cooldown}
-    counts = {**model_rules(det).counts(), **{name: value for name, value in given.items() if value is not None}}
-    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe_ratio, **counts)
+    rules = model_rules(det)
+    counts = {**rules.counts(), **{name: value for name, value in given.items() if value is not None}}
+    severe = rules.severe_ratio if severe_ratio is None else severe_ratio or None
+    logic = AlertLogic.from_threshold(det.thresholder_, exit_ratio, severe, **counts)
     logic.set_params(enter=logic.enter * threshold_scale, exit=logic.exit * threshold_scale)
     name = Path(model).resolve().name
     scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)
@@ -237,5 +240,6 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
             engine_used = det.engine_.name
             ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
                   f"alert above {scorer.enter:.4g} for {logic.min_duration} rows (merge gap {logic.merge_gap}, cooldown "
-                  f"{logic.cooldown}), warm-up {scorer.rows - hop} rows{serving}")
+                  f"{logic.cooldown}{'' if logic.severe is None else f', at once above {logic.severe:.4g}'}), "
+                  f"warm-up {scorer.rows - hop} rows{serving}")
         return run(scorer, lines, out, parser, emit_scores=emit_scores or recording, warn=warn, stop=stop, metrics=metrics)

@@ -157,7 +157,8 @@ class StreamScorer:
     def __init__(self, detector, *, hop: int = 1, logic: AlertLogic | None = None, top_k: int = 3, name: str | None = None):
         self.detector = detector
         self.hop = hop
-        self.logic = AlertLogic.from_threshold(detector.thresholder_, **model_rules(detector).counts()) if logic is None else logic
+        rules = model_rules(detector)
+        self.logic = AlertLogic.from_threshold(detector.thresholder_, severe_ratio=rules.severe_ratio, **rules.counts()) if logic is None else logic
         self.top_k = top_k
         self.name = name or type(detector).__name__
         self.channels = tuple(detector.schema_.channels)

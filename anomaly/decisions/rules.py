@@ -17,7 +17,7 @@ import numpy as np
 from anomaly.validation import check_number
 
 __all__ = ["DEFAULT_RULES", "MIN_RULES_RATE_HZ", "RULES_RATE_HZ", "SEVERE_MARGIN", "DecisionRules", "fitted_severe_ratio", "model_rules",
-           "rules_at", "severe_level"]
+           "rules_at", "severe_level", "share_level"]
 
 
 @dataclass(frozen=True)
@@ -176,11 +176,18 @@ def fitted_severe_ratio(per_log: list[np.ndarray], threshold: float) -> float:
     logs = [np.asarray(s, dtype=np.float64) for s in per_log if len(s)]
     if threshold <= 0 or not logs:
         return DEFAULT_RULES.severe_ratio
-    tops = np.array([float(np.max(s)) for s in logs])
-    order = np.argsort(tops, kind="stable")
-    covered = np.cumsum(np.array([len(s) for s in logs], dtype=np.float64)[order]) / sum(len(s) for s in logs)
-    top = float(tops[order][np.searchsorted(covered, 0.5 - 1e-12)])
+    top = share_level([float(np.max(s)) for s in logs], [len(s) for s in logs], 0.5)
     return float(max(DEFAULT_RULES.severe_ratio, SEVERE_MARGIN * top / threshold)) if np.isfinite(top) else DEFAULT_RULES.severe_ratio
+
+
+def share_level(levels, lengths, share: float) -> float:
+    """The lowest of the training logs' ``levels`` (k,) that the logs holding at least ``share``
+    (0-1] of the rows (``lengths``, (k,)) lie at or below: with ``share`` 0.5, the median log's
+    by rows (a short log counts for its length)."""
+    levels = np.asarray(levels, dtype=np.float64)
+    order = np.argsort(levels, kind="stable")
+    covered = np.cumsum(np.asarray(lengths, dtype=np.float64)[order]) / float(np.sum(lengths))
+    return float(levels[order][np.searchsorted(covered, share - 1e-12)])
 
 
 def model_rules(model) -> DecisionRules:

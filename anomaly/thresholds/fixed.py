@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.decisions.rules import DEFAULT_RULES, severe_level
+from anomaly.decisions.rules import DEFAULT_RULES, severe_level, share_level
 from anomaly.decisions.runs import decide_runs
 from anomaly.errors import DataError
 from anomaly.thresholds.base import Threshold
@@ -199,8 +199,6 @@ class QuietLogs(Sustained):
         lengths = self._lengths if self._lengths is not None else [len(scores)]
         if sum(lengths) != len(scores) or min(lengths) < 1:
             raise DataError(f"log lengths {lengths} do not split {len(scores)} scores")
-        quiet = np.array([super(QuietLogs, self)._compute(log) for log in np.split(scores, np.cumsum(lengths)[:-1])])
-        order = np.argsort(quiet, kind="stable")
-        covered = np.cumsum(np.asarray(lengths, dtype=np.float64)[order]) / sum(lengths)
-        level = float(quiet[order][np.searchsorted(covered, self.share - 1e-12)])  # quiet on at least `share` of the time
+        quiet = [super(QuietLogs, self)._compute(log) for log in np.split(scores, np.cumsum(lengths)[:-1])]
+        level = share_level(quiet, lengths, self.share)  # quiet on at least `share` of the time
         return max(float(np.percentile(scores, self.q)), level)

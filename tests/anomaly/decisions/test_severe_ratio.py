@@ -12,7 +12,7 @@ import pytest
 
 from anomaly import PCADetector, load
 from anomaly.decisions import DEFAULT_RULES, model_rules
-from anomaly.decisions.rules import SEVERE_MARGIN, fitted_severe_ratio
+from anomaly.decisions.rules import SEVERE_MARGIN, fitted_severe_ratio, share_level
 from anomaly.feedback import alarms
 from pipelines.stream.scorer import StreamScorer
 
@@ -45,6 +45,12 @@ def test_fitted_severe_ratio_is_the_default_unless_normal_scores_spiked_past_it(
     assert fitted_severe_ratio(spiky, 2.0) == pytest.approx(SEVERE_MARGIN * 100.0 / 2.0)
     assert fitted_severe_ratio(spiky, 0.0) == DEFAULT_RULES.severe_ratio
     assert fitted_severe_ratio([], 1.0) == DEFAULT_RULES.severe_ratio
+
+
+def test_share_level_is_the_level_of_the_log_that_covers_the_share_of_rows():
+    assert share_level([5.0, 1.0, 3.0], [10, 10, 10], 0.5) == 3.0
+    assert share_level([5.0, 1.0, 3.0], [100, 1, 1], 0.5) == 5.0  # a short log counts for its length
+    assert share_level([5.0, 1.0, 3.0], [10, 10, 10], 1.0) == 5.0
 
 
 @pytest.fixture(scope="module")

@@ -41,6 +41,7 @@ from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, 
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from anomaly.stuck import RunLengths, fit_stuck_limits
+from anomaly.twins import TwinGaps, fit_twin_limits
 from anomaly.windows import FoldBack, check_holds_a_window, iter_windows, sliding_windows
 
 
@@ -170,6 +171,12 @@ class Detector(Params, ABC):
     stuck_limits_ : ndarray of shape (n_channels,)
         Rows a channel may hold one value before it counts as stuck (:mod:`anomaly.stuck`);
         0 for channels never called stuck (models saved before have none).
+    twin_of_ : ndarray of shape (n_channels,) of int
+        Each channel's twin (:mod:`anomaly.twins`: a second reading of its quantity, a joint's
+        commanded and measured position); -1 for none (models saved before: none).
+    twin_limits_ : ndarray of shape (n_channels,)
+        The gap to its twin (scaled) past which a channel's pair has parted; 0 for channels not
+        watched.
     noise_limits_ : ndarray of shape (n_channels,)
         The root mean square of its second difference over 25 rows (scaled) past which a
         channel counts as noisy (:mod:`anomaly.noise`); 0 for channels not watched.
@@ -376,6 +383,7 @@ class Detector(Params, ABC):
             self.conditions_ = self.conditions_.with_change_band(values, self.scaler_.scale_)
         warn_constant(values, schema.channels, self.scaler_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
+        twin_of, twin_limits = fit_twin_limits(parts)
         noise_limits[self.conditions_.counters] = 0.0  # a counter's uneven steps are not noise (its float rounding grows with it)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history
@@ -408,6 +416,7 @@ class Detector(Params, ABC):
         self.severe_ratio_ = fitted_severe_ratio(per_log, self.threshold_)
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
         self.noise_limits_ = noise_limits
+        self.twin_of_, self.twin_limits_ = twin_of, twin_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
@@ -429,14 +438,16 @@ class Detector(Params, ABC):
         stuck, noise = getattr(self, "stuck_limits_", None), getattr(self, "noise_limits_", None)
         stuck = RunLengths(stuck) if stuck is not None and stuck.any() else None
         noise = NoiseLevels(noise) if noise is not None and noise.any() else None
-        if reference is None and stuck is None and noise is None:
+        twin = getattr(self, "twin_limits_", None)
+        twin = TwinGaps(twin, self.twin_of_) if twin is not None and twin.any() else None
+        if reference is None and stuck is None and noise is None and twin is None:
             return state
-        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise)
+        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise, twin=twin)
 
     def without_sensor_checks(self, checks=SENSOR_CHECK_NAMES) -> Detector:
         """A shallow copy of this fitted detector whose sensor checks ``checks`` (some of
-        ``"stuck"`` and ``"noise"``: stuck and noisy channels, :mod:`anomaly.stuck`,
-        :mod:`anomaly.noise`) are off. With both off: the model's own score, which has a
+        ``"stuck"``, ``"noise"`` and ``"twin"``: stuck and noisy channels, twins that part,
+        :mod:`anomaly.stuck`, :mod:`anomaly.noise`, :mod:`anomaly.twins`) are off. With both off: the model's own score, which has a
         gradient (:mod:`anomaly.generative.differentiable`) and, in a stream, depends on no row
         before its window. ``anomaly fit --sensor-checks`` saves such a copy."""
         unknown = sorted(set(checks) - set(SENSOR_CHECK_NAMES))

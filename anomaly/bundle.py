@@ -94,9 +94,9 @@ def save(detector, path: str | Path) -> Path:
 
 
 def sensor_checks(detector) -> dict:
-    """The JSON of a fitted detector's sensor checks (stuck and noisy channels)."""
+    """The JSON of a fitted detector's sensor checks (stuck and noisy channels, twins)."""
     return {**{f"{name}_limits": getattr(detector, f"{name}_limits_").tolist() for name in SENSOR_CHECK_NAMES},
-            "scale": detector.sensor_scale_}
+            "twin_of": detector.twin_of_.tolist(), "scale": detector.sensor_scale_}
 
 
 def train_score_quantiles(detector) -> list[float]:
@@ -156,6 +156,10 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
             if limits.shape != (len(channels),):
                 raise ModelFileError(f"{path / META_FILE}: {len(limits)} {name} for {len(channels)} channels")
             setattr(detector, f"{name}_", limits)
+        twin = np.asarray(sensors.get("twin_of", [-1] * len(channels)), dtype=np.int64)  # saved before twins: none
+        if twin.shape != (len(channels),) or (twin >= len(channels)).any():
+            raise ModelFileError(f"{path / META_FILE}: twin_of does not name {len(channels)} channels")
+        detector.twin_of_ = twin
         detector.sensor_scale_ = float(sensors.get("scale", 0.0))
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:

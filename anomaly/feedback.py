@@ -59,6 +59,8 @@ from anomaly.stuck import LIMIT_FACTOR as STUCK_FACTOR
 from anomaly.stuck import run_lengths
 from anomaly.supervised import META_FILE as SUPERVISED_FILE
 from anomaly.supervised import NORMAL, SupervisedDetector, known_mask
+from anomaly.twins import LIMIT_FACTOR as TWIN_FACTOR
+from anomaly.twins import twin_gaps
 
 __all__ = ["FEEDBACK_FILE", "HISTORY", "LARGE_RAISE", "MAX_ON_DELAY_FACTOR", "Round", "keeping_level", "large_raise", "large_raise_note",
            "new_round",
@@ -267,14 +269,16 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
 
 #: The sensor checks a round can relax (every one of :data:`anomaly.sensor_checks.SENSOR_CHECK_NAMES`;
 #: limits in the detector's ``<name>_limits_``): what the check measures on one pass's scaled rows
-#: ((n, c) -> (n, c)), and how far past the largest reviewed value the limit goes.
-SENSOR_CHECKS = {"stuck": (run_lengths, STUCK_FACTOR), "noise": (rough, NOISE_FACTOR)}
+#: (``(detector, rows (n, c)) -> (n, c)``), and how far past the largest reviewed value the limit goes.
+SENSOR_CHECKS = {"stuck": (lambda detector, rows: run_lengths(rows), STUCK_FACTOR),
+                 "noise": (lambda detector, rows: rough(rows), NOISE_FACTOR),
+                 "twin": (lambda detector, rows: twin_gaps(rows, detector.twin_of_), TWIN_FACTOR)}
 
 
 def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, dict[str, list[float]]]:
     """Raise the limit of each sensor check (:data:`SENSOR_CHECKS`) that a channel passed inside
-    a reviewed false alarm to the check's factor times the largest value there (a hold, or a
-    roughness, the reviewer calls normal), in place; returns ``{check: {channel: [before,
+    a reviewed false alarm to the check's factor times the largest value there (a hold, a
+    roughness or a gap between twins the reviewer calls normal), in place; returns ``{check: {channel: [before,
     after]}}`` for the checks it raised.
 
     Without this a threshold raise would have to silence a sensor check's score, which grows
@@ -289,7 +293,7 @@ def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.
         for rows in pass_slices(frame.index, detector.schema_.sampling_rate):
             if false[rows].any():
                 for check, (measure, _) in SENSOR_CHECKS.items():
-                    largest[check] = np.maximum(largest[check], measure(scaled[rows])[false[rows]].max(axis=0))
+                    largest[check] = np.maximum(largest[check], measure(detector, scaled[rows])[false[rows]].max(axis=0))
     raised = {}
     for check, (_, factor) in SENSOR_CHECKS.items():
         limits = getattr(detector, f"{check}_limits_")

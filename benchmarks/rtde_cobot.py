@@ -23,7 +23,8 @@ second half holds one fault each (found: an alarm starts after the onset; delay 
 temperature rising 1 degC a minute) and ``following`` (joint 4 lags its target by 0.01 rad).
 Each model is also fitted in the same process without the condition channels' change bands
 (:func:`anomaly.conditions.change_bands`), with the default severe ratio of 10 instead of the
-model's (:func:`anomaly.decisions.rules.fitted_severe_ratio`), and without both (``before``).
+model's (:func:`anomaly.decisions.rules.fitted_severe_ratio`), without the twin check
+(:mod:`anomaly.twins`), and without all three (``before``).
 Found by chance: the share of faults that false alarms at the measured rate would "find" in the
 5 minutes after the onset (1 - exp(-rate x time)).
 
@@ -93,9 +94,12 @@ def rtde_log(path: Path, seed: int, minutes: float, fault: str = "") -> int:
 
 
 def without(*changes: str):
-    """Patches that fit a model without the named changes of 2026-12-06: ``"band"`` (change bands)
-    and ``"severe"`` (the fitted severe ratio: the default's 10)."""
+    """Patches that fit a model without the named changes of 2026-12-06: ``"band"`` (change bands),
+    ``"severe"`` (the fitted severe ratio: the default's 10) and ``"twin"`` (the twin check)."""
     stack = ExitStack()
+    if "twin" in changes:
+        stack.enter_context(mock.patch("anomaly.base.fit_twin_limits", lambda parts: (np.full(parts[0].shape[1], -1),
+                                                                                      np.zeros(parts[0].shape[1]))))
     if "band" in changes:
         stack.enter_context(mock.patch.object(ConditionChannels, "with_change_band", lambda self, values, scale: self))
     if "severe" in changes:
@@ -104,7 +108,8 @@ def without(*changes: str):
 
 
 #: Result key -> the changes a model is fitted without.
-VARIANTS = {"now": (), "no change band": ("band",), "severe ratio 10": ("severe",), "before": ("band", "severe")}
+VARIANTS = {"now": (), "no change band": ("band",), "severe ratio 10": ("severe",), "no twin check": ("twin",),
+            "before": ("band", "severe", "twin")}
 
 
 def measure(det, normal: list, faulty: dict) -> dict:

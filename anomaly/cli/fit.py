@@ -36,6 +36,7 @@ from anomaly.cli.inputs import (
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
+from anomaly.decisions import DEFAULT_RULES
 from anomaly.drift import FOLLOW_PER_MINUTE
 from anomaly.errors import ConfigError
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
@@ -236,13 +237,25 @@ def fit(
     if ignored:
         err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
                   highlight=False, soft_wrap=True)
-    for line in [*conditions_lines(det), sensors_line(det, checks_off)]:
-        err.print(line, markup=False, highlight=False, soft_wrap=True)
+    for line in [*conditions_lines(det), sensors_line(det, checks_off), severe_line(det)]:
+        if line:
+            err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
     how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
     rate = det.schema_.sampling_rate
     sampled = f"sampled at {rate:.4g} Hz" if rate is not None else "no timestamps: the alert rules count rows"
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
+
+
+def severe_line(det) -> str:
+    """The line saying that normal training scores spiked past the default severe level, and how
+    far the model's now is (:func:`~anomaly.decisions.rules.fitted_severe_ratio`); empty at the default."""
+    ratio = getattr(det, "severe_ratio_", None)
+    if ratio is None or ratio <= DEFAULT_RULES.severe_ratio:
+        return ""
+    return (f"alert rules: normal training scores spiked past {DEFAULT_RULES.severe_ratio:g}x the threshold for a row or two "
+            f"(a spiky channel), so a short run alarms at once only above {ratio:.4g}x it ({ratio * det.threshold_:.4g}, twice "
+            f"the largest score of the median training log); longer runs alarm above the threshold as always")
 
 
 def sensor_checks_off(spec: str) -> tuple[str, ...]:

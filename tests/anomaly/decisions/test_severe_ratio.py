@@ -9,8 +9,10 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 import pytest
+from typer.testing import CliRunner
 
 from anomaly import PCADetector, load
+from anomaly.cli import app
 from anomaly.decisions import DEFAULT_RULES, model_rules
 from anomaly.decisions.rules import SEVERE_MARGIN, fitted_severe_ratio, share_level
 from anomaly.feedback import alarms
@@ -77,3 +79,15 @@ def test_normal_spikes_raise_no_alarm_in_a_new_session_and_a_collision_still_doe
     del meta["severe_ratio"]  # a model saved before it: the default rules' ratio
     (tmp_path / "m" / "detector.json").write_text(json.dumps(meta))
     assert model_rules(load(tmp_path / "m")).severe_ratio == DEFAULT_RULES.severe_ratio
+
+
+def test_fit_says_when_the_severe_level_rose_and_not_otherwise(tmp_path):
+    spiky = session(0, minutes=2.0)
+    spiky.rename_axis("timestamp").to_csv(tmp_path / "spiky.csv")
+    spiky.drop(columns="execution_time").rename_axis("timestamp").to_csv(tmp_path / "quiet.csv")
+    said = {}
+    for name in ("spiky", "quiet"):
+        result = CliRunner().invoke(app, ["fit", str(tmp_path / f"{name}.csv"), "-o", str(tmp_path / name)])
+        assert result.exit_code == 0, result.output
+        said[name] = "so a short run alarms at once only above" in " ".join(result.output.split())
+    assert said == {"spiky": True, "quiet": False}

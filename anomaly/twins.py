@@ -34,6 +34,8 @@ __all__ = ["LIMIT_FACTOR", "TWIN_SPREAD", "TwinGaps", "fit_twin_limits", "twin_g
 TWIN_SPREAD = 0.01
 #: A twin's limit is this many times the largest gap in training.
 LIMIT_FACTOR = 4.0
+#: Rows of a training session taken at a time for the covariance.
+BLOCK = 65536
 
 
 def twin_gaps(values: np.ndarray, twin: np.ndarray) -> np.ndarray:
@@ -49,12 +51,17 @@ def twin_gaps(values: np.ndarray, twin: np.ndarray) -> np.ndarray:
 def fit_twin_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     """Each channel's twin (c,) int64 (-1: none) and limit (c,) float64 (0: not watched) from the
     scaled training sessions ``parts`` (each (n_i, c))."""
-    X = np.concatenate([np.asarray(Z, dtype=np.float64) for Z in parts])
-    c = X.shape[1]
+    c = parts[0].shape[1]
     twin, limits = np.full(c, -1, dtype=np.int64), np.zeros(c)
-    if len(X) < 2 or c < 2:
+    n, sums, products = 0, np.zeros(c), np.zeros((c, c))
+    for Z in parts:  # the covariance in blocks: no float64 copy of the training data
+        for start in range(0, len(Z), BLOCK):
+            x = np.asarray(Z[start : start + BLOCK], dtype=np.float64)
+            n, sums, products = n + len(x), sums + x.sum(axis=0), products + x.T @ x
+    if n < 2 or c < 2:
         return twin, limits
-    cov = np.cov(X, rowvar=False)
+    mean = sums / n
+    cov = (products - n * np.outer(mean, mean)) / (n - 1)
     var = np.diag(cov)
     gap_var = var[:, None] + var[None, :] - 2.0 * cov  # variance of each difference
     allowed = (TWIN_SPREAD**2) * np.minimum(var[:, None], var[None, :])
@@ -62,7 +69,12 @@ def fit_twin_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     np.fill_diagonal(candidates, False)
     for i in np.flatnonzero(candidates.any(axis=1)):
         twin[i] = int(np.flatnonzero(candidates[i])[np.argmin(gap_var[i, candidates[i]])])
-    largest = np.max([twin_gaps(Z, twin).max(axis=0) for Z in parts], axis=0)
+    paired = np.flatnonzero(twin >= 0)
+    largest = np.zeros(c)
+    for Z in parts:
+        for start in range(0, len(Z), BLOCK):
+            x = np.asarray(Z[start : start + BLOCK], dtype=np.float64)
+            largest[paired] = np.maximum(largest[paired], np.abs(x[:, paired] - x[:, twin[paired]]).max(axis=0, initial=0.0))
     limits = np.where((twin >= 0) & (largest > 0), LIMIT_FACTOR * largest, 0.0)
     twin[limits == 0] = -1
     return twin, limits

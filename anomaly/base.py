@@ -383,7 +383,8 @@ class Detector(Params, ABC):
             self.conditions_ = self.conditions_.with_change_band(values, self.scaler_.scale_)
         warn_constant(values, schema.channels, self.scaler_)
         noise_limits = fit_noise_limits(parts)  # on the scaled sessions, as a pass's rows reach the check
-        twin_of, twin_limits = fit_twin_limits(parts)
+        conditions = self.conditions_
+        twin_of, twin_limits = fit_twin_limits(parts, np.concatenate([conditions.indices, conditions.setpoints, conditions.counters]))
         noise_limits[self.conditions_.counters] = 0.0  # a counter's uneven steps are not noise (its float rounding grows with it)
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history

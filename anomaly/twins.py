@@ -48,9 +48,12 @@ def twin_gaps(values: np.ndarray, twin: np.ndarray) -> np.ndarray:
     return gaps
 
 
-def fit_twin_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def fit_twin_limits(parts: list[np.ndarray], exclude=()) -> tuple[np.ndarray, np.ndarray]:
     """Each channel's twin (c,) int64 (-1: none) and limit (c,) float64 (0: not watched) from the
-    scaled training sessions ``parts`` (each (n_i, c))."""
+    scaled training sessions ``parts`` (each (n_i, c)); the channels at the indices ``exclude``
+    are never twins (condition and set-point channels, counters: two temperatures that warm
+    alike through a session agree because of the session's trend, not because they read one
+    quantity)."""
     c = parts[0].shape[1]
     twin, limits = np.full(c, -1, dtype=np.int64), np.zeros(c)
     n, sums, products = 0, np.zeros(c), np.zeros((c, c))
@@ -65,7 +68,9 @@ def fit_twin_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     var = np.diag(cov)
     gap_var = var[:, None] + var[None, :] - 2.0 * cov  # variance of each difference
     allowed = (TWIN_SPREAD**2) * np.minimum(var[:, None], var[None, :])
-    candidates = (gap_var <= allowed) & (var[:, None] > 0) & (var[None, :] > 0)
+    eligible = var > 0
+    eligible[np.asarray(exclude, dtype=np.int64)] = False
+    candidates = (gap_var <= allowed) & eligible[:, None] & eligible[None, :]
     np.fill_diagonal(candidates, False)
     for i in np.flatnonzero(candidates.any(axis=1)):
         twin[i] = int(np.flatnonzero(candidates[i])[np.argmin(gap_var[i, candidates[i]])])

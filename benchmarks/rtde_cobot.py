@@ -98,8 +98,8 @@ def without(*changes: str):
     ``"severe"`` (the fitted severe ratio: the default's 10) and ``"twin"`` (the twin check)."""
     stack = ExitStack()
     if "twin" in changes:
-        stack.enter_context(mock.patch("anomaly.base.fit_twin_limits", lambda parts: (np.full(parts[0].shape[1], -1),
-                                                                                      np.zeros(parts[0].shape[1]))))
+        stack.enter_context(mock.patch("anomaly.base.fit_twin_limits", lambda parts, exclude=(): (np.full(parts[0].shape[1], -1),
+                                                                                                  np.zeros(parts[0].shape[1]))))
     if "band" in changes:
         stack.enter_context(mock.patch.object(ConditionChannels, "with_change_band", lambda self, values, scale: self))
     if "severe" in changes:

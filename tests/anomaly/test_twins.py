@@ -56,6 +56,7 @@ def test_twins_pair_commanded_and_measured_and_nothing_else():
     ratios = check.take(10)
     assert np.flatnonzero(ratios.max(axis=1) >= 1).tolist() == [5] and ratios[5, :2].min() > 2.5
     assert twin_gaps(rows, twin)[:, 2:].max() == 0
+    assert fit_twin_limits(parts, exclude=[1])[0].tolist() == [-1] * 5  # a condition channel is nobody's twin
 
 
 @pytest.fixture(scope="module")

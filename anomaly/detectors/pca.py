@@ -163,8 +163,12 @@ class PCADetector(Detector):
         if self.statistic == "combined" and self.channel_limit is not None:
             errors = self._combined_errors(centred, residual, np)
             limits = np.percentile(errors, self.channel_limit, axis=0)
+            unit = self._unit_errors()
             banded = self.conditions_.setpoints[self.conditions_.deadband > 0]
-            limits[banded] = np.maximum(limits[banded], self._unit_errors()[banded])
+            limits[banded] = np.maximum(limits[banded], unit[banded])
+            ticking = self.conditions_.change_band > 0  # as set points: a change half a step past the band
+            changed = self.conditions_.indices[ticking]
+            limits[changed] = np.maximum(limits[changed], unit[changed] * (self.conditions_.change_band[ticking] / 2.0) ** 2)
             self.channel_limits_ = np.maximum(limits, _FLOOR).astype(np.float32)
 
     def _unit_errors(self) -> np.ndarray:
@@ -174,16 +178,27 @@ class PCADetector(Detector):
         band it is 0 in nearly every training row, so its 99.99th percentile is 0 and any move
         past the band, however small, outgrew it: on the simulated arm with its temperatures
         read in half degrees an ambient drift then raised 60 alarms an hour, blamed on the
-        motion channels. Other channels keep their percentile: a server metric constant in
-        training whose first change is its fault (ASD omi-4: F1 0.20, 0.15 with the floor)."""
+        motion channels. A condition channel with a change band (:func:`anomaly.conditions.change_bands`)
+        has the error of a change half a step past its band as its floor (``unit x (band / 2)**2``):
+        its banded change is 0 in training, so any float residue outgrew a percentile of zeros.
+        Other channels keep their percentile: a server metric constant in training whose first
+        change is its fault (ASD omi-4: F1 0.20, 0.15 with the floor)."""
         unit = np.eye(self.mean_.shape[0], dtype=np.float32)
         centred, residual, _ = self._parts(unit + self.mean_, np)
         return np.diagonal(self._combined_errors(centred, residual, np))
 
     def _set_t2_map(self) -> None:
+        """The map of T-squared contributions, ``D / sqrt(diag D)`` column by column; 0 for a
+        channel with no loading on the kept components (``diag D`` below 1e-9 of the largest):
+        reconstructing it alone changes T-squared by nothing, and dividing by the square root of
+        a float residue (1e-16) gave it contributions of other channels' motion 1e6 times over. A
+        temperature whose change is 0 in training (a change band) then had a channel limit set
+        by that noise, 10 times the error of its heating at 1 degC a minute, on the UR-style log."""
         components = self.components_.astype(np.float64)
         matrix = (components.T / self.explained_variance_.astype(np.float64)) @ components
-        self.t2_map_ = (matrix / np.sqrt(np.maximum(np.diagonal(matrix), 1e-12))).astype(np.float32)
+        diagonal = np.diagonal(matrix)
+        inside = diagonal > 1e-9 * diagonal.max()
+        self.t2_map_ = np.where(inside[None, :], matrix / np.sqrt(np.where(inside, diagonal, 1.0)), 0.0).astype(np.float32)
 
     def _parts(self, rows, ops):
         """Centred rows (n, c), squared residual (n, c) and T-squared (n,) of rows (n, c)."""

@@ -77,3 +77,10 @@ def test_a_new_session_of_a_slowly_ticking_temperature_is_no_alarm_a_heating_joi
     loaded = load(fitted.save(tmp_path / "m"))  # saved with the model
     np.testing.assert_array_equal(loaded.conditions_.change_band, fitted.conditions_.change_band)
     np.testing.assert_allclose(loaded.score(heating).to_numpy(), fitted.score(heating).to_numpy(), rtol=1e-6)
+
+
+def test_a_banded_channel_has_no_t_squared_share_and_its_limit_is_half_a_step_past_the_band(fitted):
+    at = fitted.conditions_.indices
+    assert not fitted.t2_map_[:, at].any()  # no loading: reconstructing it alone changes T-squared by nothing
+    band = fitted.conditions_.change_band
+    np.testing.assert_allclose(fitted.channel_limits_[at], fitted._unit_errors()[at] * (band / 2) ** 2, rtol=1e-5)

@@ -181,10 +181,13 @@ def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level) -> 
     """One line naming the channel that leads a flood inside the envelope (:func:`flood_leader`;
     empty when there is none)."""
     top = flood_leader(led, rows, level)
-    if top is None:
-        return ""
-    flagged, name = int(np.sum(led)), channels[top]
-    return (f"{flagged / rows:.0%} of rows flagged, {led[top] / flagged:.0%} of them led by {name}, inside its training "
+    return "" if top is None else flood_line(led, rows, channels[top])
+
+
+def flood_line(led: np.ndarray, rows: int, name: str) -> str:
+    """The flood note's line for a flood of ``rows`` led by the channel ``name`` (``led``: :func:`led_rows`)."""
+    flagged = int(np.sum(led))
+    return (f"{flagged / rows:.0%} of rows flagged, {np.max(led) / flagged:.0%} of them led by {name}, inside its training "
             f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
             f"level changes from session to session: fit on logs of several sessions, or declare it with --condition {name})")
 
@@ -197,7 +200,8 @@ def run_flood(detector, errors, flags) -> tuple[str, str | None]:
     top = flood_leader(led, len(flags), detector.level_channels())
     if top is None:
         return "", None
-    return flood_note(led, len(flags), detector.schema_.channels, detector.level_channels()), detector.schema_.channels[top]
+    name = detector.schema_.channels[top]
+    return flood_line(led, len(flags), name), name
 
 
 def rate_note(model_rate: float | None, run_rate: float | None) -> str:

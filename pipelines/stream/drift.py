@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import describe, flood_leader, flood_note
+from anomaly.guard import describe, flood_leader, flood_line
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
 
@@ -87,7 +87,7 @@ class EnvelopeWatch:
             if not self.outside:  # outside, the envelope's record speaks for the window
                 top = flood_leader(self._led, self.window, self.level)
                 if top is not None and not self.flooding:
-                    record = {"message": flood_note(self._led, self.window, self.channels, self.level), "channels": {},
+                    record = {"message": flood_line(self._led, self.window, self.channels[top]), "channels": {},
                               "led_by": {self.channels[top]: round(float(self._led[top] / self._led.sum()), 4)}}
                 self.flooding = top is not None
             self._led[:] = 0

@@ -81,6 +81,7 @@ VARIANTS = {
     "+conditions+p99": {"conditions": "auto", "threshold": Percentile(99.0)},
     "+conditions-limits": {"conditions": "auto", "channel_limit": None},
     "+conditions-limits+p99": {"conditions": "auto", "channel_limit": None, "threshold": Percentile(99.0)},
+    "+conditions+changes": {"conditions": "auto", "changes": 4},
     "+calibrated": {"conditions": None, "aggregate": "calibrated"},
     "+both": {"conditions": "auto", "aggregate": "calibrated"},
     "+both+pot": {"conditions": "auto", "aggregate": "calibrated", "threshold": POT(q=1e-4)},
@@ -111,7 +112,8 @@ def make(name: str, variant: dict, frame):
     params = dict(PARAMS[name], **variant)
     seconds = params.pop("smooth_s", None)
     if name != "pca":
-        params.pop("channel_limit", None)  # a PCA statistic
+        params.pop("channel_limit", None)  # PCA parameters
+        params.pop("changes", None)
     rate = sampling_rate(frame.index)
     if seconds is not None and rate is not None:  # SMD/ASD: row numbers, minutes apart
         rows = int(round(seconds * rate))

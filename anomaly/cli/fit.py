@@ -205,6 +205,9 @@ def fit(
     learning_rate: float = typer.Option(None, help="Adam learning rate (neural models).", rich_help_panel=TRAINING),
     seed: int = typer.Option(None, help="Random seed (neural models).", rich_help_panel=TRAINING),
     n_components: float = typer.Option(None, help="PCA: number of components, or variance fraction in (0,1).", rich_help_panel=OTHER),
+    changes: int = typer.Option(None, help="PCA: also model each row's differences from the N rows before it, for the channels "
+                                "modelled at their level (dynamic PCA; for data sampled a second apart or slower, e.g. server or "
+                                "process metrics). Default 0: each row alone.", rich_help_panel=OTHER),
     param: list[str] = typer.Option([], "--param", help="Any other constructor parameter as name=value (repeatable), e.g. --param beta=0.05.", rich_help_panel=OTHER),
 ):
     """Fit a detector on normal data (one log or many) and save it as a directory."""
@@ -237,7 +240,7 @@ def fit(
     if ignored:
         err.print(f"left out, not channels (score, stream and feedback drop them too): {', '.join(ignored)}", markup=False,
                   highlight=False, soft_wrap=True)
-    for line in [*conditions_lines(det), sensors_line(det, checks_off), severe_line(det)]:
+    for line in [*conditions_lines(det), changes_line(det), sensors_line(det, checks_off), severe_line(det)]:
         if line:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
@@ -245,6 +248,16 @@ def fit(
     rate = det.schema_.sampling_rate
     sampled = f"sampled at {rate:.4g} Hz" if rate is not None else "no timestamps: the alert rules count rows"
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)
+
+
+def changes_line(det) -> str:
+    """The line saying which channels carry their changes (PCA ``changes``); empty without them."""
+    changing = getattr(det, "changing_", ())
+    if not len(changing):
+        return ""
+    channels = det.schema_.channels
+    return (f"changes: {len(changing)} of {len(channels)} channels also modelled by their differences from the "
+            f"{det.changes} rows before each row (the first {det.changes} rows of each log score 0)")
 
 
 def severe_line(det) -> str:
@@ -354,7 +367,7 @@ def _options(given: dict) -> dict:
         "cell": given["cell"], "filters": int_tuple(given["filters"]), "d_model": given["d_model"],
         "num_heads": given["num_heads"], "blocks": given["blocks"], "dropout": given["dropout"],
         "batch_size": given["batch_size"], "learning_rate": given["learning_rate"], "random_state": given["seed"],
-        "n_components": given["n_components"], "scaling": given["scaling"], "nan_policy": given["nan_policy"],
+        "n_components": given["n_components"], "changes": given["changes"], "scaling": given["scaling"], "nan_policy": given["nan_policy"],
         "conditions": condition_channels(given["condition"]), "aggregate": given["aggregate"], "adapt": given["adapt"],
         "smooth": given["smooth"],
     }

@@ -6,11 +6,12 @@ from pathlib import Path
 
 import numpy as np
 
-from anomaly.base import Detector, join_arrays, store_params
+from anomaly.base import Detector, ScoringContext, join_arrays, pad_front, store_params
 from anomaly.bundle import load_arrays, save_arrays
 from anomaly.engine import Engine
 from anomaly.errors import ConfigError, DataError, ModelFileError
 from anomaly.validation import check_number
+from anomaly.windows import sliding_windows
 
 STATISTICS = ("spe", "t2", "combined")
 _ARRAYS = ("mean", "components", "explained_variance", "limits")
@@ -117,9 +118,59 @@ class PCADetector(Detector):
 
     STEP_DEAD_BANDS = True
 
-    def __init__(self, n_components=0.95, *, statistic="combined", channel_limit=99.99, scaling="standard", nan_policy="raise",
-                 threshold=None, aggregate="mean", conditions="auto", adapt=None, smooth=None):
+    def __init__(self, n_components=0.95, *, statistic="combined", channel_limit=99.99, changes=0, scaling="standard",
+                 nan_policy="raise", threshold=None, aggregate="mean", conditions="auto", adapt=None, smooth=None):
         store_params(self, locals())
+
+    def _window_context(self) -> ScoringContext:
+        """Spans of ``changes + 1`` rows (the row and the rows its changes are taken from), one error each."""
+        return ScoringContext(self._changes() + 1, 1, 1)
+
+    def _changes(self) -> int:
+        changes = self.changes
+        if isinstance(changes, bool) or not isinstance(changes, (int, np.integer)) or changes < 0:
+            raise ConfigError(f"changes={changes!r} must be an int >= 0")
+        return int(changes)
+
+    def changing_channels(self) -> np.ndarray:
+        """Channels (positions) that carry their changes as features: every channel modelled at its
+        level (not a condition or set-point channel, not a counter); empty with ``changes=0``."""
+        if not self._changes():
+            return np.empty(0, dtype=np.int64)
+        c = self.conditions_
+        return np.setdiff1d(np.arange(c.n_channels), np.concatenate([c.indices, c.setpoints, c.counters]))
+
+    def _features(self, spans, ops):
+        """Feature rows (k, n_features) of spans (k, changes + 1, c): the newest row, then for each
+        earlier row ``i`` of the span its difference from the newest in the changing channels."""
+        newest = spans[:, -1, :]
+        changing = self.changing_
+        if not len(changing):
+            return newest
+        earlier = ops.take(spans[:, :-1, :], changing, axis=2)  # (k, changes, f)
+        moves = ops.expand_dims(ops.take(newest, changing, axis=1), 1) - earlier
+        return ops.concatenate([newest, ops.reshape(moves, (-1, moves.shape[1] * moves.shape[2]))], axis=1)
+
+    def _fold(self, errors, ops):
+        """Per-channel errors (k, c) of per-feature errors (k, n_features): a channel's error is its
+        level's plus its changes'."""
+        if not len(self.changing_):
+            return errors
+        return ops.matmul(errors, self.fold_)
+
+    def _set_changes(self) -> None:
+        """``changing_`` and ``fold_`` (n_features, c), from the fitted condition channels."""
+        self.changing_ = self.changing_channels()
+        c, f = self.conditions_.n_channels, len(self.changing_)
+        fold = np.zeros((c + self._changes() * f, c), dtype=np.float32)
+        fold[np.arange(c), np.arange(c)] = 1.0
+        fold[c + np.arange(self._changes() * f), np.tile(self.changing_, self._changes())] = 1.0
+        self.fold_ = fold
+
+    def _feature_rows(self, Z: np.ndarray) -> np.ndarray:
+        """Feature rows (n - changes, n_features) of the transformed scaled rows ``Z`` (n, c) of one pass."""
+        span = self._changes() + 1
+        return self._features(sliding_windows(Z, span), np) if span > 1 else Z
 
     def _cross_fit_params(self) -> dict:
         """Cross-fitted threshold: each training log scored by a PCA of the others, with this
@@ -138,12 +189,14 @@ class PCADetector(Detector):
         raise ConfigError(f"n_components={k!r} must be an int >= 1 or a float in (0, 1)")
 
     def _fit(self, parts: list[np.ndarray]) -> None:
-        Z = join_arrays(parts)  # point-wise: logs simply pool
+        self._set_changes()
+        span = self._changes() + 1
+        Z = join_arrays([self._feature_rows(Z) for Z in parts if len(Z) >= span])  # changes never cross logs
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
         if self.channel_limit is not None:
             check_number("channel_limit", self.channel_limit, low=0.0, high=100.0, low_open=True)
-        n, c = Z.shape
+        n, c = Z.shape  # c: features (the channels, then their changes)
         if n < min_training_rows(c):
             raise DataError(f"PCA needs at least {min_training_rows(c)} training rows for {c} channels "
                             f"(max({MIN_TRAINING_ROWS}, 2 x channels)), got {n}")
@@ -183,7 +236,8 @@ class PCADetector(Detector):
         its banded change is 0 in training, so any float residue outgrew a percentile of zeros.
         Other channels keep their percentile: a server metric constant in training whose first
         change is its fault (ASD omi-4: F1 0.20, 0.15 with the floor)."""
-        unit = np.eye(self.mean_.shape[0], dtype=np.float32)
+        n_features = self.mean_.shape[0]
+        unit = np.eye(n_features, dtype=np.float32)  # a move in one feature alone (a lasting move: no change)
         centred, residual, _ = self._parts(unit + self.mean_, np)
         return np.diagonal(self._combined_errors(centred, residual, np))
 
@@ -213,7 +267,7 @@ class PCADetector(Detector):
         squared residual and T-squared (``"spe"``), the T-squared contributions and T-squared
         (``"t2"``), or both contributions over their limits and the combined score."""
         ops = engine.ops
-        centred, residual, t2 = self._parts(ops.reshape(spans, (-1, spans.shape[-1])), ops)
+        centred, residual, t2 = self._parts(self._features(spans, ops), ops)
         if self.statistic == "spe":
             errors, extra = residual, t2
         elif self.statistic == "t2":
@@ -224,7 +278,7 @@ class PCADetector(Detector):
             if self.channel_limits_ is not None:
                 extra = ops.maximum(extra, ops.max(errors / self.channel_limits_, axis=-1))
                 errors = self._name_unprecedented(errors, ops)
-        return ops.expand_dims(errors, 1), ops.expand_dims(extra, 1)
+        return ops.expand_dims(self._fold(errors, ops), 1), ops.expand_dims(extra, 1)
 
     def _name_unprecedented(self, errors, ops):
         """Errors (n, c) with each channel that never moved in training (its channel limit at the
@@ -252,9 +306,13 @@ class PCADetector(Detector):
         return extra  # T-squared, or the combined score forward computed from both statistics
 
     def _statistics(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """SPE (Q) (n, 1) and Hotelling T-squared (n,) per step of transformed scaled rows ``Z`` (n, c)."""
-        _, residual, t2 = self._parts(Z, np)
-        return residual.sum(axis=1, keepdims=True), t2
+        """SPE (Q) (n, 1) and Hotelling T-squared (n,) per step of transformed scaled rows ``Z`` (n, c)
+        (0 for the first ``changes`` rows)."""
+        warmup = self._changes()
+        if len(Z) <= warmup:
+            return np.zeros((len(Z), 1), np.float32), np.zeros(len(Z), np.float32)
+        _, residual, t2 = self._parts(self._feature_rows(Z), np)
+        return pad_front(residual.sum(axis=1, keepdims=True), t2, warmup)
 
     def t_squared(self, X) -> np.ndarray:
         """Hotelling's T-squared per step, shape (n_steps,), for a frame of the fitted channels
@@ -288,4 +346,8 @@ class PCADetector(Detector):
         elif self.channel_limits_.shape != self.mean_.shape:
             raise ModelFileError(f"{directory}: channel limits of shape {self.channel_limits_.shape} for {self.mean_.shape[0]} channels")
         self.n_components_ = int(self.components_.shape[0])
+        self._set_changes()
+        if self.mean_.shape[0] != self.fold_.shape[0]:
+            raise ModelFileError(f"{directory}: {self.mean_.shape[0]} features for {self.conditions_.n_channels} channels "
+                                 f"with changes={self.changes}")
         self._set_t2_map()

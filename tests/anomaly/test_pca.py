@@ -198,3 +198,77 @@ def test_a_channel_that_never_moved_in_training_is_named_first_when_it_moves(tmp
     assert (errors["protective_stop"].drop(errors.index[505:530]) == 0).all()
     det.save(tmp_path / "m")
     assert_allclose(load(tmp_path / "m").errors(test).to_numpy(), errors.to_numpy(), rtol=1e-6)
+
+
+# -- changes: each row with its differences from the rows before it (dynamic PCA) ---------------
+def _lagging_pair(n: int, seed: int, lag: int = 3) -> pd.DataFrame:
+    """(n, 3) at 1 Hz: ``b`` follows ``a`` (period 50 rows) ``lag`` rows late; ``c`` is independent."""
+    rng = np.random.default_rng(seed)
+    t, phase = np.arange(n, dtype=float), rng.uniform(0, 6)
+    values = np.stack([np.sin(2 * np.pi * t / 50 + phase), np.sin(2 * np.pi * (t - lag) / 50 + phase),
+                       np.sin(2 * np.pi * t / 70 + rng.uniform(0, 6))], axis=1)
+    values += 0.01 * rng.standard_normal(values.shape)
+    index = pd.date_range("2026-01-01", periods=n, freq="1s", name="timestamp")
+    return pd.DataFrame(values.astype(np.float32), index=index, columns=["a", "b", "c"])
+
+
+def test_changes_see_a_channel_stop_lagging_which_levels_miss():
+    """``b`` suddenly follows ``a`` without its lag: every row's levels lie on the normal
+    (a, b) ellipse's long axis, so point-wise PCA sees nothing; the rows' changes break the
+    learned relation between ``a``'s recent past and ``b``."""
+    train, test = _lagging_pair(6000, 0), _lagging_pair(3000, 1)
+    fault = slice(1500, 1800)
+    test.iloc[fault, 1] = _lagging_pair(3000, 1, lag=0).iloc[fault, 1]
+    labels = np.zeros(len(test), dtype=bool)
+    labels[fault] = True
+    point = PCADetector(conditions=None).fit(train)
+    dynamic = PCADetector(conditions=None, changes=4).fit(train)
+    assert point.predict(test).to_numpy()[labels].mean() < 0.05
+    assert dynamic.predict(test).to_numpy()[labels].mean() > 0.9
+    assert dynamic.predict(test).to_numpy()[~labels].mean() < 0.02
+    errors = dynamic.errors(test)
+    assert errors.shape == test.shape and list(errors.columns) == ["a", "b", "c"]
+    assert errors[labels].sum().idxmax() == "b"
+    assert (errors.iloc[:4].to_numpy() == 0).all()  # no rows to take the first rows' changes from
+
+
+def test_changes_skip_condition_channels_and_keep_the_features_width():
+    from datasets.robot_arm import simulate
+
+    frame = simulate(60, seed=0).frame
+    det = PCADetector(changes=2).fit(frame)
+    conditions = det.conditions_
+    level_only = np.concatenate([conditions.indices, conditions.setpoints, conditions.counters])
+    assert len(level_only) and not np.isin(det.changing_, level_only).any()
+    assert det.mean_.shape == (frame.shape[1] + 2 * len(det.changing_),)
+    assert det.channel_limits_.shape == det.mean_.shape
+    assert PCADetector().fit(frame).scoring_context().span == 1
+
+
+@pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
+def test_bad_changes(bad, normal_frame):
+    with pytest.raises(ConfigError, match="changes="):
+        PCADetector(changes=bad).fit(normal_frame)
+
+
+def test_a_model_whose_features_do_not_match_its_changes_is_refused(tmp_path, normal_frame):
+    from anomaly.errors import ModelFileError
+
+    path = PCADetector(changes=2).fit(normal_frame).save(tmp_path / "m")
+    params_file = next(p for p in path.iterdir() if p.suffix == ".json" and '"changes": 2' in p.read_text())
+    params_file.write_text(params_file.read_text().replace('"changes": 2', '"changes": 1'))
+    with pytest.raises(ModelFileError, match="features for 5 channels with changes=1"):
+        load(path)
+
+
+CONTRACT = ("stream_equals_batch", "chunked_equals_whole_file", "save_load_round_trip_gives_identical_outputs",
+            "first_window_rows_are_scored_not_dropped", "outputs_are_aligned_to_input",
+            "injected_fault_scores_higher_and_is_attributed", "nan_policy", "schema_mismatch_raises_schema_error")
+
+
+@pytest.mark.parametrize("check", CONTRACT)
+def test_pca_with_changes_keeps_the_detector_contract(check, monkeypatch, tmp_path):
+    import detector_checks
+
+    monkeypatch.setitem(detector_checks.TINY_PARAMS, "pca", {"changes": 3})
+    getattr(detector_checks, "check_" + check)("pca", tmp_path)

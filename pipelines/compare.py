@@ -205,15 +205,18 @@ def _file_split(path: Path, label_column: str | None, train_fraction: float, ign
 def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=None, step=None, on_fit=None) -> list[DetectorRun]:
     """Fit every detector on every split's training data and score its test data.
 
-    ``detectors`` maps a registry name to constructor parameters; ``threshold`` (an unfitted
+    ``detectors`` maps a report label to a registry name and constructor parameters (the
+    label is the name, or a variant's ``name:key=value``), or, simply, a registry name to
+    constructor parameters; ``threshold`` (an unfitted
     Threshold or None for each detector's default) is the same rule for all. ``on_fit``, if
-    given, is called as ``on_fit(name, split, detector)`` with each fitted detector (e.g.
+    given, is called as ``on_fit(label, split, detector)`` with each fitted detector (e.g.
     :class:`anomaly.generative.robustness.RobustnessCollector`). A split with ``train_logs`` is
     fitted on that list of logs; consecutive splits with the same list share one fit.
     """
     runs = []
-    for name, params in detectors.items():
-        run = DetectorRun(name)
+    for label, spec in detectors.items():
+        name, params = spec if isinstance(spec, tuple) else (label, spec)
+        run = DetectorRun(label)
         det, fitted_on = None, None
         for split in splits:
             if step is not None:
@@ -238,7 +241,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
             run.outside.append(det.check_envelope(split.test, source=split.name))
             run.flood.append(normal_flood(det, split, errors, flags) if not run.outside[-1] else ("", None))
             if on_fit is not None:
-                on_fit(name, split, det)
+                on_fit(label, split, det)
         runs.append(run)
     return runs
 
@@ -397,6 +400,7 @@ def metadata(dataset: str, detectors: dict[str, dict], runs: list[DetectorRun], 
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "versions": {"anomaly": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "pandas": pd.__version__, "scikit-learn": package_version("scikit-learn"), "keras": package_version("keras")},
-        "detectors": {name: {k: (list(v) if isinstance(v, tuple) else v) for k, v in p.items()} for name, p in detectors.items()},
+        "detectors": {label: {k: (list(v) if isinstance(v, tuple) else v) for k, v in (p[1] if isinstance(p, tuple) else p).items()}
+                      for label, p in detectors.items()},
         "durations_s": {r.name: {"fit": round(r.fit_s, 2), "score": round(r.score_s, 2)} for r in runs},
     }

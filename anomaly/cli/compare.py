@@ -9,7 +9,7 @@ import typer
 from anomaly import DETECTORS, ConfigError
 from anomaly.cli.console import out, print_table
 from anomaly.cli.inputs import ignored_columns
-from anomaly.cli.options import threshold_rule
+from anomaly.cli.options import detector_variant, threshold_rule
 from anomaly.cli.progress import progress
 from anomaly.generative.robustness import RobustnessCollector
 from anomaly.metrics import tables
@@ -17,7 +17,9 @@ from anomaly.metrics import tables
 
 def compare(
     dataset: str = typer.Option("robot-arm", help="robot-arm | skab | smd | asd | alfa | conditions (the arm under every operating condition) | session (trained on a warm-up, tested cooler and drifting) | mixed-sessions (trained on a warm-up and two warm sessions, tested as session) | a labelled .csv/.parquet file."),
-    detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast", help="Comma-separated detector names."),
+    detectors: str = typer.Option("pca,dense-ae,conv-ae,lstm-ae,lstm-vae,vae-gan,lstm-forecast",
+                                  help="Comma-separated detector names; a variant adds parameters after colons, e.g. "
+                                  "pca,pca:changes=4,dense-ae:window=32 (each is a row of the report)."),
     output_dir: Path = typer.Option(Path("compare-output"), "-o", "--output-dir", help="Folder for report.html, results.json, results.md, charts/."),
     data_dir: Path = typer.Option(None, help="Folder holding skab/, smd/, asd/, alfa/ (default: $ANOMALY_DATA_DIR)."),
     entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
@@ -36,13 +38,18 @@ def compare(
     from pipelines.compare import dataset_splits, detection_tables, evaluate_runs, metadata, run_detectors
     from pipelines.report.html import write_report
 
-    names = [d.strip() for d in detectors.split(",") if d.strip()]
-    unknown = [d for d in names if d not in DETECTORS]
-    if unknown or not names:
+    specs = [d.strip() for d in detectors.split(",") if d.strip()]
+    unknown = [s.split(":")[0].strip() for s in specs if s.split(":")[0].strip() not in DETECTORS]
+    if unknown or not specs:
         raise ConfigError(f"unknown detector(s) {unknown}; choose from {sorted(DETECTORS)}")
+    if len(set(specs)) < len(specs):
+        raise ConfigError(f"--detectors names a detector twice: {detectors!r}")
     rule = threshold_rule(threshold, q)
     neural = {"window": window, "epochs": epochs, "random_state": seed}
-    chosen = {name: ({} if name == "pca" else dict(neural)) for name in names}
+    chosen = {}  # report label -> (registry name, constructor parameters)
+    for spec in specs:
+        name, params = detector_variant(spec)
+        chosen[spec] = (name, {**({} if name == "pca" else neural), **params})
     with progress() as step:
         step(f"loading {dataset}")
         splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction,

@@ -27,6 +27,24 @@ def threshold_rule(threshold: str, q: float):
     return rule(q=q) if threshold in ("percentile", "skab-ucl", "quiet-logs") else rule()
 
 
+def detector_variant(spec: str) -> tuple[str, dict]:
+    """``compare``'s detector spec: ``"pca"`` -> ``("pca", {})``, ``"pca:changes=4:n_components=0.9"``
+    -> ``("pca", {"changes": 4, "n_components": 0.9})`` (values as :func:`parse_value`). An unknown
+    detector or parameter, or an item that is not ``name=value``, is a :class:`ConfigError`."""
+    name, *items = [part.strip() for part in spec.split(":")]
+    params = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"detector {spec!r}: {item!r} must look like name=value (e.g. pca:changes=4)")
+        params[key.strip().replace("-", "_")] = parse_value(value.strip())
+    accepted = detector_class(name)().get_params()
+    unknown = sorted(k for k in params if k not in accepted)
+    if unknown:
+        raise ConfigError(f"detector {spec!r}: {name!r} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
+    return name, params
+
+
 def detector_params(detector: str, options: dict, extra: list[str], threshold: str, q: float) -> dict:
     """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
     params = {k: v for k, v in options.items() if v is not None}

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import html
 import json
+import re
 from pathlib import Path
 
 import numpy as np
@@ -114,6 +115,7 @@ def write_report(folder: str | Path, splits, runs, result: dict, meta: dict) -> 
         {**result, "hit_rates": hit_rates, "top_events": attribution, "metadata": meta}, indent=2, default=str)))
     markdown = [f"# Detector comparison: {meta['dataset']}", ""] + [f"## {t}\n\n{to_markdown(tb)}\n" for t, tb in shown.items()]
     written.append(write_text(folder / "results.md", "\n".join(markdown)))
-    for name, png in pngs.items():
-        written.append(atomic_write(folder / "charts" / f"{name}.png", lambda tmp, data=png: tmp.write_bytes(data)))
+    for name, png in pngs.items():  # a variant's label (pca:changes=4) as a plain file name (pca_changes_4)
+        file_name = re.sub(r"[^A-Za-z0-9_.-]+", "_", name)
+        written.append(atomic_write(folder / "charts" / f"{file_name}.png", lambda tmp, data=png: tmp.write_bytes(data)))
     return written

@@ -138,3 +138,27 @@ def test_condition_splits_share_one_model_and_start_each_test_with_normal_operat
         assert all(seg.start >= 30_000 for seg in split.segments)
     cold, reference = splits[1].test, splits[0].test
     assert (cold["j1_temp"].iloc[:30_000].mean() - reference["j1_temp"].iloc[:30_000].mean()) == pytest.approx(-4.0, abs=0.2)
+
+
+def test_detector_variants_are_rows_of_their_own(tmp_path):
+    out = tmp_path / "r"
+    result = runner.invoke(app, ["compare", "--dataset", "robot-arm", "--detectors", "pca,pca:changes=2:n_components=0.9",
+                                 "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    results = json.loads((out / "results.json").read_text())
+    assert {"pca", "pca:changes=2:n_components=0.9"} <= set(results["metrics"])
+    assert results["metadata"]["detectors"]["pca:changes=2:n_components=0.9"] == {"changes": 2, "n_components": 0.9}
+    assert results["metrics"]["pca"]["f1"] != results["metrics"]["pca:changes=2:n_components=0.9"]["f1"]
+    assert {"timeline_pca_changes_2_n_components_0.9.png", "timeline_pca.png"} <= {p.name for p in (out / "charts").iterdir()}
+
+
+@pytest.mark.parametrize("detectors, message", [
+    ("pca,pca", "names a detector twice"),
+    ("pca:changes", "'changes' must look like name=value"),
+    ("pca:window=8", "'pca' has no parameter(s) ['window']"),
+    ("magic:changes=2", "unknown detector(s) ['magic']"),
+])
+def test_bad_detector_variants_exit_2(tmp_path, detectors, message):
+    result = runner.invoke(app, ["compare", "--detectors", detectors, "-o", str(tmp_path / "r")])
+    assert result.exit_code == 2 and message in result.output
+    assert not (tmp_path / "r").exists()

@@ -252,10 +252,13 @@ def fit(
 
 def changes_line(det) -> str:
     """The line saying which channels carry their changes (PCA ``changes``); empty without them."""
-    changing = getattr(det, "changing_", ())
-    if not len(changing):
+    changing = getattr(det, "changing_", None)
+    if changing is None or not det.changes:
         return ""
     channels = det.schema_.channels
+    if not len(changing):
+        return (f"changes: none taken (--changes {det.changes}): every channel is a condition, set-point or counter "
+                f"channel, modelled by its own transform; each row is scored alone")
     return (f"changes: {len(changing)} of {len(channels)} channels also modelled by their differences from the "
             f"{det.changes} rows before each row (the first {det.changes} rows of each log score 0)")
 

@@ -141,8 +141,16 @@ class PCADetector(Detector):
         store_params(self, locals())
 
     def _window_context(self) -> ScoringContext:
-        """Spans of ``changes + 1`` rows (the row and the rows its changes are taken from), one error each."""
-        return ScoringContext(self._changes() + 1, 1, 1)
+        """Spans of ``changes + 1`` rows (the row and the rows its changes are taken from), one error
+        each; single rows once fitted with no channel to take changes of (all condition channels)."""
+        return ScoringContext(self._lookback() + 1, 1, 1)
+
+    def _lookback(self) -> int:
+        """Rows before each row that its features read: ``changes``, or 0 when the fitted condition
+        channels leave no channel to take changes of."""
+        if hasattr(self, "conditions_") and not len(self.changing_channels()):
+            return 0
+        return self._changes()
 
     def _changes(self) -> int:
         changes = self.changes
@@ -187,7 +195,7 @@ class PCADetector(Detector):
 
     def _feature_rows(self, Z: np.ndarray) -> np.ndarray:
         """Feature rows (n - changes, n_features) of the transformed scaled rows ``Z`` (n, c) of one pass."""
-        span = self._changes() + 1
+        span = self._lookback() + 1
         return self._features(sliding_windows(Z, span), np) if span > 1 else Z
 
     def _cross_fit_params(self) -> dict:
@@ -208,7 +216,7 @@ class PCADetector(Detector):
 
     def _fit(self, parts: list[np.ndarray]) -> None:
         self._set_changes()
-        span = self._changes() + 1
+        span = self._lookback() + 1
         Z = join_arrays([self._feature_rows(Z) for Z in parts if len(Z) >= span])  # changes never cross logs
         if self.statistic not in STATISTICS:
             raise ConfigError(f"statistic={self.statistic!r} is not one of {list(STATISTICS)}")
@@ -326,7 +334,7 @@ class PCADetector(Detector):
     def _statistics(self, Z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """SPE (Q) (n, 1) and Hotelling T-squared (n,) per step of transformed scaled rows ``Z`` (n, c)
         (0 for the first ``changes`` rows)."""
-        warmup = self._changes()
+        warmup = self._lookback()
         if len(Z) <= warmup:
             return np.zeros((len(Z), 1), np.float32), np.zeros(len(Z), np.float32)
         _, residual, t2 = self._parts(self._feature_rows(Z), np)

@@ -173,6 +173,20 @@ def test_fit_on_bad_data_exits_2_and_writes_no_model(good_rows, tmp_path):
     assert not (tmp_path / "m").exists()
 
 
+def test_fit_with_changes_says_which_channels_carry_them_and_scores(workspace, tmp_path):
+    result = invoke("fit", workspace / "normal.parquet", "--detector", "pca", "--changes", 3, "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert re.search(r"changes: 22 of 28 channels also modelled by their differences from the 3 rows before each row",
+                     " ".join(result.output.split()))
+    out = tmp_path / "s.csv"
+    assert invoke("score", workspace / "faulty.csv", "--model", tmp_path / "m", "-o", out).exit_code == 0
+    assert len(pd.read_csv(out)) == len(pd.read_csv(workspace / "faulty.csv"))
+    bad = invoke("fit", workspace / "normal.parquet", "--detector", "pca", "--changes", -1, "-o", tmp_path / "bad")
+    assert bad.exit_code == 2 and "changes=-1 must be an int >= 0" in bad.output and not (tmp_path / "bad").exists()
+    neural = invoke("fit", workspace / "normal.parquet", "--detector", "dense-ae", "--changes", 2, "-o", tmp_path / "bad")
+    assert neural.exit_code == 2 and "has no parameter(s) ['changes']" in neural.output
+
+
 def test_fit_on_too_few_rows_exits_2_and_writes_no_model(good_rows, tmp_path):
     data = _write(tmp_path / "three.csv", good_rows.iloc[:3])
     result = invoke("fit", data, "--detector", "pca", "-o", tmp_path / "m")

@@ -245,6 +245,22 @@ def test_changes_skip_condition_channels_and_keep_the_features_width():
     assert PCADetector().fit(frame).scoring_context().span == 1
 
 
+def test_changes_of_no_channel_score_each_row_alone():
+    """White noise around a level in every channel: all set-point channels (SKAB's pump), none
+    carries changes, so no row waits for rows before it."""
+    from anomaly.cli.fit import changes_line
+
+    rng = np.random.default_rng(0)
+    index = pd.date_range("2026-01-01", periods=3000, freq="1s", name="timestamp")
+    frame = pd.DataFrame(rng.normal(size=(3000, 4)).astype(np.float32) + [1, 5, 9, 20], index=index, columns=list("abcd"))
+    det = PCADetector(changes=4).fit(frame)
+    assert len(det.conditions_.setpoints) == 4 and not len(det.changing_)
+    assert det.scoring_context().span == 1 and det.mean_.shape == (4,)
+    assert (det.errors(frame.iloc[:3]).to_numpy() > 0).any()  # the first rows are scored
+    assert "none taken (--changes 4)" in changes_line(det)
+    assert changes_line(PCADetector().fit(frame)) == ""
+
+
 @pytest.mark.parametrize("bad", [-1, 1.5, True, "3"])
 def test_bad_changes(bad, normal_frame):
     with pytest.raises(ConfigError, match="changes="):

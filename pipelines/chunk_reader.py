@@ -202,8 +202,12 @@ def _open_parquet(path: Path, timestamp: str | None, chunk_rows: int, exclude: t
     # dtypes only, for timestamp detection; without the pandas metadata, index columns stay columns
     sample = schema.remove_metadata().empty_table().select(names).to_pandas()
     def first_value(name: str):
-        column = parquet.read_row_group(0, columns=[name]).column(0)
-        return column[0].as_py() if len(column) else None
+        """The column's first value, from the first row group that holds rows (a writer may leave the first empty)."""
+        for group in range(parquet.num_row_groups):
+            column = parquet.read_row_group(group, columns=[name]).column(0)
+            if len(column):
+                return column[0].as_py()
+        return None
 
     split = date_and_time(names, first_value) if timestamp is None else None
     ts, channels = _split_columns(names, sample, timestamp, path, stored_index, exclude, split)

@@ -95,6 +95,29 @@ def test_a_date_and_a_time_column_are_one_timestamp_whole_and_in_chunks(tmp_path
         read_table(path, timestamp="Datum" if german else "Date")
 
 
+def test_a_date_and_a_time_column_after_an_empty_row_group_are_one_timestamp_in_chunks(tmp_path):
+    """A Parquet writer may leave its first row group empty: the chunked reader's date-and-time
+    probe looked only there, found no value and kept the date as the (repeating) timestamp."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    index = pd.date_range("2026-01-12 10:00:00", periods=600, freq="100ms")
+    frame = pd.DataFrame({"Date": index.strftime("%Y-%m-%d"), "Time": index.strftime("%H:%M:%S.%f").str[:-3],
+                          "a": np.random.default_rng(0).normal(size=600), "b": np.random.default_rng(1).normal(size=600)})
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    path = tmp_path / "run.parquet"
+    with pq.ParquetWriter(path, table.schema) as writer:
+        writer.write_table(table.slice(0, 0))
+        writer.write_table(table)
+    assert pq.ParquetFile(path).metadata.row_group(0).num_rows == 0
+    whole = read_table(path).frame
+    assert list(whole.columns) == ["a", "b"] and (whole.index == index).all()
+    det = PCADetector(n_components=1, conditions=None).fit(whole)
+    streamed = pd.concat([s for _, s, _ in iter_scores(det, path, chunk_rows=250)])
+    assert (streamed.index == index).all()
+    np.testing.assert_allclose(streamed.to_numpy(), det.score(whole).to_numpy(), rtol=1e-5)
+
+
 def test_a_date_column_with_times_is_the_timestamp_alone(tmp_path):
     path = tmp_path / "run.csv"
     path.write_text("date,time,a\n2026-01-01 00:00:00,0.5,1\n2026-01-01 00:00:01,0.7,2\n2026-01-01 00:00:02,0.9,3\n")

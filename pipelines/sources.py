@@ -157,7 +157,8 @@ def sniff_csv(path: Path) -> CsvDialect:
     delimiter = header_delimiter(lines[0])
     whole = lines[1 : DIALECT_LINES + 1] if len(lines) > DIALECT_LINES + 1 else lines[1:-1]  # the last may be cut off
     rows = [row for row in csv.reader(whole, delimiter=delimiter) if any(cell.strip() for cell in row)]
-    if delimiter == " " and any(len(row) != len(lines[0].split(" ")) for row in rows):
+    header = next(csv.reader(lines[:1], delimiter=delimiter))  # as the rows: a quoted name may hold a space
+    if delimiter == " " and any(len(row) != len(header) for row in rows):
         raise DataError(f"{path}: columns separated by runs of spaces (aligned text) are not read; write one delimiter "
                         "between cells (a comma, a semicolon, a tab or a single space)")
     units = (len(rows) >= 2 and not any(_NUMBER_START.match(cell) for cell in rows[0])

@@ -224,3 +224,13 @@ def test_columns_aligned_with_runs_of_spaces_are_one_clear_error(tmp_path):
     path.write_text("time    a      b\n0       1.5    2\n1       2.5    3\n2       3.5    4\n")
     with pytest.raises(DataError, match="columns separated by runs of spaces"):
         read_table(path)
+
+
+def test_a_space_delimited_header_may_quote_a_name_with_a_space(tmp_path):
+    path = tmp_path / "quoted.csv"
+    path.write_text('time "joint 1" "joint 2"\n' + "".join(f"{t} {t * 0.5} {t * 0.25}\n" for t in range(60)))
+    table = read_table(path)
+    assert list(table.frame.columns) == ["joint 1", "joint 2"] and table.frame["joint 2"].iloc[4] == 1.0
+    chunks = pd.concat([c.body for c in open_chunks(path, chunk_rows=25)])
+    assert list(chunks.columns) == ["joint 1", "joint 2"]
+    np.testing.assert_allclose(chunks.to_numpy(), table.frame.to_numpy())

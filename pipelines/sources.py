@@ -33,6 +33,7 @@ from anomaly.schema import check_structure
 from pipelines.preprocess import drop_leading_rows
 from pipelines.rosbag import is_bag, read_bag
 from pipelines.rostopic import ROSTOPIC_TIME, is_rostopic_folder, read_rostopic_folder
+from pipelines.ulog import is_ulog, read_ulog
 
 #: Column names treated as labels, not channels (case-insensitive). ``field.data`` is the
 #: failure-status topic of ALFA's merged flight files (0 before a fault, the fault code after);
@@ -125,6 +126,12 @@ _NUMBER_START = re.compile(r"^\s*[+-]?[\d.,]")
 
 #: Delimiters sniffed from a CSV header line (:func:`header_delimiter`).
 DELIMITERS = ",;\t|"
+
+
+def is_topic_log(path: str | Path) -> bool:
+    """A log of topics at their own rates that :func:`read_table` aligns on one grid (read whole,
+    never in chunks): a ROS bag or MCAP file, a rostopic CSV folder or a PX4 ULog file."""
+    return is_bag(path) or is_rostopic_folder(path) or is_ulog(path)
 
 
 def header_delimiter(line: str) -> str:
@@ -305,15 +312,15 @@ def read_table(
     rate_hz: float | None = None,
     drop_leading: bool = False,
 ) -> Table:
-    """Read a CSV, Parquet, ROS bag or MCAP file, or a rostopic CSV folder, of sensor data.
+    """Read a CSV, Parquet, ROS bag, MCAP or PX4 ULog file, or a rostopic CSV folder, of sensor data.
 
     Parameters
     ----------
     path : str or Path
         ``.csv``/``.txt``/``.tsv`` (delimiter sniffed: ``,`` ``;`` tab ``|``; may be gzipped,
         ``run.csv.gz``), ``.parquet``, a ROS 1 ``.bag``, ROS 2 bag folder or ``.mcap`` file,
-        or a folder of ``rostopic echo -p`` CSV files (topics aligned on one grid, no labels;
-        ``timestamp`` and ``exclude`` do not apply).
+        a folder of ``rostopic echo -p`` CSV files or a PX4 ``.ulg`` flight log (topics aligned
+        on one grid, no labels; ``timestamp`` and ``exclude`` do not apply).
     timestamp : str, optional
         Name of the timestamp column. By default the first column named like a timestamp
         (see :data:`TIMESTAMP_NAMES`) or of datetime type is used, a Parquet file's stored
@@ -325,11 +332,11 @@ def read_table(
         Further columns to drop where present: columns that are not channels (a state name, a
         sequence number; a model's :attr:`~anomaly.schema.Schema.ignored` columns).
     topics : sequence of str
-        Bags and rostopic folders only: topic selections (see
+        Bags, rostopic folders and ULog files only: topic selections (see
         :func:`pipelines.rosbag.parse_topic`; default: every topic of a supported type in a
-        bag, every topic in a rostopic folder).
+        bag, every topic in a rostopic folder, :data:`pipelines.ulog.DEFAULT_FIELDS` of a ULog file).
     rate_hz : float, optional
-        Bags and rostopic folders only: grid rate (default: the fastest topic's timestamps).
+        Bags, rostopic folders and ULog files only: grid rate (default: the fastest topic's timestamps).
     drop_leading : bool, default=False
         Drop the rows before every channel has had a value (a topic's first message arrives
         late: the first rows are empty in its columns), counted in
@@ -352,8 +359,13 @@ def read_table(
             raise ConfigError(f"{path}: timestamp and exclude do not apply to rostopic folders (select channels with topics)")
         frame, report = read_rostopic_folder(path, topics, rate_hz=rate_hz)
         return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
+    if is_ulog(path):
+        if timestamp is not None or exclude:
+            raise ConfigError(f"{path}: timestamp and exclude do not apply to ULog files (select channels with topics)")
+        frame, report = read_ulog(path, topics, rate_hz=rate_hz)
+        return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
     if topics or rate_hz is not None:
-        raise ConfigError(f"{path}: topics and rate apply only to ROS bags, MCAP files and rostopic folders")
+        raise ConfigError(f"{path}: topics and rate apply only to ROS bags, MCAP files, rostopic folders and PX4 ULog files")
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a ROS 2 bag or a folder of rostopic CSV files; name its files")
     raw, stored_index = _read_raw(path)

@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("anomaly", "pipelines", "datasets")
 #: Libraries imported inside functions on purpose: heavy (seconds to import) or optional extras.
 LAZY_LIBRARIES = {"keras", "tensorflow", "tf2onnx", "onnx", "onnxruntime", "rosbags", "paho", "dask", "distributed",
-                  "threadpoolctl", "pyarrow", "matplotlib", "mcap", "prometheus_client", "IPython", "scipy", "sklearn"}
+                  "threadpoolctl", "pyarrow", "matplotlib", "mcap", "pyulog", "prometheus_client", "IPython", "scipy", "sklearn"}
 
 
 def module_name(path: Path) -> str:

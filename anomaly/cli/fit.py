@@ -170,7 +170,7 @@ def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_pol
 
 
 def fit(
-    data: list[str] = typer.Argument(..., help="Normal-operation logs: .csv/.csv.gz/.parquet files, folders of them, quoted glob patterns, ROS .bag/.mcap files, ROS 2 bag folders or folders of rostopic CSV files. Several logs make one model (same channels; windows never cross from one log to the next, nor a pause of a minute or more inside one)."),
+    data: list[str] = typer.Argument(..., help="Normal-operation logs: .csv/.csv.gz/.parquet files, folders of them, quoted glob patterns, ROS .bag/.mcap files, ROS 2 bag folders, folders of rostopic CSV files or PX4 .ulg flight logs. Several logs make one model (same channels; windows never cross from one log to the next, nor a pause of a minute or more inside one)."),
     detector: str = typer.Option("pca", "--detector", "-d", help="pca | dense-ae | lstm-ae | conv-ae | lstm-vae | vae-gan | lstm-forecast | transformer-ae"),
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),
@@ -180,8 +180,8 @@ def fit(
     target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
     novelty: bool = typer.Option(True, "--novelty/--no-novelty", help="With --labels: the head also alarms when the detector's own score passes a level chosen on the labelled-normal rows (a fault of a kind the labels never showed), within half the false-alarm budget; --no-novelty: the classifier alone.", rich_help_panel=LABELS),
     normal_only: bool = typer.Option(True, help="Drop rows labelled anomalous (is_anomaly/anomaly/label column, or a fault code field.data/fault/failure > 0) before fitting.", rich_help_panel=DATA),
-    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic).", rich_help_panel=BAGS),
-    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders/PX4 ULog files: topic to read, /name or /name:field.path (ULog: name or name:field; repeatable; default: every supported topic).", rich_help_panel=BAGS),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders/ULog files: grid rate in Hz for aligning topics (default: the fastest topic's timestamps).", rich_help_panel=BAGS),
     scaling: str = typer.Option("standard", help="standard | robust | minmax | none", rich_help_panel=PREPROCESSING),
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("quiet-logs", help="quiet-logs (the larger of the q-th percentile of the normal scores and the level at which the alert rules stay quiet on the median training log) | percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),

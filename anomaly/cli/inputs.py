@@ -13,9 +13,7 @@ import pandas as pd
 from anomaly import ConfigError, DataError, SchemaError, load
 from anomaly.scaling import NAN_POLICIES
 from pipelines.chunk_reader import file_kind
-from pipelines.rosbag import is_bag
-from pipelines.rostopic import is_rostopic_folder
-from pipelines.sources import LABEL_COLUMNS, Table, read_table
+from pipelines.sources import LABEL_COLUMNS, Table, is_topic_log, read_table
 
 #: 0/1 label columns, in the order they are looked for.
 BINARY_LABELS = ("is_anomaly", "anomaly", "label", "labels")
@@ -66,7 +64,7 @@ def check_nan_policy(policy: str | None) -> None:
 
 def is_log(path: Path) -> bool:
     """A file or folder that :func:`pipelines.sources.read_table` reads as one log."""
-    if is_bag(path) or is_rostopic_folder(path):
+    if is_topic_log(path):
         return True
     try:
         file_kind(path)
@@ -99,12 +97,12 @@ def resolve_logs(specs: Iterable[str | Path]) -> list[Path]:
     found: dict[Path, None] = {}
     for spec in specs:
         path = Path(spec)
-        if path.is_dir() and (is_bag(path) or is_rostopic_folder(path)):
+        if path.is_dir() and is_topic_log(path):
             found[path] = None
             continue
         if path.is_dir():
             logs = sorted(p for p in path.iterdir() if is_log(p))
-            where = "in this folder (CSV, Parquet, ROS bags, rostopic folders)"
+            where = "in this folder (CSV, Parquet, ROS bags, rostopic folders, ULog files)"
         elif path.exists():
             found[path] = None
             continue
@@ -127,7 +125,7 @@ def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None,
     columns, the ``ignore`` columns (not channels: ``fit --ignore``, a model's
     ``schema_.ignored``) are dropped where present."""
     path = Path(path)
-    table_file = not (is_bag(path) or is_rostopic_folder(path))
+    table_file = not is_topic_log(path)
     drop = nan_policy in FILLING_POLICIES and table_file
     labels = LABEL_COLUMNS + ((label_column,) if label_column else ())
     return read_table(path, timestamp=timestamp, topics=topics, rate_hz=rate_hz, drop_leading=drop, label_columns=labels,

@@ -30,16 +30,14 @@ from anomaly.supervised import is_supervised
 from pipelines.batch import ScoredFile, plan, resolve_inputs, score_files, score_table
 from pipelines.chunk_reader import DEFAULT_CHUNK_ROWS, row_count
 from pipelines.dask_engine import score_files_dask
-from pipelines.rosbag import is_bag
-from pipelines.rostopic import is_rostopic_folder
 from pipelines.sinks import check_table_path, write_table
-from pipelines.sources import timestamp_index
+from pipelines.sources import is_topic_log, timestamp_index
 
 EXECUTORS = ("local", "dask")
 
 
 def score(
-    data: list[str] = typer.Argument(..., help="Data to score: .csv/.csv.gz/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file, ROS 2 bag folder or folder of rostopic CSV files (with -o)."),
+    data: list[str] = typer.Argument(..., help="Data to score: .csv/.csv.gz/.parquet files, folders of them or quoted glob patterns; or one ROS .bag/.mcap file, ROS 2 bag folder, folder of rostopic CSV files or PX4 .ulg log (with -o)."),
     model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit`."),
     output: Path = typer.Option(None, "-o", "--output", help="Output .parquet or .csv for one input: score, flag, top_channels per row."),
     out: Path = typer.Option(None, "--out", help="Output folder: <input name>.scores.parquet per input; inputs whose output exists are skipped (resumable)."),
@@ -51,8 +49,8 @@ def score(
     scheduler: str = typer.Option(None, help="tcp://HOST:PORT of a Dask scheduler to score on (implies --executor dask)."),
     chunk_rows: int = typer.Option(DEFAULT_CHUNK_ROWS, help="Rows read at a time from .csv/.parquet inputs: bounds memory; results do not depend on it."),
     force: bool = typer.Option(False, "--force", help="With --out: score inputs again although their output exists."),
-    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders: topic to read, /name or /name:field.path (repeatable; default: every supported topic)."),
-    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
+    topic: list[str] = typer.Option([], "--topic", help="Bags/MCAP/rostopic folders/PX4 ULog files: topic to read, /name or /name:field.path (ULog: name or name:field; repeatable; default: every supported topic)."),
+    rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders/ULog files: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
     alarms: Path = typer.Option(None, "--alarms", help="With -o: also write the alarms (the alert rules' events) as a start,end,label CSV to review: fill label with false_alarm or a fault label and pass it to `anomaly feedback`."),
     nan_policy: str = typer.Option(None, "--nan-policy", help="raise | ffill | interpolate: replaces the model's NaN policy (default: the model's). ffill/interpolate do not score a file's rows before every channel has a value."),
 ):
@@ -77,16 +75,16 @@ def score(
         check_table_path(output)
         if len(data) != 1:
             raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
-        if whole or is_bag(data[0]) or is_rostopic_folder(data[0]) or topic or rate is not None:
+        if whole or is_topic_log(data[0]) or topic or rate is not None:
             _score_whole_file(Path(data[0]), model, output, engine, topic, rate, nan_policy, **options)
             return _write_alarms(output, alarms, model)
         if Path(data[0]).is_dir():
             raise ConfigError(f"{data[0]} is a folder; use --out FOLDER to score the files in it")
         jobs = [ScoredFile(Path(data[0]), output)]
     else:
-        bags = [spec for spec in data if is_bag(spec) or is_rostopic_folder(spec)]
+        bags = [spec for spec in data if is_topic_log(spec)]
         if bags:
-            raise ConfigError(f"{bags[0]}: ROS bags and rostopic folders are scored one at a time, with -o FILE")
+            raise ConfigError(f"{bags[0]}: ROS bags, rostopic folders and ULog files are scored one at a time, with -o FILE")
         jobs = plan(resolve_inputs(data, exclude=out), out, force=force)
     if on_dask:
         results = _score_on_dask(jobs, model, engine, scheduler, options)

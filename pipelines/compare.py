@@ -202,7 +202,14 @@ def _file_split(path: Path, label_column: str | None, train_fraction: float, ign
     return Split(path.name, train, table.frame.iloc[cut:], labels[cut:], fault)
 
 
-def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=None, step=None, on_fit=None) -> list[DetectorRun]:
+def detector_spec(label: str, spec: dict | tuple[str, dict]) -> tuple[str, dict]:
+    """The registry name and constructor parameters of a :func:`run_detectors` entry: ``spec`` is
+    ``(name, params)`` for a variant, or the parameters of the detector named ``label``."""
+    return spec if isinstance(spec, tuple) else (label, spec)
+
+
+def run_detectors(splits: list[Split], detectors: dict[str, dict | tuple[str, dict]], *, threshold=None, step=None,
+                  on_fit=None) -> list[DetectorRun]:
     """Fit every detector on every split's training data and score its test data.
 
     ``detectors`` maps a report label to a registry name and constructor parameters (the
@@ -215,7 +222,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict], *, threshold=
     """
     runs = []
     for label, spec in detectors.items():
-        name, params = spec if isinstance(spec, tuple) else (label, spec)
+        name, params = detector_spec(label, spec)
         run = DetectorRun(label)
         det, fitted_on = None, None
         for split in splits:
@@ -392,7 +399,7 @@ def attribution_hit_rates(splits: list[Split], runs: list[DetectorRun]) -> dict[
     return out
 
 
-def metadata(dataset: str, detectors: dict[str, dict], runs: list[DetectorRun], seed: int) -> dict:
+def metadata(dataset: str, detectors: dict[str, dict | tuple[str, dict]], runs: list[DetectorRun], seed: int) -> dict:
     """Versions, seeds, parameters and durations of a comparison."""
     return {
         "dataset": dataset,
@@ -400,7 +407,7 @@ def metadata(dataset: str, detectors: dict[str, dict], runs: list[DetectorRun], 
         "date": time.strftime("%Y-%m-%d %H:%M:%S"),
         "versions": {"anomaly": __version__, "python": platform.python_version(), "numpy": np.__version__,
                      "pandas": pd.__version__, "scikit-learn": package_version("scikit-learn"), "keras": package_version("keras")},
-        "detectors": {label: {k: (list(v) if isinstance(v, tuple) else v) for k, v in (p[1] if isinstance(p, tuple) else p).items()}
-                      for label, p in detectors.items()},
+        "detectors": {label: {k: (list(v) if isinstance(v, tuple) else v) for k, v in detector_spec(label, spec)[1].items()}
+                      for label, spec in detectors.items()},
         "durations_s": {r.name: {"fit": round(r.fit_s, 2), "score": round(r.score_s, 2)} for r in runs},
     }

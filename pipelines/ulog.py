@@ -14,7 +14,7 @@ log of channels:
   and the barometer's temperature, airspeed, battery, actuator outputs, set points). A log
   with none of them is a :class:`~anomaly.errors.DataError` listing its topics.
 * a **selection** is ``topic`` (every numeric field) or ``topic:field[,field]``, as for bags
-  (:func:`pipelines.rosbag.parse_topic`); ``rate_hz`` is the grid rate (default: the fastest
+  (:func:`pipelines.rosbag.parse_topic`; a leading ``/`` is dropped); ``rate_hz`` is the grid rate (default: the fastest
   topic's timestamps, :func:`pipelines.preprocess.align_topics`).
 * **time**: each message's ``timestamp`` (microseconds since the flight controller booted).
   When a GPS topic (``vehicle_gps_position`` or ``sensor_gps``) has a UTC time
@@ -166,7 +166,7 @@ def read_ulog_topics(path: str | Path, topics: Sequence[str] = ()) -> dict[str, 
     path = Path(path)
     datasets = _topics(_parse(path))
     if topics:
-        selections = [parse_topic(spec) for spec in topics]
+        selections = [parse_topic(spec.lstrip("/")) for spec in topics]  # "/vehicle_attitude", as ROS users write it
         chosen: dict[str, tuple[str, ...] | None] = {}
         for selection in selections:
             where = f"{path}: topic {selection.topic!r}"

@@ -108,7 +108,7 @@ def test_a_flight_log_reads_as_one_aligned_log_on_utc(tmp_path):
 def test_selections_name_topics_and_fields_and_time_since_boot_without_gps(tmp_path):
     path = tmp_path / "flight.ulg"
     flight(path, gps=False)
-    frames = read_ulog_topics(path, ["battery_status:voltage_v,remaining", "sensor_combined"])
+    frames = read_ulog_topics(path, ["battery_status:voltage_v,remaining", "/sensor_combined"])
     assert list(frames) == ["battery_status", "sensor_combined"]
     assert list(frames["battery_status"].columns) == ["battery_status/voltage_v", "battery_status/remaining"]
     assert "sensor_combined/device_id" not in frames["sensor_combined"].columns  # a bus address, not a measurement

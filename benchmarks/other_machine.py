@@ -128,16 +128,17 @@ BASELINES = {
 }
 
 
-def run(training: str, anonymous: bool, step_c: float = 0.0) -> dict:
+def run(training: str, anonymous: bool, step_c: float = 0.0, params: dict | None = None) -> dict:
+    """One training condition: the default PCA (with ``params``) against its baseline, on every test condition."""
     wander = 0.3 if training == "wandering" else 0.0
     names = (lambda f: f.set_axis([f"ch{i}" for i in range(f.shape[1])], axis=1)) if anonymous else (lambda f: f)
     train = [names(session(seed, AMBIENT_C, 0.0, wander_c=wander, start=f"2026-03-0{seed + 1}", step_c=step_c)[0])
              for seed in (0, 1)]
-    det = make_detector("pca").fit(train)
+    det = make_detector("pca", **(params or {})).fit(train)
     channels, conditions = det.schema_.channels, det.conditions_
     baseline = "no dead band" if step_c else "no follower"
     with BASELINES[baseline]():  # fitted as before the change
-        blind = make_detector("pca").fit(train)
+        blind = make_detector("pca", **(params or {})).fit(train)
     return {"threshold": det.threshold_, "condition_channels": [channels[i] for i in conditions.indices],
             "setpoint_channels": [channels[i] for i in conditions.setpoints],
             "followed_channels": [channels[i] for i in conditions.follow],

@@ -206,8 +206,8 @@ def fit(
     seed: int = typer.Option(None, help="Random seed (neural models).", rich_help_panel=TRAINING),
     n_components: float = typer.Option(None, help="PCA: number of components, or variance fraction in (0,1).", rich_help_panel=OTHER),
     changes: int = typer.Option(None, help="PCA: also model each row's differences from the N rows before it, for the channels "
-                                "modelled at their level (dynamic PCA; for data sampled a second apart or slower, e.g. server or "
-                                "process metrics). Default 0: each row alone.", rich_help_panel=OTHER),
+                                "modelled at their level (dynamic PCA; for data sampled a few times a second or slower, e.g. "
+                                "server or process metrics). Default 0: each row alone.", rich_help_panel=OTHER),
     param: list[str] = typer.Option([], "--param", help="Any other constructor parameter as name=value (repeatable), e.g. --param beta=0.05.", rich_help_panel=OTHER),
 ):
     """Fit a detector on normal data (one log or many) and save it as a directory."""

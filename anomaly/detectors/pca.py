@@ -92,8 +92,10 @@ class PCADetector(Detector):
         Measured (``benchmarks/changes.py``): ASD F1 / AUC-PR 0.255 / 0.248 -> 0.362 / 0.400 at
         ``N=4`` (SMD 0.464 / 0.648 -> 0.463 / 0.665), but on the 100 Hz simulated arm the
         heavier payload's false alarms rose from 4 to 24 an hour (its currents change faster:
-        normal), so the default stays 0; for metrics logged a second or more apart. Scoring
-        costs about 3x (28 channels, ``N=4``).
+        normal) and a UR-style cobot log (125 Hz) missed its friction fault, so the default
+        stays 0; on a 10 Hz conveyor drive it took false alarms from 1.0-2.6 to 1.0 an hour,
+        every fault found: for metrics logged a few times a second or slower. Scoring costs
+        about 3x (28 channels, ``N=4``).
     scaling : {"standard", "robust", "minmax", "none"}, default="standard"
     nan_policy : {"raise", "ffill", "interpolate"}, default="raise"
     threshold : Threshold or None, default=None

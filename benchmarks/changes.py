@@ -46,8 +46,6 @@ def machines() -> dict:
     import other_machine
     import rtde_cobot
 
-    from pipelines.sources import read_table
-
     out = {}
     for changes in (0, 4):
         conveyor = other_machine.run("wandering", False, params={"changes": changes})["tests"]
@@ -55,15 +53,8 @@ def machines() -> dict:
                                               for name, row in conveyor.items()}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        normal, faulty = [], {}
-        for seed in rtde_cobot.NORMAL_SEEDS:
-            rtde_cobot.rtde_log(root / "normal.csv", seed, rtde_cobot.TEST_MINUTES)
-            normal.append(read_table(root / "normal.csv").frame)
-        for name, seed in rtde_cobot.FAULTS.items():
-            onset = rtde_cobot.rtde_log(root / "faulty.csv", seed, rtde_cobot.TEST_MINUTES, name)
-            faulty[name] = (read_table(root / "faulty.csv").frame, onset)
-        rtde_cobot.rtde_log(root / "train.csv", 0, max(rtde_cobot.TRAIN_MINUTES))
-        train = read_table(root / "train.csv").frame
+        normal, faulty = rtde_cobot.sessions(root)
+        train = rtde_cobot.training_log(root, max(rtde_cobot.TRAIN_MINUTES))
         for changes in (0, 4):
             row = rtde_cobot.measure(PCADetector(changes=changes).fit(train), normal, faulty)
             out[f"cobot changes={changes}"] = {k: row[k] for k in ("false_alarms_per_hour", "fault_delay_s", "found")}

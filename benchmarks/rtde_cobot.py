@@ -127,21 +127,32 @@ def measure(det, normal: list, faulty: dict) -> dict:
             "fault_delay_s": found, "found": sum(v is not None for v in found.values()), "found_by_chance": chance}
 
 
+def sessions(root: Path) -> tuple[list, dict]:
+    """The new sessions' frames and each fault's ``(frame, onset row)``, their logs written under ``root``."""
+    normal = []
+    for seed in NORMAL_SEEDS:
+        rtde_log(root / "normal.csv", seed, TEST_MINUTES)
+        normal.append(read_table(root / "normal.csv").frame)
+    faulty = {}
+    for name, seed in FAULTS.items():
+        onset = rtde_log(root / "faulty.csv", seed, TEST_MINUTES, name)
+        faulty[name] = (read_table(root / "faulty.csv").frame, onset)
+    return normal, faulty
+
+
+def training_log(root: Path, minutes: float):
+    """The training session's frame (seed 0, ``minutes`` long), its log written under ``root``."""
+    rtde_log(root / "train.csv", 0, minutes)
+    return read_table(root / "train.csv").frame
+
+
 def main() -> None:
     result = {"protocol": __doc__, "results": {}}
     with tempfile.TemporaryDirectory() as folder:
         root = Path(folder)
-        normal = []
-        for seed in NORMAL_SEEDS:
-            rtde_log(root / "normal.csv", seed, TEST_MINUTES)
-            normal.append(read_table(root / "normal.csv").frame)
-        faulty = {}
-        for name, seed in FAULTS.items():
-            onset = rtde_log(root / "faulty.csv", seed, TEST_MINUTES, name)
-            faulty[name] = (read_table(root / "faulty.csv").frame, onset)
+        normal, faulty = sessions(root)
         for minutes in TRAIN_MINUTES:
-            rtde_log(root / "train.csv", 0, minutes)
-            train = read_table(root / "train.csv").frame
+            train = training_log(root, minutes)
             for key, changes in VARIANTS.items():
                 with without(*changes):
                     det = make_detector("pca").fit(train)

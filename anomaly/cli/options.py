@@ -27,21 +27,30 @@ def threshold_rule(threshold: str, q: float):
     return rule(q=q) if threshold in ("percentile", "skab-ucl", "quiet-logs") else rule()
 
 
+def assignment(item: str, where: str, hint: str = "") -> tuple[str, object]:
+    """``"name=value"`` -> ``(name, value)``: the name with ``-`` as ``_``, the value as
+    :func:`parse_value`; anything else is a ConfigError starting with ``where``."""
+    key, sep, value = item.partition("=")
+    if not sep or not key.strip():
+        raise ConfigError(f"{where} {item!r} must look like name=value{hint}")
+    return key.strip().replace("-", "_"), parse_value(value.strip())
+
+
+def check_accepted(detector: str, params: dict, where: str) -> None:
+    """ConfigError starting with ``where`` unless ``detector``'s constructor takes every key of ``params``."""
+    accepted = detector_class(detector)().get_params()
+    unknown = sorted(k for k in params if k not in accepted)
+    if unknown:
+        raise ConfigError(f"{where} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
+
+
 def detector_variant(spec: str) -> tuple[str, dict]:
     """``compare``'s detector spec: ``"pca"`` -> ``("pca", {})``, ``"pca:changes=4:n_components=0.9"``
     -> ``("pca", {"changes": 4, "n_components": 0.9})`` (values as :func:`parse_value`). An unknown
     detector or parameter, or an item that is not ``name=value``, is a :class:`ConfigError`."""
     name, *items = [part.strip() for part in spec.split(":")]
-    params = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise ConfigError(f"detector {spec!r}: {item!r} must look like name=value (e.g. pca:changes=4)")
-        params[key.strip().replace("-", "_")] = parse_value(value.strip())
-    accepted = detector_class(name)().get_params()
-    unknown = sorted(k for k in params if k not in accepted)
-    if unknown:
-        raise ConfigError(f"detector {spec!r}: {name!r} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
+    params = dict(assignment(item, f"detector {spec!r}:", " (e.g. pca:changes=4)") for item in items)
+    check_accepted(name, params, f"detector {spec!r}: {name!r}")
     return name, params
 
 
@@ -49,17 +58,10 @@ def detector_params(detector: str, options: dict, extra: list[str], threshold: s
     """Constructor parameters from the CLI options that were given; refuse ones the detector lacks."""
     params = {k: v for k, v in options.items() if v is not None}
     params["threshold"] = threshold_rule(threshold, q)
-    for item in extra:
-        key, sep, value = item.partition("=")
-        if not sep:
-            raise ConfigError(f"--param {item!r} must look like name=value")
-        params[key.replace("-", "_")] = parse_value(value)
+    params.update(assignment(item, "--param") for item in extra)
     if isinstance(params.get("n_components"), float) and params["n_components"] >= 1:
         params["n_components"] = int(params["n_components"])
-    accepted = detector_class(detector)().get_params()
-    unknown = sorted(k for k in params if k not in accepted)
-    if unknown:
-        raise ConfigError(f"detector {detector!r} has no parameter(s) {unknown}; it accepts {sorted(accepted)}")
+    check_accepted(detector, params, f"detector {detector!r}")
     return params
 
 

@@ -149,8 +149,12 @@ class PCADetector(Detector):
 
     def _lookback(self) -> int:
         """Rows before each row that its features read: ``changes``, or 0 when the fitted condition
-        channels leave no channel to take changes of."""
-        if hasattr(self, "conditions_") and not len(self.changing_channels()):
+        channels leave no channel to take changes of (``changing_`` once fitted: a stream asks
+        on every step)."""
+        changing = getattr(self, "changing_", None)
+        if changing is None and hasattr(self, "conditions_"):  # conditions fitted, the model not yet
+            changing = self.changing_channels()
+        if changing is not None and not len(changing):
             return 0
         return self._changes()
 

@@ -74,6 +74,8 @@ log = logging.getLogger(__name__)
 LAG_SECONDS = 10.0
 #: Change horizon in rows when it is not (e.g. SMD's unlabelled 1-minute rows).
 LAG_ROWS = 100
+#: The change horizon's fewest rows: :data:`LAG_SECONDS` at 1 Hz, kept below 1 Hz (see :func:`lag_rows`).
+MIN_LAG_ROWS = 10
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
@@ -101,9 +103,19 @@ COUNTER_MIN_LEVELS = 10
 
 
 def lag_rows(sampling_rate: float | None) -> int:
-    """Rows of the change horizon: :data:`LAG_SECONDS` at ``sampling_rate`` Hz, else :data:`LAG_ROWS`."""
+    """Rows of the change horizon: :data:`LAG_SECONDS` at ``sampling_rate`` Hz, at least
+    :data:`MIN_LAG_ROWS`; :data:`LAG_ROWS` without a rate.
+
+    Below 1 Hz the horizon keeps 1 Hz's 10 rows, as the alert rules keep their row counts below
+    20 Hz (:func:`anomaly.decisions.rules_at`): a channel's moving average over one or two rows is
+    the channel itself, so every channel of a log a minute apart looked slow (no fast part) and
+    white around its level, and ``conditions="auto"`` took none (more than half slow). On SMD
+    with its 1-minute timestamps (3 machines, the default PCA, point F1 / AUC-PR of its own
+    flags) a 1-row horizon gave 0.355 / 0.690, 10 rows 0.570 / 0.707; on ASD's 5-minute rows
+    0.207 / 0.246 and 0.243 / 0.263 (``benchmarks/conditions.py``, ``smd-timed``, ``asd-timed``).
+    """
     if sampling_rate and np.isfinite(sampling_rate) and sampling_rate > 0:
-        return max(1, int(round(LAG_SECONDS * sampling_rate)))
+        return max(MIN_LAG_ROWS, int(round(LAG_SECONDS * sampling_rate)))
     return LAG_ROWS
 
 

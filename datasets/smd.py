@@ -20,6 +20,9 @@ from datasets.paths import data_dir
 
 SMD_MACHINES = ("machine-1-6", "machine-2-1", "machine-3-4")
 ASD_ENTITIES = ("omi-1", "omi-2", "omi-3", "omi-4", "omi-5", "omi-6")
+#: The documented sampling steps (``MANIFEST.md``; the files hold no timestamps).
+SMD_STEP = pd.Timedelta(minutes=1)
+ASD_STEP = pd.Timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,8 @@ class Entity:
     labels : pandas.Series of bool, shape (n_test,)
     segments : list of Segment
         Interpretation labels (ground truth for attribution).
+
+    :func:`timed` puts ``train`` and ``test`` on a time index instead.
     """
 
     name: str
@@ -83,3 +88,30 @@ def load_smd(machine: str, path: str | Path | None = None) -> Entity:
 def load_asd(entity: str, path: str | Path | None = None) -> Entity:
     """Load one ASD server (e.g. ``"omi-1"``) from ``<path>/asd/ASD``."""
     return _load(data_dir(path, "asd") / "ASD", entity, inclusive_end=True)
+
+
+def timed(entity: Entity, step: pd.Timedelta, start: str = "2020-01-01") -> Entity:
+    """``entity`` with its rows ``step`` apart in time, as a user's logs of such metrics carry them.
+
+    ``train`` starts at ``start`` and ``test`` right after it (both datasets split one recording
+    in two, the test period following the training period); ``labels`` and ``segments`` keep
+    their row positions.
+
+    Parameters
+    ----------
+    entity : Entity
+        From :func:`load_smd` or :func:`load_asd`.
+    step : pandas.Timedelta
+        :data:`SMD_STEP` or :data:`ASD_STEP`.
+    start : str, default "2020-01-01"
+        The first training row's time (the files do not say).
+
+    Returns
+    -------
+    Entity
+        ``train`` and ``test`` with a DatetimeIndex named ``timestamp``; values unchanged.
+    """
+    times = pd.date_range(start, periods=len(entity.train) + len(entity.test), freq=step, name="timestamp")
+    train = entity.train.set_axis(times[:len(entity.train)])
+    test = entity.test.set_axis(times[len(entity.train):])
+    return Entity(entity.name, train, test, entity.labels, entity.segments)

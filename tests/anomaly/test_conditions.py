@@ -305,6 +305,21 @@ def test_auto_takes_no_slow_channel_when_most_channels_are_slow(tmp_path):
     assert anomaly.PCADetector(conditions=["m0", "m1", "m2"]).fit(frame).conditions_.indices.tolist() == [0, 1, 2]  # declared
 
 
+def test_a_log_a_minute_apart_keeps_a_10_row_horizon():
+    """Below 1 Hz the change horizon keeps 1 Hz's 10 rows: over one row every channel looked slow."""
+    rng = np.random.default_rng(5)
+    n = 3000
+    frame = pd.DataFrame({"drift": np.cumsum(rng.normal(size=n)) * 0.05 + 0.01 * rng.normal(size=n)}
+                         | {f"load{k}": rng.normal(size=n) for k in range(3)},
+                         index=pd.date_range("2024-01-01", periods=n, freq="1min"))
+    det = anomaly.PCADetector().fit(frame)
+    assert det.scoring_context().history == 10
+    assert [det.schema_.channels[i] for i in det.conditions_.indices] == ["drift"]
+    assert det.conditions_.slow_left.tolist() == []
+    numbered = anomaly.PCADetector().fit(frame.reset_index(drop=True))  # the same rows numbered: 100 rows
+    assert [numbered.schema_.channels[i] for i in numbered.conditions_.indices] == ["drift"]
+
+
 def test_temperature_names():
     names = ("j1_temp", "Temperature", "motorTemp", "field.temperature", "tempo", "attempt", "Thermocouple", "TEMP_2", "x",
              "motortemp", "jointtemperature", "contempt", "tmp_j1", "motorTmp", "thermal_2", "thermo", "tmpl", "winding_RTD",

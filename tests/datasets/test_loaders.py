@@ -7,7 +7,7 @@ import pytest
 
 from anomaly.errors import DataError
 from datasets.skab import CHANNELS, load_skab
-from datasets.smd import load_asd, load_smd
+from datasets.smd import ASD_STEP, load_asd, load_smd, timed
 
 
 def test_skab_valve_files(shared_data):
@@ -52,3 +52,11 @@ def test_asd_inclusive_segment_ends(shared_data):
     raw = (shared_data / "asd/ASD/interpretation_label/omi-1.txt").read_text().split()[0]
     start, end = (int(v) for v in raw.split(":")[0].split("-"))
     assert (e.segments[0].start, e.segments[0].end) == (start, end + 1)
+
+
+def test_asd_on_its_time_step(shared_data):
+    e = load_asd("omi-1", shared_data)
+    t = timed(e, ASD_STEP)
+    assert t.train.index[0] == np.datetime64("2020-01-01") and t.train.index[1] - t.train.index[0] == ASD_STEP
+    assert t.test.index[0] - t.train.index[-1] == ASD_STEP  # the test period follows the training period
+    assert np.array_equal(t.test.to_numpy(), e.test.to_numpy()) and t.labels is e.labels

@@ -34,6 +34,7 @@ from anomaly.errors import ConfigError, DataError, NotFittedError
 from anomaly.guard import Envelope, Excursion
 from anomaly.head import ScoreHead
 from anomaly.noise import NoiseLevels, fit_noise_limits
+from anomaly.oscillation import Swings, fit_oscillation_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
@@ -180,6 +181,11 @@ class Detector(Params, ABC):
     noise_limits_ : ndarray of shape (n_channels,)
         The root mean square of its second difference over 25 rows (scaled) past which a
         channel counts as noisy (:mod:`anomaly.noise`); 0 for channels not watched.
+    oscillation_limits_ : ndarray of shape (n_channels,)
+        The swings back and forth in 100 rows past which a channel counts as oscillating
+        (:mod:`anomaly.oscillation`); 0 for channels not watched (models saved before: none).
+    oscillation_bands_ : ndarray of shape (n_channels,)
+        The least excursion from a channel's moving level (scaled) that counts towards a swing.
     sensor_scale_ : float
         A row past a sensor check's limit scores at least ``sensor_scale_`` times its largest
         ratio to a limit (the threshold at fit time: a feedback round that raises the threshold
@@ -386,6 +392,8 @@ class Detector(Params, ABC):
         conditions = self.conditions_
         twin_of, twin_limits = fit_twin_limits(parts, np.concatenate([conditions.indices, conditions.setpoints, conditions.counters]))
         noise_limits[self.conditions_.counters] = 0.0  # a counter's uneven steps are not noise (its float rounding grows with it)
+        oscillation_bands, oscillation_limits = fit_oscillation_limits(parts)
+        oscillation_limits[self.conditions_.counters] = 0.0
         parts = [self.conditions_.relative(Z) for Z in parts]  # each log (and session after a pause) is a pass
         history = self.conditions_.history
         if all(len(Z) <= history for Z in parts):
@@ -418,6 +426,7 @@ class Detector(Params, ABC):
         self.stuck_limits_ = fit_stuck_limits(logs, schema.sampling_rate)
         self.noise_limits_ = noise_limits
         self.twin_of_, self.twin_limits_ = twin_of, twin_limits
+        self.oscillation_bands_, self.oscillation_limits_ = oscillation_bands, oscillation_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
@@ -441,14 +450,17 @@ class Detector(Params, ABC):
         noise = NoiseLevels(noise) if noise is not None and noise.any() else None
         twin = getattr(self, "twin_limits_", None)
         twin = TwinGaps(twin, self.twin_of_) if twin is not None and twin.any() else None
-        if reference is None and stuck is None and noise is None and twin is None:
+        swings = getattr(self, "oscillation_limits_", None)
+        swings = Swings(swings, self.oscillation_bands_) if swings is not None and swings.any() else None
+        if reference is None and stuck is None and noise is None and twin is None and swings is None:
             return state
-        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise, twin=twin)
+        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise, twin=twin, oscillation=swings)
 
     def without_sensor_checks(self, checks=SENSOR_CHECK_NAMES) -> Detector:
         """A shallow copy of this fitted detector whose sensor checks ``checks`` (some of
-        ``"stuck"``, ``"noise"`` and ``"twin"``: stuck and noisy channels, twins that part,
-        :mod:`anomaly.stuck`, :mod:`anomaly.noise`, :mod:`anomaly.twins`) are off. With both off: the model's own score, which has a
+        ``"stuck"``, ``"noise"``, ``"twin"`` and ``"oscillation"``: stuck, noisy and oscillating
+        channels, twins that part, :mod:`anomaly.stuck`, :mod:`anomaly.noise`, :mod:`anomaly.twins`,
+        :mod:`anomaly.oscillation`) are off. With all off: the model's own score, which has a
         gradient (:mod:`anomaly.generative.differentiable`) and, in a stream, depends on no row
         before its window. ``anomaly fit --sensor-checks`` saves such a copy."""
         unknown = sorted(set(checks) - set(SENSOR_CHECK_NAMES))

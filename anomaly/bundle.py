@@ -94,9 +94,10 @@ def save(detector, path: str | Path) -> Path:
 
 
 def sensor_checks(detector) -> dict:
-    """The JSON of a fitted detector's sensor checks (stuck and noisy channels, twins)."""
+    """The JSON of a fitted detector's sensor checks (stuck, noisy and oscillating channels, twins)."""
     return {**{f"{name}_limits": getattr(detector, f"{name}_limits_").tolist() for name in SENSOR_CHECK_NAMES},
-            "twin_of": detector.twin_of_.tolist(), "scale": detector.sensor_scale_}
+            "twin_of": detector.twin_of_.tolist(), "oscillation_bands": detector.oscillation_bands_.tolist(),
+            "scale": detector.sensor_scale_}
 
 
 def train_score_quantiles(detector) -> list[float]:
@@ -160,6 +161,10 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         if twin.shape != (len(channels),) or (twin >= len(channels)).any():
             raise ModelFileError(f"{path / META_FILE}: twin_of does not name {len(channels)} channels")
         detector.twin_of_ = twin
+        bands = np.asarray(sensors.get("oscillation_bands", [0.0] * len(channels)), dtype=np.float64)  # saved before: none
+        if bands.shape != (len(channels),):
+            raise ModelFileError(f"{path / META_FILE}: {len(bands)} oscillation_bands for {len(channels)} channels")
+        detector.oscillation_bands_ = bands
         detector.sensor_scale_ = float(sensors.get("scale", 0.0))
         schema = Schema.from_dict(meta["schema"])
     except ModelFileError:

@@ -54,6 +54,8 @@ from anomaly.errors import ConfigError, DataError
 from anomaly.files import atomic_directory
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
 from anomaly.noise import rough
+from anomaly.oscillation import LIMIT_FACTOR as OSCILLATION_FACTOR
+from anomaly.oscillation import swing_counts
 from anomaly.pauses import pass_slices
 from anomaly.stuck import LIMIT_FACTOR as STUCK_FACTOR
 from anomaly.stuck import run_lengths
@@ -272,13 +274,14 @@ def on_delay(scores: list[np.ndarray], false_rows: list[np.ndarray], faults: lis
 #: (``(detector, rows (n, c)) -> (n, c)``), and how far past the largest reviewed value the limit goes.
 SENSOR_CHECKS = {"stuck": (lambda detector, rows: run_lengths(rows), STUCK_FACTOR),
                  "noise": (lambda detector, rows: rough(rows), NOISE_FACTOR),
-                 "twin": (lambda detector, rows: twin_gaps(rows, detector.twin_of_), TWIN_FACTOR)}
+                 "twin": (lambda detector, rows: twin_gaps(rows, detector.twin_of_), TWIN_FACTOR),
+                 "oscillation": (lambda detector, rows: swing_counts(rows, detector.oscillation_bands_), OSCILLATION_FACTOR)}
 
 
 def raise_sensor_limits(detector, logs: list[pd.DataFrame], false_rows: list[np.ndarray]) -> dict[str, dict[str, list[float]]]:
     """Raise the limit of each sensor check (:data:`SENSOR_CHECKS`) that a channel passed inside
     a reviewed false alarm to the check's factor times the largest value there (a hold, a
-    roughness or a gap between twins the reviewer calls normal), in place; returns ``{check: {channel: [before,
+    roughness, a gap between twins or swings the reviewer calls normal), in place; returns ``{check: {channel: [before,
     after]}}`` for the checks it raised.
 
     Without this a threshold raise would have to silence a sensor check's score, which grows

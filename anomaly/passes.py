@@ -30,6 +30,7 @@ import numpy as np
 from anomaly.adaptation import Baseline, adapt_errors
 from anomaly.conditions import PassReference
 from anomaly.noise import NoiseLevels
+from anomaly.oscillation import Swings
 from anomaly.stuck import RunLengths
 from anomaly.twins import TwinGaps
 from anomaly.validation import check_number
@@ -72,7 +73,8 @@ class MovingAverage:
 class ScoringPass:
     """The state of one pass: the adaptation baseline, the smoother, the set-point channels'
     reference and the sensor checks (:class:`anomaly.stuck.RunLengths`,
-    :class:`anomaly.noise.NoiseLevels`, :class:`anomaly.twins.TwinGaps`), each None when off (the reference and the checks follow
+    :class:`anomaly.noise.NoiseLevels`, :class:`anomaly.twins.TwinGaps`,
+    :class:`anomaly.oscillation.Swings`), each None when off (the reference and the checks follow
     the pass's rows in :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them;
     the checks reach the scores in :meth:`anomaly.base.Detector.scores_of_errors`)."""
 
@@ -82,10 +84,11 @@ class ScoringPass:
     stuck: RunLengths | None = None
     noise: NoiseLevels | None = None
     twin: TwinGaps | None = None
+    oscillation: Swings | None = None
 
     def sensor_checks(self) -> list:
-        """The pass's sensor checks that are on (stuck and noisy channels, twins that part)."""
-        return [check for check in (self.stuck, self.noise, self.twin) if check is not None]
+        """The pass's sensor checks that are on (stuck, noisy and oscillating channels, twins that part)."""
+        return [check for check in (self.stuck, self.noise, self.twin, self.oscillation) if check is not None]
 
     def scores(self, errors: np.ndarray, extra: np.ndarray | None, row_scores: Callable) -> tuple[np.ndarray, np.ndarray]:
         """Errors (n, c) and scores (n,) of the next rows' raw errors (n, c) and extra (n,) or None.

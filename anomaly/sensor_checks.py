@@ -1,7 +1,8 @@
 """What every sensor check shares: their names, and the queue of per-row ratios to their limits
 that a check fills as a scoring pass's rows arrive and the detector empties as it scores them.
 
-The checks (:mod:`anomaly.stuck`, :mod:`anomaly.noise`, :mod:`anomaly.twins`) are run by every fitted detector
+The checks (:mod:`anomaly.stuck`, :mod:`anomaly.noise`, :mod:`anomaly.twins`,
+:mod:`anomaly.oscillation`) are run by every fitted detector
 (:meth:`anomaly.base.Detector.start_pass`); check ``name``'s per-channel limits are the
 detector's ``<name>_limits_``, saved in ``detector.json`` as ``sensors["<name>_limits"]``.
 """
@@ -15,7 +16,7 @@ import numpy as np
 __all__ = ["PUSH_BLOCK", "PassRatios", "SENSOR_CHECK_NAMES"]
 
 #: The sensor checks every fitted detector runs.
-SENSOR_CHECK_NAMES = ("stuck", "noise", "twin")
+SENSOR_CHECK_NAMES = ("stuck", "noise", "twin", "oscillation")
 #: :meth:`PassRatios.push` works through a pass's rows in blocks of this many.
 PUSH_BLOCK = 65536
 

@@ -41,6 +41,9 @@ from anomaly.drift import FOLLOW_PER_MINUTE
 from anomaly.errors import ConfigError
 from anomaly.noise import LIMIT_FACTOR as NOISE_FACTOR
 from anomaly.noise import WINDOW as NOISE_WINDOW
+from anomaly.oscillation import LIMIT_FACTOR as SWING_FACTOR
+from anomaly.oscillation import MIN_LIMIT as MIN_SWINGS
+from anomaly.oscillation import WINDOW as SWING_WINDOW
 from anomaly.pauses import pass_slices
 from anomaly.scaling import fill_missing
 from anomaly.schema import check_frame, sampling_rate, time_ns
@@ -186,7 +189,7 @@ def fit(
     nan_policy: str = typer.Option("raise", help="raise | ffill | interpolate (ffill/interpolate also drop a log's rows before every channel has a value).", rich_help_panel=PREPROCESSING),
     threshold: str = typer.Option("quiet-logs", help="quiet-logs (the larger of the q-th percentile of the normal scores and the level at which the alert rules stay quiet on the median training log) | percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by quiet-logs/percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
-    sensor_checks: str = typer.Option("stuck,noise,twin", "--sensor-checks", help="Sensor checks to run beside the model: stuck (a channel holding its value 4x longer than in training), noise (one 4x rougher than in training) and twin (two readings of one quantity, a joint's commanded and measured position, 4x further apart than in training), comma-separated, or none.", rich_help_panel=PREPROCESSING),
+    sensor_checks: str = typer.Option("stuck,noise,twin,oscillation", "--sensor-checks", help="Sensor checks to run beside the model: stuck (a channel holding its value 4x longer than in training), noise (one 4x rougher than in training), twin (two readings of one quantity, a joint's commanded and measured position, 4x further apart than in training) and oscillation (one swinging back and forth around its moving level more than twice as often as in training, at least 5 times in 100 rows), comma-separated, or none.", rich_help_panel=PREPROCESSING),
     condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures, and set-point channels) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
@@ -286,8 +289,8 @@ def sensor_checks_off(spec: str) -> tuple[str, ...]:
 
 def sensors_line(det, off=()) -> str:
     """The line saying which channels the sensor checks watch: how long a stuck one may hold its
-    value, how rough a noisy one may get, which twins may not part (``off``: the checks
-    ``--sensor-checks`` turned off)."""
+    value, how rough a noisy one may get, which twins may not part, how often one may swing
+    (``off``: the checks ``--sensor-checks`` turned off)."""
     limits, channels, rate = det.stuck_limits_, det.schema_.channels, det.schema_.sampling_rate
     watched = np.flatnonzero(limits)
     if "stuck" in off:
@@ -310,7 +313,11 @@ def sensors_line(det, off=()) -> str:
     twins = "off" if "twin" in off else (f"{len(pairs)} pair(s) alarm when their gap is {TWIN_FACTOR:g}x wider than in training: "
                                          + ", ".join(f"{a} / {b}" for a, b in pairs[:6]) + (f" and {len(pairs) - 6} more" if len(pairs) > 6 else "")
                                          if pairs else "none (no two channels agree to 1 % of their spread)")
-    return f"stuck sensors: {stuck}; noisy sensors: {noise}; twin sensors: {twins}"
+    swinging = int((det.oscillation_limits_ > 0).sum())
+    swings = (f"{swinging} of {len(channels)} alarm when one swings back and forth around its moving level more than "
+              f"{SWING_FACTOR:g}x as often as anywhere in training (at least {MIN_SWINGS + 1:g} times in {SWING_WINDOW} rows)"
+              if "oscillation" not in off else "off")
+    return f"stuck sensors: {stuck}; noisy sensors: {noise}; twin sensors: {twins}; oscillating sensors: {swings}"
 
 
 def conditions_lines(det) -> list[str]:

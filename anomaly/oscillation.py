@@ -1,0 +1,159 @@
+"""Oscillating channels: a reading that swings back and forth where it did not in training (a
+slipping grip, a hunting servo, chatter, an unstable control loop).
+
+A slipping gripper's holding current drops to about half and swings at a few hertz. A
+reconstruction model sees a level inside the channel's training range (the gripper current
+passes through it at every grasp) and reconstructs it; the noise check (:mod:`anomaly.noise`)
+looks at the second difference, which a swing of 25 rows a cycle barely moves. Its signature
+needs no model: the channel crosses back and forth around its own moving level far more often
+than in training, by more than its noise.
+
+Per channel, in a pass of scaled rows: the level is the moving average over the last
+:data:`LEVEL_ROWS` rows; a row's *excursion* is its distance from that level when it is past
+the channel's *band*, the larger of :data:`BAND_FACTOR` times its training noise (the robust
+spread of its row-to-row changes, :func:`noise_sigma`) and :data:`LOCAL_FACTOR` times the noise
+of the last :data:`WINDOW` rows (the root mean square of their row-to-row changes over
+:math:`\\sqrt 2`): white noise of any size rarely passes three of its own standard deviations,
+while a swing of a few hertz moves far more than its row-to-row steps. A *swing* is an
+excursion on the other side from the one before it, and the count is the swings in the last
+:data:`WINDOW` rows, from the pass's :data:`WINDOW`-th row on (before it the window's noise is
+not known; the noise check waits as long). Noise that turns ten times louder at once counted up to 4
+swings in the window holding its onset, while the window's noise caught up (none past the
+floor of a limit). A step (a gripper closing, a set point moving) is one excursion, two with
+an overshoot. The limit is :data:`LIMIT_FACTOR` times the largest count in the training logs,
+at least :data:`MIN_LIMIT`; a row whose count is past it alarms, with the ratio to it as the
+detector's other sensor checks do (the score at least ``sensor_scale_ x`` the ratio, that
+channel named first). Row counts, so at any sampling rate: at 100 Hz a level over 0.5 s and 5
+swings in 1 s (a 2.5 Hz swing or faster).
+
+Measured (``benchmarks/conditions.py``): on the simulated arm every gripper slip under every
+unseen operating condition is found, with no normal row of any condition past a limit (80 %
+speed, a heavier payload and a second program included); ALFA's flights, SMD and ASD: see the
+README's conditions table.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from anomaly.sensor_checks import PassRatios
+
+__all__ = ["BAND_FACTOR", "LEVEL_ROWS", "LIMIT_FACTOR", "LOCAL_FACTOR", "MIN_LIMIT", "Swings", "WINDOW", "fit_oscillation_limits",
+           "noise_sigma", "swing_counts"]
+
+#: Rows of the moving level a channel's excursions are measured from.
+LEVEL_ROWS = 50
+#: Rows over which swings are counted (and the window's own noise is measured).
+WINDOW = 100
+#: An excursion passes this many training noise standard deviations ...
+BAND_FACTOR = 5.0
+#: ... and this many of the last WINDOW rows' own.
+LOCAL_FACTOR = 3.0
+#: A channel's limit is this many times its largest count of swings in training ...
+LIMIT_FACTOR = 2.0
+#: ... and at least this many (a row alarms when its count is past the limit).
+MIN_LIMIT = 4.0
+#: A channel with fewer row-to-row changes than this in training is not watched.
+MIN_CHANGES = 10
+
+
+def noise_sigma(parts: list[np.ndarray]) -> np.ndarray:
+    """Each channel's training noise (c,) float64: the median absolute deviation of its nonzero
+    row-to-row changes in the sessions ``parts`` (each (n_i, c)), as a standard deviation of the
+    readings (/ 0.6745 / sqrt 2); 0 for a channel with fewer than :data:`MIN_CHANGES` changes.
+    Held readings (a sensor slower than the log) repeat: only their changes count."""
+    c = parts[0].shape[1]
+    steps = np.concatenate([np.diff(Z.astype(np.float64), axis=0) for Z in parts if len(Z) > 1] or [np.zeros((0, c))])
+    sigma = np.zeros(c)
+    for k in range(c):
+        changes = steps[:, k][steps[:, k] != 0]
+        if len(changes) >= MIN_CHANGES:
+            sigma[k] = np.median(np.abs(changes - np.median(changes))) / 0.6745 / np.sqrt(2.0)
+    return sigma
+
+
+def fit_oscillation_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each channel's band and limit, two (c,) float64 arrays, from the scaled training sessions
+    ``parts`` (each (n_i, c), one pass each): band :data:`BAND_FACTOR` x :func:`noise_sigma`,
+    limit :data:`LIMIT_FACTOR` x the largest count of swings, at least :data:`MIN_LIMIT`; both
+    0 where the channel is not watched (no noise to measure)."""
+    bands = BAND_FACTOR * noise_sigma(parts)
+    largest = np.max([swing_counts(Z, bands).max(axis=0, initial=0.0) for Z in parts], axis=0)
+    limits = np.where(bands > 0, np.maximum(LIMIT_FACTOR * largest, MIN_LIMIT), 0.0)
+    return np.where(limits > 0, bands, 0.0), limits
+
+
+def swing_counts(values: np.ndarray, bands: np.ndarray) -> np.ndarray:
+    """Swings in the last :data:`WINDOW` rows of each row of one pass: ``values`` (n, c) scaled,
+    ``bands`` (c,) -> (n, c) float64 (0 for a channel whose band is 0)."""
+    check = Swings(np.where(np.asarray(bands) > 0, 1.0, 0.0), bands)
+    return check.counts(np.asarray(values, dtype=np.float64))
+
+
+class Swings(PassRatios):
+    """Each channel's count of swings through one scoring pass, as ratios to its limit where one
+    is past it (:class:`anomaly.sensor_checks.PassRatios`).
+
+    The last rows of the moving level, the last squared changes and swings of the window, the
+    last row and each channel's last excursion side are carried from push to push, so the
+    counts do not depend on how the pass is cut (to float rounding at a band's edge: each push
+    sums its own windows).
+
+    Parameters
+    ----------
+    limits : ndarray (c,)
+        Limits (:func:`fit_oscillation_limits`); 0 for a channel not watched.
+    bands : ndarray (c,)
+        Bands in scaled units (:func:`fit_oscillation_limits`).
+    """
+
+    def __init__(self, limits, bands):
+        super().__init__(limits)
+        c = len(self.limits)
+        self.bands = np.where(self._on, np.asarray(bands, dtype=np.float64), np.inf)
+        self._rows = np.zeros((0, c))  # the last LEVEL_ROWS - 1 rows
+        self._squares = np.zeros((0, c))  # the last WINDOW - 1 squared changes
+        self._swung = np.zeros((0, c))  # the last WINDOW - 1 rows' swings (1 or 0)
+        self._side = np.zeros(c)  # each channel's last excursion: +1, -1, 0 before the first
+        self._seen = 0  # rows of the pass so far
+
+    def counts(self, x: np.ndarray) -> np.ndarray:
+        """Swing counts (m, c) of the pass's next rows ``x`` (m, c) float64; the carried state advances."""
+        m, c = x.shape
+        if not m:
+            return np.zeros((0, c))
+        rows = np.concatenate([self._rows, x])
+        p = len(self._rows)
+        sums = np.cumsum(np.concatenate([np.zeros((1, c)), rows]), axis=0)
+        ends = np.arange(p + 1, p + m + 1)
+        starts = np.maximum(ends - LEVEL_ROWS, 0)
+        level = (sums[ends] - sums[starts]) / (ends - starts)[:, None]
+        excursion = x - level
+        changes = np.diff(rows[p - 1:] if p else np.concatenate([x[:1], x]), axis=0)  # the pass's first row: no change
+        squares = np.concatenate([self._squares, np.square(changes)])
+        q = len(self._squares)
+        total = np.cumsum(np.concatenate([np.zeros((1, c)), squares]), axis=0)
+        noise = np.sqrt(np.maximum(total[q + 1:] - total[np.maximum(np.arange(q + 1, q + m + 1) - WINDOW, 0)], 0.0) / WINDOW / 2.0)
+        band = np.maximum(self.bands, LOCAL_FACTOR * noise)
+        side = np.where(excursion > band, 1.0, np.where(excursion < -band, -1.0, 0.0))
+        side[: max(WINDOW - self._seen, 0)] = 0.0  # the window's own noise is known from the pass's WINDOW-th row on
+        self._seen += m
+        sides = np.concatenate([self._side[None], side])
+        last = np.maximum.accumulate(np.where(sides != 0, np.arange(m + 1)[:, None], 0), axis=0)
+        before = np.take_along_axis(sides, last, axis=0)[:-1]  # the last excursion before each row
+        swung = np.concatenate([self._swung, ((side != 0) & (side == -before)).astype(np.float64)])
+        s = len(self._swung)
+        window = np.cumsum(np.concatenate([np.zeros((1, c)), swung]), axis=0)
+        out = window[s + 1:] - window[np.maximum(np.arange(s + 1, s + m + 1) - WINDOW, 0)]
+        self._rows = rows[-(LEVEL_ROWS - 1):]
+        self._squares = squares[-(WINDOW - 1):]
+        self._swung = swung[-(WINDOW - 1):]
+        self._side = np.take_along_axis(sides, last[-1:], axis=0)[0]
+        return out
+
+    def _push_block(self, rows: np.ndarray) -> None:
+        """A block of the pass's scaled rows (m, c)."""
+        m = len(rows)
+        counts = self.counts(np.asarray(rows, dtype=np.float64))
+        past = (counts > self.limits) & self._on
+        self._append(np.where(past, counts * self._inverse, 0.0) if past.any() else None, m)

@@ -122,6 +122,8 @@ class Swings(PassRatios):
         m, c = x.shape
         if not m:
             return np.zeros((0, c))
+        if m == 1 and self._seen >= WINDOW:  # a stream's row, past the first window: no block arithmetic
+            return self._count_row(x[0])[None]
         rows = np.concatenate([self._rows, x])
         p = len(self._rows)
         sums = np.cumsum(np.concatenate([np.zeros((1, c)), rows]), axis=0)
@@ -145,11 +147,29 @@ class Swings(PassRatios):
         s = len(self._swung)
         window = np.cumsum(np.concatenate([np.zeros((1, c)), swung]), axis=0)
         out = window[s + 1:] - window[np.maximum(np.arange(s + 1, s + m + 1) - WINDOW, 0)]
-        self._rows = rows[-(LEVEL_ROWS - 1):]
-        self._squares = squares[-(WINDOW - 1):]
-        self._swung = swung[-(WINDOW - 1):]
+        self._rows = rows[-(LEVEL_ROWS - 1):].copy()
+        self._squares = squares[-(WINDOW - 1):].copy()
+        self._swung = swung[-(WINDOW - 1):].copy()
         self._side = np.take_along_axis(sides, last[-1:], axis=0)[0]
         return out
+
+    def _count_row(self, x: np.ndarray) -> np.ndarray:
+        """:meth:`counts` of one row (c,) once every window is full, with the windows' sums taken
+        afresh (the same values as a block's, to float rounding)."""
+        level = (self._rows.sum(axis=0) + x) / LEVEL_ROWS
+        square = np.square(x - self._rows[-1])
+        noise = np.sqrt((self._squares.sum(axis=0) + square) / WINDOW / 2.0)
+        excursion = x - level
+        band = np.maximum(self.bands, LOCAL_FACTOR * noise)
+        side = np.where(excursion > band, 1.0, np.where(excursion < -band, -1.0, 0.0))
+        swung = ((side != 0) & (side == -self._side)).astype(np.float64)
+        count = self._swung.sum(axis=0) + swung
+        for carried, new in ((self._rows, x), (self._squares, square), (self._swung, swung)):
+            carried[:-1] = carried[1:]
+            carried[-1] = new
+        self._side = np.where(side != 0, side, self._side)
+        self._seen += 1
+        return count
 
     def _push_block(self, rows: np.ndarray) -> None:
         """A block of the pass's scaled rows (m, c)."""

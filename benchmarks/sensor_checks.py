@@ -1,14 +1,16 @@
-"""Sensor checks: a frozen or a noisy sensor found and named, at no false alarm on real data.
+"""Sensor checks: a frozen, noisy or oscillating sensor found and named, at no false alarm on real data.
 
 Every number is the default decision (``anomaly fit``'s PCA, its own threshold and the alert
-rules of ``anomaly.decisions``) of one fitted model per data set, with both sensor checks
-(``both``, the default), with one of them (``stuck``: :mod:`anomaly.stuck`, ``noise``:
-:mod:`anomaly.noise`) and with neither (``none``: the other's limits zeroed, what every model
-did before). No label chooses anything.
+rules of ``anomaly.decisions``) of one fitted model per data set, with every sensor check
+(``all``, the default), with one of them alone (``stuck``: :mod:`anomaly.stuck`, ``noise``:
+:mod:`anomaly.noise`, ``oscillation``: :mod:`anomaly.oscillation`; the others' limits zeroed)
+and with none (what every model did before them). The twin check (:mod:`anomaly.twins`) is on
+in ``all`` only; none of these data sets has twins. No label chooses anything.
 
 ``faults``  the simulated arm, trained on the three ``reference`` runs; per fault kind
             (``sensor_freeze``: a random channel repeats its last reading for 5-30 s;
-            ``noise_burst``: one to three channels get 8-25x their usual noise for 5-20 s) 40
+            ``noise_burst``: one to three channels get 8-25x their usual noise for 5-20 s;
+            ``gripper_slip``: the holding current drops to ~55 % and swings at 3-6 Hz) 40
             runs of 120 s (seeds 300-339) with one fault each: event recall (an alarm overlaps
             the fault), HitRate@150 % of the calibrated errors over the fault's rows, and how
             often a faulty channel is the first of ``top_channels`` at the alarm's first row
@@ -20,8 +22,9 @@ did before). No label chooses anything.
             flights, as ``benchmarks/conditions.py`` measures them; per entity, how many test
             rows are past a limit of each check and how many of those are labelled anomalous.
 ``cost``    ``det.score`` of 1,000,000 rows x 28 channels (a 10,000 s normal run of the arm) and
-            the stream scorer's rows per second over 20,000 rows, ``both`` against ``none``,
-            best of 3 in the same process (ratios: with / without).
+            the stream scorer's rows per second over 20,000 rows, ``all`` against ``none`` and
+            against ``all`` without the oscillation check, best of 3 in the same process
+            (ratios: with / without).
 
 Usage: ``python benchmarks/sensor_checks.py``; writes ``benchmarks/results/sensor_checks.json``.
 """
@@ -39,6 +42,7 @@ from anomaly import make_detector
 from anomaly.decisions import events, model_rules
 from anomaly.metrics import point_metrics
 from anomaly.metrics.attribution import hit_rate_report
+from anomaly.sensor_checks import SENSOR_CHECK_NAMES
 from datasets import smd
 from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults
@@ -46,16 +50,15 @@ from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, conditions_scen
 from pipelines.stream.scorer import StreamScorer
 
 FAULT_SEEDS = range(300, 340)
-#: variant -> the limits it zeroes
-VARIANTS = {"both": (), "stuck": ("noise_limits_",), "noise": ("stuck_limits_",), "none": ("stuck_limits_", "noise_limits_")}
+#: variant -> the checks it keeps on
+VARIANTS = {"all": SENSOR_CHECK_NAMES, "stuck": ("stuck",), "noise": ("noise",), "oscillation": ("oscillation",), "none": ()}
+#: the fault kinds of ``faults``
+FAULT_KINDS = ("sensor_freeze", "noise_burst", "gripper_slip")
 
 
 def variant(det, name: str):
-    """The same fitted detector with the limits of ``name`` zeroed."""
-    out = copy.deepcopy(det)
-    for attribute in VARIANTS[name]:
-        setattr(out, attribute, np.zeros_like(getattr(det, attribute)))
-    return out
+    """The same fitted detector with only the checks of ``name`` on (a copy)."""
+    return copy.deepcopy(det).without_sensor_checks(tuple(c for c in SENSOR_CHECK_NAMES if c not in VARIANTS[name]))
 
 
 def alarms(det, frame):
@@ -100,7 +103,7 @@ def run_normal(det, alfa_det) -> dict:
 def rows_past(det, frame, labels) -> dict:
     """Test rows past a limit of each check alone, and of them labelled anomalous."""
     out = {}
-    for name in ("stuck", "noise"):
+    for name in ("stuck", "noise", "oscillation"):
         none, alone = variant(det, "none"), variant(det, name)
         past = alone.score(frame).to_numpy() != none.score(frame).to_numpy()
         out[name] = {"rows_past_a_limit": int(past.sum()), "of_them_anomalous": int((past & labels).sum())}
@@ -131,9 +134,9 @@ def run_real() -> dict:
 
 
 def run_cost(det) -> dict:
-    off = variant(det, "none")
+    models = {"all": det, "none": variant(det, "none"), "no oscillation": det.without_sensor_checks(("oscillation",))}
     frame = conditions_scenario("reference", duration_s=10_000, seed=5).frame  # one continuous run (runs put end to end jump)
-    batch = {name: best_seconds(lambda m=model: m.score(frame), 3) for name, model in (("both", det), ("none", off))}
+    batch = {name: best_seconds(lambda m=model: m.score(frame), 3) for name, model in models.items()}
     rows = frame.iloc[:20_000]
 
     def stream(model):
@@ -141,9 +144,11 @@ def run_cost(det) -> dict:
         for timestamp, row in zip(rows.index, rows.to_numpy()):
             scorer.push(timestamp, row)
 
-    per_row = {name: best_seconds(lambda m=model: stream(m), 3) for name, model in (("both", det), ("none", off))}
-    return {"batch_seconds": batch, "batch_ratio": batch["both"] / batch["none"],
-            "stream_rows_per_s": {k: len(rows) / v for k, v in per_row.items()}, "stream_ratio": per_row["both"] / per_row["none"]}
+    per_row = {name: best_seconds(lambda m=model: stream(m), 3) for name, model in models.items()}
+    return {"batch_seconds": batch, "batch_ratio": batch["all"] / batch["none"],
+            "oscillation_batch_ratio": batch["all"] / batch["no oscillation"],
+            "stream_rows_per_s": {k: len(rows) / v for k, v in per_row.items()}, "stream_ratio": per_row["all"] / per_row["none"],
+            "oscillation_stream_ratio": per_row["all"] / per_row["no oscillation"]}
 
 
 def main() -> None:
@@ -152,7 +157,7 @@ def main() -> None:
     result = {"protocol": __doc__, "faults": {}, "normal": {}}
     for name in VARIANTS:
         arm, alfa = variant(det, name), variant(alfa_det, name)
-        result["faults"][name] = {kind: run_faults(arm, kind) for kind in ("sensor_freeze", "noise_burst")}
+        result["faults"][name] = {kind: run_faults(arm, kind) for kind in FAULT_KINDS}
         result["normal"][name] = run_normal(arm, alfa)
         print(name, result["faults"][name], result["normal"][name], flush=True)
     result["real"] = run_real()

@@ -39,7 +39,7 @@ import numpy as np
 from anomaly.sensor_checks import PassRatios
 
 __all__ = ["BAND_FACTOR", "LEVEL_ROWS", "LIMIT_FACTOR", "LOCAL_FACTOR", "MIN_LIMIT", "Swings", "WINDOW", "fit_oscillation_limits",
-           "noise_sigma", "swing_counts"]
+           "noise_sigma", "swing_counts", "trailing_sums"]
 
 #: Rows of the moving level a channel's excursions are measured from.
 LEVEL_ROWS = 50
@@ -83,6 +83,20 @@ def fit_oscillation_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndar
     return np.where(limits > 0, bands, 0.0), limits
 
 
+def trailing_sums(values: np.ndarray, carried: int, window: int) -> np.ndarray:
+    """Sums over the last ``window`` steps (fewer at the start) of each of the steps of
+    ``values`` (c, n), channel by channel along the last axis, after its first ``carried``:
+    (c, n - carried) float64."""
+    c, n = values.shape
+    sums = np.empty((c, n + 1))
+    sums[:, 0] = 0.0
+    np.cumsum(values, axis=1, out=sums[:, 1:])
+    out = sums[:, carried + 1:].copy()
+    head = min(max(window - carried - 1, 0), n - carried)  # steps whose window reaches the start
+    out[:, head:] -= sums[:, carried + 1 + head - window: n + 1 - window]
+    return out
+
+
 def swing_counts(values: np.ndarray, bands: np.ndarray) -> np.ndarray:
     """Swings in the last :data:`WINDOW` rows of each row of one pass: ``values`` (n, c) scaled,
     ``bands`` (c,) -> (n, c) float64 (0 for a channel whose band is 0)."""
@@ -97,7 +111,9 @@ class Swings(PassRatios):
     The last rows of the moving level, the last squared changes and swings of the window, the
     last row and each channel's last excursion side are carried from push to push, so the
     counts do not depend on how the pass is cut (to float rounding at a band's edge: each push
-    sums its own windows).
+    sums its own windows). Blocks are worked out channel by channel (the rows transposed, for
+    running sums along memory), and counted in full only for the channels whose swings could
+    pass their limits; a stream's row past the first window takes no block arithmetic.
 
     Parameters
     ----------
@@ -111,9 +127,9 @@ class Swings(PassRatios):
         super().__init__(limits)
         c = len(self.limits)
         self.bands = np.where(self._on, np.asarray(bands, dtype=np.float64), np.inf)
-        self._rows = np.zeros((0, c))  # the last LEVEL_ROWS - 1 rows
-        self._squares = np.zeros((0, c))  # the last WINDOW - 1 squared changes
-        self._swung = np.zeros((0, c))  # the last WINDOW - 1 rows' swings (1 or 0)
+        self._rows = np.zeros((c, 0))  # the last LEVEL_ROWS - 1 rows, channel by channel
+        self._squares = np.zeros((c, 0))  # the last WINDOW - 1 squared changes
+        self._swung = np.zeros((c, WINDOW - 1))  # the last WINDOW - 1 rows' swings (1 or 0; 0 before the pass)
         self._side = np.zeros(c)  # each channel's last excursion: +1, -1, 0 before the first
         self._seen = 0  # rows of the pass so far
 
@@ -124,56 +140,98 @@ class Swings(PassRatios):
             return np.zeros((0, c))
         if m == 1 and self._seen >= WINDOW:  # a stream's row, past the first window: no block arithmetic
             return self._count_row(x[0])[None]
-        rows = np.concatenate([self._rows, x])
-        p = len(self._rows)
-        sums = np.cumsum(np.concatenate([np.zeros((1, c)), rows]), axis=0)
-        ends = np.arange(p + 1, p + m + 1)
-        starts = np.maximum(ends - LEVEL_ROWS, 0)
-        level = (sums[ends] - sums[starts]) / (ends - starts)[:, None]
-        excursion = x - level
-        changes = np.diff(rows[p - 1:] if p else np.concatenate([x[:1], x]), axis=0)  # the pass's first row: no change
-        squares = np.concatenate([self._squares, np.square(changes)])
-        q = len(self._squares)
-        total = np.cumsum(np.concatenate([np.zeros((1, c)), squares]), axis=0)
-        noise = np.sqrt(np.maximum(total[q + 1:] - total[np.maximum(np.arange(q + 1, q + m + 1) - WINDOW, 0)], 0.0) / WINDOW / 2.0)
-        band = np.maximum(self.bands, LOCAL_FACTOR * noise)
-        side = np.where(excursion > band, 1.0, np.where(excursion < -band, -1.0, 0.0))
-        side[: max(WINDOW - self._seen, 0)] = 0.0  # the window's own noise is known from the pass's WINDOW-th row on
+        carried = self._swung
+        rows, cols = self._advance(x)
+        return self._window_counts(carried, rows, cols, m, np.arange(c)).T
+
+    def _advance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The swings of the pass's next rows ``x`` (m, c) float64 as positions (rows, columns);
+        the carried state advances."""
+        m, c = x.shape
+        p, q = self._rows.shape[1], self._squares.shape[1]
+        full = np.empty((c, p + m))
+        full[:, :p] = self._rows
+        full[:, p:] = x.T
+        excursion = full[:, p:] - trailing_sums(full, p, LEVEL_ROWS) / np.minimum(np.arange(p + 1, p + m + 1), LEVEL_ROWS)
+        squares = np.empty((c, q + m))
+        squares[:, :q] = self._squares
+        np.square(np.diff(full[:, p - 1:] if p else np.concatenate([full[:, :1], full], axis=1), axis=1), out=squares[:, q:])
+        band = trailing_sums(squares, q, WINDOW)  # the pass's first row: no change
+        np.sqrt(np.maximum(band, 0.0, out=band) / (WINDOW * 2.0), out=band)
+        np.maximum(self.bands[:, None], LOCAL_FACTOR * band, out=band)
+        outside = np.abs(excursion) > band
+        outside[:, : max(WINDOW - self._seen, 0)] = False  # the window's own noise is known from the pass's WINDOW-th row on
+        cols, rows = np.nonzero(outside)  # each channel's excursions in order
+        side = np.where(excursion[cols, rows] > 0, 1.0, -1.0)
+        first = np.ones(len(cols), dtype=bool)
+        first[1:] = cols[1:] != cols[:-1]
+        before = np.empty_like(side)
+        before[1:] = side[:-1]
+        before[first] = self._side[cols[first]]
+        swung = side == -before
+        last = np.ones(len(cols), dtype=bool)
+        last[:-1] = first[1:]
+        self._side[cols[last]] = side[last]
         self._seen += m
-        sides = np.concatenate([self._side[None], side])
-        last = np.maximum.accumulate(np.where(sides != 0, np.arange(m + 1)[:, None], 0), axis=0)
-        before = np.take_along_axis(sides, last, axis=0)[:-1]  # the last excursion before each row
-        swung = np.concatenate([self._swung, ((side != 0) & (side == -before)).astype(np.float64)])
-        s = len(self._swung)
-        window = np.cumsum(np.concatenate([np.zeros((1, c)), swung]), axis=0)
-        out = window[s + 1:] - window[np.maximum(np.arange(s + 1, s + m + 1) - WINDOW, 0)]
-        self._rows = rows[-(LEVEL_ROWS - 1):].copy()
-        self._squares = squares[-(WINDOW - 1):].copy()
-        self._swung = swung[-(WINDOW - 1):].copy()
-        self._side = np.take_along_axis(sides, last[-1:], axis=0)[0]
+        self._rows = full[:, -(LEVEL_ROWS - 1):].copy()
+        self._squares = squares[:, -(WINDOW - 1):].copy()
+        kept = np.zeros((c, WINDOW - 1))
+        if m < WINDOW - 1:
+            kept[:, : WINDOW - 1 - m] = self._swung[:, m:]
+        recent = swung & (rows >= m - (WINDOW - 1))
+        kept[cols[recent], (WINDOW - 1) - m + rows[recent]] = 1.0
+        self._swung = kept
+        return rows[swung], cols[swung]
+
+    @staticmethod
+    def _window_counts(carried: np.ndarray, rows: np.ndarray, cols: np.ndarray, m: int, columns: np.ndarray) -> np.ndarray:
+        """Swings in the last :data:`WINDOW` rows, (c, m) channel by channel, of the block whose
+        swings are at (``rows``, ``cols``), after the ``carried`` swings (c, WINDOW - 1) of the
+        rows before it, for the channels ``columns`` (others 0)."""
+        c, s = carried.shape
+        dense = np.zeros((len(columns), s + m))
+        dense[:, :s] = carried[columns]
+        where = np.full(c, -1)
+        where[columns] = np.arange(len(columns))
+        pick = where[cols] >= 0
+        dense[where[cols[pick]], s + rows[pick]] = 1.0
+        out = np.zeros((c, m))
+        out[columns] = trailing_sums(dense, s, WINDOW)
         return out
 
     def _count_row(self, x: np.ndarray) -> np.ndarray:
         """:meth:`counts` of one row (c,) once every window is full, with the windows' sums taken
         afresh (the same values as a block's, to float rounding)."""
-        level = (self._rows.sum(axis=0) + x) / LEVEL_ROWS
-        square = np.square(x - self._rows[-1])
-        noise = np.sqrt((self._squares.sum(axis=0) + square) / WINDOW / 2.0)
+        level = (self._rows.sum(axis=1) + x) / LEVEL_ROWS
+        square = np.square(x - self._rows[:, -1])
+        noise = np.sqrt((self._squares.sum(axis=1) + square) / WINDOW / 2.0)
         excursion = x - level
         band = np.maximum(self.bands, LOCAL_FACTOR * noise)
         side = np.where(excursion > band, 1.0, np.where(excursion < -band, -1.0, 0.0))
         swung = ((side != 0) & (side == -self._side)).astype(np.float64)
-        count = self._swung.sum(axis=0) + swung
+        count = self._swung.sum(axis=1) + swung
         for carried, new in ((self._rows, x), (self._squares, square), (self._swung, swung)):
-            carried[:-1] = carried[1:]
-            carried[-1] = new
+            carried[:, :-1] = carried[:, 1:]
+            carried[:, -1] = new
         self._side = np.where(side != 0, side, self._side)
         self._seen += 1
         return count
 
     def _push_block(self, rows: np.ndarray) -> None:
-        """A block of the pass's scaled rows (m, c)."""
-        m = len(rows)
-        counts = self.counts(np.asarray(rows, dtype=np.float64))
+        """A block of the pass's scaled rows (m, c); counted in full only for the channels whose
+        swings in the block and the window before it could pass their limits."""
+        x = np.asarray(rows, dtype=np.float64)
+        m = len(x)
+        if m == 1 and self._seen >= WINDOW:
+            counts = self._count_row(x[0])[None]
+        else:
+            carried = self._swung
+            swing_rows, swing_cols = self._advance(x)
+            total = carried.sum(axis=1) + np.bincount(swing_cols, minlength=len(self.limits))
+            columns = np.flatnonzero(self._on & (total > self.limits))
+            if not len(columns):
+                self._append(None, m)
+                return
+            counts = self._window_counts(carried, swing_rows, swing_cols, m, columns).T
         past = (counts > self.limits) & self._on
         self._append(np.where(past, counts * self._inverse, 0.0) if past.any() else None, m)

@@ -91,9 +91,10 @@ def trailing_sums(values: np.ndarray, carried: int, window: int) -> np.ndarray:
     sums = np.empty((c, n + 1))
     sums[:, 0] = 0.0
     np.cumsum(values, axis=1, out=sums[:, 1:])
-    out = sums[:, carried + 1:].copy()
     head = min(max(window - carried - 1, 0), n - carried)  # steps whose window reaches the start
-    out[:, head:] -= sums[:, carried + 1 + head - window: n + 1 - window]
+    out = np.empty((c, n - carried))
+    out[:, :head] = sums[:, carried + 1: carried + 1 + head]
+    np.subtract(sums[:, carried + 1 + head:], sums[:, carried + 1 + head - window: n + 1 - window], out=out[:, head:])
     return out
 
 
@@ -127,6 +128,7 @@ class Swings(PassRatios):
         super().__init__(limits)
         c = len(self.limits)
         self.bands = np.where(self._on, np.asarray(bands, dtype=np.float64), np.inf)
+        self._bands_squared = np.square(self.bands)
         self._rows = np.zeros((c, 0))  # the last LEVEL_ROWS - 1 rows, channel by channel
         self._squares = np.zeros((c, 0))  # the last WINDOW - 1 squared changes
         self._swung = np.zeros((c, WINDOW - 1))  # the last WINDOW - 1 rows' swings (1 or 0; 0 before the pass)
@@ -145,24 +147,33 @@ class Swings(PassRatios):
         return self._window_counts(carried, rows, cols, m, np.arange(c)).T
 
     def _advance(self, x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """The swings of the pass's next rows ``x`` (m, c) float64 as positions (rows, columns);
-        the carried state advances."""
+        """The swings of the pass's next rows ``x`` (m, c) (any float; worked out in float64) as
+        positions (rows, columns); the carried state advances."""
         m, c = x.shape
         p, q = self._rows.shape[1], self._squares.shape[1]
         full = np.empty((c, p + m))
         full[:, :p] = self._rows
         full[:, p:] = x.T
-        excursion = full[:, p:] - trailing_sums(full, p, LEVEL_ROWS) / np.minimum(np.arange(p + 1, p + m + 1), LEVEL_ROWS)
+        excursion = trailing_sums(full, p, LEVEL_ROWS)
+        excursion /= -np.minimum(np.arange(p + 1, p + m + 1), LEVEL_ROWS)
+        excursion += full[:, p:]
         squares = np.empty((c, q + m))
         squares[:, :q] = self._squares
-        np.square(np.diff(full[:, p - 1:] if p else np.concatenate([full[:, :1], full], axis=1), axis=1), out=squares[:, q:])
-        band = trailing_sums(squares, q, WINDOW)  # the pass's first row: no change
-        np.sqrt(np.maximum(band, 0.0, out=band) / (WINDOW * 2.0), out=band)
-        np.maximum(self.bands[:, None], LOCAL_FACTOR * band, out=band)
-        outside = np.abs(excursion) > band
+        new = squares[:, q:]
+        if p:
+            np.subtract(full[:, p:], full[:, p - 1:-1], out=new)
+        else:  # the pass's first row: no change
+            new[:, 0] = 0.0
+            np.subtract(full[:, 1:], full[:, :-1], out=new[:, 1:])
+        np.square(new, out=new)
+        outside = np.square(excursion) > self._squared_band(trailing_sums(squares, q, WINDOW))
         outside[:, : max(WINDOW - self._seen, 0)] = False  # the window's own noise is known from the pass's WINDOW-th row on
-        cols, rows = np.nonzero(outside)  # each channel's excursions in order
-        side = np.where(excursion[cols, rows] > 0, 1.0, -1.0)
+        positive = excursion > 0
+        sides = (outside & positive).view(np.int8) - (outside & ~positive).view(np.int8)  # +1, -1, 0
+        starts = outside  # where a run of one side starts: the rows that can swing
+        starts[:, 1:] &= sides[:, 1:] != sides[:, :-1]
+        cols, rows = np.nonzero(starts)  # in channel order
+        side = sides[cols, rows].astype(np.float64)
         first = np.ones(len(cols), dtype=bool)
         first[1:] = cols[1:] != cols[:-1]
         before = np.empty_like(side)
@@ -183,6 +194,29 @@ class Swings(PassRatios):
         self._swung = kept
         return rows[swung], cols[swung]
 
+    def _squared_band(self, sums: np.ndarray) -> np.ndarray:
+        """The square of each row's band from the sums of its window's squared changes (c, n) or
+        (c,), in place: the larger of the channel's band and :data:`LOCAL_FACTOR` noise
+        deviations of the window (its root mean square change over sqrt 2)."""
+        sums *= LOCAL_FACTOR**2 / (WINDOW * 2.0)
+        return np.maximum(sums, self._bands_squared if sums.ndim == 1 else self._bands_squared[:, None], out=sums)
+
+    def _passing(self, carried: np.ndarray, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+        """The channels whose count passes their limit in some row of the block whose swings are
+        at (``rows``, ``cols``, in channel order), after the ``carried`` swings (c, WINDOW - 1):
+        where more than the limit's swings lie within WINDOW rows of a block row."""
+        before_cols, before_rows = np.nonzero(carried)
+        cols = np.concatenate([before_cols, cols])
+        rows = np.concatenate([before_rows - (WINDOW - 1), rows])
+        order = np.lexsort((rows, cols))
+        cols, rows = cols[order], rows[order]
+        need = np.floor(self.limits).astype(np.int64)[cols]  # the swing `need` before one past the limit
+        earlier = np.arange(len(cols)) - need
+        valid = (earlier >= 0) & self._on[cols]
+        earlier = np.where(valid, earlier, 0)
+        hits = valid & (cols[earlier] == cols) & (np.maximum(rows, 0) - rows[earlier] < WINDOW)
+        return np.unique(cols[hits])
+
     @staticmethod
     def _window_counts(carried: np.ndarray, rows: np.ndarray, cols: np.ndarray, m: int, columns: np.ndarray) -> np.ndarray:
         """Swings in the last :data:`WINDOW` rows, (c, m) channel by channel, of the block whose
@@ -202,12 +236,10 @@ class Swings(PassRatios):
     def _count_row(self, x: np.ndarray) -> np.ndarray:
         """:meth:`counts` of one row (c,) once every window is full, with the windows' sums taken
         afresh (the same values as a block's, to float rounding)."""
-        level = (self._rows.sum(axis=1) + x) / LEVEL_ROWS
+        excursion = x - (self._rows.sum(axis=1) + x) / LEVEL_ROWS
         square = np.square(x - self._rows[:, -1])
-        noise = np.sqrt((self._squares.sum(axis=1) + square) / WINDOW / 2.0)
-        excursion = x - level
-        band = np.maximum(self.bands, LOCAL_FACTOR * noise)
-        side = np.where(excursion > band, 1.0, np.where(excursion < -band, -1.0, 0.0))
+        outside = np.square(excursion) > self._squared_band(self._squares.sum(axis=1) + square)
+        side = np.where(outside, np.where(excursion > 0, 1.0, -1.0), 0.0)
         swung = ((side != 0) & (side == -self._side)).astype(np.float64)
         count = self._swung.sum(axis=1) + swung
         for carried, new in ((self._rows, x), (self._squares, square), (self._swung, swung)):
@@ -220,15 +252,14 @@ class Swings(PassRatios):
     def _push_block(self, rows: np.ndarray) -> None:
         """A block of the pass's scaled rows (m, c); counted in full only for the channels whose
         swings in the block and the window before it could pass their limits."""
-        x = np.asarray(rows, dtype=np.float64)
+        x = np.asarray(rows)
         m = len(x)
         if m == 1 and self._seen >= WINDOW:
-            counts = self._count_row(x[0])[None]
+            counts = self._count_row(x[0].astype(np.float64))[None]
         else:
             carried = self._swung
             swing_rows, swing_cols = self._advance(x)
-            total = carried.sum(axis=1) + np.bincount(swing_cols, minlength=len(self.limits))
-            columns = np.flatnonzero(self._on & (total > self.limits))
+            columns = self._passing(carried, swing_rows, swing_cols)
             if not len(columns):
                 self._append(None, m)
                 return

@@ -26,10 +26,13 @@ detector's other sensor checks do (the score at least ``sensor_scale_ x`` the ra
 channel named first). Row counts, so at any sampling rate: at 100 Hz a level over 0.5 s and 5
 swings in 1 s (a 2.5 Hz swing or faster).
 
-Measured (``benchmarks/conditions.py``): on the simulated arm every gripper slip under every
-unseen operating condition is found, with no normal row of any condition past a limit (80 %
-speed, a heavier payload and a second program included); ALFA's flights, SMD and ASD: see the
-README's conditions table.
+Measured (``benchmarks/conditions.py``, ``benchmarks/sensor_checks.py``): on the simulated arm
+every gripper slip under every unseen operating condition is found (40 isolated slips: recall
+0.57 -> 1.00, named first 0 -> 0.80) with no false alarm added on any condition (80 % speed, a
+heavier payload and a second program included); no row of ALFA's flights, ASD or SKAB passes a
+limit; SMD 45 normal rows of one machine (one alarm in 45 days) and 41 labelled ones of
+another. Cost: about 0.55 s a million rows of 28 channels in a batch (1.5-2x of PCA's whole
+``score``), 45 us a stream row.
 """
 
 from __future__ import annotations

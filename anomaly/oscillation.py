@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.sensor_checks import PassRatios
+from anomaly.sensor_checks import PUSH_BLOCK, PassRatios
 
 __all__ = ["BAND_FACTOR", "LEVEL_ROWS", "LIMIT_FACTOR", "LOCAL_FACTOR", "MIN_LIMIT", "Swings", "WINDOW", "fit_oscillation_limits",
            "noise_sigma", "swing_counts", "trailing_sums"]
@@ -81,7 +81,12 @@ def fit_oscillation_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndar
     limit :data:`LIMIT_FACTOR` x the largest count of swings, at least :data:`MIN_LIMIT`; both
     0 where the channel is not watched (no noise to measure)."""
     bands = BAND_FACTOR * noise_sigma(parts)
-    largest = np.max([swing_counts(Z, bands).max(axis=0, initial=0.0) for Z in parts], axis=0)
+    largest = np.zeros(len(bands))
+    for Z in parts:  # block by block (the counts do not depend on the cut): bounded temporaries on long logs
+        check = Swings(np.where(bands > 0, 1.0, 0.0), bands)
+        for start in range(0, len(Z), PUSH_BLOCK):
+            block = check.counts(np.asarray(Z[start:start + PUSH_BLOCK], dtype=np.float64))
+            np.maximum(largest, block.max(axis=0, initial=0.0), out=largest)
     limits = np.where(bands > 0, np.maximum(LIMIT_FACTOR * largest, MIN_LIMIT), 0.0)
     return np.where(limits > 0, bands, 0.0), limits
 

@@ -42,7 +42,7 @@ import numpy as np
 from anomaly.sensor_checks import PUSH_BLOCK, PassRatios
 
 __all__ = ["BAND_FACTOR", "LEVEL_ROWS", "LIMIT_FACTOR", "LOCAL_FACTOR", "MIN_LIMIT", "Swings", "WINDOW", "fit_oscillation_limits",
-           "noise_sigma", "swing_counts", "trailing_sums"]
+           "noise_sigma", "swing_blocks", "swing_counts", "trailing_sums"]
 
 #: Rows of the moving level a channel's excursions are measured from.
 LEVEL_ROWS = 50
@@ -82,10 +82,8 @@ def fit_oscillation_limits(parts: list[np.ndarray]) -> tuple[np.ndarray, np.ndar
     0 where the channel is not watched (no noise to measure)."""
     bands = BAND_FACTOR * noise_sigma(parts)
     largest = np.zeros(len(bands))
-    for Z in parts:  # block by block (the counts do not depend on the cut): bounded temporaries on long logs
-        check = Swings(np.where(bands > 0, 1.0, 0.0), bands)
-        for start in range(0, len(Z), PUSH_BLOCK):
-            block = check.counts(np.asarray(Z[start:start + PUSH_BLOCK], dtype=np.float64))
+    for Z in parts:
+        for block in swing_blocks(Z, bands):  # bounded temporaries on long logs
             np.maximum(largest, block.max(axis=0, initial=0.0), out=largest)
     limits = np.where(bands > 0, np.maximum(LIMIT_FACTOR * largest, MIN_LIMIT), 0.0)
     return np.where(limits > 0, bands, 0.0), limits
@@ -106,11 +104,18 @@ def trailing_sums(values: np.ndarray, carried: int, window: int) -> np.ndarray:
     return out
 
 
+def swing_blocks(values: np.ndarray, bands: np.ndarray):
+    """:func:`swing_counts` of one pass, yielded per :data:`~anomaly.sensor_checks.PUSH_BLOCK`
+    rows ((m, c) float64 each; the counts do not depend on the cut)."""
+    check = Swings(np.where(np.asarray(bands) > 0, 1.0, 0.0), bands)
+    for start in range(0, len(values), PUSH_BLOCK):
+        yield check.counts(np.asarray(values[start:start + PUSH_BLOCK], dtype=np.float64))
+
+
 def swing_counts(values: np.ndarray, bands: np.ndarray) -> np.ndarray:
     """Swings in the last :data:`WINDOW` rows of each row of one pass: ``values`` (n, c) scaled,
     ``bands`` (c,) -> (n, c) float64 (0 for a channel whose band is 0)."""
-    check = Swings(np.where(np.asarray(bands) > 0, 1.0, 0.0), bands)
-    return check.counts(np.asarray(values, dtype=np.float64))
+    return np.concatenate([np.zeros((0, len(bands))), *swing_blocks(values, bands)])
 
 
 class Swings(PassRatios):

@@ -75,6 +75,7 @@ from sklearn.metrics import average_precision_score
 
 from anomaly import make_detector
 from anomaly.decisions import events, model_rules
+from anomaly.decisions.runs import event_ranges
 from anomaly.metrics import hit_rate, point_metrics
 from anomaly.schema import sampling_rate
 from anomaly.thresholds import POT, Percentile, Sustained
@@ -210,12 +211,6 @@ ENTITY_SETS = {"smd": (smd.load_smd, smd.SMD_MACHINES, smd.SMD_STEP, False),
                "asd-timed": (smd.load_asd, smd.ASD_ENTITIES, smd.ASD_STEP, True)}
 
 
-def label_runs(labels: np.ndarray) -> list[tuple[int, int]]:
-    """(first, last) row of every run of True in ``labels`` (n,) bool."""
-    edges = np.flatnonzero(np.diff(np.concatenate([[0], labels.astype(np.int8), [0]])))
-    return [(a, b - 1) for a, b in zip(edges[::2].tolist(), edges[1::2].tolist())]
-
-
 def run_entities(loader, entities, step, timed: bool, name: str, variant: dict) -> dict:
     """Point F1 and AUC-PR per entity, and the default alarms' view: the labelled anomaly runs an
     event overlaps (faults found) and the events that overlap none (false alarms, per day of
@@ -231,7 +226,7 @@ def run_entities(loader, entities, step, timed: bool, name: str, variant: dict) 
         _, scores, flags, evs = decide(det, data.test)
         labels = data.labels.to_numpy(bool)
         spans = [(data.test.index.get_loc(e.start), data.test.index.get_loc(e.end)) for e in evs]
-        truth = label_runs(labels)
+        truth = event_ranges(labels)
         hit = sum(any(lo <= last and hi >= first for lo, hi in spans) for first, last in truth)
         wrong = sum(not labels[lo:hi + 1].any() for lo, hi in spans)
         normal_days = float((~labels).sum() * step / pd.Timedelta(days=1))

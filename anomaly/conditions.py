@@ -79,6 +79,10 @@ MIN_LAG_ROWS = 10
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
+#: ... or, when not white noise around their moving level, at least this share of their variance
+#: in a straight line through the log (a drift under a fast load: a battery's voltage
+#: discharging while it sags with the motor currents).
+AUTO_MIN_TREND_SHARE = 0.5
 #: ``conditions="auto"`` takes no slow channel when more than this share of the channels are slow.
 AUTO_MAX_SLOW_SHARE = 0.5
 #: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation around
@@ -128,14 +132,35 @@ def _fast_part(x: np.ndarray, lag: int) -> np.ndarray:
     return x[middle : middle + len(means)] - means
 
 
+def _trend_share(x: np.ndarray) -> np.ndarray:
+    """Each channel's share of its variance (c,) in a straight line through the log ``x`` (n, c)
+    float64 (the R-squared of a least-squares line over the row number; 0 for a constant channel)."""
+    t = np.arange(len(x), dtype=np.float64)
+    t -= t.mean()
+    centred = x - x.mean(axis=0)
+    total = np.einsum("ij,ij->j", centred, centred)
+    along = t @ centred
+    return np.where(total > 0, along * along / (t @ t) / np.where(total > 0, total, 1.0), 0.0)
+
+
 def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     """Indices of the channels that are slow in the logs of ``parts`` (scaled logs (n_i, c)):
     slow in at least one log and, in every other, slow too or white noise around a level.
 
     A channel is slow in a log when its fast part (:func:`_fast_part` over ``lag`` rows) holds
-    less than :data:`AUTO_MAX_FAST_SHARE` of its variance. White noise around a set point keeps
-    all of it (and is not slow), a cyclic motion of a few seconds nearly all, a warm-up of
-    minutes almost none. Logs from several sessions often mix the two kinds of a temperature: a
+    less than :data:`AUTO_MAX_FAST_SHARE` of its variance, or when a straight line through the
+    log holds at least :data:`AUTO_MIN_TREND_SHARE` of it (:func:`_trend_share`) and it is not
+    white noise around its moving level in that log (such a channel is a set point: a
+    temperature following an ambient drifting 2 degC an hour rises by 3 times its noise over
+    5 minutes, a line that holds about half its variance). White noise
+    around a set point keeps all of it in its fast part (and is not slow), a cyclic motion of a
+    few seconds nearly all, a warm-up of minutes almost none. A battery's voltage drifts down as
+    it discharges and sags with every load: its sag can hold more than a quarter of its variance
+    over a 15-minute log, but the drift is a line through it, and a longer session (or the next
+    one, on a battery less charged) starts where no training log went (a simulated 50 Hz
+    mobile base: every row of a session 0.8 V lower flagged, blamed on the battery; with it a
+    condition, as many alarms as at the training voltage, ``benchmarks/mobile_base.py``). A
+    motion that runs back and forth has no line through it. Logs from several sessions often mix the two kinds of a temperature: a
     session that warms up (slow) and one already warm (sensor noise around a level, see
     :func:`setpoint_channels`); the channel is a condition in both. A log in which it moves in
     any other way (a cyclic motion, a filtered signal) vetoes it. A log of at most ``2 * lag``
@@ -190,7 +215,8 @@ def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.nd
             continue
         inner = x[lag // 2 : lag // 2 + len(x) - lag + 1]  # the rows the fast part covers (a full window each)
         total = inner.var(axis=0)
-        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & (total > 0) & ~_two_levels(x)
+        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ((_trend_share(x) >= AUTO_MIN_TREND_SHARE) & ~white)
+        slow &= (total > 0) & ~_two_levels(x)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
     return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)

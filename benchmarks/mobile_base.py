@@ -20,7 +20,8 @@ does not turn; ``bump``: a collision, +3 m/s^2 forward for 0.2 s and both curren
 0.5 s; ``binding``: the left current +0.4 A for 10 s; ``stall``: the left wheel reads 0 and
 draws +1.5 A for 5 s; ``gyro_bias``: +0.15 rad/s for 10 s), at the training charge and ambient
 (``same``), 4 degC warmer (``warmer``), on a battery 0.8 V less charged (``lower battery``: the
-next session without a full recharge) and both (``both``). False alarms: events of the normal
+next session without a full recharge), both (``both``), and carrying a load that makes it
+20 % heavier (``heavier``: rolling and acceleration currents x1.2). False alarms: events of the normal
 sessions and events of the faulty ones that overlap no fault, per hour of normal time; alarm
 time: the share of the normal sessions' rows inside an alarm; found: faults an event overlaps
 (out of 10); blamed: the channel with the largest error over each false alarm. Each model is
@@ -50,7 +51,8 @@ TRAIN_MINUTES, NORMAL_MINUTES, FAULTY_MINUTES = 15, 20, 10
 CHARGE_V, AMBIENT_C = 25.2, 25.0
 #: Fault name, start (s), seconds.
 FAULTS = (("slip", 60, 10.0), ("bump", 160, 1.0), ("binding", 260, 10.0), ("stall", 360, 5.0), ("gyro_bias", 460, 10.0))
-TESTS = {"same": (0.0, 0.0), "warmer": (0.0, 4.0), "lower battery": (-0.8, 0.0), "both": (-0.8, 4.0)}  # charge (V), ambient (degC)
+TESTS = {"same": (0.0, 0.0, 1.0), "warmer": (0.0, 4.0, 1.0), "lower battery": (-0.8, 0.0, 1.0), "both": (-0.8, 4.0, 1.0),
+         "heavier": (0.0, 0.0, 1.2)}  # charge (V), ambient (degC), mass (x training)
 
 
 def first_order(x: np.ndarray, tau_s: float) -> np.ndarray:
@@ -58,7 +60,7 @@ def first_order(x: np.ndarray, tau_s: float) -> np.ndarray:
     return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[x[0] * (1.0 - alpha)])[0]
 
 
-def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c: float = AMBIENT_C, faults=(),
+def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c: float = AMBIENT_C, mass: float = 1.0, faults=(),
             start: str = "2026-04-01") -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
     """One session's frame (rows, 10) and its faults as ``(name, first row, end row)``."""
     rng = np.random.default_rng(seed)
@@ -68,7 +70,7 @@ def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c:
     v = first_order(np.repeat(rng.uniform(0.0, 1.2, len(lengths)), lengths)[:n], 0.3)
     w = first_order(np.repeat(rng.uniform(-0.8, 0.8, len(lengths)), lengths)[:n], 0.3)
     wheels = np.column_stack([(v - 0.2 * w) / 0.1, (v + 0.2 * w) / 0.1])  # rad/s
-    current = 0.6 + 0.03 * np.abs(wheels) + 1.5 * np.gradient(wheels, axis=0) * RATE_HZ * 0.1 + rng.normal(0, 0.05, (n, 2))
+    current = 0.6 + mass * (0.03 * np.abs(wheels) + 1.5 * np.gradient(wheels, axis=0) * RATE_HZ * 0.1) + rng.normal(0, 0.05, (n, 2))
     frame = pd.DataFrame({
         "wl_vel": wheels[:, 0] + rng.normal(0, 0.05, n), "wr_vel": wheels[:, 1] + rng.normal(0, 0.05, n),
         "wl_cur": current[:, 0], "wr_cur": current[:, 1],
@@ -100,10 +102,10 @@ def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c:
 def score_tests(det) -> dict:
     """False alarms per hour, alarm time, faults found and the channels blamed, per test condition."""
     out = {}
-    for name, (charge, warmer) in TESTS.items():
+    for name, (charge, warmer, mass) in TESTS.items():
         false, hours, alarm_rows, normal_rows, found, blamed, missed = 0, 0.0, 0, 0, 0, Counter(), Counter()
         for seed in (10, 11):
-            kwargs = {"charge_v": CHARGE_V + charge, "ambient_c": AMBIENT_C + warmer}
+            kwargs = {"charge_v": CHARGE_V + charge, "ambient_c": AMBIENT_C + warmer, "mass": mass}
             normal, _ = session(seed, NORMAL_MINUTES, start="2026-04-10", **kwargs)
             faulty, rows = session(seed + 50, FAULTY_MINUTES, faults=FAULTS, start="2026-04-11", **kwargs)
             for frame, faults in ((normal, []), (faulty, rows)):

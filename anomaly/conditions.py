@@ -79,9 +79,9 @@ MIN_LAG_ROWS = 10
 #: ``conditions="auto"`` takes channels whose fast part (the log minus its moving average over
 #: the change horizon) holds less than this share of their variance (in at least one training log).
 AUTO_MAX_FAST_SHARE = 0.25
-#: ... or, when not white noise around their moving level, at least this share of their variance
-#: in a straight line through the log (a drift under a fast load: a battery's voltage
-#: discharging while it sags with the motor currents).
+#: ... or at least this share of their variance in a straight line through the log (a drift under
+#: a fast load: a battery's voltage discharging while it sags with the motor currents), unless a
+#: temperature that is white noise around its moving level (a set point, see :func:`slow_channels`).
 AUTO_MIN_TREND_SHARE = 0.5
 #: ``conditions="auto"`` takes no slow channel when more than this share of the channels are slow.
 AUTO_MAX_SLOW_SHARE = 0.5
@@ -143,16 +143,21 @@ def _trend_share(x: np.ndarray) -> np.ndarray:
     return np.where(total > 0, along * along / (t @ t) / np.where(total > 0, total, 1.0), 0.0)
 
 
-def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
+def slow_channels(parts: list[np.ndarray], lag: int, temperatures=()) -> np.ndarray:
     """Indices of the channels that are slow in the logs of ``parts`` (scaled logs (n_i, c)):
     slow in at least one log and, in every other, slow too or white noise around a level.
 
     A channel is slow in a log when its fast part (:func:`_fast_part` over ``lag`` rows) holds
     less than :data:`AUTO_MAX_FAST_SHARE` of its variance, or when a straight line through the
-    log holds at least :data:`AUTO_MIN_TREND_SHARE` of it (:func:`_trend_share`) and it is not
-    white noise around its moving level in that log (such a channel is a set point: a
-    temperature following an ambient drifting 2 degC an hour rises by 3 times its noise over
-    5 minutes, a line that holds about half its variance). White noise
+    log holds at least :data:`AUTO_MIN_TREND_SHARE` of it (:func:`_trend_share`), unless it is
+    one of ``temperatures`` (indices of channels named as temperatures) and white noise around
+    its moving level in that log: such a temperature is a set point, which the ambient's
+    common move or the slow-drift follower (:mod:`anomaly.drift`) keep normal while it drifts
+    and which still sees a slow overheating past its training level (a temperature following
+    an ambient drifting 2 degC an hour rises by 3 times its noise over 5 minutes, a line that
+    holds about half its variance). Any other channel has no follower: as a set point a battery
+    logged at 1 Hz (its sag white at that rate) kept a session 0.8 V lower in alarm 32 % of the
+    time, once it discharged below the pass's start. White noise
     around a set point keeps all of it in its fast part (and is not slow), a cyclic motion of a
     few seconds nearly all, a warm-up of minutes almost none. A battery's voltage drifts down as
     it discharges and sags with every load: its sag can hold more than a quarter of its variance
@@ -169,7 +174,7 @@ def slow_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     of its resolution and dips to the next, :func:`_two_levels`), and the shares are of the rows
     the fast part covers (a dip within half a horizon of a log's end was all slow variance).
     """
-    return _auto_channels(parts, lag)[0]
+    return _auto_channels(parts, lag, temperatures)[0]
 
 
 def counter_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
@@ -197,12 +202,14 @@ def counter_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     return np.flatnonzero(counting & levels) if told else np.zeros(0, dtype=np.int64)
 
 
-def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.ndarray]:
-    """The slow channels (:func:`slow_channels`) and the set-point channels
-    (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
+def _auto_channels(parts: list[np.ndarray], lag: int, temperatures=()) -> tuple[np.ndarray, np.ndarray]:
+    """The slow channels (:func:`slow_channels`, ``temperatures`` as there) and the set-point
+    channels (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
     classified once (a channel with fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in every
     log is neither)."""
     allowed = np.ones(parts[0].shape[1], dtype=bool)
+    named = np.zeros_like(allowed)
+    named[np.asarray(temperatures, dtype=np.int64)] = True
     slow_somewhere = np.zeros_like(allowed)
     white_everywhere = np.ones_like(allowed)
     seen = np.zeros_like(allowed)
@@ -215,7 +222,7 @@ def _auto_channels(parts: list[np.ndarray], lag: int) -> tuple[np.ndarray, np.nd
             continue
         inner = x[lag // 2 : lag // 2 + len(x) - lag + 1]  # the rows the fast part covers (a full window each)
         total = inner.var(axis=0)
-        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ((_trend_share(x) >= AUTO_MIN_TREND_SHARE) & ~white)
+        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ((_trend_share(x) >= AUTO_MIN_TREND_SHARE) & ~(white & named))
         slow &= (total > 0) & ~_two_levels(x)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
@@ -622,7 +629,7 @@ def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: 
     if isinstance(conditions, str):
         if conditions != "auto":
             raise ConfigError(f"conditions={conditions!r} must be None, 'auto' or a list of channel names")
-        return slow_channels(parts, lag)
+        return slow_channels(parts, lag, [channels.index(c) for c in temperature_channels(channels)])
     names = list(conditions)
     missing = [name for name in names if name not in channels]
     if missing:
@@ -646,7 +653,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     # a temperature read in steps that only warmed up in every log never turned back either: it is no counter
     counters = np.setdiff1d(counters, named).astype(np.int64)
     if isinstance(conditions, str) and conditions == "auto":
-        indices, white = _auto_channels(parts, lag)
+        indices, white = _auto_channels(parts, lag, named)
         indices = np.setdiff1d(indices, counters)
         slow_left = np.zeros(0, dtype=np.int64)
         if len(indices) > AUTO_MAX_SLOW_SHARE * (len(channels) - len(counters)):

@@ -380,6 +380,18 @@ def test_a_drift_under_a_fast_load_is_slow_by_its_line():
     assert [log.columns[i] for i in slow_channels([x], 100)] == ["battery_v"]  # the currents and speed have no line
 
 
+def test_white_noise_around_a_line_is_slow_unless_it_is_a_temperature():
+    """A temperature following a drifting ambient stays a set point (the follower keeps up with
+    it, and a slow overheating still shows past its level); any other channel has no follower,
+    so a battery whose sag looks white at 1 Hz is taken by its line."""
+    rng = np.random.default_rng(0)
+    line = np.linspace(0.0, 1.0, 6000) + 0.25 * rng.normal(size=6000)  # the line holds about 57 % of the variance
+    log = np.column_stack([line, rng.normal(size=6000)])
+    assert slow_channels([log], 100).tolist() == [0]
+    assert slow_channels([log], 100, temperatures=[0]).tolist() == []
+    assert setpoint_channels([log], 100).tolist() == [0, 1]  # white around its moving level, as the noise
+
+
 def test_a_session_on_a_less_charged_battery_is_not_a_fault():
     train = [battery_log(0), battery_log(1)]
     det = anomaly.PCADetector().fit(train)

@@ -30,7 +30,8 @@ a log says nothing, :data:`anomaly.conditions.AUTO_MIN_TREND_SHARE` infinite, as
 2026-12-07), in the same process. Every session logged at 50 Hz, and at 10 and 1 Hz (every 5th
 and 50th row: at 1 Hz the battery's sag is white noise around its moving level).
 
-Usage: ``python benchmarks/mobile_base.py``; writes ``benchmarks/results/mobile_base.json``.
+Usage: ``python benchmarks/mobile_base.py``; writes ``benchmarks/results/mobile_base.json`` and prints the
+README's table from it.
 """
 
 from __future__ import annotations
@@ -148,6 +149,25 @@ def run(rate_hz: float) -> dict:
             "tests": score_tests(det, rate_hz), "tests_no_trend": score_tests(blind, rate_hz)}
 
 
+#: The README's row names of the test conditions.
+ROW_NAMES = {"same": "same charge and ambient", "warmer": "4 degC warmer", "lower battery": "0.8 V less charged",
+             "both": "both", "heavier": "20 % heavier"}
+
+
+def markdown(results: dict) -> str:
+    """The README's table of ``results`` (rate -> :func:`run`): per test condition and rate, false
+    alarms an hour, the share of normal time in alarm and faults found, without the trend
+    criterion in brackets."""
+    def cell(t: dict) -> str:
+        return f"{t['false_alarms_per_hour']:.1f}, {100 * t['alarm_time_fraction']:.2g} %, {t['found']}"
+    rates = list(results)
+    lines = ["| session | " + " | ".join(rates) + " |", "|---" * (len(rates) + 1) + "|"]
+    for name, row in ROW_NAMES.items():
+        cells = [f"{cell(results[r]['tests'][name])} ({cell(results[r]['tests_no_trend'][name])})" for r in rates]
+        lines.append(f"| {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main() -> None:
     results = {}
     for rate in RATES_HZ:
@@ -159,6 +179,7 @@ def main() -> None:
             print(f"  {name:14s} {t['false_alarms_per_hour']:5.1f} false alarms/h, alarm time {t['alarm_time_fraction']:.3f} "
                   f"(no trend {b['false_alarms_per_hour']:5.1f}, {b['alarm_time_fraction']:.3f}), found {t['found']}/{t['faults']} "
                   f"({b['found']}), missed {t['missed']}, blamed {t['blamed']} (no trend {b['blamed']})", flush=True)
+    print(markdown(results))
     print("->", write_result("mobile_base", {"protocol": __doc__.split("Usage:")[0].strip(), "results": results}))
 
 

@@ -18,7 +18,8 @@ behaviour inside it, so another level is a condition, not a fault. Fast channels
 currents, vibration, or any channel that is noise around a set point) keep their levels: a
 level shift there is what faults look like. A temperature that only shows sensor noise around
 one level in training cannot be told from such a set point: declare it. Conditions are context:
-a few channels among many. When more than :data:`AUTO_MAX_SLOW_SHARE` of the channels are slow,
+a few channels among many. When more than :data:`AUTO_MAX_SLOW_SHARE` of the channels are slow
+by their fast part (a channel slow only by its line, a battery under load, does not count),
 slowness is a property of the data as a whole (a server's metrics a minute apart), not of a few
 condition channels, and modelling them by their change would leave the model nothing at its
 level: none is taken (``slow_left`` records them, ``fit`` says so; declare them to model them
@@ -83,7 +84,8 @@ AUTO_MAX_FAST_SHARE = 0.25
 #: a fast load: a battery's voltage discharging while it sags with the motor currents), unless a
 #: temperature that is white noise around its moving level (a set point, see :func:`slow_channels`).
 AUTO_MIN_TREND_SHARE = 0.5
-#: ``conditions="auto"`` takes no slow channel when more than this share of the channels are slow.
+#: ``conditions="auto"`` takes no slow channel when more than this share of the channels are slow
+#: by their fast part.
 AUTO_MAX_SLOW_SHARE = 0.5
 #: ``conditions="auto"`` takes as set-point channels those whose lag-1 autocorrelation around
 #: their moving level stays below this in every training log (white noise; any motion is above).
@@ -202,15 +204,17 @@ def counter_channels(parts: list[np.ndarray], lag: int) -> np.ndarray:
     return np.flatnonzero(counting & levels) if told else np.zeros(0, dtype=np.int64)
 
 
-def _auto_channels(parts: list[np.ndarray], lag: int, temperatures=()) -> tuple[np.ndarray, np.ndarray]:
-    """The slow channels (:func:`slow_channels`, ``temperatures`` as there) and the set-point
-    channels (:func:`setpoint_channels`, slow ones included) of scaled logs ``parts``, each log
+def _auto_channels(parts: list[np.ndarray], lag: int, temperatures=()) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The slow channels (:func:`slow_channels`, ``temperatures`` as there), the set-point
+    channels (:func:`setpoint_channels`, slow ones included) and, among the slow ones, those
+    slow by their line alone (in no log by their fast part) of scaled logs ``parts``, each log
     classified once (a channel with fewer than :data:`SETPOINT_MIN_LOG_ROWS` updates in every
     log is neither)."""
     allowed = np.ones(parts[0].shape[1], dtype=bool)
     named = np.zeros_like(allowed)
     named[np.asarray(temperatures, dtype=np.int64)] = True
     slow_somewhere = np.zeros_like(allowed)
+    fast_part_slow = np.zeros_like(allowed)
     white_everywhere = np.ones_like(allowed)
     seen = np.zeros_like(allowed)
     for Z in parts:
@@ -222,11 +226,14 @@ def _auto_channels(parts: list[np.ndarray], lag: int, temperatures=()) -> tuple[
             continue
         inner = x[lag // 2 : lag // 2 + len(x) - lag + 1]  # the rows the fast part covers (a full window each)
         total = inner.var(axis=0)
-        slow = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) | ((_trend_share(x) >= AUTO_MIN_TREND_SHARE) & ~(white & named))
-        slow &= (total > 0) & ~_two_levels(x)
+        valid = (total > 0) & ~_two_levels(x)
+        by_fast_part = (_fast_part(x, lag).var(axis=0) < AUTO_MAX_FAST_SHARE * total) & valid
+        slow = by_fast_part | ((_trend_share(x) >= AUTO_MIN_TREND_SHARE) & ~(white & named) & valid)
         allowed &= slow | white | ~known
         slow_somewhere |= slow
-    return np.flatnonzero(allowed & slow_somewhere), np.flatnonzero(white_everywhere & seen)
+        fast_part_slow |= by_fast_part
+    slow = allowed & slow_somewhere
+    return np.flatnonzero(slow), np.flatnonzero(white_everywhere & seen), np.flatnonzero(slow & ~fast_part_slow)
 
 
 def _two_levels(x: np.ndarray) -> np.ndarray:
@@ -653,10 +660,11 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     # a temperature read in steps that only warmed up in every log never turned back either: it is no counter
     counters = np.setdiff1d(counters, named).astype(np.int64)
     if isinstance(conditions, str) and conditions == "auto":
-        indices, white = _auto_channels(parts, lag, named)
+        indices, white, by_line = _auto_channels(parts, lag, named)
         indices = np.setdiff1d(indices, counters)
         slow_left = np.zeros(0, dtype=np.int64)
-        if len(indices) > AUTO_MAX_SLOW_SHARE * (len(channels) - len(counters)):
+        # a drift along a line under a fast load (a battery) does not make the data slow as a whole
+        if len(np.setdiff1d(indices, by_line)) > AUTO_MAX_SLOW_SHARE * (len(channels) - len(counters)):
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices

@@ -380,6 +380,21 @@ def test_a_drift_under_a_fast_load_is_slow_by_its_line():
     assert [log.columns[i] for i in slow_channels([x], 100)] == ["battery_v"]  # the currents and speed have no line
 
 
+def test_a_channel_slow_by_its_line_does_not_make_the_data_slow_as_a_whole():
+    """Two motor temperatures warming up and a battery among four channels: three slow, but only
+    two slow by their fast part, so the data is not slow as a whole and all three are conditions
+    (counted together, more than half were slow and none was taken)."""
+    logs = []
+    for seed in (0, 1):
+        log = battery_log(seed).drop(columns=["speed"])
+        warming = 3.0 * (1.0 - np.exp(-np.arange(len(log)) / 6000.0))
+        noise = np.random.default_rng(seed).normal(0, 0.03, (len(log), 2))
+        logs.append(log.assign(left_temp=30.0 + warming + noise[:, 0], right_temp=30.0 + warming + noise[:, 1]))
+    det = anomaly.PCADetector().fit(logs)
+    assert sorted(det.schema_.channels[i] for i in det.conditions_.indices) == ["battery_v", "left_temp", "right_temp"]
+    assert len(det.conditions_.slow_left) == 0
+
+
 def test_white_noise_around_a_line_is_slow_unless_it_is_a_temperature():
     """A temperature following a drifting ambient stays a set point (the follower keeps up with
     it, and a slow overheating still shows past its level); any other channel has no follower,

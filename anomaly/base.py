@@ -123,7 +123,8 @@ class Detector(Params, ABC):
         level (see :mod:`anomaly.conditions`); ``"auto"`` (default): the channels that are
         slow in the training logs (most of their variance slower than the horizon in at least
         one log, e.g. a warming motor temperature, and slow or white noise around a level in
-        each of the others), plus the set-point channels; None: none.
+        each of the others), plus the set-point channels; ``["auto", name, ...]``: auto's
+        choice plus those channels; None: none.
     threshold : Threshold or None
         Unfitted threshold rule fitted on training scores (on the held-out validation part
         for neural detectors); None means :class:`~anomaly.thresholds.QuietLogs` (the larger of

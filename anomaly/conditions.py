@@ -628,6 +628,19 @@ def ambient_channels(channels: tuple[str, ...], setpoints) -> np.ndarray:
     return found if len(found) >= AMBIENT_MIN_CHANNELS else np.zeros(0, dtype=np.int64)
 
 
+def auto_and_declared(conditions) -> tuple[bool, list[str]]:
+    """Whether the ``conditions`` parameter asks for ``"auto"``, and the channel names it declares
+    beside it: ``"auto"`` -> (True, []); ``["auto", "battery_v"]`` -> (True, ["battery_v"]): auto's
+    choice plus a channel it did not take (the validity guard named it; CLI ``--condition
+    auto,battery_v``); names alone -> (False, names); None -> (False, [])."""
+    if conditions is None:
+        return False, []
+    if isinstance(conditions, str):
+        return conditions == "auto", []
+    names = list(conditions)
+    return "auto" in names, [name for name in names if name != "auto"]
+
+
 def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> np.ndarray:
     """Indices of the condition channels for the ``conditions`` parameter (None, "auto" or names);
     ``lag`` is the change horizon in rows."""
@@ -648,7 +661,8 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
                    sampling_rate: float | None = None) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
     ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
-    :func:`choose` (less the counters), the counters (:func:`counter_channels`, never a channel
+    :func:`choose` (less the counters; under ``"auto"`` with names beside it, auto's choice and
+    those names, :func:`auto_and_declared`), the counters (:func:`counter_channels`, never a channel
     named as a temperature; none when ``conditions`` is None) and, under ``"auto"``, the set-point
     channels among the others (their
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows), the set-point temperatures among
@@ -659,7 +673,8 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
     counters = np.zeros(0, dtype=np.int64) if conditions is None else counter_channels(parts, lag)
     # a temperature read in steps that only warmed up in every log never turned back either: it is no counter
     counters = np.setdiff1d(counters, named).astype(np.int64)
-    if isinstance(conditions, str) and conditions == "auto":
+    auto, declared = auto_and_declared(conditions)
+    if auto:
         indices, white, by_line = _auto_channels(parts, lag, named)
         indices = np.setdiff1d(indices, counters)
         slow_left = np.zeros(0, dtype=np.int64)
@@ -668,6 +683,8 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
             log.info("%d of %d channels are slow in the training logs: the data is slow as a whole, so none is taken as a "
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices
+        if declared:  # beside auto's choice, whatever it is
+            indices = np.setdiff1d(np.union1d(indices, choose(declared, channels, parts, lag)), counters).astype(np.int64)
         # a temperature that is not slow carries the session in its level like a set point: one read in steps that
         # held its level (or flickered a few times), and one that ripples with the machine's load cycle (not white)
         setpoints = np.setdiff1d(np.union1d(white, named), np.union1d(indices, counters)).astype(np.int64)  # a slow channel is a condition

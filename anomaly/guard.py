@@ -157,6 +157,21 @@ def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
     return "model outside its operating envelope: " + ", ".join(parts) + more
 
 
+def condition_hint(excursions: list[Excursion], flagged: float, level_names) -> str:
+    """The refit that would model the channels behind a flood by their change: empty unless at
+    least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) and a channel the model
+    sees at its level (``level_names``) has its median outside the envelope. A battery that
+    discharges too little over the training logs to be taken as a condition leaves every row of a
+    session on a less charged battery flagged; if its level is an operating condition, not a
+    fault, ``--condition auto,battery_v`` keeps auto's choice and adds it."""
+    level = set(level_names)
+    names = [e.channel for e in excursions if e.share is None and e.channel in level]
+    if flagged < FLOOD_SHARE or not names:
+        return ""
+    return (f"if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
+            f"not a fault: fit again with --condition auto,{','.join(names)}")
+
+
 def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
     """How many flagged rows each channel leads, shape (n_channels,): the channel with the largest
     of the (calibrated) errors ``ranked`` (n, n_channels) in each row that ``flags`` (n,) marks."""
@@ -189,7 +204,8 @@ def flood_line(led: np.ndarray, rows: int, name: str) -> str:
     flagged = int(np.sum(led))
     return (f"{flagged / rows:.0%} of rows flagged, {np.max(led) / flagged:.0%} of them led by {name}, inside its training "
             f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
-            f"level changes from session to session: fit on logs of several sessions, or declare it with --condition {name})")
+            f"level changes from session to session: fit on logs of several sessions, or declare it beside auto's choice "
+            f"with --condition auto,{name})")
 
 
 def run_flood(detector, errors, flags) -> tuple[str, str | None]:

@@ -36,6 +36,7 @@ from anomaly.cli.inputs import (
 from anomaly.cli.labelled import fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
+from anomaly.conditions import auto_and_declared
 from anomaly.decisions import DEFAULT_RULES
 from anomaly.drift import FOLLOW_PER_MINUTE
 from anomaly.errors import ConfigError
@@ -190,7 +191,7 @@ def fit(
     threshold: str = typer.Option("quiet-logs", help="quiet-logs (the larger of the q-th percentile of the normal scores and the level at which the alert rules stay quiet on the median training log) | percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by quiet-logs/percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
     sensor_checks: str = typer.Option("stuck,noise,twin,oscillation", "--sensor-checks", help="Sensor checks to run beside the model: stuck (a channel holding its value 4x longer than in training), noise (one 4x rougher than in training), twin (two readings of one quantity, a joint's commanded and measured position, 4x further apart than in training) and oscillation (one swinging back and forth around its moving level more than twice as often as in training, at least 5 times in 100 rows), comma-separated, or none.", rich_help_panel=PREPROCESSING),
-    condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures or a battery discharging under load, and set-point channels) or none.", rich_help_panel=PREPROCESSING),
+    condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures or a battery discharging under load, and set-point channels), auto plus names (auto,battery_v) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
     smooth: int = typer.Option(None, "--smooth", help="Score smoothing in rows: a row's score is the mean of the last N row scores, so a lasting fault alarms and a spike does not; the threshold is fitted on smoothed normal scores (default: none).", rich_help_panel=PREPROCESSING),
@@ -330,7 +331,7 @@ def conditions_lines(det) -> list[str]:
     counters = [channels[i] for i in conditions.counters]
     names = [channels[i] for i in conditions.indices]
     setpoints = [channels[i] for i in conditions.setpoints]
-    auto = det.conditions == "auto"
+    auto, declared = auto_and_declared(det.conditions)
     if not names and len(conditions.slow_left):
         lines = [f"condition channels: none; {len(conditions.slow_left)} of {len(channels)} channels are slow in the training logs, "
                  "so slowness is the data's, not a few condition channels': each keeps its level (declare conditions with "
@@ -338,7 +339,7 @@ def conditions_lines(det) -> list[str]:
     elif not names:
         lines = ["condition channels: none is slow in the training logs" if auto else "condition channels: none"]
     else:
-        how = "slow in the training logs" if auto else "declared"
+        how = ("slow in the training logs" + (f", or declared: {', '.join(declared)}" if declared else "")) if auto else "declared"
         lines = [f"condition channels, modelled by their change over {conditions.lag} rows ({how}): {', '.join(names)}"]
     if counters:
         lines.append(f"counters, left out of the model (they never turn back in any training log: a row or sequence number, "

@@ -23,7 +23,7 @@ from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
-from anomaly.guard import describe, joined, rate_note, run_flood
+from anomaly.guard import condition_hint, describe, joined, rate_note, run_flood
 from anomaly.pauses import pass_slices
 from anomaly.schema import sampling_rate
 from anomaly.supervised import is_supervised
@@ -139,7 +139,10 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
     if getattr(det, "types_", None) is not None:
         kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
         result.insert(3, "fault_type", kinds.where(flags, ""))
-    return table, result, joined(describe(det.check_envelope(table.frame)) or run_flood(det, errors, flags)[0],
+    outside = det.check_envelope(table.frame)
+    level = [name for name, at_level in zip(det.schema_.channels, det.level_channels()) if at_level]
+    return table, result, joined(describe(outside) or run_flood(det, errors, flags)[0],
+                                 condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, level),
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 
 

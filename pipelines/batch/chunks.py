@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import describe, flood_note, joined, led_rows, rate_note
+from anomaly.guard import condition_hint, describe, flood_note, joined, led_rows, rate_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
@@ -214,15 +214,16 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     checks = FileChecks(source, detector.schema_, policy)
     filler, pieces, flags = _Filler(policy, source), _Pieces(detector), _Flags(detector.thresholder_)
     channels = list(detector.schema_.channels)
-    done = 0
+    done = flagged_rows = 0
 
     led = np.zeros(len(channels), dtype=np.int64)  # flagged rows each channel leads (the guard's flood note)
 
     def emit(parts) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
-        nonlocal done, led
+        nonlocal done, flagged_rows, led
         for index, E, S in parts:
             done += len(index)
             flagged = flags(S, pieces.passes)
+            flagged_rows += int(np.count_nonzero(flagged))
             led += led_rows(detector.head_.calibrated(E), flagged)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
                    pd.Series(flagged, index=index, name="flag"))
@@ -263,10 +264,11 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     if stats is not None:
         stats["leading_rows_dropped"] = leading.dropped if leading is not None else 0
         share = np.sum(outside, axis=0) / max(sum(counted), 1)
-        envelope = describe(detector.envelope_.check_median(
-            np.median(medians, axis=0), share, detector.level_channels())) if medians else ""
-        envelope = envelope or flood_note(led, done, detector.schema_.channels, detector.level_channels())
-        stats["outside_envelope"] = joined(envelope, rate_note(detector.schema_.sampling_rate,
-                                                               float(np.median(rates)) if rates else None))
+        level = detector.level_channels()
+        excursions = detector.envelope_.check_median(np.median(medians, axis=0), share, level) if medians else []
+        envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level)
+        hint = condition_hint(excursions, flagged_rows / max(done, 1), [c for c, at in zip(channels, level) if at])
+        stats["outside_envelope"] = joined(envelope, hint, rate_note(detector.schema_.sampling_rate,
+                                                                     float(np.median(rates)) if rates else None))
     if progress is not None:
         progress(done, done)

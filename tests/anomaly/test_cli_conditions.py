@@ -8,6 +8,7 @@ import sys
 
 import pandas as pd
 import pytest
+from battery_logs import battery_log
 from typer.testing import CliRunner
 
 from anomaly.cli import app
@@ -78,12 +79,30 @@ def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
 @pytest.mark.parametrize("args, message", [
     (["--condition", "ambient"], "condition channel(s) ['ambient'] not in the data"),
     (["--condition", ","], "names no channel"),
+    (["--condition", "auto,ambient"], "condition channel(s) ['ambient'] not in the data"),
     (["--aggregate", "median"], "aggregate='median' is not one of"),
 ])
 def test_bad_condition_options_exit_2_and_write_nothing(logs, args, message):
     result = invoke("fit", logs / "normal.parquet", "-d", "pca", *args, "-o", logs / "bad")
     assert result.exit_code == 2 and message in result.output
     assert not (logs / "bad").exists()
+
+
+def test_score_says_which_refit_models_a_flooding_level_by_its_change(tmp_path):
+    """Training logs too short for a battery's discharge to show: it keeps its level, a session on
+    a less charged battery floods, and score names the refit that adds it to auto's choice."""
+    for seed in (0, 1):
+        battery_log(seed, minutes=3.0).to_csv(tmp_path / f"train{seed}.csv", index_label="timestamp")
+    battery_log(5, minutes=3.0, charge_v=24.4).to_csv(tmp_path / "low.csv", index_label="timestamp")
+    assert invoke("fit", tmp_path / "train0.csv", tmp_path / "train1.csv", "-o", tmp_path / "m").exit_code == 0
+    scored = invoke("score", tmp_path / "low.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv")
+    assert scored.exit_code == 0 and "fit again with --condition auto,battery_v" in " ".join(scored.output.split())
+    assert pd.read_csv(tmp_path / "s.csv")["flag"].mean() > 0.5
+    fitted = invoke("fit", tmp_path / "train0.csv", tmp_path / "train1.csv", "--condition", "auto,battery_v", "-o", tmp_path / "m2")
+    assert fitted.exit_code == 0 and "or declared: battery_v): battery_v" in " ".join(fitted.output.split())
+    scored = invoke("score", tmp_path / "low.csv", "-m", tmp_path / "m2", "-o", tmp_path / "s2.csv")
+    assert scored.exit_code == 0 and "fit again" not in scored.output
+    assert pd.read_csv(tmp_path / "s2.csv")["flag"].mean() < 0.05
 
 
 def test_stream_emits_one_drift_record_on_a_cooler_day(logs):

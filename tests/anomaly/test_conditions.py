@@ -7,6 +7,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+from battery_logs import battery_log
 from numpy.testing import assert_allclose
 from pass_checks import assert_paths_agree
 
@@ -15,6 +16,7 @@ from anomaly.conditions import (
     ConditionChannels,
     PassReference,
     ambient_channels,
+    auto_and_declared,
     setpoint_channels,
     slow_channels,
     temperature_channels,
@@ -356,20 +358,6 @@ def test_slow_channels_is_about_the_share_of_slow_variance():
     assert len(slow_channels([log[:1500]], 1000)) == 0
 
 
-def battery_log(seed: int, minutes: float = 15.0, charge_v: float = 25.2) -> pd.DataFrame:
-    """A battery-powered drive at 10 Hz (rows, 4): two motor currents following a load that
-    changes every 1-4 s, the speed it gives and the battery's voltage, discharging 1.44 V an
-    hour from ``charge_v`` and sagging 0.07 V per ampere drawn."""
-    rng = np.random.default_rng(seed)
-    n = int(minutes * 600)
-    steps = rng.integers(10, 40, size=n // 10 + 1)
-    load = pd.Series(np.repeat(rng.uniform(0.5, 3.0, len(steps)), steps)[:n]).ewm(alpha=0.2).mean().to_numpy()
-    left, right = load + rng.normal(0, 0.05, n), load + rng.normal(0, 0.05, n)
-    return pd.DataFrame({"left_current": left, "right_current": right, "speed": 0.4 * load + rng.normal(0, 0.02, n),
-                         "battery_v": charge_v - 1.44 * np.arange(n) / 36000 - 0.07 * (left + right) + rng.normal(0, 0.01, n)},
-                        index=pd.date_range("2026-04-01", periods=n, freq="100ms"))
-
-
 def test_a_drift_under_a_fast_load_is_slow_by_its_line():
     """A battery's voltage discharges (a line through the log) and sags with every load: the sag
     holds more than a quarter of its variance, so its fast part alone would not call it slow."""
@@ -393,6 +381,18 @@ def test_a_channel_slow_by_its_line_does_not_make_the_data_slow_as_a_whole():
     det = anomaly.PCADetector().fit(logs)
     assert sorted(det.schema_.channels[i] for i in det.conditions_.indices) == ["battery_v", "left_temp", "right_temp"]
     assert len(det.conditions_.slow_left) == 0
+
+
+def test_auto_with_names_beside_it_adds_them_to_its_choice():
+    short = [battery_log(0, minutes=3.0), battery_log(1, minutes=3.0)]  # too short for the discharge to show
+    assert len(anomaly.PCADetector().fit(short).conditions_.indices) == 0
+    det = anomaly.PCADetector(conditions=["auto", "battery_v"]).fit(short)
+    assert [det.schema_.channels[i] for i in det.conditions_.indices] == ["battery_v"]
+    assert det.predict(battery_log(5, minutes=3.0, charge_v=24.4)).mean() < 0.05
+    assert auto_and_declared("auto") == (True, []) and auto_and_declared(None) == (False, [])
+    assert auto_and_declared(["battery_v"]) == (False, ["battery_v"])
+    with pytest.raises(SchemaError, match="not in the data"):
+        anomaly.PCADetector(conditions=["auto", "voltage"]).fit(short)
 
 
 def test_white_noise_around_a_line_is_slow_unless_it_is_a_temperature():

@@ -51,7 +51,7 @@ def test_flood_note_names_a_level_channel_that_leads_a_flood(led, level, named):
     assert flood_leader(np.array(led), 100, np.array(level)) == (2 if named else None)
     if named:
         assert note.startswith("40% of rows flagged, 88% of them led by battery_v, inside its training range")
-        assert "--condition battery_v" in note
+        assert "--condition auto,battery_v" in note
 
 
 @pytest.fixture(scope="module")

@@ -1,5 +1,6 @@
 """Helpers shared by the benchmark scripts: data location, environment record, JSON output,
-best-of timing and the synthetic multi-channel log the speed benchmarks score."""
+best-of timing, the synthetic multi-channel log the speed benchmarks score, and the default
+decision's alarms against a session's faults."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import platform
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,3 +74,27 @@ def sine_frame(rows: int, channels: int, seed: int, freq: str):
     values = np.sin(t * rng.uniform(0.5, 2.0, channels) + rng.uniform(0, 6, channels)) + 0.1 * rng.standard_normal((rows, channels))
     index = pd.date_range("2026-01-01", periods=rows, freq=freq, name="timestamp")
     return pd.DataFrame(values.astype(np.float32), index=index, columns=[f"c{i}" for i in range(channels)])
+
+
+def fault_alarms(det, frame, faults) -> tuple[list, list[list], list, list[str]]:
+    """The default decision's alarms on ``frame`` (a fitted detector's own threshold, the alert
+    rules at its rate) against ``faults``, ``(name, first row, end row)`` each.
+
+    Returns
+    -------
+    raised : list of anomaly.decisions.Event
+    inside : list of list of Event
+        Per fault, the alarms that overlap it.
+    extra : list of Event
+        The alarms that overlap no fault (false alarms).
+    blamed : list of str
+        Per false alarm, the channel with the largest error over it.
+    """
+    from anomaly.decisions import events, model_rules  # here: the toolkit imports once ROOT is on the path
+
+    errors, scores, flags = det.evaluate_frame(frame)
+    raised = events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))
+    index = frame.index
+    inside = [[e for e in raised if e.start <= index[b - 1] and e.end >= index[a]] for _, a, b in faults]
+    extra = [e for e in raised if not any(e in hits for hits in inside)]
+    return raised, inside, extra, [str(errors.loc[e.start:e.end].max().idxmax()) for e in extra]

@@ -37,16 +37,14 @@ README's table from it.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from unittest import mock
 
 import numpy as np
 import pandas as pd
-from _common import write_result
+from _common import fault_alarms, write_result
 from scipy.signal import lfilter
 
 from anomaly import make_detector
-from anomaly.decisions import events, model_rules
 
 RATE_HZ = 50.0
 TRAIN_MINUTES, NORMAL_MINUTES, FAULTY_MINUTES = 15, 20, 10
@@ -120,13 +118,10 @@ def score_tests(det, rate_hz: float) -> dict:
             normal, _ = thin(*session(seed, NORMAL_MINUTES, start="2026-04-10", **kwargs), rate_hz)
             faulty, rows = thin(*session(seed + 50, FAULTY_MINUTES, faults=FAULTS, start="2026-04-11", **kwargs), rate_hz)
             for frame, faults in ((normal, []), (faulty, rows)):
-                errors, scores, flags = det.evaluate_frame(frame)
-                raised = events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))
-                index = frame.index
-                inside = [[e for e in raised if e.start <= index[b - 1] and e.end >= index[a]] for _, a, b in faults]
-                extra = [e for e in raised if not any(e in hits for hits in inside)]
+                raised, inside, extra, names = fault_alarms(det, frame, faults)
                 false += len(extra)
-                blamed.update(str(errors.loc[e.start:e.end].max().idxmax()) for e in extra)
+                blamed.update(names)
+                index = frame.index
                 hours += (len(frame) - sum(b - a for _, a, b in faults)) / rate_hz / 3600
                 found += sum(bool(hits) for hits in inside)
                 missed.update(fault for (fault, _, _), hits in zip(faults, inside) if not hits)

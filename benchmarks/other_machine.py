@@ -36,16 +36,14 @@ Usage: ``python benchmarks/other_machine.py``; writes ``benchmarks/results/other
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import asdict
 from unittest import mock
 
 import numpy as np
 import pandas as pd
-from _common import write_result
+from _common import fault_alarms, write_result
 from scipy.signal import lfilter
 
 from anomaly import make_detector
-from anomaly.decisions import events, model_rules
 
 RATE_HZ = 10.0
 MINUTES = 30
@@ -108,13 +106,9 @@ def score_tests(det, wander: float, names, step_c: float) -> dict:
             faulty, rows = session(seed + 50, AMBIENT_C + offset, drift, wander_c=wander, faults=FAULTS, start="2026-03-11",
                                    step_c=step_c)
             for frame, faults in ((names(normal), []), (names(faulty), rows)):
-                errors, scores, flags = det.evaluate_frame(frame)
-                raised = events(flags, errors, scores, threshold=det.threshold_, **asdict(model_rules(det)))
-                index = frame.index
-                inside = [[e for e in raised if e.start <= index[b - 1] and e.end >= index[a]] for _, a, b in faults]
-                extra = [e for e in raised if not any(e in hits for hits in inside)]
+                _, inside, extra, channels = fault_alarms(det, frame, faults)
                 false += len(extra)
-                blamed.update(str(errors.loc[e.start:e.end].max().idxmax()) for e in extra)
+                blamed.update(channels)
                 hours += (len(frame) - sum(b - a for _, a, b in faults)) / RATE_HZ / 3600
                 found, total = found + sum(bool(hits) for hits in inside), total + len(faults)
         out[name] = {"false_alarms_per_hour": false / hours, "found": found, "faults": total, "blamed": dict(blamed)}

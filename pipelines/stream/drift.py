@@ -9,7 +9,10 @@ median of the last such window of raw rows is compared with the model's training
 
 and no other until the stream has come back inside the envelope. Channels named for the share
 of the window's rows outside their range (:data:`anomaly.guard.SHARE_OUTSIDE`) are listed under
-``"outside_share"`` instead of ``"channels"``.
+``"outside_share"`` instead of ``"channels"``. When a channel the model sees at its level (not
+a condition or set-point channel) has its median outside, ``"refit"`` holds the option that
+would model it by its change beside auto's choice, ``"--condition auto,battery_v"``: if its
+level is an operating condition (a battery's charge), not a fault, fit again with it.
 
 A stream can also flood while every channel stays inside its range (a battery whose level
 differs by session, :func:`anomaly.guard.flood_note`): when the last window of scored rows is
@@ -71,7 +74,12 @@ class EnvelopeWatch:
             return None
         record = {"message": describe(excursions), "channels": {e.channel: round(e.delta, 6) for e in excursions if e.share is None}}
         shares = {e.channel: round(e.share, 4) for e in excursions if e.share is not None}
-        return {**record, "outside_share": shares} if shares else record
+        if shares:
+            record["outside_share"] = shares
+        at_level = [name for name in record["channels"] if self.level[self.channels.index(name)]]
+        if at_level:
+            record["refit"] = f"--condition auto,{','.join(at_level)}"
+        return record
 
     def push_scored(self, ranked: np.ndarray, flagged: np.ndarray) -> dict | None:
         """Add scored rows: their calibrated errors ``ranked`` (k, n_channels) and flags (k,)

@@ -103,6 +103,12 @@ def test_score_says_which_refit_models_a_flooding_level_by_its_change(tmp_path):
     scored = invoke("score", tmp_path / "low.csv", "-m", tmp_path / "m2", "-o", tmp_path / "s2.csv")
     assert scored.exit_code == 0 and "fit again" not in scored.output
     assert pd.read_csv(tmp_path / "s2.csv")["flag"].mean() < 0.05
+    for model, refit in (("m", ["--condition auto,battery_v"]), ("m2", [])):  # the stream says it in its drift record
+        done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(tmp_path / model), "--format", "csv"],
+                              input=(tmp_path / "low.csv").read_text(), capture_output=True, text=True, timeout=120)
+        assert done.returncode == 0, done.stderr
+        drift = [r for r in map(json.loads, done.stdout.splitlines()) if r["type"] == "drift"]
+        assert len(drift) == 1 and [r["refit"] for r in drift if "refit" in r] == refit
 
 
 def test_stream_emits_one_drift_record_on_a_cooler_day(logs):

@@ -157,19 +157,31 @@ def describe(excursions: list[Excursion], *, limit: int = 5) -> str:
     return "model outside its operating envelope: " + ", ".join(parts) + more
 
 
-def condition_hint(excursions: list[Excursion], flagged: float, level_names) -> str:
+def refit_names(excursions: list[Excursion], channels, level) -> list[str]:
+    """The channels among ``excursions`` whose median lies outside the envelope and that the model
+    sees at its level (``level``, bool aligned with ``channels``): those a refit could model by
+    their change (:func:`condition_option`)."""
+    at_level = {name for name, on in zip(channels, level) if on}
+    return [e.channel for e in excursions if e.share is None and e.channel in at_level]
+
+
+def condition_option(names) -> str:
+    """The ``fit`` option that keeps auto's choice of condition channels and adds ``names``."""
+    return f"--condition auto,{','.join(names)}"
+
+
+def condition_hint(excursions: list[Excursion], flagged: float, channels, level) -> str:
     """The refit that would model the channels behind a flood by their change: empty unless at
     least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) and a channel the model
-    sees at its level (``level_names``) has its median outside the envelope. A battery that
+    sees at its level has its median outside the envelope (:func:`refit_names`). A battery that
     discharges too little over the training logs to be taken as a condition leaves every row of a
     session on a less charged battery flagged; if its level is an operating condition, not a
     fault, ``--condition auto,battery_v`` keeps auto's choice and adds it."""
-    level = set(level_names)
-    names = [e.channel for e in excursions if e.share is None and e.channel in level]
+    names = refit_names(excursions, channels, level)
     if flagged < FLOOD_SHARE or not names:
         return ""
     return (f"if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
-            f"not a fault: fit again with --condition auto,{','.join(names)}")
+            f"not a fault: fit again with {condition_option(names)}")
 
 
 def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -205,7 +217,7 @@ def flood_line(led: np.ndarray, rows: int, name: str) -> str:
     return (f"{flagged / rows:.0%} of rows flagged, {np.max(led) / flagged:.0%} of them led by {name}, inside its training "
             f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
             f"level changes from session to session: fit on logs of several sessions, or declare it beside auto's choice "
-            f"with --condition auto,{name})")
+            f"with {condition_option([name])})")
 
 
 def run_flood(detector, errors, flags) -> tuple[str, str | None]:

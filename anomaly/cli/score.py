@@ -140,9 +140,9 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
         kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
         result.insert(3, "fault_type", kinds.where(flags, ""))
     outside = det.check_envelope(table.frame)
-    level = [name for name, at_level in zip(det.schema_.channels, det.level_channels()) if at_level]
     return table, result, joined(describe(outside) or run_flood(det, errors, flags)[0],
-                                 condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, level),
+                                 condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, det.schema_.channels,
+                                                det.level_channels()),
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 
 

@@ -214,16 +214,15 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     checks = FileChecks(source, detector.schema_, policy)
     filler, pieces, flags = _Filler(policy, source), _Pieces(detector), _Flags(detector.thresholder_)
     channels = list(detector.schema_.channels)
-    done = flagged_rows = 0
+    done = 0
 
     led = np.zeros(len(channels), dtype=np.int64)  # flagged rows each channel leads (the guard's flood note)
 
     def emit(parts) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
-        nonlocal done, flagged_rows, led
+        nonlocal done, led
         for index, E, S in parts:
             done += len(index)
             flagged = flags(S, pieces.passes)
-            flagged_rows += int(np.count_nonzero(flagged))
             led += led_rows(detector.head_.calibrated(E), flagged)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
                    pd.Series(flagged, index=index, name="flag"))
@@ -267,7 +266,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         level = detector.level_channels()
         excursions = detector.envelope_.check_median(np.median(medians, axis=0), share, level) if medians else []
         envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level)
-        hint = condition_hint(excursions, flagged_rows / max(done, 1), [c for c, at in zip(channels, level) if at])
+        hint = condition_hint(excursions, led.sum() / max(done, 1), channels, level)  # every flagged row leads one channel
         stats["outside_envelope"] = joined(envelope, hint, rate_note(detector.schema_.sampling_rate,
                                                                      float(np.median(rates)) if rates else None))
     if progress is not None:

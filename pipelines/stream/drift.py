@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import describe, flood_leader, flood_line
+from anomaly.guard import condition_option, describe, flood_leader, flood_line, refit_names
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
 
@@ -76,9 +76,8 @@ class EnvelopeWatch:
         shares = {e.channel: round(e.share, 4) for e in excursions if e.share is not None}
         if shares:
             record["outside_share"] = shares
-        at_level = [name for name in record["channels"] if self.level[self.channels.index(name)]]
-        if at_level:
-            record["refit"] = f"--condition auto,{','.join(at_level)}"
+        if names := refit_names(excursions, self.channels, self.level):
+            record["refit"] = condition_option(names)
         return record
 
     def push_scored(self, ranked: np.ndarray, flagged: np.ndarray) -> dict | None:

@@ -42,9 +42,9 @@ from unittest import mock
 import numpy as np
 import pandas as pd
 from _common import fault_alarms, write_result
-from scipy.signal import lfilter
 
 from anomaly import make_detector
+from datasets.robot_arm.physics import lowpass
 
 RATE_HZ = 50.0
 TRAIN_MINUTES, NORMAL_MINUTES, FAULTY_MINUTES = 15, 20, 10
@@ -57,11 +57,6 @@ TESTS = {"same": (0.0, 0.0, 1.0), "warmer": (0.0, 4.0, 1.0), "lower battery": (-
          "heavier": (0.0, 0.0, 1.2)}  # charge (V), ambient (degC), mass (x training)
 
 
-def first_order(x: np.ndarray, tau_s: float) -> np.ndarray:
-    alpha = 1.0 - np.exp(-1.0 / (tau_s * RATE_HZ))
-    return lfilter([alpha], [1.0, alpha - 1.0], x, zi=[x[0] * (1.0 - alpha)])[0]
-
-
 def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c: float = AMBIENT_C, mass: float = 1.0, faults=(),
             start: str = "2026-04-01") -> tuple[pd.DataFrame, list[tuple[str, int, int]]]:
     """One session's frame (rows, 10) and its faults as ``(name, first row, end row)``."""
@@ -69,8 +64,8 @@ def session(seed: int, minutes: float, *, charge_v: float = CHARGE_V, ambient_c:
     n = int(minutes * 60 * RATE_HZ)
     t = np.arange(n) / RATE_HZ
     lengths = rng.integers(int(2 * RATE_HZ), int(8 * RATE_HZ), size=n // int(2 * RATE_HZ) + 1)
-    v = first_order(np.repeat(rng.uniform(0.0, 1.2, len(lengths)), lengths)[:n], 0.3)
-    w = first_order(np.repeat(rng.uniform(-0.8, 0.8, len(lengths)), lengths)[:n], 0.3)
+    v = lowpass(np.repeat(rng.uniform(0.0, 1.2, len(lengths)), lengths)[:n], 0.3, 1.0 / RATE_HZ)
+    w = lowpass(np.repeat(rng.uniform(-0.8, 0.8, len(lengths)), lengths)[:n], 0.3, 1.0 / RATE_HZ)
     wheels = np.column_stack([(v - 0.2 * w) / 0.1, (v + 0.2 * w) / 0.1])  # rad/s
     current = 0.6 + mass * (0.03 * np.abs(wheels) + 1.5 * np.gradient(wheels, axis=0) * RATE_HZ * 0.1) + rng.normal(0, 0.05, (n, 2))
     frame = pd.DataFrame({

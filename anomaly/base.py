@@ -38,6 +38,7 @@ from anomaly.oscillation import Swings, fit_oscillation_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
+from anomaly.recentring import Recentring, recentre_rows
 from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
@@ -191,6 +192,12 @@ class Detector(Params, ABC):
         A row past a sensor check's limit scores at least ``sensor_scale_`` times its largest
         ratio to a limit (the threshold at fit time: a feedback round that raises the threshold
         silences short ones too).
+    recentre_rows_ : int
+        The windows of re-centring in rows (:mod:`anomaly.recentring`: while a channel the model
+        sees at its level has had its median outside the training envelope in every window of a
+        pass so far, it is scored around the last window's median), a minute at the training
+        rate (at least 20 rows); 0: off
+        (:meth:`without_recentring`, and models saved before it).
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
     conditions_ : ConditionChannels
@@ -429,6 +436,7 @@ class Detector(Params, ABC):
         self.twin_of_, self.twin_limits_ = twin_of, twin_limits
         self.oscillation_bands_, self.oscillation_limits_ = oscillation_bands, oscillation_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
+        self.recentre_rows_ = recentre_rows(schema.sampling_rate)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 
@@ -444,8 +452,9 @@ class Detector(Params, ABC):
 
     def start_pass(self) -> ScoringPass | None:
         """The state of a new scoring pass (a file, a stream), or None without ``adapt``, ``smooth``,
-        set-point channels and sensor checks."""
+        set-point channels, sensor checks and re-centring."""
         state, reference = self.head_.start(), self.conditions_.start_reference()
+        recentring = self._start_recentring()
         stuck, noise = getattr(self, "stuck_limits_", None), getattr(self, "noise_limits_", None)
         stuck = RunLengths(stuck) if stuck is not None and stuck.any() else None
         noise = NoiseLevels(noise) if noise is not None and noise.any() else None
@@ -453,9 +462,32 @@ class Detector(Params, ABC):
         twin = TwinGaps(twin, self.twin_of_) if twin is not None and twin.any() else None
         swings = getattr(self, "oscillation_limits_", None)
         swings = Swings(swings, self.oscillation_bands_) if swings is not None and swings.any() else None
-        if reference is None and stuck is None and noise is None and twin is None and swings is None:
+        if reference is None and stuck is None and noise is None and twin is None and swings is None and recentring is None:
             return state
-        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise, twin=twin, oscillation=swings)
+        return replace(state or ScoringPass(), reference=reference, stuck=stuck, noise=noise, twin=twin, oscillation=swings,
+                       recentring=recentring)
+
+    def _start_recentring(self) -> Recentring | None:
+        """A pass's re-centring of the channels the model sees at their level (None: off, or none bounded)."""
+        rows = getattr(self, "recentre_rows_", 0)
+        if not rows:
+            return None
+        scale = np.where(self.scaler_.scale_ > 0, self.scaler_.scale_, 1.0)
+        level = self.level_channels()
+        low = np.where(level, (self.envelope_.low_ - self.scaler_.center_) / scale, -np.inf)
+        high = np.where(level, (self.envelope_.high_ - self.scaler_.center_) / scale, np.inf)
+        bounded = np.isfinite(low) & np.isfinite(high)
+        median = (self.envelope_.median_ - self.scaler_.center_) / scale
+        return Recentring(low, high, median, rows) if bounded.any() else None
+
+    def without_recentring(self) -> Detector:
+        """A shallow copy of this fitted detector that scores a channel outside its training
+        envelope at its level (:mod:`anomaly.recentring` off): every row of a run outside it is
+        then flagged. ``anomaly fit --no-recentre`` saves such a copy."""
+        self.check_fitted()
+        plain = copy.copy(self)
+        plain.recentre_rows_ = 0
+        return plain
 
     def without_sensor_checks(self, checks=SENSOR_CHECK_NAMES) -> Detector:
         """A shallow copy of this fitted detector whose sensor checks ``checks`` (some of
@@ -485,6 +517,8 @@ class Detector(Params, ABC):
             return Z
         for check in state.sensor_checks():  # the scaled rows themselves: a frozen reading repeats there
             check.push(Z if new is None or not check.pushed else Z[len(Z) - int(new):])
+        if state.recentring is not None:  # the channels at their level; the reference takes the set-point ones
+            Z = state.recentring(Z, new)
         return Z if state.reference is None else state.reference(Z, new)
 
     def scores_of_errors(self, errors: np.ndarray, extra: np.ndarray | None, state: ScoringPass | None = None

@@ -85,6 +85,7 @@ def save(detector, path: str | Path) -> Path:
             "head": detector.head_.to_dict(),
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
+            "recentre_rows": int(getattr(detector, "recentre_rows_", 0)),  # anomaly.recentring's window; 0: off
             "fingerprint": detector.fingerprint_,
             "train_score_quantiles": train_score_quantiles(detector),
         }
@@ -145,6 +146,10 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         detector.head_ = ScoreHead.from_dict(meta.get("head", {}), meta["threshold"])
         channels = meta["schema"]["channels"]  # models saved before the guard and conditions: none of either
         detector.envelope_ = Envelope.from_dict(meta["envelope"]) if "envelope" in meta else Envelope.unbounded(channels)
+        recentre = meta.get("recentre_rows", 0)  # saved before re-centring: off
+        if isinstance(recentre, bool) or not isinstance(recentre, int) or recentre < 0:
+            raise ModelFileError(f"{path / META_FILE}: recentre_rows {recentre!r} is not a row count")
+        detector.recentre_rows_ = recentre
         detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": len(channels), "lag": 0}))
         detector.fingerprint_ = meta["fingerprint"]
         delay = meta.get("alert_min_duration")

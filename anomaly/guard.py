@@ -48,7 +48,16 @@ SHARE_SHOWN = 2
 FLOOD_SHARE = 0.2
 #: A flood is named by the channel that leads at least this share of its flagged rows.
 LEAD_SHARE = 0.5
+#: Rows a stream's guard looks back on, and the windows of re-centring (:mod:`anomaly.recentring`), in seconds.
+WINDOW_SECONDS = 60.0
+#: The window in rows when the model has no sampling rate (numbered rows).
+WINDOW_ROWS = 1000
 _LOW, _HIGH = 0.5, 99.5
+
+
+def window_rows(rate: float | None) -> int:
+    """Rows in :data:`WINDOW_SECONDS` at the sampling ``rate`` (Hz), or :data:`WINDOW_ROWS` without one."""
+    return max(1, int(round(WINDOW_SECONDS * rate))) if rate and np.isfinite(rate) else WINDOW_ROWS
 
 
 @dataclass(frozen=True)
@@ -77,6 +86,8 @@ class Envelope:
     ----------
     channels_ : tuple of str
     low_, high_ : ndarray of shape (n_channels,)
+    median_ : ndarray of shape (n_channels,)
+        The training median (models saved before it: the middle of ``low_ .. high_``).
     """
 
     def fit(self, values: np.ndarray, channels: tuple[str, ...], unbounded=()) -> Envelope:
@@ -86,7 +97,7 @@ class Envelope:
         low, median, high = np.percentile(x, [_LOW, 50.0, _HIGH], axis=0)
         spread = 1.4826 * np.median(np.abs(x - median), axis=0)
         self.channels_ = tuple(channels)
-        self.low_, self.high_ = low - MARGIN * spread, high + MARGIN * spread
+        self.low_, self.high_, self.median_ = low - MARGIN * spread, high + MARGIN * spread, median
         unbounded = np.asarray(unbounded, dtype=np.int64)
         self.low_[unbounded], self.high_[unbounded] = -np.inf, np.inf
         return self
@@ -121,7 +132,8 @@ class Envelope:
         """JSON-ready: an unbounded side (a counter's) is null, as JSON has no infinity."""
         def side(values: np.ndarray) -> list:
             return [float(v) if np.isfinite(v) else None for v in values]
-        return {"channels": list(self.channels_), "low": side(self.low_), "high": side(self.high_)}
+        return {"channels": list(self.channels_), "low": side(self.low_), "high": side(self.high_),
+                "median": [float(v) for v in self.median_]}
 
     @classmethod
     def unbounded(cls, channels: tuple[str, ...]) -> Envelope:
@@ -129,6 +141,7 @@ class Envelope:
         envelope = cls()
         envelope.channels_ = tuple(channels)
         envelope.low_, envelope.high_ = np.full(len(channels), -np.inf), np.full(len(channels), np.inf)
+        envelope.median_ = np.zeros(len(channels))
         return envelope
 
     @classmethod
@@ -137,6 +150,10 @@ class Envelope:
         envelope.channels_ = tuple(data["channels"])
         envelope.low_ = np.array([-np.inf if v is None else v for v in data["low"]], dtype=np.float64)
         envelope.high_ = np.array([np.inf if v is None else v for v in data["high"]], dtype=np.float64)
+        middle = np.where(np.isfinite(envelope.low_ + envelope.high_), (envelope.low_ + envelope.high_) / 2, 0.0)
+        envelope.median_ = np.array(data["median"], dtype=np.float64) if "median" in data else middle
+        if envelope.median_.shape != envelope.low_.shape:
+            raise ValueError(f"{len(envelope.median_)} medians for {len(envelope.low_)} channels")
         return envelope
 
 
@@ -170,17 +187,21 @@ def condition_option(names) -> str:
     return f"--condition auto,{','.join(names)}"
 
 
-def condition_hint(excursions: list[Excursion], flagged: float, channels, level) -> str:
-    """The refit that would model the channels behind a flood by their change: empty unless at
-    least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) and a channel the model
-    sees at its level has its median outside the envelope (:func:`refit_names`). A battery that
-    discharges too little over the training logs to be taken as a condition leaves every row of a
-    session on a less charged battery flagged; if its level is an operating condition, not a
-    fault, ``--condition auto,battery_v`` keeps auto's choice and adds it."""
+def condition_hint(excursions: list[Excursion], flagged: float, channels, level, *, recentred: bool = False) -> str:
+    """The refit that would model the channels behind a flood by their change: empty unless a
+    channel the model sees at its level has its median outside the envelope (:func:`refit_names`)
+    and either at least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) or the
+    model re-centres such channels (``recentred``, :mod:`anomaly.recentring`: the flood it
+    stopped would otherwise be the sign). A battery that discharges too little over the training
+    logs to be taken as a condition is re-centred after a session's first minute on a less
+    charged battery (without re-centring, every row is flagged); if its level is an operating
+    condition, not a fault, ``--condition auto,battery_v`` keeps auto's choice and adds it, and
+    models it from the first row."""
     names = refit_names(excursions, channels, level)
-    if flagged < FLOOD_SHARE or not names:
+    if not names or (flagged < FLOOD_SHARE and not recentred):
         return ""
-    return (f"if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
+    scored = f"{', '.join(names)} scored around the run's own level after its first minute; " if recentred else ""
+    return (f"{scored}if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
             f"not a fault: fit again with {condition_option(names)}")
 
 

@@ -7,6 +7,8 @@ the rows:
 * baseline adaptation (``adapt``, :mod:`anomaly.adaptation`): each channel's slow error baseline;
 * the set-point channels' reference (:class:`anomaly.conditions.PassReference`): each one's
   mean over the first rows of the pass, which the pass's rows are measured against;
+* re-centring (:class:`anomaly.recentring.Recentring`): the shift of each channel whose level
+  left the training envelope over the pass's last complete window;
 * the sensor checks: how long each channel has held its value (:mod:`anomaly.stuck`) and how
   rough its last rows were (:mod:`anomaly.noise`);
 * score smoothing (``smooth``): the score of a row is the mean of the raw row scores of the
@@ -31,6 +33,7 @@ from anomaly.adaptation import Baseline, adapt_errors
 from anomaly.conditions import PassReference
 from anomaly.noise import NoiseLevels
 from anomaly.oscillation import Swings
+from anomaly.recentring import Recentring
 from anomaly.stuck import RunLengths
 from anomaly.twins import TwinGaps
 from anomaly.validation import check_number
@@ -72,7 +75,7 @@ class MovingAverage:
 @dataclass
 class ScoringPass:
     """The state of one pass: the adaptation baseline, the smoother, the set-point channels'
-    reference and the sensor checks (:class:`anomaly.stuck.RunLengths`,
+    reference, re-centring and the sensor checks (:class:`anomaly.stuck.RunLengths`,
     :class:`anomaly.noise.NoiseLevels`, :class:`anomaly.twins.TwinGaps`,
     :class:`anomaly.oscillation.Swings`), each None when off (the reference and the checks follow
     the pass's rows in :meth:`anomaly.base.Detector.pass_rows`, before the detector sees them;
@@ -85,6 +88,7 @@ class ScoringPass:
     noise: NoiseLevels | None = None
     twin: TwinGaps | None = None
     oscillation: Swings | None = None
+    recentring: Recentring | None = None
 
     def sensor_checks(self) -> list:
         """The pass's sensor checks that are on (stuck, noisy and oscillating channels, twins that part)."""

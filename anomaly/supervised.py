@@ -435,6 +435,11 @@ class SupervisedDetector(Params):
         """The detector's training envelope (the validity guard)."""
         return self.detector_.envelope_
 
+    @property
+    def recentre_rows_(self) -> int:
+        """The detector's re-centring window in rows (:mod:`anomaly.recentring`; 0: off)."""
+        return self.detector_.recentre_rows_
+
     def level_channels(self):
         """The detector's channels modelled at their level (:meth:`anomaly.base.Detector.level_channels`)."""
         return self.detector_.level_channels()

@@ -191,6 +191,7 @@ def fit(
     threshold: str = typer.Option("quiet-logs", help="quiet-logs (the larger of the q-th percentile of the normal scores and the level at which the alert rules stay quiet on the median training log) | percentile | ksigma | skab-ucl | pot | dynamic | sustained (the level no normal stretch of 0.25 s stays above, at the data's rate)", rich_help_panel=PREPROCESSING),
     q: float = typer.Option(99.0, help="Percentile used by quiet-logs/percentile/skab-ucl thresholds.", rich_help_panel=PREPROCESSING),
     sensor_checks: str = typer.Option("stuck,noise,twin,oscillation", "--sensor-checks", help="Sensor checks to run beside the model: stuck (a channel holding its value 4x longer than in training), noise (one 4x rougher than in training), twin (two readings of one quantity, a joint's commanded and measured position, 4x further apart than in training) and oscillation (one swinging back and forth around its moving level more than twice as often as in training, at least 5 times in 100 rows), comma-separated, or none.", rich_help_panel=PREPROCESSING),
+    recentre: bool = typer.Option(True, "--recentre/--no-recentre", help="Score a channel whose level lies outside its training range from the start of a run around its own level after the run's first minute (a less charged battery, a cooler day: the validity guard names it instead of flagging every row); --no-recentre scores it at its level.", rich_help_panel=PREPROCESSING),
     condition: str = typer.Option("auto", "--condition", help="Condition channels modelled by their change over 10 s, not their level: comma-separated names, auto (the channels slow in the training logs, e.g. warming temperatures or a battery discharging under load, and set-point channels), auto plus names (auto,battery_v) or none.", rich_help_panel=PREPROCESSING),
     aggregate: str = typer.Option(None, help="mean | calibrated: how per-channel errors become the score (calibrated: each channel in units of its normal 99th percentile, capped).", rich_help_panel=PREPROCESSING),
     adapt: int = typer.Option(None, "--adapt", help="Baseline adaptation time constant in rows: while scoring, each channel's error is slowly re-levelled (frozen during alarms), so a lasting offset fades out (default: none).", rich_help_panel=PREPROCESSING),
@@ -224,7 +225,7 @@ def fit(
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
                                 novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
-                                step=step, ignore=ignored, checks_off=checks_off)
+                                step=step, ignore=ignored, checks_off=checks_off, recentre=recentre)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                              normal_only=normal_only, step=step, ignore=ignored)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
@@ -236,6 +237,8 @@ def fit(
         seconds = time.perf_counter() - start
         record_ignored(det, ignored)
         det = det.without_sensor_checks(checks_off)
+        if not recentre:
+            det = det.without_recentring()
         step(f"saving {output}")
         det.save(output)
         report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1], "ignored": list(ignored)}

@@ -65,9 +65,10 @@ def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
 
 def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled: str, target_fa_per_hour: float,
                  novelty: bool = True, output: Path, timestamp, topics, rate_hz, nan_policy: str, step, ignore=(),
-                 checks_off=()) -> None:
+                 checks_off=(), recentre: bool = True) -> None:
     """Fit and save a :class:`SupervisedDetector` on ``det``'s errors (``ignore``: columns that
-    are not channels; ``checks_off``: sensor checks its detector does not run); print what it learnt."""
+    are not channels; ``checks_off``: sensor checks its detector does not run; ``recentre``
+    False: its detector without re-centring); print what it learnt."""
     frames, labels = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
                                         nan_policy=nan_policy, step=step, ignore=ignore)
     check_same_channels(frames, [str(p) for p in paths])
@@ -81,6 +82,8 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
     seconds = time.perf_counter() - start
     record_ignored(head, ignore)
     head.detector_ = head.detector_.without_sensor_checks(checks_off)
+    if not recentre:
+        head.detector_ = head.detector_.without_recentring()
     step(f"saving {output}")
     head.save(output)
     report = {"logs": [{"source": str(p), "rows": len(f), "labels": label_counts([y])} for p, f, y in zip(paths, frames, labels)],

@@ -266,7 +266,8 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         level = detector.level_channels()
         excursions = detector.envelope_.check_median(np.median(medians, axis=0), share, level) if medians else []
         envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level)
-        hint = condition_hint(excursions, led.sum() / max(done, 1), channels, level)  # every flagged row leads one channel
+        hint = condition_hint(excursions, led.sum() / max(done, 1), channels, level,  # every flagged row leads one channel
+                              recentred=bool(detector.recentre_rows_))
         stats["outside_envelope"] = joined(envelope, hint, rate_note(detector.schema_.sampling_rate,
                                                                      float(np.median(rates)) if rates else None))
     if progress is not None:

@@ -31,13 +31,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import condition_option, describe, flood_leader, flood_line, refit_names
+from anomaly.guard import WINDOW_SECONDS, condition_option, describe, flood_leader, flood_line, refit_names, window_rows
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
-
-#: Rows the guard looks back on, in seconds of the model's sampling rate.
-WINDOW_SECONDS = 60.0
-_WINDOW_ROWS = 1000
 
 
 class EnvelopeWatch:
@@ -52,8 +48,7 @@ class EnvelopeWatch:
     def __init__(self, detector):
         self.envelope = detector.envelope_
         self.level = detector.level_channels()
-        rate = detector.schema_.sampling_rate
-        self.window = max(1, int(round(WINDOW_SECONDS * rate))) if rate and np.isfinite(rate) else _WINDOW_ROWS
+        self.window = window_rows(detector.schema_.sampling_rate)
         self._rows = np.zeros((self.window, len(detector.schema_.channels)), dtype=np.float32)
         self._seen = 0
         self.outside = False

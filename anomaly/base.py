@@ -38,7 +38,7 @@ from anomaly.oscillation import Swings, fit_oscillation_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
-from anomaly.recentring import Recentring, recentre_rows
+from anomaly.recentring import LevelModel, Recentring, recentre_rows
 from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
@@ -195,9 +195,12 @@ class Detector(Params, ABC):
     recentre_rows_ : int
         The windows of re-centring in rows (:mod:`anomaly.recentring`: while a channel the model
         sees at its level has had its median outside the training envelope in every window of a
-        pass so far, it is scored around the last window's median), a minute at the training
+        pass so far, it is shifted by its offset in the last window), a minute at the training
         rate (at least 20 rows); 0: off
         (:meth:`without_recentring`, and models saved before it).
+    level_model_ : LevelModel or None
+        The scaled training rows' mean and covariance, from which re-centring estimates a
+        channel's offset (None: models saved before it).
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
     conditions_ : ConditionChannels
@@ -437,6 +440,7 @@ class Detector(Params, ABC):
         self.oscillation_bands_, self.oscillation_limits_ = oscillation_bands, oscillation_limits
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.recentre_rows_ = recentre_rows(schema.sampling_rate)
+        self.level_model_ = LevelModel().fit(parts)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 
@@ -478,7 +482,7 @@ class Detector(Params, ABC):
         high = np.where(level, (self.envelope_.high_ - self.scaler_.center_) / scale, np.inf)
         bounded = np.isfinite(low) & np.isfinite(high)
         median = (self.envelope_.median_ - self.scaler_.center_) / scale
-        return Recentring(low, high, median, rows) if bounded.any() else None
+        return Recentring(low, high, median, rows, getattr(self, "level_model_", None)) if bounded.any() else None
 
     def without_recentring(self) -> Detector:
         """A shallow copy of this fitted detector that scores a channel outside its training

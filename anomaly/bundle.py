@@ -26,6 +26,7 @@ from anomaly.errors import ModelFileError, NotFittedError
 from anomaly.files import atomic_directory, atomic_write, decode_param, encode_param, read_meta
 from anomaly.guard import Envelope
 from anomaly.head import ScoreHead
+from anomaly.recentring import LevelModel
 from anomaly.scaling import Scaler
 from anomaly.schema import Schema
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
@@ -86,6 +87,7 @@ def save(detector, path: str | Path) -> Path:
             "conditions": detector.conditions_.to_dict(),
             "envelope": detector.envelope_.to_dict(),
             "recentre_rows": int(getattr(detector, "recentre_rows_", 0)),  # anomaly.recentring's window; 0: off
+            "level_model": None if getattr(detector, "level_model_", None) is None else detector.level_model_.to_dict(),
             "fingerprint": detector.fingerprint_,
             "train_score_quantiles": train_score_quantiles(detector),
         }
@@ -150,6 +152,8 @@ def load(path: str | Path, detector_class: Callable[[str], type], *, engine: str
         if isinstance(recentre, bool) or not isinstance(recentre, int) or recentre < 0:
             raise ModelFileError(f"{path / META_FILE}: recentre_rows {recentre!r} is not a row count")
         detector.recentre_rows_ = recentre
+        level = meta.get("level_model")  # saved before it: offsets from the training median
+        detector.level_model_ = None if level is None else LevelModel.from_dict(level, len(channels))
         detector.conditions_ = ConditionChannels.from_dict(meta.get("conditions", {"indices": [], "n_channels": len(channels), "lag": 0}))
         detector.fingerprint_ = meta["fingerprint"]
         delay = meta.get("alert_min_duration")

@@ -13,11 +13,19 @@ watched in consecutive windows of ``rows`` rows (a minute at the model's samplin
 :data:`anomaly.guard.WINDOW_SECONDS`, and at least :data:`MIN_WINDOW_ROWS`). While every window
 of the pass so far has had the channel's median outside its training envelope (the run lies
 outside it from its start: a less charged battery, a cooler day), the rows after each window
-are shifted by the distance from that window's median to the channel's training median
-(scaled units). Once one window's median is inside, the channel is scored at its level
-for the rest of the pass: a fault that moves a channel out of the envelope in the middle of a
-run stays an alarm as long as it lasts. So a run that starts outside is flagged for at most its
-first window, and a fault inside it still shows around its new level.
+are shifted by the channel's offset in that window. Once one window's median is inside, the
+channel is scored at its level for the rest of the pass: a fault that moves a channel out of the
+envelope in the middle of a run stays an alarm as long as it lasts. So a run that starts outside
+is flagged for at most its first window, and a fault inside it still shows around its new level.
+
+The offset is the window's median of the channel's distance from what the watched channels
+still inside predict for it: the training rows' linear least-squares estimate (their mean and
+covariance, scaled units, :class:`LevelModel`). A battery's voltage sags with the load, so its
+median over a minute follows the load that minute drew, by several tenths of its training
+spread; its distance from the voltage the currents predict is its charge alone. A channel the
+others do not predict (an ambient temperature) gets its distance from its training mean.
+Models saved without a level model use the distance of the window's median from the training
+median.
 
 The shift is causal and counted in absolute rows of the pass: a file scored whole, in blocks or
 as a stream row by row gets the same values.
@@ -29,7 +37,7 @@ import numpy as np
 
 from anomaly.guard import window_rows
 
-__all__ = ["MIN_WINDOW_ROWS", "Recentring", "recentre_rows"]
+__all__ = ["MIN_WINDOW_ROWS", "LevelModel", "Recentring", "recentre_rows"]
 
 #: The fewest rows a window holds (data logged every few minutes: its median is a level, not a row).
 MIN_WINDOW_ROWS = 20
@@ -38,6 +46,53 @@ MIN_WINDOW_ROWS = 20
 def recentre_rows(rate: float | None) -> int:
     """Rows per window at the sampling ``rate`` (Hz; None: numbered rows)."""
     return max(window_rows(rate), MIN_WINDOW_ROWS)
+
+
+#: Ridge on the inside channels' covariance, relative to each one's variance (twins are collinear).
+RIDGE = 1e-3
+
+
+class LevelModel:
+    """The training rows' mean and covariance (scaled units): what the channels predict of each other.
+
+    Attributes
+    ----------
+    mean_ : ndarray of shape (n_channels,)
+    covariance_ : ndarray of shape (n_channels, n_channels)
+    """
+
+    def fit(self, parts) -> LevelModel:
+        """Fit on scaled training rows: a list of arrays (n_i, n_channels), one per log, read one at a time."""
+        rows, total, products = 0, 0.0, 0.0
+        for Z in parts:
+            Z = np.asarray(Z, dtype=np.float64)
+            rows, total, products = rows + len(Z), total + Z.sum(axis=0), products + Z.T @ Z
+        self.mean_ = np.asarray(total, dtype=np.float64) / max(rows, 1)
+        self.covariance_ = (products - rows * np.outer(self.mean_, self.mean_)) / max(rows - 1, 1)
+        return self
+
+    def offsets(self, rows: np.ndarray, out, inside) -> np.ndarray:
+        """Each channel ``out`` (indices) minus its estimate from the channels ``inside`` (indices),
+        per row of ``rows`` (n, n_channels): shape (n, len(out))."""
+        distance = rows[:, out] - self.mean_[out]
+        if len(inside):
+            cov = self.covariance_[np.ix_(inside, inside)]
+            ridge = RIDGE * np.diag(np.maximum(np.diag(cov), 1e-12))
+            weights = np.linalg.solve(cov + ridge, self.covariance_[np.ix_(inside, out)])  # (s, o)
+            distance -= (rows[:, inside] - self.mean_[inside]) @ weights
+        return distance
+
+    def to_dict(self) -> dict:
+        return {"mean": self.mean_.tolist(), "covariance": self.covariance_.tolist()}
+
+    @classmethod
+    def from_dict(cls, data: dict, n_channels: int) -> LevelModel:
+        model = cls()
+        model.mean_ = np.asarray(data["mean"], dtype=np.float64)
+        model.covariance_ = np.asarray(data["covariance"], dtype=np.float64)
+        if model.mean_.shape != (n_channels,) or model.covariance_.shape != (n_channels, n_channels):
+            raise ValueError(f"a level model of shape {model.covariance_.shape} for {n_channels} channels")
+        return model
 
 
 class Recentring:
@@ -52,14 +107,18 @@ class Recentring:
         Each channel's training median in scaled units.
     rows : int
         Rows per window (>= 1).
+    model : LevelModel or None
+        What the channels predict of each other (None: a channel's offset is its window median's
+        distance from ``median``).
     """
 
-    def __init__(self, low, high, median, rows: int):
+    def __init__(self, low, high, median, rows: int, model: LevelModel | None = None):
         self.low = np.asarray(low, dtype=np.float64)
         self.high = np.asarray(high, dtype=np.float64)
         self.rows = int(rows)
         self.watched = np.flatnonzero(np.isfinite(self.low) & np.isfinite(self.high))
         self.median = np.asarray(median, dtype=np.float64)[self.watched]
+        self.model = model
         self._window = np.zeros((self.rows, len(self.watched)), dtype=np.float64)
         self._filled = 0
         self._seen = 0
@@ -86,6 +145,22 @@ class Recentring:
         out[:, self.watched] -= np.asarray(self._shifts, dtype=np.float32)[at]
         return out
 
+    def _offsets(self, median: np.ndarray) -> np.ndarray:
+        """The shift (k,) after the window just filled (its median (k,)): the offset of each
+        channel outside so far, 0 for the others."""
+        shift = np.zeros(len(self.watched))
+        out = np.flatnonzero(self._outside)
+        if not len(out):
+            return shift
+        if self.model is None:
+            shift[out] = median[out] - self.median[out]
+            return shift
+        rows = np.zeros((self.rows, len(self.model.mean_)))
+        rows[:, self.watched] = self._window
+        inside = self.watched[~self._outside]
+        shift[out] = np.median(self.model.offsets(rows, self.watched[out], inside), axis=0)
+        return shift
+
     def _take(self, values: np.ndarray) -> None:
         """Feed the watched channels' new rows (n, k); each window they complete sets the shift after it."""
         if not self._outside.any():  # every channel has been inside once: scored at its level from now on
@@ -102,7 +177,7 @@ class Recentring:
                 self._filled = 0
                 median = np.median(self._window, axis=0)
                 self._outside &= (median < self.low[self.watched]) | (median > self.high[self.watched])
-                shift = np.where(self._outside, median - self.median, 0.0)
+                shift = self._offsets(median)
                 if (shift != self._shifts[-1]).any():
                     self._starts.append(self._seen)
                     self._shifts.append(shift)

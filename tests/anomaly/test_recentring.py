@@ -3,6 +3,7 @@ around its own level after its first window instead of being flagged from end to
 
 from __future__ import annotations
 
+import copy
 import json
 
 import numpy as np
@@ -10,7 +11,7 @@ import pytest
 from battery_logs import battery_log
 
 from anomaly.errors import ModelFileError
-from anomaly.recentring import MIN_WINDOW_ROWS, Recentring, recentre_rows
+from anomaly.recentring import MIN_WINDOW_ROWS, LevelModel, Recentring, recentre_rows
 from anomaly.registry import load, make_detector
 
 WINDOW = 50
@@ -88,9 +89,10 @@ def test_a_less_charged_battery_is_scored_around_its_own_level_after_the_first_m
     assert battery_model.recentre_rows_ == 600 and "battery_v" in {e.channel for e in battery_model.check_envelope(low)}
     flags = battery_model.predict(low).to_numpy()
     assert flags[:300].all()  # the first window is flagged: nothing has told the model yet
-    # each window's median follows the load it saw, so windows are re-centred to within a few
-    # tenths of the battery's spread: measured 38 % of the rows after the first minute flagged
-    assert flags[600:].mean() < 0.5
+    assert flags[600:].mean() < 0.02  # measured 0.4 %
+    median_only = copy.copy(battery_model)
+    median_only.level_model_ = None  # the window's median follows the load it drew: 38 % flagged
+    assert median_only.predict(low).to_numpy()[600:].mean() > 0.2
     assert battery_model.without_recentring().predict(low).mean() > 0.95  # the flood it ends
     faulty = low.copy()
     faulty.iloc[2400:2600, 0] += 0.8  # a binding left drive for 20 s in the fifth minute
@@ -106,10 +108,28 @@ def test_a_saved_model_keeps_its_window_and_an_older_one_loads_without(battery_m
     assert loaded.recentre_rows_ == 600
     np.testing.assert_array_equal(loaded.predict(low), battery_model.predict(low))
     meta = json.loads((path / "detector.json").read_text())
-    del meta["recentre_rows"], meta["envelope"]["median"]  # saved before re-centring
+    del meta["recentre_rows"], meta["envelope"]["median"], meta["level_model"]  # saved before re-centring
     (path / "detector.json").write_text(json.dumps(meta))
-    assert load(path).recentre_rows_ == 0 and load(path).predict(low).mean() > 0.95
+    assert load(path).recentre_rows_ == 0 and load(path).level_model_ is None and load(path).predict(low).mean() > 0.95
     meta["recentre_rows"] = -3
     (path / "detector.json").write_text(json.dumps(meta))
     with pytest.raises(ModelFileError, match="recentre_rows -3 is not a row count"):
         load(path)
+
+
+def test_the_level_model_estimates_a_channel_from_the_channels_inside():
+    rng = np.random.default_rng(0)
+    load_ = rng.uniform(-1, 1, 5000)
+    Z = np.column_stack([load_, -0.8 * load_ + rng.normal(0, 0.05, 5000), rng.normal(0, 1, 5000)])
+    model = LevelModel().fit([Z[:1000], Z[1000:]])  # logs one at a time
+    rows = Z[:200].copy()
+    rows[:, 1] -= 3.0  # an offset of the channel that follows the load
+    offsets = model.offsets(rows, np.array([1]), np.array([0, 2]))
+    assert offsets.shape == (200, 1) and abs(np.median(offsets) + 3.0) < 0.02 and offsets.std() < 0.1
+    alone = model.offsets(rows, np.array([1]), np.array([], dtype=np.int64))  # nothing inside: from its mean
+    assert abs(np.median(alone) + 3.0) < 0.3 and alone.std() > 0.3
+    np.testing.assert_allclose(model.covariance_, np.cov(Z, rowvar=False), rtol=1e-9, atol=1e-12)
+    again = LevelModel.from_dict(json.loads(json.dumps(model.to_dict())), 3)
+    np.testing.assert_array_equal(again.covariance_, model.covariance_)
+    with pytest.raises(ValueError, match="for 4 channels"):
+        LevelModel.from_dict(model.to_dict(), 4)

@@ -150,8 +150,11 @@ class Envelope:
         envelope.channels_ = tuple(data["channels"])
         envelope.low_ = np.array([-np.inf if v is None else v for v in data["low"]], dtype=np.float64)
         envelope.high_ = np.array([np.inf if v is None else v for v in data["high"]], dtype=np.float64)
-        middle = np.where(np.isfinite(envelope.low_ + envelope.high_), (envelope.low_ + envelope.high_) / 2, 0.0)
-        envelope.median_ = np.array(data["median"], dtype=np.float64) if "median" in data else middle
+        if "median" in data:
+            envelope.median_ = np.array(data["median"], dtype=np.float64)
+        else:  # saved before the envelope kept it: the middle of a bounded range
+            bounded = np.isfinite(envelope.low_) & np.isfinite(envelope.high_)
+            envelope.median_ = np.where(bounded, (np.where(bounded, envelope.low_, 0) + np.where(bounded, envelope.high_, 0)) / 2, 0.0)
         if envelope.median_.shape != envelope.low_.shape:
             raise ValueError(f"{len(envelope.median_)} medians for {len(envelope.low_)} channels")
         return envelope

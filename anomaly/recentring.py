@@ -10,17 +10,26 @@ line *instead of* that flood.
 So in every scoring pass (a file, a stream, a session after a pause), each channel the model
 sees at its level (not a condition or set-point channel, which have their own reference) is
 watched in consecutive windows of ``rows`` rows (a minute at the model's sampling rate,
-:data:`anomaly.guard.WINDOW_SECONDS`, and at least :data:`MIN_WINDOW_ROWS`). While every window
-of the pass so far has had the channel's median outside its training envelope (the run lies
-outside it from its start: a less charged battery, a cooler day), the rows after each window
-are shifted by the channel's offset in that window. Once one window's median is inside, the
-channel is scored at its level for the rest of the pass: a fault that moves a channel out of the
-envelope in the middle of a run stays an alarm as long as it lasts. So a run that starts outside
-is flagged for at most its first window, and a fault inside it still shows around its new level.
+:data:`anomaly.guard.WINDOW_SECONDS`, and at least :data:`MIN_WINDOW_ROWS`). A channel whose
+window median lies outside its training envelope is re-centred, the rows after the window
+shifted by its offset in it (and, after two such windows in a row, by the line through their
+offsets: a channel that drifts is followed, not left a window behind), when
+
+* it has been outside since the pass's first window (the run lies outside from its start: a
+  less charged battery, a cooler day), or
+* it drifted out: the window before was inside and its median moved by at most
+  :data:`GRADUAL_SHARE` of the envelope's width since (a battery discharging below anything the
+  shorter training logs saw, a supply sagging over a shift), or
+* it was re-centred after the window before;
+
+and scored at its level otherwise: a fault that moves a channel out of the envelope in a step
+(a binding drive's current, a sensor's jump) stays an alarm as long as it lasts. So a run that
+starts outside is flagged for at most its first window, a channel that drifts out is not
+flagged for it, and a fault inside either still shows around the new level.
 
 The offset is the window's median of the channel's distance from what the watched channels
-still inside predict for it: the training rows' linear least-squares estimate (their mean and
-covariance, scaled units, :class:`LevelModel`). A battery's voltage sags with the load, so its
+inside their envelope in that window predict for it: the training rows' linear least-squares
+estimate (their mean and covariance, scaled units, :class:`LevelModel`). A battery's voltage sags with the load, so its
 median over a minute follows the load that minute drew, by several tenths of its training
 spread; its distance from the voltage the currents predict is its charge alone. A channel the
 others do not predict (an ambient temperature) gets its distance from its training mean.
@@ -37,7 +46,7 @@ import numpy as np
 
 from anomaly.guard import window_rows
 
-__all__ = ["MIN_WINDOW_ROWS", "LevelModel", "Recentring", "recentre_rows"]
+__all__ = ["GRADUAL_SHARE", "MIN_WINDOW_ROWS", "LevelModel", "Recentring", "recentre_rows"]
 
 #: The fewest rows a window holds (data logged every few minutes: its median is a level, not a row).
 MIN_WINDOW_ROWS = 20
@@ -47,6 +56,10 @@ def recentre_rows(rate: float | None) -> int:
     """Rows per window at the sampling ``rate`` (Hz; None: numbered rows)."""
     return max(window_rows(rate), MIN_WINDOW_ROWS)
 
+
+#: A channel that crosses its envelope's edge with its window median moving by at most this share
+#: of the envelope's width since the window before drifted out (a step is a fault).
+GRADUAL_SHARE = 0.25
 
 #: Ridge on the inside channels' covariance, relative to each one's variance (twins are collinear).
 RIDGE = 1e-3
@@ -122,9 +135,13 @@ class Recentring:
         self._window = np.zeros((self.rows, len(self.watched)), dtype=np.float64)
         self._filled = 0
         self._seen = 0
-        self._outside = np.ones(len(self.watched), dtype=bool)  # every window so far outside
-        self._starts = [0]  # pass positions from which a shift holds
-        self._shifts = [np.zeros(len(self.watched))]  # (k,) the shift of the watched channels from each start
+        self._recentred = np.zeros(len(self.watched), dtype=bool)  # shifted after the last window
+        self._last: np.ndarray | None = None  # the last window's median (None before the first)
+        self._width = self.high[self.watched] - self.low[self.watched]
+        self._offset = np.zeros(len(self.watched))  # the last window's offsets (0: not re-centred)
+        # segments of the pass from which a shift holds: its first row, and the shift offset + slope x (row - anchor)
+        self._starts, self._anchors = [0], [0.0]
+        self._offsets, self._slopes = [np.zeros(len(self.watched))], [np.zeros(len(self.watched))]
 
     def __call__(self, Z: np.ndarray, new: int | None = None) -> np.ndarray:
         """Rows (m, c) of the pass, of which the last ``new`` (default: all; on the first call all
@@ -138,34 +155,45 @@ class Recentring:
         if not len(self.watched):
             return Z
         self._take(np.asarray(Z[m - new :])[:, self.watched])
-        at = np.searchsorted(self._starts, np.arange(start, start + m), side="right") - 1
-        if not any(self._shifts[i].any() for i in np.unique(at)):
+        position = np.arange(start, start + m)
+        at = np.searchsorted(self._starts, position, side="right") - 1
+        used = np.unique(at)
+        if not any(self._offsets[i].any() or self._slopes[i].any() for i in used):
             return Z
+        at = np.searchsorted(used, at)  # among the segments these rows use
+        offsets, slopes = np.array([self._offsets[i] for i in used]), np.array([self._slopes[i] for i in used])
+        anchors = np.array([self._anchors[i] for i in used])
         out = np.array(Z, dtype=np.float32)
-        out[:, self.watched] -= np.asarray(self._shifts, dtype=np.float32)[at]
+        out[:, self.watched] -= (offsets[at] + slopes[at] * (position - anchors[at])[:, None]).astype(np.float32)
         return out
 
-    def _offsets(self, median: np.ndarray) -> np.ndarray:
-        """The shift (k,) after the window just filled (its median (k,)): the offset of each
-        channel outside so far, 0 for the others."""
-        shift = np.zeros(len(self.watched))
-        out = np.flatnonzero(self._outside)
-        if not len(out):
-            return shift
-        if self.model is None:
-            shift[out] = median[out] - self.median[out]
-            return shift
-        rows = np.zeros((self.rows, len(self.model.mean_)))
-        rows[:, self.watched] = self._window
-        inside = self.watched[~self._outside]
-        shift[out] = np.median(self.model.offsets(rows, self.watched[out], inside), axis=0)
-        return shift
+    def _update(self, median: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """The shift after the window just filled (its median (k,)): per channel, its offset in the
+        window (k,) and the slope (k,) per row from its offset in the window before, both 0 for a
+        channel not re-centred (and the slope for one re-centred after this window only)."""
+        outside = (median < self.low[self.watched]) | (median > self.high[self.watched])
+        before = self._recentred
+        if self._last is None:  # the first window: outside since the pass's start
+            self._recentred = outside
+        else:
+            inside_before = (self._last >= self.low[self.watched]) & (self._last <= self.high[self.watched])
+            drifted = inside_before & (np.abs(median - self._last) <= GRADUAL_SHARE * self._width)
+            self._recentred = outside & (self._recentred | drifted)
+        self._last = median
+        offset = np.zeros(len(self.watched))
+        out = np.flatnonzero(self._recentred)
+        if len(out) and self.model is None:
+            offset[out] = median[out] - self.median[out]
+        elif len(out):
+            rows = np.zeros((self.rows, len(self.model.mean_)))
+            rows[:, self.watched] = self._window
+            offset[out] = np.median(self.model.offsets(rows, self.watched[out], self.watched[~outside]), axis=0)
+        slope = np.where(self._recentred & before, (offset - self._offset) / self.rows, 0.0)
+        self._offset = offset
+        return offset, slope
 
     def _take(self, values: np.ndarray) -> None:
         """Feed the watched channels' new rows (n, k); each window they complete sets the shift after it."""
-        if not self._outside.any():  # every channel has been inside once: scored at its level from now on
-            self._seen += len(values)
-            return
         i = 0
         while i < len(values):
             j = min(len(values), i + self.rows - self._filled)
@@ -175,9 +203,9 @@ class Recentring:
             i = j
             if self._filled == self.rows:
                 self._filled = 0
-                median = np.median(self._window, axis=0)
-                self._outside &= (median < self.low[self.watched]) | (median > self.high[self.watched])
-                shift = self._offsets(median)
-                if (shift != self._shifts[-1]).any():
+                offset, slope = self._update(np.median(self._window, axis=0))
+                if (offset != self._offsets[-1]).any() or (slope != self._slopes[-1]).any():
                     self._starts.append(self._seen)
-                    self._shifts.append(shift)
+                    self._anchors.append(self._seen - self.rows / 2)  # the window's middle, where its median lies
+                    self._offsets.append(offset)
+                    self._slopes.append(slope)

@@ -98,3 +98,8 @@ def fault_alarms(det, frame, faults) -> tuple[list, list[list], list, list[str]]
     inside = [[e for e in raised if e.start <= index[b - 1] and e.end >= index[a]] for _, a, b in faults]
     extra = [e for e in raised if not any(e in hits for hits in inside)]
     return raised, inside, extra, [str(errors.loc[e.start:e.end].max().idxmax()) for e in extra]
+
+
+def rows_in_alarm(index, raised) -> int:
+    """Rows of ``index`` (a frame's timestamps) inside any of the alarms ``raised`` (Events)."""
+    return sum(int(((index >= e.start) & (index <= e.end)).sum()) for e in raised)

@@ -47,7 +47,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
-from _common import fault_alarms, write_result
+from _common import fault_alarms, rows_in_alarm, write_result
 
 from anomaly import make_detector
 from datasets.robot_arm.physics import lowpass
@@ -129,7 +129,7 @@ def score_tests(det, rate_hz: float) -> dict:
                 found += sum(bool(hits) for hits in inside)
                 missed.update(fault for (fault, _, _), hits in zip(faults, inside) if not hits)
                 if not faults:
-                    alarm_rows += sum(int(((index >= e.start) & (index <= e.end)).sum()) for e in raised)
+                    alarm_rows += rows_in_alarm(index, raised)
                     normal_rows += len(frame)
         out[name] = {"false_alarms_per_hour": false / hours, "alarm_time_fraction": alarm_rows / normal_rows, "found": found,
                      "faults": 2 * len(FAULTS), "missed": dict(missed), "blamed": dict(blamed)}

@@ -22,7 +22,8 @@ degC), ``cooler+drift`` (-1.5 degC, rising 2 degC/h), ``drift`` (rising 2 degC/h
 training ambient), ``drift0.6`` and ``drift-0.6`` (0.6 degC/h up or down: 0.3 degC over a
 session, about 3 standard deviations of a steady training temperature). ``anonymous``: the same with the columns named ``ch0`` .. ``ch5`` (no name
 says temperature). False alarms: events on the normal sessions and events of the faulty ones
-that overlap no fault, per hour of normal time; found: faults overlapped by an event; blamed:
+that overlap no fault, per hour of normal time; alarm time: the share of the normal sessions'
+rows inside an alarm (a flood is one long event); found: faults overlapped by an event; blamed:
 the channel with the largest error over each false alarm. Each model is also fitted and scored
 without its temperatures' slow-drift follower (``no follower``: :mod:`anomaly.drift` off, as
 before 2026-12-06), in the same process. ``0.5 degC steps``: the named sessions with both
@@ -40,7 +41,7 @@ from unittest import mock
 
 import numpy as np
 import pandas as pd
-from _common import fault_alarms, write_result
+from _common import fault_alarms, rows_in_alarm, write_result
 from scipy.signal import lfilter
 
 from anomaly import make_detector
@@ -100,18 +101,21 @@ def score_tests(det, wander: float, names, step_c: float) -> dict:
     """False alarms per hour, faults found and the channels blamed, per test condition."""
     out = {}
     for name, (offset, drift) in TESTS.items():
-        false, hours, found, total, blamed = 0, 0.0, 0, 0, Counter()
+        false, hours, found, total, blamed, alarm_rows, normal_rows = 0, 0.0, 0, 0, Counter(), 0, 0
         for seed in (10, 11):
             normal, _ = session(seed, AMBIENT_C + offset, drift, wander_c=wander, start="2026-03-10", step_c=step_c)
             faulty, rows = session(seed + 50, AMBIENT_C + offset, drift, wander_c=wander, faults=FAULTS, start="2026-03-11",
                                    step_c=step_c)
             for frame, faults in ((names(normal), []), (names(faulty), rows)):
-                _, inside, extra, channels = fault_alarms(det, frame, faults)
+                raised, inside, extra, channels = fault_alarms(det, frame, faults)
+                if not faults:
+                    alarm_rows, normal_rows = alarm_rows + rows_in_alarm(frame.index, raised), normal_rows + len(frame)
                 false += len(extra)
                 blamed.update(channels)
                 hours += (len(frame) - sum(b - a for _, a, b in faults)) / RATE_HZ / 3600
                 found, total = found + sum(bool(hits) for hits in inside), total + len(faults)
-        out[name] = {"false_alarms_per_hour": false / hours, "found": found, "faults": total, "blamed": dict(blamed)}
+        out[name] = {"false_alarms_per_hour": false / hours, "alarm_time_fraction": alarm_rows / normal_rows, "found": found,
+                     "faults": total, "blamed": dict(blamed)}
     return out
 
 

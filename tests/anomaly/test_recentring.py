@@ -33,10 +33,13 @@ def test_a_channel_outside_from_the_start_is_shifted_after_each_window():
     out = recentring()(Z)
     assert np.array_equal(out[:WINDOW], Z[:WINDOW])  # the first window is scored at its level
     np.testing.assert_array_equal(out[:, 1], Z[:, 1])  # inside: untouched
-    for k in range(1, len(Z) // WINDOW):
-        rows = slice(k * WINDOW, (k + 1) * WINDOW)
-        shift = np.median(Z[(k - 1) * WINDOW : k * WINDOW, 0].astype(np.float64))
-        np.testing.assert_allclose(out[rows, 0], Z[rows, 0] - shift, atol=1e-5)
+    medians = [np.median(Z[k * WINDOW : (k + 1) * WINDOW, 0].astype(np.float64)) for k in range(len(Z) // WINDOW)]
+    rows = slice(WINDOW, 2 * WINDOW)  # after one window outside: its offset
+    np.testing.assert_allclose(out[rows, 0], Z[rows, 0] - medians[0], atol=1e-5)
+    for k in range(2, len(Z) // WINDOW):  # after two or more: the line through the last two offsets
+        position = np.arange(k * WINDOW, (k + 1) * WINDOW)
+        line = medians[k - 1] + (medians[k - 1] - medians[k - 2]) / WINDOW * (position - (k - 0.5) * WINDOW)
+        np.testing.assert_allclose(out[k * WINDOW : (k + 1) * WINDOW, 0], Z[k * WINDOW : (k + 1) * WINDOW, 0] - line, atol=1e-4)
     assert abs(np.median(out[WINDOW:, 0])) < 0.2
 
 
@@ -44,6 +47,18 @@ def test_a_channel_that_leaves_in_the_middle_of_a_run_keeps_its_level():
     Z = two_channels(0.0)
     Z[2 * WINDOW :, 0] += 10.0  # a fault from the third window on: stays an alarm
     np.testing.assert_array_equal(recentring()(Z), Z)
+
+
+def test_a_channel_that_drifts_out_is_recentred_from_the_window_it_crossed():
+    Z = two_channels(0.0)
+    Z[:, 0] += np.linspace(0.0, 4.0, len(Z), dtype=np.float32)  # medians 0.3, 1.0, 1.7, 2.3 (outside), ...
+    out = recentring()(Z)
+    np.testing.assert_array_equal(out[: 4 * WINDOW], Z[: 4 * WINDOW])
+    assert np.abs(out[4 * WINDOW :, 0]).max() < 2.0
+    assert abs(np.median(out[5 * WINDOW :, 0])) < 0.35  # followed along its line, not a window's drift (0.67) behind
+    stepped = two_channels(0.0)
+    stepped[3 * WINDOW :, 0] += 3.0  # a step of 3 from 0: more than a quarter of the width (4) in one window
+    np.testing.assert_array_equal(recentring()(stepped), stepped)
 
 
 def test_once_back_inside_a_channel_is_scored_at_its_level_for_the_rest_of_the_pass():

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from battery_logs import battery_log
 
+from anomaly import recentring as recentring_module
 from anomaly.errors import ModelFileError
 from anomaly.recentring import MIN_WINDOW_ROWS, LevelModel, Recentring, recentre_rows
 from anomaly.registry import load, make_detector
@@ -69,9 +70,13 @@ def test_once_back_inside_a_channel_is_scored_at_its_level_for_the_rest_of_the_p
     np.testing.assert_array_equal(out[3 * WINDOW :], Z[3 * WINDOW :])  # outside again later: at its level
 
 
-def test_pieces_and_a_stream_get_the_rows_of_a_whole_pass():
+@pytest.mark.parametrize("median_rows", [1000, 16])  # 16: the medians over every 4th row of a window
+def test_pieces_and_a_stream_get_the_rows_of_a_whole_pass(monkeypatch, median_rows):
+    monkeypatch.setattr(recentring_module, "MEDIAN_ROWS", median_rows)
     Z = two_channels(10.0)
+    Z[:, 0] += np.linspace(0.0, 3.0, len(Z), dtype=np.float32)  # drifting: offsets and slopes both move
     whole = recentring()(Z)
+    assert np.abs(whole[WINDOW:, 0] - Z[WINDOW:, 0]).min() > 5  # shifted from the second window on
     pieces, state = [], recentring()
     for lo in range(0, len(Z), 7):
         pieces.append(state(Z[lo : lo + 7]))

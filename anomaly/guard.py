@@ -196,14 +196,14 @@ def condition_hint(excursions: list[Excursion], flagged: float, channels, level,
     and either at least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) or the
     model re-centres such channels (``recentred``, :mod:`anomaly.recentring`: the flood it
     stopped would otherwise be the sign). A battery that discharges too little over the training
-    logs to be taken as a condition is re-centred after a session's first minute on a less
-    charged battery (without re-centring, every row is flagged); if its level is an operating
+    logs to be taken as a condition is re-centred after a minute outside on a less charged
+    battery (without re-centring, every row is flagged); if its level is an operating
     condition, not a fault, ``--condition auto,battery_v`` keeps auto's choice and adds it, and
     models it from the first row."""
     names = refit_names(excursions, channels, level)
     if not names or (flagged < FLOOD_SHARE and not recentred):
         return ""
-    scored = f"{', '.join(names)} scored around the run's own level after its first minute; " if recentred else ""
+    scored = f"{', '.join(names)} scored around its own level after a minute outside; " if recentred else ""
     return (f"{scored}if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
             f"not a fault: fit again with {condition_option(names)}")
 

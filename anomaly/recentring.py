@@ -30,9 +30,10 @@ flagged for it, and a fault inside either still shows around the new level.
 
 The offset is the window's median of the channel's distance from what the watched channels
 inside their envelope in that window predict for it: the training rows' linear least-squares
-estimate (their mean and covariance, scaled units, :class:`LevelModel`). A battery's voltage sags with the load, so its
-median over a minute follows the load that minute drew, by several tenths of its training
-spread; its distance from the voltage the currents predict is its charge alone. A channel the
+estimate (their mean and covariance, scaled units, :class:`LevelModel`). A battery's voltage
+sags with the load, so its median over a minute follows the load that minute drew, by several
+tenths of its training spread; its distance from the voltage the currents predict is its
+charge alone. A channel the
 others do not predict (an ambient temperature) gets its distance from its training mean.
 Models saved without a level model use the distance of the window's median from the training
 median.

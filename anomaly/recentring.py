@@ -101,10 +101,12 @@ class LevelModel:
         return distance
 
     def to_dict(self) -> dict:
+        """JSON-ready (``detector.json``'s ``level_model``): n_channels + n_channels^2 numbers."""
         return {"mean": self.mean_.tolist(), "covariance": self.covariance_.tolist()}
 
     @classmethod
     def from_dict(cls, data: dict, n_channels: int) -> LevelModel:
+        """The model of :meth:`to_dict`; ValueError unless its shapes fit ``n_channels``."""
         model = cls()
         model.mean_ = np.asarray(data["mean"], dtype=np.float64)
         model.covariance_ = np.asarray(data["covariance"], dtype=np.float64)

@@ -203,7 +203,8 @@ def condition_hint(excursions: list[Excursion], flagged: float, channels, level,
     names = refit_names(excursions, channels, level)
     if not names or (flagged < FLOOD_SHARE and not recentred):
         return ""
-    scored = f"{', '.join(names)} scored around its own level after a minute outside; " if recentred else ""
+    own = "its" if len(names) == 1 else "their"
+    scored = f"{', '.join(names)} scored around {own} own level after a minute outside; " if recentred else ""
     return (f"{scored}if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
             f"not a fault: fit again with {condition_option(names)}")
 

@@ -476,12 +476,10 @@ class Detector(Params, ABC):
         rows = getattr(self, "recentre_rows_", 0)
         if not rows:
             return None
-        scale = np.where(self.scaler_.scale_ > 0, self.scaler_.scale_, 1.0)
+        low, high, median = self.scaler_.transform(np.stack([self.envelope_.low_, self.envelope_.high_, self.envelope_.median_]))
         level = self.level_channels()
-        low = np.where(level, (self.envelope_.low_ - self.scaler_.center_) / scale, -np.inf)
-        high = np.where(level, (self.envelope_.high_ - self.scaler_.center_) / scale, np.inf)
+        low, high = np.where(level, low, -np.inf), np.where(level, high, np.inf)
         bounded = np.isfinite(low) & np.isfinite(high)
-        median = (self.envelope_.median_ - self.scaler_.center_) / scale
         return Recentring(low, high, median, rows, getattr(self, "level_model_", None)) if bounded.any() else None
 
     def without_recentring(self) -> Detector:

@@ -154,7 +154,8 @@ class Envelope:
             envelope.median_ = np.array(data["median"], dtype=np.float64)
         else:  # saved before the envelope kept it: the middle of a bounded range
             bounded = np.isfinite(envelope.low_) & np.isfinite(envelope.high_)
-            envelope.median_ = np.where(bounded, (np.where(bounded, envelope.low_, 0) + np.where(bounded, envelope.high_, 0)) / 2, 0.0)
+            envelope.median_ = np.zeros(len(envelope.low_))
+            envelope.median_[bounded] = (envelope.low_[bounded] + envelope.high_[bounded]) / 2
         if envelope.median_.shape != envelope.low_.shape:
             raise ValueError(f"{len(envelope.median_)} medians for {len(envelope.low_)} channels")
         return envelope

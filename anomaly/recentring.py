@@ -146,7 +146,6 @@ class Recentring:
         self._recentred = np.zeros(len(self.watched), dtype=bool)  # shifted after the last window
         self._last: np.ndarray | None = None  # the last window's median (None before the first)
         self._width = self.high[self.watched] - self.low[self.watched]
-        self._offset = np.zeros(len(self.watched))  # the last window's offsets (0: not re-centred)
         # segments of the pass from which a shift holds: its first row, and the shift offset + slope x (row - anchor)
         self._starts, self._anchors = [0], [0.0]
         self._offsets, self._slopes = [np.zeros(len(self.watched))], [np.zeros(len(self.watched))]
@@ -196,8 +195,8 @@ class Recentring:
             rows = np.zeros((len(self._window), len(self.model.mean_)))
             rows[:, self.watched] = self._window
             offset[out] = np.median(self.model.offsets(rows, self.watched[out], self.watched[~outside]), axis=0)
-        slope = np.where(self._recentred & before, (offset - self._offset) / self.rows, 0.0)
-        self._offset = offset
+        # the last segment holds the window before's offset (a segment starts whenever the offset moves)
+        slope = np.where(self._recentred & before, (offset - self._offsets[-1]) / self.rows, 0.0)
         return offset, slope
 
     def _take(self, values: np.ndarray) -> None:

@@ -70,7 +70,7 @@ from dataclasses import asdict
 
 import numpy as np
 import pandas as pd
-from _common import RESULTS, data_root, environment, write_result
+from _common import RESULTS, data_root, environment, rows_in_alarm, write_result
 from sklearn.metrics import average_precision_score
 
 from anomaly import make_detector
@@ -152,7 +152,7 @@ def run_conditions(name: str, variant: dict, training, tests: tuple[str, ...]) -
             frame = conditions_scenario(condition, duration_s=300, seed=seed, start="2026-01-02").frame
             evs = decide(det, frame)[3]
             alarms += len(evs)
-            alarm_rows += sum(int(((frame.index >= e.start) & (frame.index <= e.end)).sum()) for e in evs)
+            alarm_rows += rows_in_alarm(frame.index, evs)
             hours, rows = hours + len(frame) / 100 / 3600, rows + len(frame)
         found, total, hits = {k: 0 for k in FAULT_TYPES}, {k: 0 for k in FAULT_TYPES}, []
         for seed in TEST_SEEDS:
@@ -188,7 +188,7 @@ def run_alfa(name: str, variant: dict) -> dict:
         alarms += len(evs) - len(raised_after)  # raised before the fault: false, even if it lasts into it
         hours += (onset - index[0]).total_seconds() / 3600
         before = index < onset
-        alarm_rows += sum(int((before & (index >= e.start) & (index <= e.end)).sum()) for e in evs)
+        alarm_rows += rows_in_alarm(index[before], evs)
         rows += int(before.sum())
         after_s.append((index[-1] - onset).total_seconds())
         if raised_after:

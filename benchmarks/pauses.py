@@ -25,7 +25,7 @@ import argparse
 
 import numpy as np
 import pandas as pd
-from _common import write_result
+from _common import rows_in_alarm, write_result
 from conditions import decide, make, overlaps
 
 from datasets.robot_arm.conditions import TEST_SEEDS, conditions_scenario, training_runs
@@ -55,7 +55,7 @@ def measure(det, gap) -> dict:
         evs, later, _ = alarms_of(det, first, second, gap)
         index = first.index.append(later)
         alarms += len(evs)
-        alarm_rows += sum(int(((index >= e.start) & (index <= e.end)).sum()) for e in evs)
+        alarm_rows += rows_in_alarm(index, evs)
         rows += len(index)
         faulty = conditions_scenario("cold-start", duration_s=600, faults="all", seed=seed + 50, start="2026-01-02")
         evs, _, shift = alarms_of(det, first, faulty.frame, gap)

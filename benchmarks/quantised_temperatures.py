@@ -23,7 +23,7 @@ from contextlib import ExitStack
 from unittest import mock
 
 import numpy as np
-from _common import write_result
+from _common import rows_in_alarm, write_result
 from conditions import decide, overlaps
 
 from anomaly import make_detector
@@ -55,7 +55,7 @@ def measure(det, condition: str, step: float, hold: int) -> dict:
         frame = rounded(conditions_scenario(condition, duration_s=300, seed=seed, start="2026-01-02").frame, step, hold)
         evs = decide(det, frame)[3]
         alarms += len(evs)
-        alarm_rows += sum(int(((frame.index >= e.start) & (frame.index <= e.end)).sum()) for e in evs)
+        alarm_rows += rows_in_alarm(frame.index, evs)
         rows += len(frame)
     found = []
     for seed in TEST_SEEDS:

@@ -32,7 +32,7 @@ from collections import Counter
 from dataclasses import asdict
 
 import numpy as np
-from _common import data_root, write_result
+from _common import data_root, rows_in_alarm, write_result
 
 from anomaly import make_detector
 from anomaly.decisions import events, model_rules
@@ -53,7 +53,7 @@ def score_file(det, file) -> dict:
     false = [e for e in found if e.start < onset]  # raised before the fault: false, even if it lasts into it
     inside = [e for e in found if onset <= e.start <= end]
     before = index < onset
-    in_alarm = sum(int((before & (index >= e.start) & (index <= e.end)).sum()) for e in false)
+    in_alarm = rows_in_alarm(index[before], false)
     return {"false_alarms": len(false), "hours_before_onset": (onset - index[0]).total_seconds() / 3600,
             "rows_before_onset": int(before.sum()), "rows_in_alarm_before_onset": in_alarm,
             "fault_hours": (end - onset).total_seconds() / 3600, "found": bool(inside),

@@ -38,6 +38,7 @@ from anomaly.oscillation import Swings, fit_oscillation_limits
 from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
+from anomaly.progress import report_stage
 from anomaly.recentring import LevelModel, Recentring, recentre_rows
 from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
@@ -127,8 +128,9 @@ class Detector(Params, ABC):
         each of the others), plus the set-point channels; ``["auto", name, ...]``: auto's
         choice plus those channels; None: none.
     threshold : Threshold or None
-        Unfitted threshold rule fitted on training scores (on the held-out validation part
-        for neural detectors); None means :class:`~anomaly.thresholds.QuietLogs` (the larger of
+        Unfitted threshold rule fitted on normal scores (two logs or more: each log's scores
+        from a model of other logs, :meth:`_held_out_outputs`; one log: its training scores,
+        the held-out validation part for neural detectors); None means :class:`~anomaly.thresholds.QuietLogs` (the larger of
         the scores' 99th percentile and the level at which the alert rules stay quiet on the
         median training log).
     adapt : int or None
@@ -156,11 +158,11 @@ class Detector(Params, ABC):
         Its value on the score scale.
     decision_scores_ : ndarray of shape (n_train_steps,)
         Scores of the training rows the threshold was fitted on: held-out scores of each log
-        when the detector cross-fits (:meth:`_held_out_outputs`, PCA on two or more logs),
+        when the detector cross-fits (:meth:`_held_out_outputs`: every detector on two or more logs),
         else in-sample (fitted in this process only; a loaded detector has
         ``train_score_quantiles_``, their median, 90th and 99th percentile and maximum).
     held_out_logs_ : int
-        How many training logs the threshold saw scored by a model of the other logs (0: the
+        How many training logs the threshold saw scored by a model of other logs (0: the
         threshold was fitted on in-sample scores; fitted in this process only).
     fingerprint_ : str
         Hash of the training data.
@@ -221,6 +223,11 @@ class Detector(Params, ABC):
     #: to its motion channels' in-session level: half-degree temperatures raised 48 false alarms
     #: an hour with dead bands, 8 without (``benchmarks/quantised_temperatures.py``).
     STEP_DEAD_BANDS = False
+    #: Folds of the cross-fitted threshold (:meth:`_held_out_outputs`): None scores each training
+    #: log by a model of all the others (PCA: a fit costs little); a number deals the logs to at
+    #: most that many folds in turn and scores each fold by a model of the other folds' logs
+    #: (neural detectors: one extra training per fold).
+    CROSS_FIT_FOLDS: int | None = None
 
     @abstractmethod
     def _fit(self, parts: list[np.ndarray], **fit_params) -> None:
@@ -258,19 +265,20 @@ class Detector(Params, ABC):
 
     def _cross_fit_params(self) -> dict | None:
         """Parameters of the models :meth:`_held_out_outputs` fits, or None (default) to fit the
-        threshold on the detector's own training scores (neural detectors hold out the end of
-        each log instead, see their ``_threshold_scores``)."""
+        threshold on the detector's own training scores."""
         return None
 
-    def _held_out_outputs(self, parts: list[np.ndarray], **fit_params) -> list[tuple[np.ndarray, np.ndarray | None]] | None:
-        """Errors and extra statistic of every training log from a model fitted on the *other* logs.
+    def _held_out_outputs(self, parts: list[np.ndarray], **fit_params) -> list[tuple[np.ndarray, np.ndarray | None, bool]]:
+        """Errors and extra statistic of every training log, from a model fitted on *other* logs
+        where there is one.
 
         With two or more logs long enough to train on (more than the condition channels'
-        history) and :meth:`_cross_fit_params` set, each log is scored by a detector of those
-        parameters fitted on the others (the scaler and condition channels stay the full
-        fit's): the threshold and the channel calibration then see what a new session scores,
-        not what the model has learnt by heart. A log whose others are too few to fit on keeps
-        its in-sample outputs. None: a single usable log, or no cross-fitting.
+        history) and :meth:`_cross_fit_params` set, the logs are dealt in turn to
+        :attr:`CROSS_FIT_FOLDS` folds (None: one log each) and every log is scored by a detector
+        of those parameters fitted on the logs of the other folds (the scaler and condition
+        channels stay the full fit's): the threshold and the channel calibration then see what a
+        new session scores, not what the model has learnt by heart. A log whose other folds are
+        too short to fit on, and every log without cross-fitting, keeps its in-sample outputs.
 
         Parameters
         ----------
@@ -279,25 +287,28 @@ class Detector(Params, ABC):
 
         Returns
         -------
-        list of (errors (n_i, c), extra (n_i,) or None), one per log, or None
+        list of (errors (n_i, c), extra (n_i,) or None, held_out bool), one per log
         """
         params = self._cross_fit_params()
         history = self.conditions_.history
         usable = [i for i, Z in enumerate(parts) if len(Z) > history]
-        if params is None or len(usable) < 2:
-            return None
-        outputs = []
-        for i, Z in enumerate(parts):
-            other = type(self)(**params)
-            other.conditions_ = self.conditions_
-            try:
-                other._fit([self.conditions_.transform(parts[j]) for j in usable if j != i], **fit_params)
-            except DataError:  # the other logs are too short to fit on alone
-                outputs.append(self.errors_and_extra_scaled(Z))
-                continue
-            other.engine_ = other._make_engine()
-            outputs.append(other.errors_and_extra_scaled(Z))
-        return outputs
+        outputs: list = [None] * len(parts)
+        if params is not None and len(usable) >= 2:
+            folds = len(usable) if self.CROSS_FIT_FOLDS is None else min(self.CROSS_FIT_FOLDS, len(usable))
+            fold_of = {i: n % folds for n, i in enumerate(usable)}
+            for fold in range(folds):
+                report_stage(f"held-out scores: model {fold + 1} of {folds}")
+                other = type(self)(**params)
+                other.conditions_ = self.conditions_
+                try:
+                    other._fit([self.conditions_.transform(parts[j]) for j in usable if fold_of[j] != fold], **fit_params)
+                except DataError:  # the other folds' logs are too short to fit on alone
+                    continue
+                other.engine_ = other._make_engine()
+                for i in usable:
+                    if fold_of[i] == fold:
+                        outputs[i] = (*other.errors_and_extra_scaled(parts[i]), True)
+        return [out if out is not None else (*self.errors_and_extra_scaled(Z), False) for out, Z in zip(outputs, parts)]
 
     def _window_context(self) -> ScoringContext:
         """Rows per forward call, rows emitted per call and the batch stride (point-wise: 1, 1, 1)."""
@@ -419,14 +430,15 @@ class Detector(Params, ABC):
         self.engine_ = self._make_engine()
         head = ScoreHead(aggregate=self.aggregate, threshold=self.threshold, adapt=self.adapt, smooth=self.smooth)
         self.head_ = head
-        held_out = self._held_out_outputs(scored, **fit_params)
-        self.held_out_logs_ = 0 if held_out is None else len(held_out)
-        outputs = held_out or [self.errors_and_extra_scaled(Z) for Z in scored]
-        extras = [self._threshold_scores(X[history:]) for _, X in outputs if X is not None]
-        head.calibrate(np.concatenate([self._threshold_scores(E[history:]) for E, _ in outputs]),
-                       np.concatenate(extras) if extras else None)
-        scores = [self.scores_of_errors(E, X, head.start(adapt=False))[1] for E, X in outputs]  # a pass per log
-        per_log = [self._threshold_scores(s[history:]) for s in scores]
+        outputs = self._held_out_outputs(scored, **fit_params)
+        self.held_out_logs_ = sum(held for _, _, held in outputs)
+
+        def kept(values, held):  # a held-out log's rows all count; in-sample ones as the detector says
+            return values[history:] if held else self._threshold_scores(values[history:])
+        extras = [kept(X, held) for _, X, held in outputs if X is not None]
+        head.calibrate(np.concatenate([kept(E, held) for E, _, held in outputs]), np.concatenate(extras) if extras else None)
+        scores = [self.scores_of_errors(E, X, head.start(adapt=False))[1] for E, X, _ in outputs]  # a pass per log
+        per_log = [kept(s, held) for s, (_, _, held) in zip(scores, outputs)]
         per_log = [s for s in per_log if len(s)]
         head.fit(np.concatenate(per_log), rules_at(schema.sampling_rate), [len(s) for s in per_log])
         self.decision_scores_ = np.concatenate(scores)

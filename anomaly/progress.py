@@ -1,7 +1,8 @@
 """Progress hooks: library code reports progress, the CLI decides how to show it.
 
-Training loops call the observer set with :func:`observe_epochs` (none by default, so the
-Python API stays silent).
+Training loops call the observer set with :func:`observe_epochs`, and a fit that trains more
+than one model names each with :func:`report_stage` to the observer set with
+:func:`observe_stages` (none by default, so the Python API stays silent).
 """
 
 from __future__ import annotations
@@ -22,3 +23,24 @@ def observe_epochs(callback: Callable[[int, int, dict], None]) -> Iterator[None]
         yield
     finally:
         epoch_observer.reset(token)
+
+
+#: ``callback(description)`` called when a fit starts a further stage (another model), or None.
+stage_observer: ContextVar[Callable[[str], None] | None] = ContextVar("stage_observer", default=None)
+
+
+def report_stage(description: str) -> None:
+    """Tell the stage observer (if any) that a further stage of the work starts."""
+    observer = stage_observer.get()
+    if observer is not None:
+        observer(description)
+
+
+@contextmanager
+def observe_stages(callback: Callable[[str], None]) -> Iterator[None]:
+    """Call ``callback(description)`` whenever library code inside the block starts a further stage."""
+    token = stage_observer.set(callback)
+    try:
+        yield
+    finally:
+        stage_observer.reset(token)

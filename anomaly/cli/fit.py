@@ -251,7 +251,7 @@ def fit(
         if line:
             err.print(line, markup=False, highlight=False, soft_wrap=True)
     held_out = getattr(det, "held_out_logs_", 0)
-    how = f" (on held-out scores: each of the {held_out} logs scored by a model of the others)" if held_out else ""
+    how = f" (on held-out scores: each of the {held_out} logs scored by a model of other logs)" if held_out else ""
     rate = det.schema_.sampling_rate
     sampled = f"sampled at {rate:.4g} Hz" if rate is not None else "no timestamps: the alert rules count rows"
     err.print(f"fitted {detector} in {seconds:.1f} s ({sampled}); threshold {det.threshold_:.4g}{how} -> {output}", highlight=False)

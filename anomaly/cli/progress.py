@@ -22,7 +22,7 @@ from rich.progress import (
 from rich.text import Text
 
 from anomaly.cli.console import err
-from anomaly.progress import observe_epochs
+from anomaly.progress import observe_epochs, observe_stages
 
 
 @contextmanager
@@ -77,9 +77,16 @@ def rows_progress():
 
 @contextmanager
 def epochs_progress(step, description: str, epochs: int | None):
-    """A progress line (``step`` of :func:`progress`) advanced once per training epoch inside the block."""
-    advance = step(description, total=epochs)
-    with observe_epochs(lambda epoch, total, logs: advance()):
+    """A progress line (``step`` of :func:`progress`) advanced once per training epoch inside the
+    block, and a new line for every further model a neural detector's fit trains (a cross-fitted
+    one; a detector without epochs fits them in a moment)."""
+    advance = [step(description, total=epochs)]
+
+    def next_stage(stage: str) -> None:
+        if epochs is not None:
+            advance[0] = step(stage, total=epochs)
+
+    with observe_epochs(lambda epoch, total, logs: advance[0]()), observe_stages(next_stage):
         yield
 
 

@@ -130,9 +130,9 @@ class Detector(Params, ABC):
     threshold : Threshold or None
         Unfitted threshold rule fitted on normal scores (two logs or more: each log's scores
         from a model of other logs, :meth:`_held_out_outputs`; one log: its training scores,
-        the held-out validation part for neural detectors); None means :class:`~anomaly.thresholds.QuietLogs` (the larger of
-        the scores' 99th percentile and the level at which the alert rules stay quiet on the
-        median training log).
+        the held-out validation part for neural detectors); None means
+        :class:`~anomaly.thresholds.QuietLogs` (the larger of the scores' 99th percentile and
+        the level at which the alert rules stay quiet on the median training log).
     adapt : int or None
         Baseline adaptation time constant in rows (see :mod:`anomaly.adaptation`): every
         scoring pass (a ``score`` call, a file, a stream) slowly re-levels each channel's

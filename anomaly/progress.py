@@ -16,13 +16,17 @@ epoch_observer: ContextVar[Callable[[int, int, dict], None] | None] = ContextVar
 
 
 @contextmanager
-def observe_epochs(callback: Callable[[int, int, dict], None]) -> Iterator[None]:
-    """Call ``callback(epoch, total_epochs, logs)`` after every training epoch inside the block."""
-    token = epoch_observer.set(callback)
+def _observing(observer: ContextVar, callback: Callable) -> Iterator[None]:
+    token = observer.set(callback)
     try:
         yield
     finally:
-        epoch_observer.reset(token)
+        observer.reset(token)
+
+
+def observe_epochs(callback: Callable[[int, int, dict], None]):
+    """Call ``callback(epoch, total_epochs, logs)`` after every training epoch inside the block."""
+    return _observing(epoch_observer, callback)
 
 
 #: ``callback(description)`` called when a fit starts a further stage (another model), or None.
@@ -36,11 +40,6 @@ def report_stage(description: str) -> None:
         observer(description)
 
 
-@contextmanager
-def observe_stages(callback: Callable[[str], None]) -> Iterator[None]:
+def observe_stages(callback: Callable[[str], None]):
     """Call ``callback(description)`` whenever library code inside the block starts a further stage."""
-    token = stage_observer.set(callback)
-    try:
-        yield
-    finally:
-        stage_observer.reset(token)
+    return _observing(stage_observer, callback)

@@ -68,3 +68,20 @@ def test_two_logs_make_two_folds_and_one_log_none(trainings):
     trainings.clear()
     det = DenseAutoencoder(**PARAMS).fit(logs[0])
     assert det.held_out_logs_ == 0 and trainings == [[1500]]  # one log: its own held-out end (validation part)
+
+
+def test_the_cli_progress_opens_a_line_per_cross_fitted_network_and_none_for_pca():
+    from anomaly.cli.progress import epochs_progress
+    from anomaly.progress import report_stage
+
+    lines = []
+
+    def step(description, total=None):
+        lines.append((description, total))
+        return lambda n=1: None
+
+    with epochs_progress(step, "fitting dense-ae", 6):
+        report_stage("held-out scores: model 1 of 3")
+    with epochs_progress(step, "fitting pca", None):
+        report_stage("held-out scores: model 1 of 9")
+    assert lines == [("fitting dense-ae", 6), ("held-out scores: model 1 of 3", 6), ("fitting pca", None)]

@@ -107,8 +107,6 @@ class KerasWindowDetector(Detector):
             raise ConfigError(f"validation_fraction={self.validation_fraction!r} must be in [0, 1)")
         n_val = int(round(n * self.validation_fraction))
         if n_val < max(self._span(), 100) or n - n_val < self._span():
-            if self.validation_fraction > 0:
-                log.warning("too little data for a validation split (%d rows); training without one", n)
             return None
         return n - n_val
 
@@ -116,7 +114,7 @@ class KerasWindowDetector(Detector):
         """Time-ordered train/validation windows of every log (the last ``validation_fraction``
         of each log validates; no window crosses logs or overlaps training rows)."""
         span = self._span()
-        train, val = [], []
+        train, val, unsplit = [], [], []
         for Z in parts:
             if Z.shape[0] < span:
                 log.warning("a training log of %d rows is shorter than one window of %d rows; skipped", Z.shape[0], span)
@@ -124,11 +122,15 @@ class KerasWindowDetector(Detector):
             cut = self._validation_cut(Z.shape[0])
             if cut is None:
                 train.append(np.ascontiguousarray(sliding_windows(Z, span, 1)))
+                unsplit.append(Z.shape[0])
                 continue
             train.append(np.ascontiguousarray(sliding_windows(Z[:cut], span, 1)))
             val.append(np.ascontiguousarray(sliding_windows(Z[cut:], span, 1)))
         if not train:
             raise DataError(f"every training log is shorter than one window of {span} rows")
+        if unsplit and self.validation_fraction > 0:
+            log.warning("too little data for a validation split in %d of %d logs (%d rows at most); training on all of "
+                        "their rows", len(unsplit), len(train), max(unsplit))
         return join_arrays(train), (join_arrays(val) if val else None)
 
     def _progress_callbacks(self) -> list:

@@ -85,3 +85,12 @@ def test_the_cli_progress_opens_a_line_per_cross_fitted_network_and_none_for_pca
     with epochs_progress(step, "fitting pca", None):
         report_stage("held-out scores: model 1 of 9")
     assert lines == [("fitting dense-ae", 6), ("held-out scores: model 1 of 3", 6), ("fitting pca", None)]
+
+
+def test_logs_too_short_to_split_are_named_once_per_network(caplog):
+    logs = [log.iloc[:600] for log in _sessions(2)]  # a validation part needs 1,000 rows at 10 %
+    with caplog.at_level("WARNING", logger="anomaly.detectors.keras_window"):
+        DenseAutoencoder(**PARAMS).fit(logs)
+    messages = [r.getMessage() for r in caplog.records if "validation split" in r.getMessage()]
+    assert messages == ["too little data for a validation split in 2 of 2 logs (600 rows at most); training on all of their rows",
+                        *["too little data for a validation split in 1 of 1 logs (600 rows at most); training on all of their rows"] * 2]

@@ -51,6 +51,14 @@ def test_fit_on_folders_and_globs_reports_every_log(logs, model):
     assert det.schema_.channels == tuple(f"ch{i}" for i in range(5)) and det.nan_policy == "ffill"
 
 
+def test_a_neural_fit_on_several_logs_says_its_threshold_saw_held_out_logs(logs, tmp_path):
+    root, _ = logs
+    result = invoke("fit", root / "day1", root / "day2", "-d", "dense-ae", "--window", "4", "--epochs", "1", "--timestamp",
+                    "%time", "--nan-policy", "ffill", "-o", tmp_path / "m")
+    assert result.exit_code == 0, result.output
+    assert "(on held-out scores: each of the 3 logs scored by a model of other logs)" in " ".join(result.output.split())
+
+
 def test_fit_reports_gaps_and_drops_labelled_rows(logs, tmp_path):
     root, _ = logs
     frame = pd.read_csv(root / "day1" / "flight1.csv.gz")

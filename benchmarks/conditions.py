@@ -58,7 +58,9 @@ Alarm time fraction: share of normal rows inside an alarm (a flood is one long e
 events per hour alone hide it).
 
 Usage: ``python benchmarks/conditions.py [--detectors pca,dense-ae] [--datasets conditions,session,mixed-sessions,alfa,smd,asd,smd-timed,asd-timed]``;
-writes ``benchmarks/results/conditions.json``.
+writes ``benchmarks/results/conditions.json`` (``conditions_<detector>.json`` for others);
+``--markdown`` prints the README's tables from that file instead (the ablation table and the
+alarms' view on SMD and ASD).
 """
 
 from __future__ import annotations
@@ -239,15 +241,64 @@ def run_entities(loader, entities, step, timed: bool, name: str, variant: dict) 
             "faults_found": found / runs, "false_alarms_per_day": false / days, "entities": per}
 
 
+#: The README's columns of the ablation table and of its alarms' view (:func:`markdown`).
+TABLE_HEADER = ("| detector variant | arm reference FA/h | arm unseen FA/h | arm unseen alarm time | arm unseen mean recall | "
+                "arm unseen min recall | session FA/h | session alarm time | session mean recall | session collisions found | "
+                "ALFA detected | ALFA detected by chance | ALFA FA/h | ALFA delay s | SMD F1 / AUC-PR | ASD F1 / AUC-PR | "
+                "SMD timed F1 / AUC-PR | ASD timed F1 / AUC-PR |")
+ALARMS_HEADER = "| detector variant | SMD found, FA/day | ASD found, FA/day | SMD timed found, FA/day | ASD timed found, FA/day |"
+
+
+def _mean_recall(scenario: dict, tests: list[str]) -> float:
+    """Mean over ``tests`` (condition names of one scenario's results) of their mean event recall."""
+    return float(np.mean([np.mean(list(scenario[t]["event_recall"].values())) for t in tests]))
+
+
+def _table_row(key: str, row: dict) -> str:
+    """One variant's row of the README's ablation table (``row``: its results per dataset)."""
+    arm, session, alfa = row["conditions"], row["session"], row["alfa"]
+    arm_unseen = [t for t, v in arm.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["conditions"][0]]
+    session_unseen = [t for t, v in session.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["session"][0]]
+    collisions = np.mean([session[t]["event_recall"].get("collision", np.nan) for t in session_unseen])
+    delay = "–" if alfa["median_delay_s"] is None else f"{alfa['median_delay_s']:.1f}"
+
+    def f1(d: dict) -> str:
+        return f"{d['mean_f1']:.2f} / {d['mean_auc_pr']:.2f}"
+    cells = [f"{arm['reference']['false_alarms_per_hour']:.0f}", f"{arm['unseen']['false_alarms_per_hour']:.0f}",
+             f"{100 * arm['unseen']['alarm_time_fraction']:.0f}%", f"{_mean_recall(arm, arm_unseen):.2f}",
+             f"{arm['unseen']['min_event_recall']:.2f}", f"{session['unseen']['false_alarms_per_hour']:.0f}",
+             f"{100 * session['unseen']['alarm_time_fraction']:.0f}%", f"{_mean_recall(session, session_unseen):.2f}",
+             f"{collisions:.2f}", f"{100 * alfa['detected']:.0f}%", f"{100 * alfa['detected_by_chance']:.0f}%",
+             f"{alfa['false_alarms_per_hour']:.0f}", delay, *(f1(row[d]) for d in ("smd", "asd", "smd-timed", "asd-timed"))]
+    return f"| {key} | " + " | ".join(cells) + " |"
+
+
+def markdown(results: dict, detector: str) -> str:
+    """The README's ablation table and its alarms' view for ``detector``'s variants in
+    ``results`` (a results file's ``results``: variant key -> dataset -> result)."""
+    keys = [k for k in results if k.split(" ", 1)[0] == detector]
+    rule = "|---" * (TABLE_HEADER.count("|") - 1) + "|"
+    alarms_rule = "|---" * (ALARMS_HEADER.count("|") - 1) + "|"
+
+    def found(d: dict) -> str:
+        return f"{100 * d['faults_found']:.0f}%, {d['false_alarms_per_day']:.2f}"
+    alarms = [f"| {k} | " + " | ".join(found(results[k][d]) for d in ("smd", "asd", "smd-timed", "asd-timed")) + " |" for k in keys]
+    return "\n".join([TABLE_HEADER, rule, *(_table_row(k, results[k]) for k in keys), "", ALARMS_HEADER, alarms_rule, *alarms])
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--detectors", default="pca")
     parser.add_argument("--datasets", default="conditions,session,mixed-sessions,alfa,smd,asd,smd-timed,asd-timed")
     parser.add_argument("--variants", default=",".join(VARIANTS))
+    parser.add_argument("--markdown", action="store_true", help="print the README's tables from the results file and stop")
     args = parser.parse_args()
     name_of_file = "conditions" if args.detectors == "pca" else "conditions_" + args.detectors.replace(",", "_")
     earlier = RESULTS / f"{name_of_file}.json"  # a run of some datasets keeps the others' results
     result = {"protocol": __doc__, "results": json.loads(earlier.read_text())["results"] if earlier.exists() else {}}
+    if args.markdown:
+        print("\n\n".join(markdown(result["results"], name) for name in args.detectors.split(",")))
+        return
     ran_on = environment()["machine"]
     for name in args.detectors.split(","):
         for variant in args.variants.split(","):

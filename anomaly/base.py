@@ -39,7 +39,7 @@ from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
 from anomaly.progress import report_stage
-from anomaly.recentring import LevelModel, Recentring, recentre_rows
+from anomaly.recentring import LevelModel, Recentring, recentre_rows, relation_bounds
 from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
@@ -202,7 +202,9 @@ class Detector(Params, ABC):
         (:meth:`without_recentring`, and models saved before it).
     level_model_ : LevelModel or None
         The scaled training rows' mean and covariance, from which re-centring estimates a
-        channel's offset (None: models saved before it).
+        channel's offset, and each channel's bound on its distance from the others over a window
+        (a channel drifting beyond it inside its envelope is re-centred too); None: models saved
+        before it.
     engine_ : Engine
         The inference engine (NumPy, Keras or ONNX Runtime).
     conditions_ : ConditionChannels
@@ -453,6 +455,9 @@ class Detector(Params, ABC):
         self.sensor_scale_ = self.threshold_  # a check at its limit scores the training threshold
         self.recentre_rows_ = recentre_rows(schema.sampling_rate)
         self.level_model_ = LevelModel().fit(parts)
+        low, high, _ = self._recentring_envelope()
+        watched = np.flatnonzero(np.isfinite(low) & np.isfinite(high))
+        self.level_model_.relation_bound_ = relation_bounds(self.level_model_, parts, watched, self.recentre_rows_)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 
@@ -488,11 +493,17 @@ class Detector(Params, ABC):
         rows = getattr(self, "recentre_rows_", 0)
         if not rows:
             return None
+        low, high, median = self._recentring_envelope()
+        bounded = np.isfinite(low) & np.isfinite(high)
+        model = getattr(self, "level_model_", None)
+        return Recentring(low, high, median, rows, model, None if model is None else model.relation_bound_) if bounded.any() else None
+
+    def _recentring_envelope(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Each channel's training envelope ``low``, ``high`` and ``median`` (n_channels,) in
+        scaled units, ``-inf``/``inf`` for a channel not seen at its level."""
         low, high, median = self.scaler_.transform(np.stack([self.envelope_.low_, self.envelope_.high_, self.envelope_.median_]))
         level = self.level_channels()
-        low, high = np.where(level, low, -np.inf), np.where(level, high, np.inf)
-        bounded = np.isfinite(low) & np.isfinite(high)
-        return Recentring(low, high, median, rows, getattr(self, "level_model_", None)) if bounded.any() else None
+        return np.where(level, low, -np.inf), np.where(level, high, np.inf), median
 
     def without_recentring(self) -> Detector:
         """A shallow copy of this fitted detector that scores a channel outside its training
@@ -627,7 +638,7 @@ class Detector(Params, ABC):
 
     def level_channels(self) -> np.ndarray:
         """Bool (n_channels,): the channels the model sees at their level (not condition or set-point channels)."""
-        level = np.ones(len(self.schema_.channels), dtype=bool)
+        level = np.ones(self.conditions_.n_channels, dtype=bool)
         level[self.conditions_.indices] = False
         level[self.conditions_.setpoints] = False
         return level

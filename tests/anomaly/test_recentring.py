@@ -153,3 +153,71 @@ def test_the_level_model_estimates_a_channel_from_the_channels_inside():
     np.testing.assert_array_equal(again.covariance_, model.covariance_)
     with pytest.raises(ValueError, match="for 4 channels"):
         LevelModel.from_dict(model.to_dict(), 4)
+
+
+def test_a_battery_discharging_inside_its_envelope_is_recentred_once_it_drifts_from_the_currents(battery_model):
+    """A 20-minute session at full charge discharges 0.48 V: inside the range the 3-minute logs'
+    sag covered, but away from where the currents put the voltage."""
+    full = battery_log(7, minutes=20.0)
+    assert battery_model.check_envelope(full) == []
+    flags = battery_model.predict(full).to_numpy()
+    assert flags[6 * 600 :].mean() < 0.02  # measured 0.1 % (the 4th and 5th minutes: 94 %, then followed)
+    blind = copy.copy(battery_model)
+    blind.level_model_ = copy.copy(battery_model.level_model_)
+    blind.level_model_.relation_bound_ = None  # no relation bounds (a model saved before them)
+    assert blind.predict(full).to_numpy()[6 * 600 :].mean() > 0.95
+    faulty = full.copy()
+    faulty.iloc[9000:9200, 0] += 0.8  # a binding left drive for 20 s in the 16th minute
+    assert battery_model.predict(faulty).to_numpy()[9000:9200].mean() > 0.9
+    np.testing.assert_allclose(battery_model.score_stream(full).to_numpy(), battery_model.score(full).to_numpy(), rtol=1e-5, atol=1e-6)
+
+
+def _followers(load_: np.ndarray, rng, shift=0.0) -> np.ndarray:
+    """Scaled rows (n, 3): a load and two channels following it (0.5 x and -0.8 x), the last
+    plus ``shift``."""
+    return np.column_stack([load_, 0.5 * load_ + rng.normal(0, 0.05, len(load_)),
+                            -0.8 * load_ + rng.normal(0, 0.05, len(load_)) + shift]).astype(np.float32)
+
+
+def _follower_and_model():
+    """A level model of :func:`_followers` and its relation bounds from 8 training windows."""
+    rng = np.random.default_rng(0)
+    Z = _followers(rng.uniform(-1, 1, 8 * WINDOW), rng)
+    model = LevelModel().fit([Z])
+    return model, recentring_module.relation_bounds(model, [Z], np.array([0, 1, 2]), WINDOW)
+
+
+def test_relation_bounds_are_three_times_the_largest_window_median_plus_a_floor():
+    model, bounds = _follower_and_model()
+    assert np.all(np.isfinite(bounds)) and np.all(bounds > recentring_module.RELATION_FLOOR) and np.all(bounds < 0.2)
+    unwatched = recentring_module.relation_bounds(model, [np.zeros((10, 3))], np.array([0, 1, 2]), WINDOW)  # no full window
+    assert np.isinf(unwatched).all()
+
+
+def test_a_relation_that_drifts_apart_is_followed_and_one_broken_in_a_step_or_from_the_start_is_not():
+    model, bounds = _follower_and_model()
+    rng = np.random.default_rng(1)
+    load_ = rng.uniform(-1, 1, 12 * WINDOW)
+    box = dict(low=[-3.0] * 3, high=[3.0] * 3, median=[0.0] * 3, rows=WINDOW, model=model)
+
+    drift = _followers(load_, rng, np.linspace(0.0, 1.2, len(load_)))  # inside the envelope (+-3) all along, 0.05 a window
+    out = Recentring(**box, relation=bounds)(drift)
+    np.testing.assert_array_equal(out[:, :2], drift[:, :2])  # the channels that kept their relation: untouched
+    last = slice(-2 * WINDOW, None)
+    assert abs(np.median(out[last, 2] + 0.8 * out[last, 0])) < 0.1 < abs(np.median(drift[last, 2] + 0.8 * drift[last, 0]))
+    # a fault: 2.0 at once, more than a quarter of the envelope's width (6) in one window
+    step = _followers(load_, rng, np.where(np.arange(len(load_)) >= 6 * WINDOW, 2.0, 0.0))
+    np.testing.assert_array_equal(Recentring(**box, relation=bounds)(step), step)
+    start = _followers(load_, rng, 1.0)  # broken from the pass's first window
+    np.testing.assert_array_equal(Recentring(**box, relation=bounds)(start), start)
+    np.testing.assert_array_equal(Recentring(**box)(drift), drift)  # no bounds: no relation is watched
+
+
+def test_relation_bounds_are_saved_and_an_older_level_model_loads_without(battery_model, tmp_path):
+    path = battery_model.save(tmp_path / "m")
+    loaded = load(path)
+    np.testing.assert_array_equal(loaded.level_model_.relation_bound_, battery_model.level_model_.relation_bound_)
+    meta = json.loads((path / "detector.json").read_text())
+    del meta["level_model"]["relation"]  # saved before relation bounds
+    (path / "detector.json").write_text(json.dumps(meta))
+    assert load(path).level_model_.relation_bound_ is None

@@ -457,7 +457,7 @@ class Detector(Params, ABC):
         self.level_model_ = LevelModel().fit(parts)
         low, high, _ = self._recentring_envelope()
         watched = np.flatnonzero(np.isfinite(low) & np.isfinite(high))
-        self.level_model_.relation_bound_ = relation_bounds(self.level_model_, parts, watched, self.recentre_rows_)
+        self.level_model_.relation_bound_ = relation_bounds(self.level_model_, parts, watched, self.recentre_rows_, high - low)
         self.schema_ = schema  # last: its presence marks the detector as fitted
         return self
 

@@ -315,7 +315,7 @@ class Recentring:
             if abs(relation[at]) <= self.relation[at]:
                 break
             together[at] = False
-        apart = watch & (np.abs(np.nan_to_num(relation)) > self.relation)
+        apart = watch & ~together  # beyond their bounds, each the one that moved when it left
         if self._last_relation is None:  # a relation broken from the pass's start is scored as it is
             self._drifted_apart = np.zeros_like(apart)
         else:

@@ -78,6 +78,12 @@ def recentre_rows(rate: float | None) -> int:
     return max(window_rows(rate), MIN_WINDOW_ROWS)
 
 
+def median_step(rows: int) -> int:
+    """A window of ``rows`` rows enters its medians every k-th row: k, so that at most about
+    :data:`MEDIAN_ROWS` do (in scoring and in the training windows of :func:`relation_bounds` alike)."""
+    return max(1, -(-rows // MEDIAN_ROWS))
+
+
 #: A channel that crosses its envelope's edge with its window median moving by at most this share
 #: of the envelope's width since the window before drifted out (a step is a fault).
 GRADUAL_SHARE = 0.25
@@ -183,7 +189,7 @@ def relation_bounds(model: LevelModel, parts, watched, rows: int, width) -> np.n
     ``width`` (n_channels,) in scaled units. Shape (n_channels,); ``inf`` for a channel not
     watched (and for every channel without a full window in training)."""
     watched = np.asarray(watched, dtype=np.int64)
-    step = max(1, -(-rows // MEDIAN_ROWS))
+    step = median_step(rows)
     largest = np.full(len(watched), -np.inf)
     for Z in parts:
         for start in range(0, len(Z) - rows + 1, rows):
@@ -224,7 +230,7 @@ class Recentring:
         self.watched = np.flatnonzero(np.isfinite(self.low) & np.isfinite(self.high))
         self.median = np.asarray(median, dtype=np.float64)[self.watched]
         self.model = model
-        self._step = max(1, -(-self.rows // MEDIAN_ROWS))  # every k-th row of a window enters its medians
+        self._step = median_step(self.rows)  # every k-th row of a window enters its medians
         self._window = np.zeros((-(-self.rows // self._step), len(self.watched)), dtype=np.float64)  # those rows
         self._filled = 0
         self._seen = 0

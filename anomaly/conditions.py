@@ -641,15 +641,13 @@ def auto_and_declared(conditions) -> tuple[bool, list[str]]:
     return "auto" in names, [name for name in names if name != "auto"]
 
 
-def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int) -> np.ndarray:
-    """Indices of the condition channels for the ``conditions`` parameter (None, "auto" or names);
-    ``lag`` is the change horizon in rows."""
+def declared_indices(conditions, channels: tuple[str, ...]) -> np.ndarray:
+    """Indices of the declared condition channels for the ``conditions`` parameter (None or names;
+    ``"auto"`` is :func:`fit_conditions`' own branch, so any string here is a mistake)."""
     if conditions is None:
         return np.zeros(0, dtype=np.int64)
     if isinstance(conditions, str):
-        if conditions != "auto":
-            raise ConfigError(f"conditions={conditions!r} must be None, 'auto' or a list of channel names")
-        return slow_channels(parts, lag, [channels.index(c) for c in temperature_channels(channels)])
+        raise ConfigError(f"conditions={conditions!r} must be None, 'auto' or a list of channel names")
     names = list(conditions)
     missing = [name for name in names if name not in channels]
     if missing:
@@ -660,9 +658,9 @@ def choose(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: 
 def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray], lag: int, scale,
                    sampling_rate: float | None = None) -> ConditionChannels:
     """The :class:`ConditionChannels` of the ``conditions`` parameter on scaled training logs
-    ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels of
-    :func:`choose` (less the counters; under ``"auto"`` with names beside it, auto's choice and
-    those names, :func:`auto_and_declared`), the counters (:func:`counter_channels`, never a channel
+    ``parts`` (each (n_i, c)) with the scaler's ``scale`` (c,): the condition channels (the slow
+    channels under ``"auto"``, the names declared, :func:`declared_indices`, or both for
+    ``"auto"`` with names beside it, :func:`auto_and_declared`; less the counters), the counters (:func:`counter_channels`, never a channel
     named as a temperature; none when ``conditions`` is None) and, under ``"auto"``, the set-point
     channels among the others (their
     reference: ``max(lag, REFERENCE_MIN_ROWS)`` rows), the set-point temperatures among
@@ -684,7 +682,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
                      "condition channel (declare them to model them by their change)", len(indices), len(channels))
             indices, slow_left = slow_left, indices
         if declared:  # beside auto's choice, whatever it is
-            indices = np.setdiff1d(np.union1d(indices, choose(declared, channels, parts, lag)), counters).astype(np.int64)
+            indices = np.setdiff1d(np.union1d(indices, declared_indices(declared, channels)), counters).astype(np.int64)
         # a temperature that is not slow carries the session in its level like a set point: one read in steps that
         # held its level (or flickered a few times), and one that ripples with the machine's load cycle (not white)
         setpoints = np.setdiff1d(np.union1d(white, named), np.union1d(indices, counters)).astype(np.int64)  # a slow channel is a condition
@@ -694,7 +692,7 @@ def fit_conditions(conditions, channels: tuple[str, ...], parts: list[np.ndarray
         alone = np.setdiff1d(np.intersect1d(setpoints, named), ambient).astype(np.int64)
         follow = alone if follow_rows else np.zeros(0, dtype=np.int64)
     else:
-        indices, setpoints = np.setdiff1d(choose(conditions, channels, parts, lag), counters), np.zeros(0, dtype=np.int64)
+        indices, setpoints = np.setdiff1d(declared_indices(conditions, channels), counters), np.zeros(0, dtype=np.int64)
         ambient = slow_left = follow = setpoints  # none: declared conditions have no set-point channels
         follow_rows, follow_limit = 0, 0.0
     return ConditionChannels(indices, len(channels), lag, setpoints, max(lag, REFERENCE_MIN_ROWS),

@@ -31,7 +31,7 @@ from anomaly.conditions import fit_conditions, lag_rows, temperature_channels
 from anomaly.decisions.rules import fitted_severe_ratio, rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.guard import Envelope, Excursion
+from anomaly.guard import Envelope, Excursion, RelationDrift, add_drift
 from anomaly.head import ScoreHead
 from anomaly.noise import NoiseLevels, fit_noise_limits
 from anomaly.oscillation import Swings, fit_oscillation_limits
@@ -635,6 +635,32 @@ class Detector(Params, ABC):
         self.check_fitted()
         _, values = self.prepare(X, source)
         return self.envelope_.check(values, self.level_channels())
+
+    def relation_drifts(self, X: pd.DataFrame, *, source: str = "input") -> list[RelationDrift]:
+        """The channels re-centring follows by their relation in ``X`` (n_steps, n_channels): those
+        that drifted from what the other channels predict while inside their range
+        (:class:`anomaly.recentring.Recentring`), each with the row from which it was first
+        shifted, the rows scored around a shifted level and its largest shift in its own units.
+        Empty when re-centring is off. Costs a pass of re-centring over ``X`` (no scoring).
+
+        Returns
+        -------
+        list of RelationDrift
+            In the order they were first followed (describe them with :func:`anomaly.guard.relation_note`).
+        """
+        self.check_fitted()
+        if self._start_recentring() is None:
+            return []
+        X, values = self.prepare(X, source)
+        Z, found = self.scaler_.transform(values), {}
+        for rows in pass_slices(X.index, self.schema_.sampling_rate):  # a pause starts a new pass
+            recentring = self._start_recentring()
+            recentring(Z[rows])
+            for f in recentring.followed():
+                add_drift(found, self.schema_.channels[f.channel], X.index[rows.start + f.row],
+                          min(f.windows * recentring.rows, rows.stop - rows.start - f.row - 1),
+                          f.shift * float(self.scaler_.scale_[f.channel]))
+        return list(found.values())
 
     def level_channels(self) -> np.ndarray:
         """Bool (n_channels,): the channels the model sees at their level (not condition or set-point channels)."""

@@ -29,6 +29,13 @@ one channel the model sees at its level leads (has the largest error of) at leas
 
     31% of rows flagged, 87% of them led by battery_v, inside its training range: its level or its
     relation to the other channels differs from training (...)
+
+Re-centring (:mod:`anomaly.recentring`) also follows a channel that drifts away from what the
+other channels predict while inside its range; the run's line says so (:func:`relation_note`),
+since it decides what is no longer flagged::
+
+    battery_v drifted from what the other channels predict inside its range and is scored around
+    its drifting level from 2026-04-01 00:08:59.900 (55% of the rows; by up to -0.4308)
 """
 
 from __future__ import annotations
@@ -267,6 +274,56 @@ def rate_note(model_rate: float | None, run_rate: float | None) -> str:
         return ""
     return (f"sampled at {run_rate:.3g} Hz, the model at {model_rate:.3g} Hz (its alert rules and condition channels "
             f"count rows at the model's rate)")
+
+
+@dataclass
+class RelationDrift:
+    """A channel re-centring followed by its relation over a run (:meth:`anomaly.base.Detector.relation_drifts`).
+
+    Attributes
+    ----------
+    channel : str
+        Its name.
+    start
+        The index label (a timestamp, or a row number) of the row that ended the first window
+        past its bound: it is scored around its shifted level from the row after.
+    rows : int
+        Rows scored around a shifted level (every pass of the run).
+    shift : float
+        Its largest shift, in the channel's units, with its sign.
+    """
+
+    channel: str
+    start: object
+    rows: int
+    shift: float
+
+
+def add_drift(found: dict[str, RelationDrift], channel: str, start, rows: int, shift: float) -> None:
+    """Count one pass's follow of ``channel`` into ``found`` (by name): the first start, the rows
+    summed, the largest shift kept."""
+    if (seen := found.get(channel)) is None:
+        found[channel] = RelationDrift(channel, start, int(rows), float(shift))
+        return
+    seen.rows += int(rows)
+    if abs(shift) > abs(seen.shift):
+        seen.shift = float(shift)
+
+
+def relation_note(drifts: list[RelationDrift], rows: int | None = None) -> str:
+    """One line naming the channels re-centring followed by their relation (empty when none):
+    what the alarms no longer cover; with ``rows`` (the run's), the share of them each was
+    followed on."""
+    def extent(d: RelationDrift) -> str:
+        return f"by {d.shift:+.4g}" if rows is None else f"{min(d.rows, rows) / max(rows, 1):.0%} of the rows; by up to {d.shift:+.4g}"
+
+    return "; ".join(f"{d.channel} drifted from what the other channels predict inside its range and is scored around its "
+                     f"drifting level from {_moment(d.start)} ({extent(d)})" for d in drifts)
+
+
+def _moment(start) -> str:
+    """A row's index label: a timestamp to the millisecond, a row number as it is."""
+    return start.isoformat(sep=" ", timespec="milliseconds") if hasattr(start, "isoformat") else str(start)
 
 
 def joined(*notes: str) -> str:

@@ -59,12 +59,14 @@ as a stream row by row gets the same values.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from anomaly.guard import window_rows
 
 __all__ = ["GRADUAL_SHARE", "MEDIAN_ROWS", "MIN_WINDOW_ROWS", "RELATION_FLOOR", "RELATION_MARGIN", "RELATION_MIN_SHARE",
-           "LevelModel", "Recentring", "recentre_rows", "relation_bounds"]
+           "Followed", "LevelModel", "Recentring", "recentre_rows", "relation_bounds"]
 
 #: The fewest rows a window holds (data logged every few minutes: its median is a level, not a row).
 MIN_WINDOW_ROWS = 20
@@ -202,6 +204,31 @@ def relation_bounds(model: LevelModel, parts, watched, rows: int, width) -> np.n
     return bounds
 
 
+@dataclass
+class Followed:
+    """A channel that re-centring followed by its relation in a pass (it drifted from what the
+    other channels predict for it while inside its range; :meth:`Recentring.followed`).
+
+    Attributes
+    ----------
+    channel : int
+        The channel's index among the detector's channels.
+    row : int
+        The pass's row (0-based) that ends the first window past its bound: its shift holds
+        from the row after it.
+    windows : int
+        Windows after which it was shifted (each ``rows`` rows of the pass).
+    shift : float
+        Its largest shift, scaled units, with its sign (the channel sat that far from what the
+        others predict).
+    """
+
+    channel: int
+    row: int
+    windows: int
+    shift: float
+
+
 class Recentring:
     """The per-pass state of re-centring, fed the pass's scaled rows in order.
 
@@ -241,6 +268,8 @@ class Recentring:
         self.relation = bound  # per watched channel
         self._drifted_apart = np.zeros(len(self.watched), dtype=bool)  # shifted by its relation after the last window
         self._last_relation: np.ndarray | None = None  # the last window's relation medians (nan: not inside)
+        self._followed: dict[int, Followed] = {}  # by watched position: what the relation rule followed
+        self._new: list[Followed] = []  # followed for the first time since the last take_new()
         # segments of the pass from which a shift holds: its first row, and the shift offset + slope x (row - anchor)
         self._starts, self._anchors = [0], [0.0]
         self._offsets, self._slopes = [np.zeros(len(self.watched))], [np.zeros(len(self.watched))]
@@ -330,6 +359,23 @@ class Recentring:
             self._drifted_apart = apart & (self._drifted_apart | drifted)
         self._last_relation = relation
         offset[self._drifted_apart] = relation[self._drifted_apart]
+        for k in np.flatnonzero(self._drifted_apart):
+            if (seen := self._followed.get(k)) is None:
+                seen = self._followed[k] = Followed(int(self.watched[k]), self._seen - 1, 0, 0.0)
+                self._new.append(seen)
+            seen.windows += 1
+            if abs(relation[k]) > abs(seen.shift):
+                seen.shift = float(relation[k])
+
+    def followed(self) -> list[Followed]:
+        """The channels the relation rule followed in the pass so far, in the order it first did."""
+        return sorted(self._followed.values(), key=lambda f: f.row)
+
+    def take_new(self) -> list[Followed]:
+        """The channels the relation rule followed for the first time since the last call (a
+        stream reports each once)."""
+        new, self._new = self._new, []
+        return new
 
     def _take(self, values: np.ndarray) -> None:
         """Feed the watched channels' new rows (n, k); each window they complete sets the shift after it."""

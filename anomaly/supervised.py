@@ -499,6 +499,11 @@ class SupervisedDetector(Params):
         """The detector's validity guard on ``X`` (:meth:`anomaly.base.Detector.check_envelope`)."""
         return self.detector_.check_envelope(self._channels_only(X), source=source)
 
+    def relation_drifts(self, X: pd.DataFrame, *, source: str = "input") -> list:
+        """None (an empty list): a head scores its detector without re-centring (``anomaly fit --labels``), so no
+        channel is followed (:meth:`anomaly.base.Detector.relation_drifts`)."""
+        return []
+
     def stream_rows(self, hop: int = 1) -> int:
         """Rows a streaming step reads to score its ``hop`` newest rows."""
         return max(self.detector_.stream_rows(hop), int(self.window) + int(hop))  # + 1 row: the first difference

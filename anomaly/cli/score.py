@@ -23,7 +23,7 @@ from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
-from anomaly.guard import condition_hint, describe, joined, rate_note, run_flood
+from anomaly.guard import condition_hint, describe, joined, rate_note, relation_note, run_flood
 from anomaly.pauses import pass_slices
 from anomaly.schema import sampling_rate
 from anomaly.supervised import is_supervised
@@ -143,6 +143,7 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
     return table, result, joined(describe(outside) or run_flood(det, errors, flags)[0],
                                  condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, det.schema_.channels,
                                                 det.level_channels(), recentred=bool(det.recentre_rows_)),
+                                 relation_note(det.relation_drifts(table.frame), len(result)),
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import condition_hint, describe, flood_note, joined, led_rows, rate_note
+from anomaly.guard import RelationDrift, add_drift, condition_hint, describe, flood_note, joined, led_rows, rate_note, relation_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
@@ -96,10 +96,31 @@ class _Pieces:
         self._done = 0  # rows before this one have been delivered
         self._last = None  # timestamp of the last row pushed
         self.passes = 0  # passes started; every piece yielded belongs to the last one
+        self._drifts: dict[str, RelationDrift] = {}  # channels re-centring followed by their relation, passes ended
+        self._follow_starts: dict[int, object] = {}  # the current pass's: channel -> index label of its first shift
+        self._pass = None
         self._start_pass()
+
+    def drifts(self) -> list[RelationDrift]:
+        """The channels re-centring followed by their relation so far (:meth:`anomaly.base.Detector.relation_drifts`)."""
+        found = {name: RelationDrift(d.channel, d.start, d.rows, d.shift) for name, d in self._drifts.items()}
+        self._count_follows(found)
+        return list(found.values())
+
+    def _count_follows(self, found: dict[str, RelationDrift]) -> None:
+        """Add the current pass's follows to ``found``."""
+        recentring = None if self._pass is None else self._pass.recentring
+        if recentring is None:
+            return
+        length = self.rows - self._origin
+        for f in recentring.followed():
+            add_drift(found, self.detector.schema_.channels[f.channel], self._follow_starts[f.channel],
+                      min(f.windows * recentring.rows, length - f.row - 1), f.shift * float(self.detector.scaler_.scale_[f.channel]))
 
     def _start_pass(self) -> None:
         """Forget the rows of the pass so far (all delivered) and start a new one."""
+        self._count_follows(self._drifts)
+        self._follow_starts = {}
         self.passes += 1
         self._Z = np.empty((0, len(self.detector.schema_.channels)), dtype=np.float32)
         self._index: pd.Index | None = None
@@ -118,7 +139,11 @@ class _Pieces:
 
     def _push_pass(self, Z: np.ndarray, index: pd.Index) -> Iterator[tuple[pd.Index, np.ndarray, np.ndarray]]:
         """:meth:`push` for rows of the current pass."""
+        before = self.rows - self._origin  # rows of the pass before these
         Z = self.detector.pass_rows(Z, self._pass)
+        if self._pass is not None and self._pass.recentring is not None:
+            for f in self._pass.recentring.take_new():  # the window that ended its first shift ended in these rows
+                self._follow_starts[f.channel] = index[f.row - before]
         self._Z = np.concatenate([self._Z, Z]) if len(self._Z) else Z
         self._index = index if self._index is None else self._index.append(index)
         stop = self._origin + (self._first - self._origin + len(self._Z) - self.right) // self.grid * self.grid
@@ -268,7 +293,7 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level)
         hint = condition_hint(excursions, led.sum() / max(done, 1), channels, level,  # every flagged row leads one channel
                               recentred=bool(detector.recentre_rows_))
-        stats["outside_envelope"] = joined(envelope, hint, rate_note(detector.schema_.sampling_rate,
-                                                                     float(np.median(rates)) if rates else None))
+        rate = rate_note(detector.schema_.sampling_rate, float(np.median(rates)) if rates else None)
+        stats["outside_envelope"] = joined(envelope, hint, relation_note(pieces.drifts(), done), rate)
     if progress is not None:
         progress(done, done)

@@ -25,15 +25,24 @@ flagged rows::
      training range: ...", "channels": {}, "led_by": {"battery_v": 0.99}}
 
 and no other until a window of scored rows inside the envelope no longer floods.
+
+When re-centring (:mod:`anomaly.recentring`) starts to follow a channel that drifted from what
+the other channels predict while inside its range (a battery discharging further than in the
+training logs), one record says so, with ``"followed"`` its shift in its own units: from then on
+it is scored around its drifting level::
+
+    {"type": "drift", ..., "message": "battery_v drifted from what the other channels predict inside
+     its range and is scored around its drifting level from 2026-04-01 00:08:59.900 (by -0.1671)",
+     "channels": {}, "followed": {"battery_v": -0.167101}}
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import WINDOW_SECONDS, condition_option, describe, flood_leader, flood_line, refit_names, window_rows
+from anomaly.guard import WINDOW_SECONDS, RelationDrift, condition_option, describe, flood_leader, flood_line, refit_names, relation_note, window_rows
 
-__all__ = ["WINDOW_SECONDS", "EnvelopeWatch"]
+__all__ = ["WINDOW_SECONDS", "EnvelopeWatch", "followed_record"]
 
 
 class EnvelopeWatch:
@@ -94,3 +103,12 @@ class EnvelopeWatch:
                 self.flooding = top is not None
             self._led[:] = 0
         return record
+
+
+def followed_record(detector, followed, start) -> dict:
+    """The drift record's fields for the channels re-centring has just started to follow by their
+    relation (``followed``: :meth:`anomaly.recentring.Recentring.take_new`), from the row ``start``
+    (its timestamp)."""
+    drifts = [RelationDrift(detector.schema_.channels[f.channel], start, 0, f.shift * float(detector.scaler_.scale_[f.channel]))
+              for f in followed]
+    return {"message": relation_note(drifts), "channels": {}, "followed": {d.channel: round(d.shift, 6) for d in drifts}}

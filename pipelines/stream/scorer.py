@@ -34,7 +34,7 @@ from anomaly.attribution import top_channels
 from anomaly.decisions import AlertLogic, model_rules
 from anomaly.errors import DataError
 from anomaly.pauses import is_pause, pause_length
-from pipelines.stream.drift import EnvelopeWatch
+from pipelines.stream.drift import EnvelopeWatch, followed_record
 
 __all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
 
@@ -226,6 +226,11 @@ class StreamScorer:
                                                     self._pass)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
+        recentring = None if self._pass is None else self._pass.recentring
+        if recentring is not None and (followed := recentring.take_new()):
+            record = followed_record(self.detector, followed, self._times[-1])
+            self._drift = ({"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **record} if self._drift is None
+                           else {**self._drift, "message": f"{self._drift['message']}; {record['message']}", "followed": record["followed"]})
         if (flood := self._watch.push_scored(self.detector.head_.calibrated(errors), scores > self.enter)) is not None:
             self._drift = self._drift or {"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **flood}
         alerts, self._ended = self._ended + alerts, []

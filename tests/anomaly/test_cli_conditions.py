@@ -118,6 +118,27 @@ def test_score_says_which_refit_models_a_flooding_level_by_its_change(tmp_path):
         assert len(drift) == 1 and [r["refit"] for r in drift if "refit" in r] == refit
 
 
+def test_score_and_stream_say_when_a_battery_is_followed_inside_its_range(tmp_path):
+    """A 20-minute session at full charge on a model of two 3-minute logs: the battery discharges
+    inside its range but away from what the currents predict, and re-centring follows it from the
+    9th minute; the score line and one stream record say so (what the alarms no longer cover)."""
+    for seed in (0, 1):
+        battery_log(seed, minutes=3.0).to_csv(tmp_path / f"train{seed}.csv", index_label="timestamp")
+    battery_log(7, minutes=20.0).to_csv(tmp_path / "long.csv", index_label="timestamp")
+    assert invoke("fit", tmp_path / "train0.csv", tmp_path / "train1.csv", "-o", tmp_path / "m").exit_code == 0
+    said = "battery_v drifted from what the other channels predict inside its range and is scored around its drifting level"
+    for chunk in ("100000", "1000"):  # read whole, and in blocks that end inside a window
+        scored = invoke("score", tmp_path / "long.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv", "--chunk-rows", chunk)
+        line = " ".join(scored.output.split())
+        assert scored.exit_code == 0 and said in line and "from 2026-04-01 00:08:59.900 (55% of the rows; by up to -0.4" in line
+    done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(tmp_path / "m"), "--format", "csv", "--hop", "50"],
+                          input=(tmp_path / "long.csv").read_text(), capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    followed = [r for r in map(json.loads, done.stdout.splitlines()) if r["type"] == "drift" and "followed" in r]
+    assert len(followed) == 1 and list(followed[0]["followed"]) == ["battery_v"] and followed[0]["message"].startswith(said)
+    assert followed[0]["timestamp"].startswith("2026-04-01T00:08:59.9") and -0.3 < followed[0]["followed"]["battery_v"] < 0
+
+
 def test_stream_emits_one_drift_record_on_a_cooler_day(logs):
     assert invoke("fit", logs / "normal.parquet", "-d", "pca", "-o", logs / "stream-model").exit_code == 0
     done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(logs / "stream-model"), "--format", "csv"],

@@ -12,6 +12,7 @@ from battery_logs import battery_log
 
 from anomaly import recentring as recentring_module
 from anomaly.errors import ModelFileError
+from anomaly.guard import relation_note
 from anomaly.recentring import MIN_WINDOW_ROWS, LevelModel, Recentring, recentre_rows
 from anomaly.registry import load, make_detector
 
@@ -213,6 +214,39 @@ def test_a_relation_that_drifts_apart_is_followed_and_one_broken_in_a_step_or_fr
     start = _followers(load_, rng, 1.0)  # broken from the pass's first window
     np.testing.assert_array_equal(Recentring(**box, relation=bounds)(start), start)
     np.testing.assert_array_equal(Recentring(**box)(drift), drift)  # no bounds: no relation is watched
+
+
+def test_recentring_records_each_channel_its_relation_rule_followed_once():
+    model, bounds = _follower_and_model()
+    rng = np.random.default_rng(1)
+    load_ = rng.uniform(-1, 1, 12 * WINDOW)
+    drift = _followers(load_, rng, np.linspace(0.0, 1.2, len(load_)))
+    follower = Recentring(low=[-3.0] * 3, high=[3.0] * 3, median=[0.0] * 3, rows=WINDOW, model=model, relation=bounds)
+    follower(drift[: 6 * WINDOW])
+    first = follower.take_new()
+    follower(drift[6 * WINDOW :])
+    assert follower.take_new() == []  # reported once, when it is first followed
+    (followed,) = follower.followed()
+    assert first == [followed] and followed.channel == 2 and followed.row % WINDOW == WINDOW - 1  # the end of a window
+    assert followed.row < 6 * WINDOW and followed.windows == (len(drift) - 1 - followed.row) // WINDOW + 1  # each to the last
+    assert 0.9 < followed.shift < 1.3  # the distance reached in the last window (the shift grows 0.1 a window)
+    step = _followers(load_, rng, np.where(np.arange(len(load_)) >= 6 * WINDOW, 2.0, 0.0))
+    stepped = Recentring(low=[-3.0] * 3, high=[3.0] * 3, median=[0.0] * 3, rows=WINDOW, model=model, relation=bounds)
+    stepped(step)
+    assert stepped.followed() == [] and stepped.take_new() == []  # a fault is not followed, so not reported
+
+
+def test_relation_drifts_name_the_battery_followed_and_when(battery_model):
+    """What the score line and the stream say: the channel, from when, on how many rows, by how much (volts)."""
+    full = battery_log(7, minutes=20.0)
+    (drift,) = battery_model.relation_drifts(full)
+    assert drift.channel == "battery_v" and drift.start == full.index[9 * 600 - 1]  # followed from the 9th minute
+    assert drift.rows == len(full) - 9 * 600 and -0.6 < drift.shift < -0.3  # discharged 0.48 V over 20 minutes
+    assert battery_model.without_recentring().relation_drifts(full) == []
+    assert battery_model.relation_drifts(battery_log(8, minutes=3.0)) == []  # a session like training
+    line = relation_note([drift], len(full))
+    assert line.startswith("battery_v drifted from what the other channels predict inside its range")
+    assert "from 2026-04-01 00:08:59.900 (55% of the rows; by up to -0.4" in line
 
 
 def test_relation_bounds_are_saved_and_an_older_level_model_loads_without(battery_model, tmp_path):

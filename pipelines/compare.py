@@ -47,7 +47,7 @@ import pandas as pd
 
 from anomaly.decisions import AlertLogic, model_rules, rules_at
 from anomaly.errors import ConfigError, DataError
-from anomaly.guard import describe, run_flood
+from anomaly.guard import describe, joined, relation_note, run_flood
 from anomaly.metrics import Segment, evaluate_outputs, hit_rate, random_hit_rate
 from anomaly.pauses import pass_slices
 from anomaly.registry import make_detector
@@ -109,6 +109,7 @@ class DetectorRun:
     severe_ratios: list[float] = field(default_factory=list)  # per split: the model's alert rules' severe ratio
     outside: list[list] = field(default_factory=list)  # per split: the validity guard's excursions on its test rows
     flood: list[tuple] = field(default_factory=list)  # per split: (note, channel) of a flood before its onset, or ("", None)
+    followed: list[list] = field(default_factory=list)  # per split: the channels re-centring followed by their relation
     fit_s: float = 0.0
     score_s: float = 0.0
 
@@ -247,6 +248,7 @@ def run_detectors(splits: list[Split], detectors: dict[str, dict | tuple[str, di
             run.severe_ratios.append(model_rules(det).severe_ratio)
             run.outside.append(det.check_envelope(split.test, source=split.name))
             run.flood.append(normal_flood(det, split, errors, flags) if not run.outside[-1] else ("", None))
+            run.followed.append(det.relation_drifts(split.test, source=split.name))
             if on_fit is not None:
                 on_fit(label, split, det)
         runs.append(run)
@@ -297,7 +299,8 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
         ``outside_channels``: the validity guard's line on the split's test rows and the
         channels it names, :mod:`anomaly.guard`; when it names none, the line is its flood
         note on the rows before the onset and ``flood_channel`` the channel that note names,
-        else None, :func:`normal_flood`); ``"rules"``: the rules of
+        else None, :func:`normal_flood`; ``followed_channels``: those re-centring followed by
+        their relation, :meth:`anomaly.base.Detector.relation_drifts`, also said in the line); ``"rules"``: the rules of
         the first split (``rate_hz`` and the scaled row counts).
 
     Raises
@@ -330,9 +333,10 @@ def flight_detection(splits: list[Split], runs: list[DetectorRun]) -> dict:
                 "false_alarms": sum(1 for a in alarms if a[0] < split.onset),
                 "normal_s": (onset_time - index[0]).total_seconds(),
                 "alarms": [[index[a[0]].isoformat(), index[a[1]].isoformat()] for a in alarms],
-                "outside_envelope": describe(run.outside[i]) or run.flood[i][0],
+                "outside_envelope": joined(describe(run.outside[i]) or run.flood[i][0], relation_note(run.followed[i], len(split.test))),
                 "outside_channels": [e.channel for e in run.outside[i]],
                 "flood_channel": run.flood[i][1],
+                "followed_channels": [d.channel for d in run.followed[i]],
             })
         delays = [r["delay_s"] for r in rows if r["detected"]]
         hours = sum(r["normal_s"] for r in rows) / 3600
@@ -360,7 +364,8 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
         per hour, median and max delay in s); ``"flights"``: one row per split, per detector
         its delay in s (``missed`` when not detected), its false alarms before the onset and
         the channels the validity guard names on the split (up to three, ``+k`` more; else
-        ``flood led by NAME`` for a flood before the onset).
+        ``flood led by NAME`` for a flood before the onset; then ``followed NAME`` for those
+        re-centring followed by their relation).
     """
     detection = result.get("detection")
     if not detection:
@@ -376,8 +381,10 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
             entry[f"{name} delay_s"] = f"{r['delay_s']:.2f}" if r["detected"] else "missed"
             entry[f"{name} false_alarms"] = str(r["false_alarms"])
             named = r["outside_channels"]
-            entry[f"{name} outside envelope"] = (", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
-                                                  or (f"flood led by {r['flood_channel']}" if r["flood_channel"] else ""))
+            outside = (", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
+                       or (f"flood led by {r['flood_channel']}" if r["flood_channel"] else ""))
+            followed = f"followed {', '.join(r['followed_channels'])}" if r["followed_channels"] else ""
+            entry[f"{name} outside envelope"] = "; ".join(part for part in (outside, followed) if part)
     flights = pd.DataFrame.from_dict(per_flight, orient="index")
     flights.index.name = "flight"
     return {"detection": summary, "flights": flights}

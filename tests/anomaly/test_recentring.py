@@ -7,6 +7,7 @@ import copy
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 from battery_logs import battery_log
 
@@ -15,6 +16,7 @@ from anomaly.errors import ModelFileError
 from anomaly.guard import relation_note
 from anomaly.recentring import MIN_WINDOW_ROWS, LevelModel, Recentring, recentre_rows
 from anomaly.registry import load, make_detector
+from pipelines.compare import Split, detection_tables, flight_detection, run_detectors
 
 WINDOW = 50
 
@@ -257,3 +259,16 @@ def test_relation_bounds_are_saved_and_an_older_level_model_loads_without(batter
     del meta["level_model"]["relation"]  # saved before relation bounds
     (path / "detector.json").write_text(json.dumps(meta))
     assert load(path).level_model_.relation_bound_ is None
+
+
+def test_compare_lists_the_channels_followed_by_their_relation_per_split():
+    logs = [battery_log(seed, minutes=3.0) for seed in (0, 1)]
+    test = battery_log(7, minutes=20.0)
+    test.iloc[11000:, 0] += 0.8  # a binding left drive from the 19th minute
+    labels = np.arange(len(test)) >= 11000
+    split = Split("long", pd.concat(logs), test, labels, pd.Series(np.where(labels, "binding", "")), train_logs=logs, onset=11000)
+    detection = flight_detection([split], run_detectors([split], {"pca": {}}))
+    (flight,) = detection["flights"]["pca"]
+    assert flight["detected"] and flight["followed_channels"] == ["battery_v"]
+    assert "battery_v drifted from what the other channels predict inside its range" in flight["outside_envelope"]
+    assert detection_tables({"detection": detection})["flights"].loc["long", "pca outside envelope"].endswith("followed battery_v")

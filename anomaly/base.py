@@ -31,7 +31,7 @@ from anomaly.conditions import fit_conditions, lag_rows, temperature_channels
 from anomaly.decisions.rules import fitted_severe_ratio, rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
-from anomaly.guard import Envelope, Excursion, RelationDrift, add_drift
+from anomaly.guard import Envelope, Excursion, RelationDrift
 from anomaly.head import ScoreHead
 from anomaly.noise import NoiseLevels, fit_noise_limits
 from anomaly.oscillation import Swings, fit_oscillation_limits
@@ -39,7 +39,7 @@ from anomaly.params import Params
 from anomaly.passes import ScoringPass, check_smooth
 from anomaly.pauses import pass_slices
 from anomaly.progress import report_stage
-from anomaly.recentring import LevelModel, Recentring, recentre_rows, relation_bounds
+from anomaly.recentring import LevelModel, Recentring, add_followed, recentre_rows, relation_bounds
 from anomaly.scaling import FLOORED_SCALINGS, Scaler, fill_missing, resolution, shared_resolution, warn_constant
 from anomaly.schema import Schema, check_frame
 from anomaly.sensor_checks import SENSOR_CHECK_NAMES
@@ -656,10 +656,8 @@ class Detector(Params, ABC):
         for rows in pass_slices(X.index, self.schema_.sampling_rate):  # a pause starts a new pass
             recentring = self._start_recentring()
             recentring(Z[rows])
-            for f in recentring.followed():
-                add_drift(found, self.schema_.channels[f.channel], X.index[rows.start + f.row],
-                          min(f.windows * recentring.rows, rows.stop - rows.start - f.row - 1),
-                          f.shift * float(self.scaler_.scale_[f.channel]))
+            add_followed(found, recentring, rows.stop - rows.start, self.schema_.channels, self.scaler_.scale_,
+                         lambda f, first=rows.start: X.index[first + f.row])
         return list(found.values())
 
     def level_channels(self) -> np.ndarray:

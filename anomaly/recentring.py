@@ -63,10 +63,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from anomaly.guard import window_rows
+from anomaly.guard import RelationDrift, add_drift, window_rows
 
 __all__ = ["GRADUAL_SHARE", "MEDIAN_ROWS", "MIN_WINDOW_ROWS", "RELATION_FLOOR", "RELATION_MARGIN", "RELATION_MIN_SHARE",
-           "Followed", "LevelModel", "Recentring", "recentre_rows", "relation_bounds"]
+           "Followed", "LevelModel", "Recentring", "add_followed", "recentre_rows", "relation_bounds"]
 
 #: The fewest rows a window holds (data logged every few minutes: its median is a level, not a row).
 MIN_WINDOW_ROWS = 20
@@ -397,3 +397,13 @@ class Recentring:
                     self._anchors.append(self._seen - self.rows / 2)  # the window's middle, where its median lies
                     self._offsets.append(offset)
                     self._slopes.append(slope)
+
+
+def add_followed(found: dict[str, RelationDrift], recentring: Recentring, length: int, channels, scale, start_of) -> None:
+    """Count what ``recentring``'s relation rule followed in a pass of ``length`` rows into
+    ``found`` (by channel name, :func:`anomaly.guard.add_drift`): the rows it was shifted on, its
+    largest shift in its own units (``scale``: the scaler's, (n_channels,)), and from where,
+    ``start_of(followed)`` (the index label of the row that ended its first window)."""
+    for f in recentring.followed():
+        add_drift(found, channels[f.channel], start_of(f), min(f.windows * recentring.rows, length - f.row - 1),
+                  f.shift * float(scale[f.channel]))

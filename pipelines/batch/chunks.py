@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import RelationDrift, add_drift, condition_hint, describe, flood_note, joined, led_rows, rate_note, relation_note
+from anomaly.guard import RelationDrift, condition_hint, describe, flood_note, joined, led_rows, rate_note, relation_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
+from anomaly.recentring import add_followed
 from anomaly.scaling import fill_missing
 from anomaly.schema import sampling_rate
 from anomaly.windows import check_holds_a_window
@@ -112,10 +113,8 @@ class _Pieces:
         recentring = None if self._pass is None else self._pass.recentring
         if recentring is None:
             return
-        length = self.rows - self._origin
-        for f in recentring.followed():
-            add_drift(found, self.detector.schema_.channels[f.channel], self._follow_starts[f.channel],
-                      min(f.windows * recentring.rows, length - f.row - 1), f.shift * float(self.detector.scaler_.scale_[f.channel]))
+        add_followed(found, recentring, self.rows - self._origin, self.detector.schema_.channels, self.detector.scaler_.scale_,
+                     lambda f: self._follow_starts[f.channel])
 
     def _start_pass(self) -> None:
         """Forget the rows of the pass so far (all delivered) and start a new one."""

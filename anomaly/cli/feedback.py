@@ -58,8 +58,10 @@ def feedback(
                      for name, (before, after) in record.sensor_limits_raised.get("stuck", {}).items())
     delay += "".join(f"; {name} may be {after / before:.3g}x as rough" for name, (before, after) in
                      record.sensor_limits_raised.get("noise", {}).items())
+    threshold = (f"threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}" if record.threshold_after != record.threshold_before
+                 else f"threshold {record.threshold_before:.4g} kept")
     err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
-              f"over {record.rows:,} rows; threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}{delay}"
+              f"over {record.rows:,} rows; {threshold}{delay}"
               f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
               f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
               f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)

@@ -154,6 +154,7 @@ def test_feedback_silences_reviewed_false_alarms_and_keeps_the_previous_model(tm
     assert "feedback round 1 by ana" in result.output
     after = load(tmp_path / "m").threshold_
     assert after > before and load(tmp_path / "m" / "history" / "round-1").threshold_ == before
+    assert f"threshold {before:.4g} -> {after:.4g}" in " ".join(result.output.split())
     rounds = json.loads((tmp_path / "m" / "feedback.json").read_text())
     assert [r["round"] for r in rounds] == [1] and rounds[0]["false_alarms"] == len(alarms) and rounds[0]["by"] == "ana"
     # 5 rows at 10 Hz (below 20 Hz the rules keep their 20 Hz row counts), at most 4 x that

@@ -185,6 +185,32 @@ def test_review_of_a_20_hz_model_uses_the_rules_at_its_rate():
     assert not alarms_within(scores, model.threshold_, labels == "normal", model_rules(model))
 
 
+def test_the_feedback_line_says_the_threshold_was_kept_when_the_on_delay_silences_the_alarm(tmp_path):
+    from typer.testing import CliRunner
+
+    from anomaly.cli import app
+
+    rng = np.random.default_rng(3)
+    index = pd.date_range("2026-02-01", periods=3000, freq="50ms", name="timestamp")
+    pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcd"), index=index).to_csv(tmp_path / "normal.csv")
+    busy = pd.DataFrame(rng.standard_normal((3000, 4)), columns=list("abcd"), index=index)
+    busy.iloc[1000:1008] += [3.0, -3.0, 3.0, -3.0]  # 0.4 s: one alarm at 20 Hz's rules, silenced by a 0.45 s on-delay
+    busy.to_csv(tmp_path / "busy.csv")
+    runner = CliRunner()
+    assert runner.invoke(app, ["fit", str(tmp_path / "normal.csv"), "--condition", "none", "-o", str(tmp_path / "m")]).exit_code == 0
+    scored = runner.invoke(app, ["score", str(tmp_path / "busy.csv"), "-m", str(tmp_path / "m"), "-o", str(tmp_path / "s.csv"),
+                                 "--alarms", str(tmp_path / "alarms.csv")])
+    assert scored.exit_code == 0, scored.output
+    alarms = pd.read_csv(tmp_path / "alarms.csv", keep_default_na=False).assign(label="false_alarm")
+    assert len(alarms) == 1
+    alarms.to_csv(tmp_path / "reviewed.csv", index=False)
+    before = load(tmp_path / "m").threshold_
+    result = runner.invoke(app, ["feedback", str(tmp_path / "m"), str(tmp_path / "busy.csv"), "--events", str(tmp_path / "reviewed.csv")])
+    assert result.exit_code == 0, result.output
+    line = " ".join(result.output.split())
+    assert f"threshold {before:.4g} kept; alert on-delay 0.25 s -> 0.45 s" in line and load(tmp_path / "m").threshold_ == before
+
+
 def test_a_large_raise_is_reported_with_the_guard_line_and_the_refit():
     assert large_raise_note(1.0, 2.0, "model outside its operating envelope: j3_pos 17% of rows outside", ["b.csv"]) == ""
     note = large_raise_note(1.3, 5.2, "model outside its operating envelope: j3_pos 17% of rows outside", ["b.csv", "c.csv"])

@@ -37,8 +37,8 @@ median of its distance from what the other watched channels inside predict for i
 gives each channel a bound on that median (:func:`relation_bounds`: :data:`RELATION_MARGIN`
 times its largest in any training window, plus :data:`RELATION_FLOOR`, and at least
 :data:`RELATION_MIN_SHARE` of its envelope's width); a channel whose median
-crosses the bound while it moves by at most :data:`GRADUAL_SHARE` of the envelope's width since
-the window before drifted from the others and is re-centred by that median (followed along the
+crosses the bound while it moves by at most the bound and :data:`GRADUAL_SHARE` of the
+envelope's width since the window before drifted from the others and is re-centred by that median (followed along the
 line through the last two, as above) for as long as it stays beyond the bound. Only a drift is:
 a relation already broken in a pass's first window, or broken in a step, is scored as it is
 (a first window that re-centred every relation a new day breaks cost ALFA 8 of its 19 faults).
@@ -333,7 +333,9 @@ class Recentring:
     def _follow_relations(self, inside: np.ndarray, offset: np.ndarray, rows: np.ndarray | None) -> None:
         """Mark the channels ``inside`` their envelope whose window median distance from the
         others inside lies beyond their bound after drifting there (from within the bound the
-        window before, moving by at most :data:`GRADUAL_SHARE` of the envelope's width) or after
+        window before, moving by at most the bound and :data:`GRADUAL_SHARE` of the envelope's
+        width since: a current that steps 1.8 standard deviations away from the speed it
+        follows is a fault, though a quarter of its wide envelope is more) or after
         being marked the window before, and set their ``offset`` to that median. A channel that
         drifts also moves its partners' distances from what it predicts for them: the channel
         with the largest distance for its spread (:meth:`LevelModel.relations`) is the one that
@@ -355,7 +357,9 @@ class Recentring:
             self._drifted_apart = np.zeros_like(apart)
         else:
             within_before = np.abs(self._last_relation) <= self.relation  # nan (not inside then): False
-            drifted = within_before & (np.abs(relation - self._last_relation) <= GRADUAL_SHARE * self._width)
+            # a drift, not a step: it crossed its bound moving by at most the bound itself (and a quarter of the width)
+            step = np.minimum(GRADUAL_SHARE * self._width, self.relation)
+            drifted = within_before & (np.abs(relation - self._last_relation) <= step)
             self._drifted_apart = apart & (self._drifted_apart | drifted)
         self._last_relation = relation
         offset[self._drifted_apart] = relation[self._drifted_apart]
@@ -405,5 +409,7 @@ def add_followed(found: dict[str, RelationDrift], recentring: Recentring, length
     largest shift in its own units (``scale``: the scaler's, (n_channels,)), and from where,
     ``start_of(followed)`` (the index label of the row that ended its first window)."""
     for f in recentring.followed():
+        if f.row + 1 >= length:  # followed from the pass's last row: no row was shifted
+            continue
         add_drift(found, channels[f.channel], start_of(f), min(f.windows * recentring.rows, length - f.row - 1),
                   f.shift * float(scale[f.channel]))

@@ -202,10 +202,10 @@ def test_relation_bounds_are_three_times_the_largest_window_median_plus_a_floor(
 def test_a_relation_that_drifts_apart_is_followed_and_one_broken_in_a_step_or_from_the_start_is_not():
     model, bounds = _follower_and_model()
     rng = np.random.default_rng(1)
-    load_ = rng.uniform(-1, 1, 12 * WINDOW)
+    load_ = rng.uniform(-1, 1, 24 * WINDOW)
     box = dict(low=[-3.0] * 3, high=[3.0] * 3, median=[0.0] * 3, rows=WINDOW, model=model)
 
-    drift = _followers(load_, rng, np.linspace(0.0, 1.2, len(load_)))  # inside the envelope (+-3) all along, 0.05 a window
+    drift = _followers(load_, rng, np.linspace(0.0, 1.2, len(load_)))  # inside the envelope (+-3) all along, 0.05 a window (under its bound, 0.11)
     out = Recentring(**box, relation=bounds)(drift)
     np.testing.assert_array_equal(out[:, :2], drift[:, :2])  # the channels that kept their relation: untouched
     last = slice(-2 * WINDOW, None)
@@ -213,6 +213,9 @@ def test_a_relation_that_drifts_apart_is_followed_and_one_broken_in_a_step_or_fr
     # a fault: 2.0 at once, more than a quarter of the envelope's width (6) in one window
     step = _followers(load_, rng, np.where(np.arange(len(load_)) >= 6 * WINDOW, 2.0, 0.0))
     np.testing.assert_array_equal(Recentring(**box, relation=bounds)(step), step)
+    # a step of 0.5: under a quarter of the width (1.5), but 4-6 times the bound: a fault too
+    small = _followers(load_, rng, np.where(np.arange(len(load_)) >= 6 * WINDOW, 0.5, 0.0))
+    np.testing.assert_array_equal(Recentring(**box, relation=bounds)(small), small)
     start = _followers(load_, rng, 1.0)  # broken from the pass's first window
     np.testing.assert_array_equal(Recentring(**box, relation=bounds)(start), start)
     np.testing.assert_array_equal(Recentring(**box)(drift), drift)  # no bounds: no relation is watched
@@ -221,7 +224,7 @@ def test_a_relation_that_drifts_apart_is_followed_and_one_broken_in_a_step_or_fr
 def test_recentring_records_each_channel_its_relation_rule_followed_once():
     model, bounds = _follower_and_model()
     rng = np.random.default_rng(1)
-    load_ = rng.uniform(-1, 1, 12 * WINDOW)
+    load_ = rng.uniform(-1, 1, 24 * WINDOW)
     drift = _followers(load_, rng, np.linspace(0.0, 1.2, len(load_)))
     follower = Recentring(low=[-3.0] * 3, high=[3.0] * 3, median=[0.0] * 3, rows=WINDOW, model=model, relation=bounds)
     follower(drift[: 6 * WINDOW])

@@ -228,8 +228,9 @@ class StreamScorer:
         alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
         recentring = None if self._pass is None else self._pass.recentring
         if recentring is not None and (followed := recentring.take_new()):
-            record = followed_record(self.detector, followed, self._times[-1])
-            self._drift = ({"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **record} if self._drift is None
+            back = min(self._pushed - 1 - followed[0].row, len(self._times) - 1)  # the row that ended the window, in this group
+            record = followed_record(self.detector, followed, self._times[-1 - back])
+            self._drift = ({"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1 - back]), **record} if self._drift is None
                            else {**self._drift, "message": f"{self._drift['message']}; {record['message']}", "followed": record["followed"]})
         if (flood := self._watch.push_scored(self.detector.head_.calibrated(errors), scores > self.enter)) is not None:
             self._drift = self._drift or {"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **flood}

@@ -131,12 +131,13 @@ def test_score_and_stream_say_when_a_battery_is_followed_inside_its_range(tmp_pa
         scored = invoke("score", tmp_path / "long.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv", "--chunk-rows", chunk)
         line = " ".join(scored.output.split())
         assert scored.exit_code == 0 and said in line and "from 2026-04-01 00:08:59.900 (55% of the rows; by up to -0.4" in line
-    done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(tmp_path / "m"), "--format", "csv", "--hop", "50"],
+    done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(tmp_path / "m"), "--format", "csv", "--hop", "70"],
                           input=(tmp_path / "long.csv").read_text(), capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     followed = [r for r in map(json.loads, done.stdout.splitlines()) if r["type"] == "drift" and "followed" in r]
     assert len(followed) == 1 and list(followed[0]["followed"]) == ["battery_v"] and followed[0]["message"].startswith(said)
-    assert followed[0]["timestamp"].startswith("2026-04-01T00:08:59.9") and -0.3 < followed[0]["followed"]["battery_v"] < 0
+    assert followed[0]["timestamp"] == "2026-04-01T00:08:59.900000"  # the row that ended the window, inside a group of 70
+    assert -0.3 < followed[0]["followed"]["battery_v"] < 0
 
 
 def test_stream_emits_one_drift_record_on_a_cooler_day(logs):

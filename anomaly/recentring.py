@@ -373,7 +373,7 @@ class Recentring:
 
     def followed(self) -> list[Followed]:
         """The channels the relation rule followed in the pass so far, in the order it first did."""
-        return sorted(self._followed.values(), key=lambda f: f.row)
+        return list(self._followed.values())  # recorded in that order
 
     def take_new(self) -> list[Followed]:
         """The channels the relation rule followed for the first time since the last call (a

@@ -384,7 +384,7 @@ def detection_tables(result: dict) -> dict[str, pd.DataFrame]:
             outside = (", ".join(named[:3]) + (f" +{len(named) - 3}" if len(named) > 3 else "")
                        or (f"flood led by {r['flood_channel']}" if r["flood_channel"] else ""))
             followed = f"followed {', '.join(r['followed_channels'])}" if r["followed_channels"] else ""
-            entry[f"{name} outside envelope"] = "; ".join(part for part in (outside, followed) if part)
+            entry[f"{name} outside envelope"] = joined(outside, followed)
     flights = pd.DataFrame.from_dict(per_flight, orient="index")
     flights.index.name = "flight"
     return {"detection": summary, "flights": flights}

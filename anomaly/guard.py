@@ -299,15 +299,15 @@ class RelationDrift:
     shift: float
 
 
-def add_drift(found: dict[str, RelationDrift], channel: str, start, rows: int, shift: float) -> None:
-    """Count one pass's follow of ``channel`` into ``found`` (by name): the first start, the rows
-    summed, the largest shift kept."""
-    if (seen := found.get(channel)) is None:
-        found[channel] = RelationDrift(channel, start, int(rows), float(shift))
+def add_drift(found: dict[str, RelationDrift], drift: RelationDrift) -> None:
+    """Count one pass's follow of a channel (``drift``) into ``found`` (by name): the first
+    start, the rows summed, the largest shift kept."""
+    if (seen := found.get(drift.channel)) is None:
+        found[drift.channel] = drift
         return
-    seen.rows += int(rows)
-    if abs(shift) > abs(seen.shift):
-        seen.shift = float(shift)
+    seen.rows += drift.rows
+    if abs(drift.shift) > abs(seen.shift):
+        seen.shift = drift.shift
 
 
 def relation_note(drifts: list[RelationDrift], rows: int | None = None) -> str:

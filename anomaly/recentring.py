@@ -228,6 +228,12 @@ class Followed:
     windows: int
     shift: float
 
+    def drift(self, channels, scale, start, rows: int = 0) -> RelationDrift:
+        """It as a :class:`anomaly.guard.RelationDrift` of a run: named from ``channels``, its
+        shift in the channel's own units (``scale``: the scaler's, (n_channels,)), from the index
+        label ``start``, shifted on ``rows`` rows."""
+        return RelationDrift(channels[self.channel], start, int(rows), self.shift * float(scale[self.channel]))
+
 
 class Recentring:
     """The per-pass state of re-centring, fed the pass's scaled rows in order.
@@ -411,5 +417,4 @@ def add_followed(found: dict[str, RelationDrift], recentring: Recentring, length
     for f in recentring.followed():
         if f.row + 1 >= length:  # followed from the pass's last row: no row was shifted
             continue
-        add_drift(found, channels[f.channel], start_of(f), min(f.windows * recentring.rows, length - f.row - 1),
-                  f.shift * float(scale[f.channel]))
+        add_drift(found, f.drift(channels, scale, start_of(f), min(f.windows * recentring.rows, length - f.row - 1)))

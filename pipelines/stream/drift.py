@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import WINDOW_SECONDS, RelationDrift, condition_option, describe, flood_leader, flood_line, refit_names, relation_note, window_rows
+from anomaly.guard import WINDOW_SECONDS, condition_option, describe, flood_leader, flood_line, refit_names, relation_note, window_rows
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch", "followed_record"]
 
@@ -109,6 +109,5 @@ def followed_record(detector, followed, start) -> dict:
     """The drift record's fields for the channels re-centring has just started to follow by their
     relation (``followed``: :meth:`anomaly.recentring.Recentring.take_new`), from the row ``start``
     (its timestamp)."""
-    drifts = [RelationDrift(detector.schema_.channels[f.channel], start, 0, f.shift * float(detector.scaler_.scale_[f.channel]))
-              for f in followed]
+    drifts = [f.drift(detector.schema_.channels, detector.scaler_.scale_, start) for f in followed]
     return {"message": relation_note(drifts), "channels": {}, "followed": {d.channel: round(d.shift, 6) for d in drifts}}

@@ -58,7 +58,18 @@ def check_index(index: pd.Index, *, source: str = "input") -> None:
     negative = step < step.dtype.type(0)
     if negative.any():
         row = int(np.argmax(negative)) + 1
-        raise DataError(f"{source}: timestamps are not sorted: {index[row]} at row {row} comes after {index[row - 1]}")
+        raise DataError(unsorted_message(source, row, index[row], index[row - 1], index[0]))
+
+
+def unsorted_message(source: str, row: int, value, before, first) -> str:
+    """The error line for a timestamp ``value`` at file row ``row`` that comes after ``before``
+    (``first``: the file's first timestamp). A time that goes back to the file's start or before
+    it is a file of several runs, each with its own clock: the line says how to read them."""
+    line = f"{source}: timestamps are not sorted: {value} at row {row} comes after {before}"
+    if value <= first:
+        line += ("; the time restarts (several runs in one file?): write each run to a file of its own (fit and score "
+                 "take several files; windows never cross from one file to the next)")
+    return line
 
 
 def check_structure(frame: pd.DataFrame, *, source: str = "input") -> None:

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import DataError, SchemaError
-from anomaly.schema import Schema, not_finite_message
+from anomaly.schema import Schema, not_finite_message, unsorted_message
 from pipelines.chunk_reader import RawChunk
 from pipelines.sources import parse_datetimes
 
@@ -83,6 +83,7 @@ class FileChecks:
         self._columns: list[str] = []  # file order, as read
         self._header_ok = False
         self._last: pd.Index | None = None  # last timestamp of the previous chunk, for boundary checks
+        self._first = None  # the file's first timestamp (a time that goes back to it restarts)
         self._unit = None
         self._non_numeric = _Tally()
         self._not_finite = _Tally()
@@ -176,6 +177,8 @@ class FileChecks:
         previous, self._last = self._last, index[-1:]
         if isinstance(index, pd.RangeIndex):
             return
+        if self._first is None and len(index):
+            self._first = index[0]
         if isinstance(index, pd.DatetimeIndex) and index.hasnans:
             row = int(np.argmax(index.isna()))
             self._record(_TIMESTAMP_MISSING, f"{self.source}: timestamp column has missing values (first at row {start + row})")
@@ -193,8 +196,7 @@ class FileChecks:
             self._record(_TIMESTAMP_DUPLICATE, f"{self.source}: duplicate timestamp {labels[i]} at row {offset + i}")
         if unsorted.any():
             i = int(np.argmax(unsorted)) + 1
-            self._record(_TIMESTAMP_ORDER, f"{self.source}: timestamps are not sorted: {labels[i]} at row {offset + i} "
-                                           f"comes after {labels[i - 1]}")
+            self._record(_TIMESTAMP_ORDER, unsorted_message(self.source, offset + i, labels[i], labels[i - 1], self._first))
 
     def _numeric(self, body: pd.DataFrame, index: pd.Index, start: int) -> pd.DataFrame | None:
         """Count non-numeric cells (as check_structure does); convert text columns to numbers."""

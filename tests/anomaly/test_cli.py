@@ -107,6 +107,20 @@ def test_bad_input_exits_2_with_one_line_and_no_output(workspace, good_rows, tmp
     assert not out.exists() and list(tmp_path.glob(".*tmp")) == []
 
 
+@pytest.mark.parametrize("chunk_rows", [None, 70])
+def test_a_file_of_two_runs_says_to_split_it(workspace, good_rows, tmp_path, chunk_rows):
+    """The second run's clock starts again (read whole, or in blocks with the restart in a later block)."""
+    data = _write(tmp_path / "runs.csv", pd.concat([good_rows.iloc[:100], good_rows.iloc[:100]]))
+    out = tmp_path / "scores.csv"
+    extra = ["--chunk-rows", chunk_rows] if chunk_rows else []
+    result = invoke("score", data, "--model", workspace / "model", "-o", out, *extra)
+    assert result.exit_code == 2, result.output
+    line = result.output.strip()
+    assert "\n" not in line and "not sorted" in line and "at row 100 " in line, line
+    assert "the time restarts (several runs in one file?): write each run to a file of its own" in line
+    assert not out.exists()
+
+
 def test_empty_file(workspace, tmp_path):
     (tmp_path / "empty.csv").write_text("")
     result = invoke("score", tmp_path / "empty.csv", "--model", workspace / "model", "-o", tmp_path / "o.csv")

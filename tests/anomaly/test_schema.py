@@ -37,6 +37,15 @@ def test_bad_frames_raise_one_line_data_error(bad, message):
     assert str(info.value).startswith("run.csv: ") and "\n" not in str(info.value)
 
 
+def test_a_time_that_restarts_says_several_runs_may_share_the_file():
+    runs = pd.concat([frame(), frame()])  # two runs, each from its own clock's start
+    with pytest.raises(DataError, match=r"comes after 2026-01-01 00:00:04; the time restarts \(several runs in one file\?\)"):
+        check_frame(runs, source="runs.csv")
+    with pytest.raises(DataError) as info:  # a time that goes back, but not to the start: no such hint
+        check_frame(frame().iloc[[0, 2, 1, 3]], source="run.csv")
+    assert "restarts" not in str(info.value)
+
+
 def test_schema_aligns_by_name_and_names_offenders():
     schema = Schema.from_frame(frame())
     assert schema.sampling_rate == pytest.approx(1.0)

@@ -59,7 +59,7 @@ events per hour alone hide it).
 
 Usage: ``python benchmarks/conditions.py [--detectors pca,dense-ae] [--datasets conditions,session,mixed-sessions,alfa,smd,asd,smd-timed,asd-timed]``;
 writes ``benchmarks/results/conditions.json`` (``conditions_<detector>.json`` for others);
-``--markdown`` prints the README's tables from that file instead (the ablation table and the
+``--markdown`` prints the tables of docs/benchmarks.md from that file instead (the ablation table and the
 alarms' view on SMD and ASD).
 """
 
@@ -241,7 +241,7 @@ def run_entities(loader, entities, step, timed: bool, name: str, variant: dict) 
             "faults_found": found / runs, "false_alarms_per_day": false / days, "entities": per}
 
 
-#: The README's columns of the ablation table and of its alarms' view (:func:`markdown`).
+#: The columns (docs/benchmarks.md) of the ablation table and of its alarms' view (:func:`markdown`).
 TABLE_HEADER = ("| detector variant | arm reference FA/h | arm unseen FA/h | arm unseen alarm time | arm unseen mean recall | "
                 "arm unseen min recall | session FA/h | session alarm time | session mean recall | session collisions found | "
                 "ALFA detected | ALFA detected by chance | ALFA FA/h | ALFA delay s | SMD F1 / AUC-PR | ASD F1 / AUC-PR | "
@@ -255,7 +255,7 @@ def _mean_recall(scenario: dict, tests: list[str]) -> float:
 
 
 def _table_row(key: str, row: dict) -> str:
-    """One variant's row of the README's ablation table (``row``: its results per dataset)."""
+    """One variant's row of the ablation table (docs/benchmarks.md) (``row``: its results per dataset)."""
     arm, session, alfa = row["conditions"], row["session"], row["alfa"]
     arm_unseen = [t for t, v in arm.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["conditions"][0]]
     session_unseen = [t for t, v in session.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["session"][0]]
@@ -274,7 +274,7 @@ def _table_row(key: str, row: dict) -> str:
 
 
 def markdown(results: dict, detector: str) -> str:
-    """The README's ablation table and its alarms' view for ``detector``'s variants in
+    """The ablation table (docs/benchmarks.md) and its alarms' view for ``detector``'s variants in
     ``results`` (a results file's ``results``: variant key -> dataset -> result)."""
     keys = [k for k in results if k.split(" ", 1)[0] == detector]
     rule = "|---" * (TABLE_HEADER.count("|") - 1) + "|"
@@ -291,7 +291,7 @@ def main() -> None:
     parser.add_argument("--detectors", default="pca")
     parser.add_argument("--datasets", default="conditions,session,mixed-sessions,alfa,smd,asd,smd-timed,asd-timed")
     parser.add_argument("--variants", default=",".join(VARIANTS))
-    parser.add_argument("--markdown", action="store_true", help="print the README's tables from the results file and stop")
+    parser.add_argument("--markdown", action="store_true", help="print the tables of docs/benchmarks.md from the results file and stop")
     args = parser.parse_args()
     name_of_file = "conditions" if args.detectors == "pca" else "conditions_" + args.detectors.replace(",", "_")
     earlier = RESULTS / f"{name_of_file}.json"  # a run of some datasets keeps the others' results

@@ -37,7 +37,7 @@ outside its training envelope from a session's start is scored around its own le
 first minute) and without it (``Detector.without_recentring()``), in the same process.
 
 Usage: ``python benchmarks/mobile_base.py``; writes ``benchmarks/results/mobile_base.json`` and prints the
-README's table from it.
+table of docs/benchmarks.md from it.
 """
 
 from __future__ import annotations
@@ -151,13 +151,13 @@ def run(rate_hz: float) -> dict:
             "short_logs": score_tests(short, rate_hz), "short_logs_no_recentring": score_tests(short.without_recentring(), rate_hz)}
 
 
-#: The README's row names of the test conditions.
+#: The row names (docs/benchmarks.md) of the test conditions.
 ROW_NAMES = {"same": "same charge and ambient", "warmer": "4 degC warmer", "lower battery": "0.8 V less charged",
              "both": "both", "heavier": "20 % heavier"}
 
 
 def markdown(results: dict, model: str = "tests", bracketed: str = "tests_no_trend") -> str:
-    """The README's table of ``results`` (rate -> :func:`run`): per test condition and rate, false
+    """The table (docs/benchmarks.md) of ``results`` (rate -> :func:`run`): per test condition and rate, false
     alarms an hour, the share of normal time in alarm and faults found of the ``model``'s tests,
     the ``bracketed`` model's in brackets (by default: without the trend criterion)."""
     def cell(t: dict) -> str:

@@ -27,7 +27,7 @@ import pandas as pd
 
 from anomaly import bundle
 from anomaly.adaptation import check_tau
-from anomaly.conditions import fit_conditions, lag_rows, temperature_channels
+from anomaly.conditions import auto_and_declared, fit_conditions, lag_rows, temperature_channels
 from anomaly.decisions.rules import fitted_severe_ratio, rules_at
 from anomaly.engine import ENGINE_CHOICES, Engine, NumpyEngine
 from anomaly.errors import ConfigError, DataError, NotFittedError
@@ -666,6 +666,19 @@ class Detector(Params, ABC):
         level[self.conditions_.indices] = False
         level[self.conditions_.setpoints] = False
         return level
+
+    def declared_conditions(self) -> list[str]:
+        """The condition channels declared beside (or instead of) ``"auto"`` (``--condition
+        auto,battery_v`` -> ``["battery_v"]``): a refit the guard suggests keeps them."""
+        return auto_and_declared(self.conditions)[1]
+
+    def setpoint_channels(self) -> np.ndarray:
+        """Bool (n_channels,): the set-point channels (normal between their level at the start of
+        each pass and their training level; :mod:`anomaly.conditions`) that are not condition channels."""
+        setpoint = np.zeros(self.conditions_.n_channels, dtype=bool)
+        setpoint[self.conditions_.setpoints] = True
+        setpoint[self.conditions_.indices] = False
+        return setpoint
 
     def errors(self, X: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
         """Per-step, per-channel reconstruction error.

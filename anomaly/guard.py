@@ -53,8 +53,10 @@ SHARE_OUTSIDE = 0.1
 SHARE_SHOWN = 2
 #: A run inside the envelope with at least this share of its rows flagged is a flood (:func:`flood_note`).
 FLOOD_SHARE = 0.2
-#: A flood is named by the channel that leads at least this share of its flagged rows.
+#: A flood is named by the channel that leads at least this share of its flagged rows (or set-point channels together).
 LEAD_SHARE = 0.5
+#: A set-point channel named in a flood the set-point channels lead is over its own limit in at least this share of its flagged rows.
+SETPOINT_OVER_SHARE = 0.25
 #: Rows a stream's guard looks back on, and the windows of re-centring (:mod:`anomaly.recentring`), in seconds.
 WINDOW_SECONDS = 60.0
 #: The window in rows when the model has no sampling rate (numbered rows).
@@ -193,12 +195,14 @@ def refit_names(excursions: list[Excursion], channels, level) -> list[str]:
     return [e.channel for e in excursions if e.share is None and e.channel in at_level]
 
 
-def condition_option(names) -> str:
-    """The ``fit`` option that keeps auto's choice of condition channels and adds ``names``."""
-    return f"--condition auto,{','.join(names)}"
+def condition_option(names, declared=()) -> str:
+    """The ``fit`` option that keeps auto's choice of condition channels and the model's
+    ``declared`` ones (:meth:`anomaly.base.Detector.declared_conditions`), and adds ``names``."""
+    kept = list(declared)
+    return f"--condition auto,{','.join(kept + [name for name in names if name not in kept])}"
 
 
-def condition_hint(excursions: list[Excursion], flagged: float, channels, level, *, recentred: bool = False) -> str:
+def condition_hint(excursions: list[Excursion], flagged: float, channels, level, *, recentred: bool = False, declared=()) -> str:
     """The refit that would model the channels behind a flood by their change: empty unless a
     channel the model sees at its level has its median outside the envelope (:func:`refit_names`)
     and either at least :data:`FLOOD_SHARE` of the run is flagged (``flagged``, a share) or the
@@ -207,14 +211,14 @@ def condition_hint(excursions: list[Excursion], flagged: float, channels, level,
     logs to be taken as a condition is re-centred after a minute outside on a less charged
     battery (without re-centring, every row is flagged); if its level is an operating
     condition, not a fault, ``--condition auto,battery_v`` keeps auto's choice and adds it, and
-    models it from the first row."""
+    models it from the first row (with the model's ``declared`` condition channels kept)."""
     names = refit_names(excursions, channels, level)
     if not names or (flagged < FLOOD_SHARE and not recentred):
         return ""
     own = "its" if len(names) == 1 else "their"
     scored = f"{', '.join(names)} scored around {own} own level after a minute outside; " if recentred else ""
     return (f"{scored}if the level of {', '.join(names)} is an operating condition (a battery's charge, the day's temperature), "
-            f"not a fault: fit again with {condition_option(names)}")
+            f"not a fault: fit again with {condition_option(names, declared)}")
 
 
 def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
@@ -224,45 +228,84 @@ def led_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
     return np.bincount(leaders, minlength=np.shape(ranked)[1])
 
 
-def flood_leader(led: np.ndarray, rows: int, level) -> int | None:
-    """The index of the channel that leads a flood inside the envelope, None when there is none:
-    at least :data:`FLOOD_SHARE` of a run's ``rows`` flagged (``led``: :func:`led_rows`, summed
-    over the run; every flagged row is led by one channel) and one channel the model sees at its
-    level (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them. Ask it
-    only when :func:`describe` names nothing."""
+def flood_leaders(led: np.ndarray, rows: int, level, setpoints=None, over=None) -> list[int]:
+    """The indices of the channels that lead a flood inside the envelope, ``[]`` when there is
+    none: at least :data:`FLOOD_SHARE` of a run's ``rows`` flagged (``led``: :func:`led_rows`,
+    summed over the run; every flagged row is led by one channel) and one channel the model sees
+    at its level (``level``, bool (n_channels,)) leading at least :data:`LEAD_SHARE` of them
+    (``[it]``), or else set-point channels (``setpoints``, bool (n_channels,); None: none)
+    leading at least :data:`LEAD_SHARE` of them together: then every set-point channel over its
+    own limit in at least :data:`SETPOINT_OVER_SHARE` of the flagged rows (``over``:
+    :func:`over_rows`, summed over the run), most first. Temperatures that a warmer day or an
+    ambient drift carries past their training level together, which the model does not know
+    as temperatures by name, are named at once, not the one or two that lead. Ask it only when
+    :func:`describe` names nothing."""
     flagged = int(np.sum(led))
     if rows < 1 or flagged < FLOOD_SHARE * rows:
-        return None
+        return []
     top = int(np.argmax(led))
-    return top if np.asarray(level, dtype=bool)[top] and led[top] >= LEAD_SHARE * flagged else None
+    if np.asarray(level, dtype=bool)[top] and led[top] >= LEAD_SHARE * flagged:
+        return [top]
+    if setpoints is None or over is None:
+        return []
+    setpoints = np.asarray(setpoints, dtype=bool)
+    if np.sum(np.asarray(led)[setpoints]) < LEAD_SHARE * flagged:
+        return []
+    over = np.asarray(over)
+    named = np.flatnonzero(setpoints & (over >= SETPOINT_OVER_SHARE * flagged))
+    return [int(i) for i in sorted(named, key=lambda i: -over[i])]
 
 
-def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level) -> str:
-    """One line naming the channel that leads a flood inside the envelope (:func:`flood_leader`;
+def over_rows(ranked: np.ndarray, flags: np.ndarray) -> np.ndarray:
+    """How many flagged rows each channel is over its own limit in, shape (n_channels,): its
+    calibrated error (``ranked``, (n, n_channels), in units of its normal 99th percentile) above 1
+    in the rows ``flags`` (n,) marks."""
+    return (np.asarray(ranked)[np.asarray(flags, dtype=bool)] > 1.0).sum(axis=0)
+
+
+def flood_note(led: np.ndarray, rows: int, channels: tuple[str, ...], level, setpoints=None, over=None, declared=()) -> str:
+    """One line naming the channels that lead a flood inside the envelope (:func:`flood_leaders`;
     empty when there is none)."""
-    top = flood_leader(led, rows, level)
-    return "" if top is None else flood_line(led, rows, channels[top])
+    return flood_line(led, rows, channels, flood_leaders(led, rows, level, setpoints, over), level, declared)
 
 
-def flood_line(led: np.ndarray, rows: int, name: str) -> str:
-    """The flood note's line for a flood of ``rows`` led by the channel ``name`` (``led``: :func:`led_rows`)."""
+def flood_line(led: np.ndarray, rows: int, channels: tuple[str, ...], leaders: list[int], level, declared=()) -> str:
+    """The flood note's line for a flood of ``rows`` led by the channels at ``leaders``
+    (:func:`flood_leaders`; ``led``: :func:`led_rows`); empty without leaders. Its refit keeps the
+    model's ``declared`` condition channels (:func:`condition_option`)."""
+    if not leaders:
+        return ""
     flagged = int(np.sum(led))
-    return (f"{flagged / rows:.0%} of rows flagged, {np.max(led) / flagged:.0%} of them led by {name}, inside its training "
-            f"range: its level or its relation to the other channels differs from training (a battery or a supply whose "
-            f"level changes from session to session: fit on logs of several sessions, or declare it beside auto's choice "
-            f"with {condition_option([name])})")
+    names = [channels[i] for i in leaders]
+    share = f"{flagged / rows:.0%} of rows flagged, {np.sum(np.asarray(led)[leaders]) / flagged:.0%} of them led by {', '.join(names)}"
+    if np.asarray(level, dtype=bool)[leaders[0]]:
+        return (f"{share}, inside its training range: its level or its relation to the other channels differs from training "
+                f"(a battery or a supply whose level changes from session to session: fit on logs of several sessions, or "
+                f"declare it beside auto's choice with {condition_option(names, declared)})")
+    own = "its" if len(names) == 1 else "their"
+    return (f"{share}, set-point channel{'s' if len(names) > 1 else ''} beyond the span between {own} level at the run's "
+            f"start and {own} training level: if {own} level follows an operating condition (the day's temperature, an "
+            f"ambient drift), not a fault, fit again with {condition_option(names, declared)} (modelled by {own} change)")
+
+
+def flood_shares(led: np.ndarray, channels: tuple[str, ...], leaders: list[int]) -> dict[str, float]:
+    """The share of a flood's flagged rows each of its ``leaders`` leads, by name (a stream's ``led_by``)."""
+    flagged = max(int(np.sum(led)), 1)
+    return {channels[i]: round(float(led[i] / flagged), 4) for i in leaders}
 
 
 def run_flood(detector, errors, flags) -> tuple[str, str | None]:
-    """:func:`flood_note` of one run read whole and the channel it names (``("", None)`` when
-    there is no flood): a fitted detector's per-channel errors (n, n_channels) and flags (n,),
-    array-likes (ranked by the detector's calibrated errors)."""
-    led = led_rows(detector.head_.calibrated(np.asarray(errors)), flags)
-    top = flood_leader(led, len(flags), detector.level_channels())
-    if top is None:
+    """:func:`flood_note` of one run read whole and the channels it names, comma-joined
+    (``("", None)`` when there is no flood): a fitted detector's per-channel errors (n,
+    n_channels) and flags (n,), array-likes (ranked by the detector's calibrated errors)."""
+    ranked = detector.head_.calibrated(np.asarray(errors))
+    led, level = led_rows(ranked, flags), detector.level_channels()
+    leaders = flood_leaders(led, len(flags), level, detector.setpoint_channels(), over_rows(ranked, flags))
+    if not leaders:
         return "", None
-    name = detector.schema_.channels[top]
-    return flood_line(led, len(flags), name), name
+    channels = detector.schema_.channels
+    line = flood_line(led, len(flags), channels, leaders, level, detector.declared_conditions())
+    return line, ", ".join(channels[i] for i in leaders)
 
 
 def rate_note(model_rate: float | None, run_rate: float | None) -> str:

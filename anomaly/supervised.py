@@ -444,6 +444,14 @@ class SupervisedDetector(Params):
         """The detector's channels modelled at their level (:meth:`anomaly.base.Detector.level_channels`)."""
         return self.detector_.level_channels()
 
+    def setpoint_channels(self):
+        """The detector's set-point channels (:meth:`anomaly.base.Detector.setpoint_channels`)."""
+        return self.detector_.setpoint_channels()
+
+    def declared_conditions(self) -> list[str]:
+        """The detector's declared condition channels (:meth:`anomaly.base.Detector.declared_conditions`)."""
+        return self.detector_.declared_conditions()
+
     @property
     def engine_(self):
         """The detector's inference engine."""

@@ -142,7 +142,8 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
     outside = det.check_envelope(table.frame)
     return table, result, joined(describe(outside) or run_flood(det, errors, flags)[0],
                                  condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, det.schema_.channels,
-                                                det.level_channels(), recentred=bool(det.recentre_rows_)),
+                                                det.level_channels(), recentred=bool(det.recentre_rows_),
+                                                declared=det.declared_conditions()),
                                  relation_note(det.relation_drifts(table.frame), len(result)),
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 

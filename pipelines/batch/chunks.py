@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from anomaly.errors import ConfigError
-from anomaly.guard import RelationDrift, condition_hint, describe, flood_note, joined, led_rows, rate_note, relation_note
+from anomaly.guard import RelationDrift, condition_hint, describe, flood_note, joined, led_rows, over_rows, rate_note, relation_note
 from anomaly.pauses import is_pause, pass_slices, pause_length
 from anomaly.recentring import add_followed
 from anomaly.scaling import fill_missing
@@ -241,13 +241,16 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
     done = 0
 
     led = np.zeros(len(channels), dtype=np.int64)  # flagged rows each channel leads (the guard's flood note)
+    over = np.zeros(len(channels), dtype=np.int64)  # flagged rows each channel is over its own limit in (the same)
 
     def emit(parts) -> Iterator[tuple[pd.DataFrame, pd.Series, pd.Series]]:
-        nonlocal done, led
+        nonlocal done, led, over
         for index, E, S in parts:
             done += len(index)
             flagged = flags(S, pieces.passes)
-            led += led_rows(detector.head_.calibrated(E), flagged)
+            ranked = detector.head_.calibrated(E)
+            led += led_rows(ranked, flagged)
+            over += over_rows(ranked, flagged)
             yield (pd.DataFrame(E, index=index, columns=channels), pd.Series(S, index=index, name="score"),
                    pd.Series(flagged, index=index, name="flag"))
             if progress is not None:
@@ -289,9 +292,11 @@ def iter_scores(detector, path: str | Path, *, timestamp: str | None = None, chu
         share = np.sum(outside, axis=0) / max(sum(counted), 1)
         level = detector.level_channels()
         excursions = detector.envelope_.check_median(np.median(medians, axis=0), share, level) if medians else []
-        envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level)
+        declared = detector.declared_conditions()
+        envelope = describe(excursions) or flood_note(led, done, detector.schema_.channels, level, detector.setpoint_channels(),
+                                                   over, declared)
         hint = condition_hint(excursions, led.sum() / max(done, 1), channels, level,  # every flagged row leads one channel
-                              recentred=bool(detector.recentre_rows_))
+                              recentred=bool(detector.recentre_rows_), declared=declared)
         rate = rate_note(detector.schema_.sampling_rate, float(np.median(rates)) if rates else None)
         stats["outside_envelope"] = joined(envelope, hint, relation_note(pieces.drifts(), done), rate)
     if progress is not None:

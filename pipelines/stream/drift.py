@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from anomaly.guard import WINDOW_SECONDS, condition_option, describe, flood_leader, flood_line, refit_names, relation_note, window_rows
+from anomaly.guard import WINDOW_SECONDS, condition_option, describe, flood_leaders, flood_line, flood_shares, refit_names, relation_note, window_rows
 
 __all__ = ["WINDOW_SECONDS", "EnvelopeWatch", "followed_record"]
 
@@ -57,12 +57,15 @@ class EnvelopeWatch:
     def __init__(self, detector):
         self.envelope = detector.envelope_
         self.level = detector.level_channels()
+        self.setpoints = detector.setpoint_channels()
+        self.declared = detector.declared_conditions()
         self.window = window_rows(detector.schema_.sampling_rate)
         self._rows = np.zeros((self.window, len(detector.schema_.channels)), dtype=np.float32)
         self._seen = 0
         self.outside = False
         self.channels = tuple(detector.schema_.channels)
         self._led = np.zeros(len(self.channels), dtype=np.int64)
+        self._over = np.zeros(len(self.channels), dtype=np.int64)
         self._scored = 0
         self.flooding = False
 
@@ -81,7 +84,7 @@ class EnvelopeWatch:
         if shares:
             record["outside_share"] = shares
         if names := refit_names(excursions, self.channels, self.level):
-            record["refit"] = condition_option(names)
+            record["refit"] = condition_option(names, self.declared)
         return record
 
     def push_scored(self, ranked: np.ndarray, flagged: np.ndarray) -> dict | None:
@@ -92,16 +95,18 @@ class EnvelopeWatch:
         for errors, flag in zip(ranked, flagged):
             if flag:
                 self._led[int(np.argmax(errors))] += 1
+                self._over += errors > 1.0
             self._scored += 1
             if self._scored % self.window:
                 continue
             if not self.outside:  # outside, the envelope's record speaks for the window
-                top = flood_leader(self._led, self.window, self.level)
-                if top is not None and not self.flooding:
-                    record = {"message": flood_line(self._led, self.window, self.channels[top]), "channels": {},
-                              "led_by": {self.channels[top]: round(float(self._led[top] / self._led.sum()), 4)}}
-                self.flooding = top is not None
+                leaders = flood_leaders(self._led, self.window, self.level, self.setpoints, self._over)
+                if leaders and not self.flooding:
+                    record = {"message": flood_line(self._led, self.window, self.channels, leaders, self.level, self.declared), "channels": {},
+                              "led_by": flood_shares(self._led, self.channels, leaders)}
+                self.flooding = bool(leaders)
             self._led[:] = 0
+            self._over[:] = 0
         return record
 
 

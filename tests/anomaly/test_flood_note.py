@@ -1,5 +1,7 @@
 """The guard's flood note: a run inside every channel's range that the model floods is named by
-the channel that leads its flagged rows (a battery whose level changes by session)."""
+the channel that leads its flagged rows (a battery whose level changes by session), or by the
+set-point channels carried past their training level together (temperatures on a drifting
+ambient that the model does not know as temperatures by name)."""
 
 from __future__ import annotations
 
@@ -14,7 +16,7 @@ from typer.testing import CliRunner
 
 from anomaly import make_detector
 from anomaly.cli import app
-from anomaly.guard import FLOOD_SHARE, flood_leader, flood_note, led_rows, run_flood
+from anomaly.guard import FLOOD_SHARE, condition_option, flood_leaders, flood_note, led_rows, over_rows, run_flood
 from pipelines.compare import Split, detection_tables, flight_detection, run_detectors
 
 CHANNELS = ("speed", "current", "battery_v")
@@ -48,10 +50,36 @@ def test_led_rows_counts_the_flagged_rows_each_channel_leads():
 def test_flood_note_names_a_level_channel_that_leads_a_flood(led, level, named):
     note = flood_note(np.array(led), 100, CHANNELS, np.array(level))
     assert bool(note) == named
-    assert flood_leader(np.array(led), 100, np.array(level)) == (2 if named else None)
+    assert flood_leaders(np.array(led), 100, np.array(level)) == ([2] if named else [])
     if named:
         assert note.startswith("40% of rows flagged, 88% of them led by battery_v, inside its training range")
         assert "--condition auto,battery_v" in note
+
+
+@pytest.mark.parametrize("led, over, setpoints, leaders", [
+    ([2, 3, 35], [0, 30, 38], [False, True, True], [2, 1]),  # set points lead: every one over its limit in a quarter of them
+    ([2, 3, 35], [0, 5, 38], [False, True, True], [2]),  # one over its limit in an eighth: not named
+    ([15, 3, 22], [0, 30, 38], [False, True, False], []),  # a condition channel leads, the set point an eighth: no one's
+    ([2, 3, 35], [0, 30, 38], [False, False, False], []),  # no set-point channel (a condition channel leads)
+])
+def test_a_flood_the_set_point_channels_lead_names_each_one_beyond_its_span(led, over, setpoints, leaders):
+    level = np.array([True, False, False])
+    assert flood_leaders(np.array(led), 100, level, np.array(setpoints), np.array(over)) == leaders
+    note = flood_note(np.array(led), 100, CHANNELS, level, np.array(setpoints), np.array(over), declared=["speed"])
+    assert bool(note) == bool(leaders)
+    if len(leaders) == 2:
+        assert note.startswith("40% of rows flagged, 95% of them led by battery_v, current, set-point channels beyond the span")
+        assert "fit again with --condition auto,speed,battery_v,current (modelled by their change)" in note  # speed kept
+
+
+def test_over_rows_counts_the_flagged_rows_a_channel_is_over_its_limit_in():
+    ranked = np.array([[3.0, 1.0, 0.0], [0.0, 2.0, 1.5], [5.0, 0.0, 0.0], [0.0, 0.0, 9.0]])
+    assert over_rows(ranked, np.array([True, True, True, False])).tolist() == [2, 1, 1]
+
+
+def test_the_refit_option_keeps_the_declared_condition_channels_once():
+    assert condition_option(["b"]) == "--condition auto,b"
+    assert condition_option(["b", "a"], ["a"]) == "--condition auto,a,b"
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +150,44 @@ def test_compare_names_the_channel_behind_a_flood_before_the_onset():
     assert flights["same"]["flood_channel"] is None and flights["same"]["outside_envelope"] == ""
     table = detection_tables({"detection": detection})["flights"]
     assert table.loc["lower", "pca outside envelope"] == "flood led by battery_v" and table.loc["same", "pca outside envelope"] == ""
+
+
+def anonymous_arm(tmp_path):
+    """Three 300 s logs of the simulated arm warming up from cold and a 600 s run on an ambient
+    rising 6 degC an hour (20 Hz), as six joint temperatures and four joint currents named
+    ``ch<k>`` (the temperatures ch3, ch7, ..., ch23): file paths ``(train, test)``."""
+    from datasets.robot_arm.conditions import TEST_SEEDS, conditions_scenario
+
+    names = None
+    train = []
+    for seed in (0, 1, 2):
+        frame = conditions_scenario("cold-start", duration_s=300, seed=seed, rate_hz=20).frame
+        if names is None:
+            kept = [c for c in frame.columns if c.endswith("_temp")] + [c for c in frame.columns if c.endswith("_current")][:4]
+            names = {c: f"ch{frame.columns.get_loc(c)}" for c in kept}
+        train.append(tmp_path / f"train{seed}.parquet")
+        frame[list(names)].rename(columns=names).to_parquet(train[-1])
+    test = tmp_path / "drift.parquet"
+    conditions_scenario("warm-drift", duration_s=600, seed=TEST_SEEDS[0], rate_hz=20).frame[list(names)].rename(columns=names).to_parquet(test)
+    return train, test
+
+
+def test_temperatures_without_their_names_flooding_on_an_ambient_drift_are_named_with_the_refit(tmp_path):
+    train, test = anonymous_arm(tmp_path)
+    assert invoke("fit", *train, "-o", tmp_path / "m").exit_code == 0
+    temperatures = {"ch3", "ch7", "ch11", "ch15", "ch19", "ch23"}
+    lines = []
+    for chunk_rows in (100_000, 3000):  # read in one block and in many: the same line
+        scored = invoke("score", test, "-m", tmp_path / "m", "-o", tmp_path / "s.parquet", "--chunk-rows", chunk_rows)
+        assert scored.exit_code == 0, scored.output
+        lines.append(next(line for line in scored.output.splitlines() if line.startswith("warning:")))
+    assert lines[0] == lines[1]
+    assert pd.read_parquet(tmp_path / "s.parquet")["flag"].mean() > 0.5  # the flood
+    assert "set-point channels beyond the span between their level at the run's start and their training level" in lines[0]
+    option = lines[0].split("fit again with ")[1].split(" ")[:2]
+    assert option[0] == "--condition" and set(option[1].split(",")) == {"auto"} | temperatures  # every temperature at once
+    refit = invoke("fit", *train, *option, "-o", tmp_path / "refit")
+    assert refit.exit_code == 0, refit.output
+    scored = invoke("score", test, "-m", tmp_path / "refit", "-o", tmp_path / "s2.parquet")
+    assert scored.exit_code == 0 and "warning" not in scored.output, scored.output
+    assert pd.read_parquet(tmp_path / "s2.parquet")["flag"].mean() < 0.05  # the refit follows the drift

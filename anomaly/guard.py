@@ -57,6 +57,8 @@ FLOOD_SHARE = 0.2
 LEAD_SHARE = 0.5
 #: A set-point channel named in a flood the set-point channels lead is over its own limit in at least this share of its flagged rows.
 SETPOINT_OVER_SHARE = 0.25
+#: A flood the set-point channels lead is named only when at least this many are over their limits together.
+SETPOINT_MIN_NAMED = 2
 #: Rows a stream's guard looks back on, and the windows of re-centring (:mod:`anomaly.recentring`), in seconds.
 WINDOW_SECONDS = 60.0
 #: The window in rows when the model has no sampling rate (numbered rows).
@@ -236,10 +238,12 @@ def flood_leaders(led: np.ndarray, rows: int, level, setpoints=None, over=None) 
     (``[it]``), or else set-point channels (``setpoints``, bool (n_channels,); None: none)
     leading at least :data:`LEAD_SHARE` of them together: then every set-point channel over its
     own limit in at least :data:`SETPOINT_OVER_SHARE` of the flagged rows (``over``:
-    :func:`over_rows`, summed over the run), most first. Temperatures that a warmer day or an
-    ambient drift carries past their training level together, which the model does not know
-    as temperatures by name, are named at once, not the one or two that lead. Ask it only when
-    :func:`describe` names nothing."""
+    :func:`over_rows`, summed over the run), most first, when there are at least
+    :data:`SETPOINT_MIN_NAMED`. Temperatures that a warmer day or an ambient drift carries past
+    their training level together, which the model does not know as temperatures by name, are
+    named at once, not the one or two that lead; one alone is what an overheating joint looks
+    like (a fault: the simulated arm's faulty runs flood 50-80 % of their rows led by it), and is
+    not named. Ask it only when :func:`describe` names nothing."""
     flagged = int(np.sum(led))
     if rows < 1 or flagged < FLOOD_SHARE * rows:
         return []
@@ -253,6 +257,8 @@ def flood_leaders(led: np.ndarray, rows: int, level, setpoints=None, over=None) 
         return []
     over = np.asarray(over)
     named = np.flatnonzero(setpoints & (over >= SETPOINT_OVER_SHARE * flagged))
+    if len(named) < SETPOINT_MIN_NAMED:  # one joint overheating is a fault's signature, not a condition's
+        return []
     return [int(i) for i in sorted(named, key=lambda i: -over[i])]
 
 

@@ -58,16 +58,18 @@ def test_flood_note_names_a_level_channel_that_leads_a_flood(led, level, named):
 
 @pytest.mark.parametrize("led, over, setpoints, leaders", [
     ([2, 3, 35], [0, 30, 38], [False, True, True], [2, 1]),  # set points lead: every one over its limit in a quarter of them
-    ([2, 3, 35], [0, 5, 38], [False, True, True], [2]),  # one over its limit in an eighth: not named
+    ([2, 3, 35], [0, 5, 38], [False, True, True], []),  # one over its limit (an overheating joint): not named
+    ([2, 3, 35], [0, 5, 38, 12], [False, True, True, True], [2, 3]),  # two: named, the one over in an eighth not
     ([15, 3, 22], [0, 30, 38], [False, True, False], []),  # a condition channel leads, the set point an eighth: no one's
     ([2, 3, 35], [0, 30, 38], [False, False, False], []),  # no set-point channel (a condition channel leads)
 ])
 def test_a_flood_the_set_point_channels_lead_names_each_one_beyond_its_span(led, over, setpoints, leaders):
-    level = np.array([True, False, False])
-    assert flood_leaders(np.array(led), 100, level, np.array(setpoints), np.array(over)) == leaders
-    note = flood_note(np.array(led), 100, CHANNELS, level, np.array(setpoints), np.array(over), declared=["speed"])
+    c = len(setpoints)
+    led, level = np.array(led + [0] * (c - len(led))), np.array([True] + [False] * (c - 1))
+    assert flood_leaders(led, 100, level, np.array(setpoints), np.array(over)) == leaders
+    note = flood_note(led, 100, CHANNELS + ("temp_b",), level, np.array(setpoints), np.array(over), declared=["speed"])
     assert bool(note) == bool(leaders)
-    if len(leaders) == 2:
+    if leaders == [2, 1]:
         assert note.startswith("40% of rows flagged, 95% of them led by battery_v, current, set-point channels beyond the span")
         assert "fit again with --condition auto,speed,battery_v,current (modelled by their change)" in note  # speed kept
 

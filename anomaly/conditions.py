@@ -380,27 +380,30 @@ class PassReference:
         if self._follower is not None and m - new > len(self._followed):
             raise ValueError(f"{m - new} rows given as seen, but the pass keeps the follower of the last {len(self._followed)}")
         if len(self._sums) < self.rows:  # extend the prefix sums, summing on from the last one
-            taken = Z[m - new :, self.indices][: self.rows - len(self._sums)]
+            taken = np.take(Z[m - new : m - new + self.rows - len(self._sums)], self.indices, axis=1)
             last = self._sums[-1:] if len(self._sums) else np.zeros((1, len(self.indices)))
             self._sums = np.concatenate([self._sums, np.cumsum(np.concatenate([last, taken]), axis=0)[1:]])
         self._seen += new
         if not m:
             return Z
-        if start + 1 >= self.rows:  # every row past the first `rows`: one reference
-            if self._mean is None:
-                self._mean = self._sums[-1] / self.rows
-            reference = self._mean
-        else:
-            count = np.minimum(np.arange(start, start + m) + 1, self.rows)
-            reference = self._sums[count - 1] / count[:, None]
-        level = Z[:, self.indices].astype(np.float32, copy=False)  # (m, k) shift from the training level
-        shift = level - np.asarray(reference, dtype=np.float32)  # (m, k) shift from the reference
+        # the first rows' reference is the mean of the pass's rows so far; every row past the first `rows`: one reference
+        head = min(max(self.rows - 1 - start, 0), m)
+        early = self._sums[start : start + head] / np.arange(start + 1, start + head + 1)[:, None]
+        if head < m and self._mean is None:
+            self._mean = self._sums[-1] / self.rows
+        late = self._mean if head < m else np.zeros(len(self.indices))
+        early, late = early.astype(np.float32), np.asarray(late, dtype=np.float32)  # (head, k), (k,)
+        if not len(self.ambient) and self._follower is None and self.deadband is None:
+            return self._between_in_place(np.asarray(Z, dtype=np.float32), head, early, late)
+        level = np.take(Z, self.indices, axis=1).astype(np.float32, copy=False)  # (m, k) shift from the training level
+        shift = np.empty_like(level)  # (m, k) shift from the reference
+        np.subtract(level[:head], early, out=shift[:head])
+        np.subtract(level[head:], late, out=shift[head:])
         if len(self.ambient):
             at = self._at
             moves = (self._common_moves(shift[:, at], level[:, at], start, new) / self.scale[None, :, None]).astype(np.float32)
             shift[:, at] -= moves[..., 0]
             level[:, at] -= moves[..., 1]
-        out = np.array(Z, dtype=np.float32)
         values = between(shift, level, np)
         if self._follower is not None:  # a followed channel is normal up to its follower too
             at = self._follow_at
@@ -409,7 +412,23 @@ class PassReference:
             values = between(values, beyond, np)
         if self.deadband is not None:
             values = within_deadband(values, self.deadband, np)
+        out = np.array(Z, dtype=np.float32)
         out[:, self.indices] = values
+        return out
+
+    def _between_in_place(self, Z: np.ndarray, head: int, early: np.ndarray, late: np.ndarray) -> np.ndarray:
+        """Rows ``Z`` (m, c) float32 with each set-point channel's distance from the span between
+        its reference (``early`` (head, k) for the first ``head`` rows, ``late`` (k,) after them)
+        and its training level (0), the other channels as they are: ``x - clip(x, low, high)``
+        over every channel at once, with ``low = high = 0`` for the others (the values of
+        :func:`between`, without gathering and scattering the set-point columns)."""
+        c = Z.shape[1]
+        low, high = np.zeros((head + 1, c), dtype=np.float32), np.zeros((head + 1, c), dtype=np.float32)
+        low[:head, self.indices], high[:head, self.indices] = np.minimum(early, 0.0), np.maximum(early, 0.0)
+        low[head, self.indices], high[head, self.indices] = np.minimum(late, 0.0), np.maximum(late, 0.0)
+        out = np.empty(Z.shape, dtype=np.float32)  # C order, as a copy of the rows would be
+        np.subtract(Z[:head], np.clip(Z[:head], low[:head], high[:head]), out=out[:head])
+        np.subtract(Z[head:], np.clip(Z[head:], low[head], high[head]), out=out[head:])
         return out
 
     def _follow_references(self, values: np.ndarray, new: int) -> np.ndarray:

@@ -1,5 +1,6 @@
-"""``anomaly feedback``: reviewed alarms (false alarm or a fault label) refit a saved model's threshold
-(and a supervised head's classifiers); the model before the round stays in ``MODEL/history/``."""
+"""``anomaly feedback``: reviewed alarms (false alarm or a fault label) refit a saved model's alert
+on-delay and threshold (and a supervised head's classifiers); the model before the round stays in
+``MODEL/history/``."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ def feedback(
     by: str = typer.Option(None, "--by", help="Reviewer recorded with the round (default: the login name)."),
     timestamp: str = typer.Option(None, help="Timestamp column of the logs (default: detected)."),
 ):
-    """Learn from reviewed alarms: false alarms raise the threshold until they are silent; a supervised head also refits its classifiers on them."""
+    """Learn from reviewed alarms: a longer alert on-delay, then a higher threshold, silence the false alarms (short of the reviewed faults); a supervised head also refits its classifiers on them."""
     reviewed = read_events(events)
     with progress() as step:
         paths = resolve_logs(data)

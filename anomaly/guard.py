@@ -288,10 +288,9 @@ def flood_line(led: np.ndarray, rows: int, channels: tuple[str, ...], leaders: l
         return (f"{share}, inside its training range: its level or its relation to the other channels differs from training "
                 f"(a battery or a supply whose level changes from session to session: fit on logs of several sessions, or "
                 f"declare it beside auto's choice with {condition_option(names, declared)})")
-    own = "its" if len(names) == 1 else "their"
-    return (f"{share}, set-point channel{'s' if len(names) > 1 else ''} beyond the span between {own} level at the run's "
-            f"start and {own} training level: if {own} level follows an operating condition (the day's temperature, an "
-            f"ambient drift), not a fault, fit again with {condition_option(names, declared)} (modelled by {own} change)")
+    return (f"{share}, set-point channels beyond the span between their level at the run's start and their training "
+            f"level: if their level follows an operating condition (the day's temperature, an ambient drift), not a fault, "
+            f"fit again with {condition_option(names, declared)} (modelled by their change)")
 
 
 def flood_shares(led: np.ndarray, channels: tuple[str, ...], leaders: list[int]) -> dict[str, float]:

@@ -254,11 +254,15 @@ def _mean_recall(scenario: dict, tests: list[str]) -> float:
     return float(np.mean([np.mean(list(scenario[t]["event_recall"].values())) for t in tests]))
 
 
+def _unseen(results: dict, scenario: str) -> list[str]:
+    """The tested conditions of one scenario's results other than its training condition."""
+    return [t for t, v in results.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS[scenario][0]]
+
+
 def _table_row(key: str, row: dict) -> str:
     """One variant's row of the ablation table (docs/benchmarks.md) (``row``: its results per dataset)."""
     arm, session, alfa = row["conditions"], row["session"], row["alfa"]
-    arm_unseen = [t for t, v in arm.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["conditions"][0]]
-    session_unseen = [t for t, v in session.items() if isinstance(v, dict) and "event_recall" in v and t != SCENARIOS["session"][0]]
+    arm_unseen, session_unseen = _unseen(arm, "conditions"), _unseen(session, "session")
     collisions = np.mean([session[t]["event_recall"].get("collision", np.nan) for t in session_unseen])
     delay = "–" if alfa["median_delay_s"] is None else f"{alfa['median_delay_s']:.1f}"
 

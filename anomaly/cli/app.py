@@ -7,7 +7,7 @@ import functools
 import typer
 
 from anomaly import AnomalyError
-from anomaly.cli import augment, compare, demo, evaluate, export, feedback, fine_tune, fit, score, simulate, stream
+from anomaly.cli import augment, compare, demo, evaluate, export, feedback, fine_tune, fit, info, score, simulate, stream
 from anomaly.cli.console import err
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Anomaly detection on robot sensor data.")
@@ -38,8 +38,8 @@ def handles_errors(command):
 
 
 #: The commands in the order ``anomaly --help`` lists them.
-COMMANDS = (simulate.simulate, fit.fit, fine_tune.fine_tune, score.score, evaluate.evaluate, feedback.feedback, export.export, compare.compare,
-            stream.stream, augment.augment, demo.demo)
+COMMANDS = (simulate.simulate, fit.fit, fine_tune.fine_tune, info.info, score.score, evaluate.evaluate, feedback.feedback, export.export,
+            compare.compare, stream.stream, augment.augment, demo.demo)
 
 for _command in COMMANDS:
     app.command()(handles_errors(_command))

@@ -13,7 +13,7 @@ from anomaly import DataError
 from anomaly.cli.console import err
 from anomaly.cli.inputs import check_same_channels, load_model, read_log, resolve_logs
 from anomaly.cli.progress import progress
-from anomaly.feedback import large_raise, large_raise_note, new_round, review, save_round
+from anomaly.feedback import Round, large_raise, large_raise_note, new_round, review, save_round
 from anomaly.guard import describe
 from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events
 
@@ -51,8 +51,17 @@ def feedback(
                            faults={str(k): int(v) for k, v in faults.items()}, counts=counts)
         step(f"saving {model}")
         save_round(model, det, record)
+    err.print(round_line(record, det.schema_.sampling_rate, model), markup=False, highlight=False, soft_wrap=True)
+    if large_raise(record.threshold_before, record.threshold_after):  # the guard's line only then: a pass over the logs
+        outside = next((line for line in (describe(det.check_envelope(f, source=str(p))) for f, p in zip(frames, paths)) if line), "")
+        err.print(large_raise_note(record.threshold_before, record.threshold_after, outside, [str(p) for p in paths]),
+                  markup=False, highlight=False, soft_wrap=True)
+
+
+def round_line(record: Round, rate: float | None, model: Path) -> str:
+    """One feedback round (``record``, of the model directory ``model`` sampled at ``rate`` Hz) as
+    the line ``anomaly feedback`` prints when it saves it and ``anomaly info`` lists."""
     kinds = ", ".join(f"{v} {k}" for k, v in record.faults.items())
-    rate = det.schema_.sampling_rate
     delay = ("" if record.min_duration_after == record.min_duration_before else
              f"; alert on-delay {duration(record.min_duration_before, rate)} -> {duration(record.min_duration_after, rate)}")
     delay += "".join(f"; {name} may hold its value {duration(round(before), rate)} -> {duration(round(after), rate)}"
@@ -61,15 +70,11 @@ def feedback(
                      record.sensor_limits_raised.get("noise", {}).items())
     threshold = (f"threshold {record.threshold_before:.4g} -> {record.threshold_after:.4g}" if record.threshold_after != record.threshold_before
                  else f"threshold {record.threshold_before:.4g} kept")
-    err.print(f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
-              f"over {record.rows:,} rows; {threshold}{delay}"
-              f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
-              f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
-              f"previous model kept in {model / record.previous}", markup=False, highlight=False, soft_wrap=True)
-    if large_raise(record.threshold_before, record.threshold_after):  # the guard's line only then: a pass over the logs
-        outside = next((line for line in (describe(det.check_envelope(f, source=str(p))) for f, p in zip(frames, paths)) if line), "")
-        err.print(large_raise_note(record.threshold_before, record.threshold_after, outside, [str(p) for p in paths]),
-                  markup=False, highlight=False, soft_wrap=True)
+    return (f"feedback round {record.round} by {record.by}: {record.false_alarms} false alarm(s){', ' + kinds if kinds else ''} "
+            f"over {record.rows:,} rows; {threshold}{delay}"
+            f"{'; ' + str(record.faults_still_alarmed) + ' of the reviewed faults still alarm' if record.faults else ''}"
+            f"{'; ' + str(record.false_alarms_left) + ' false alarm(s) left: silencing them would silence a reviewed fault' if record.false_alarms_left else ''}; "
+            f"previous model kept in {Path(model) / record.previous}")
 
 
 def duration(rows: int, rate: float | None) -> str:

@@ -106,9 +106,15 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
                   f"(one false alarm is {1 / max(v['normal_hours'], 1e-12):.3g}/h); "
                   "the threshold is the highest probability seen: give more normal data or a higher --target-fa-per-hour",
                   markup=False, highlight=False, soft_wrap=True)
-    novelty_level = ("" if head.novelty_scale_ is None else
-                     f" or {detector} score > {head.novelty_scale_ * head.threshold_:.6g} (the novelty path: a fault the labels never showed)")
-    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold p > {head.threshold_:.6g}{novelty_level} "
+    err.print(f"fitted a supervised head on {detector} in {seconds:.1f} s; threshold {head_threshold(head, detector)} "
               f"(out of fold: {v['false_alarms_per_hour']:.2f} false alarms/h over {v['normal_hours']:.2f} h of normal, "
               f"{v['logs_with_faults_flagged']:.0%} of the logs with faults flagged) -> {output}",
               markup=False, highlight=False, soft_wrap=True)
+
+
+def head_threshold(head, detector: str) -> str:
+    """A fitted supervised head's flag rule: its probability threshold and, with the novelty path,
+    the level of its ``detector``'s own score (the detector's registry name)."""
+    novelty = ("" if head.novelty_scale_ is None else
+               f" or {detector} score > {head.novelty_scale_ * head.threshold_:.6g} (the novelty path: a fault the labels never showed)")
+    return f"p > {head.threshold_:.6g}{novelty}"

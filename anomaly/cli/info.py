@@ -127,5 +127,15 @@ def _lines(d: dict) -> list[str]:
     if logs:
         lines.append(f"fitted on {len(logs)} log{'s' if len(logs) != 1 else ''}, {sum(log.get('rows_used', log['rows']) for log in logs):,} rows:")
         lines += [f"  {_log_line(log)}" for log in logs]
-    lines += [f"{round_line(Round(**r), rate, Path(d['model']))} (at {r['at']})" for r in d["feedback_rounds"]]
+    lines += [_round(r, rate, Path(d["model"])) for r in d["feedback_rounds"]]
     return lines
+
+
+def _round(record: dict, rate: float | None, model: Path) -> str:
+    """One recorded feedback round as ``anomaly feedback`` said it, and when; a round recorded by
+    an older version without some of today's fields: who, when and how many false alarms."""
+    try:
+        line = round_line(Round(**{k: v for k, v in record.items() if k in Round.__dataclass_fields__}), rate, model)
+    except (TypeError, AttributeError, ValueError):
+        line = f"feedback round {record.get('round', '?')} by {record.get('by', '?')}: {record.get('false_alarms', '?')} false alarm(s)"
+    return f"{line} (at {record.get('at', '?')})"

@@ -193,3 +193,15 @@ def test_temperatures_without_their_names_flooding_on_an_ambient_drift_are_named
     scored = invoke("score", test, "-m", tmp_path / "refit", "-o", tmp_path / "s2.parquet")
     assert scored.exit_code == 0 and "warning" not in scored.output, scored.output
     assert pd.read_parquet(tmp_path / "s2.parquet")["flag"].mean() < 0.05  # the refit follows the drift
+
+
+def test_the_stream_names_the_set_point_channels_behind_a_flood_once(tmp_path):
+    train, test = anonymous_arm(tmp_path)
+    assert invoke("fit", *train, "-o", tmp_path / "m").exit_code == 0
+    done = subprocess.run([sys.executable, "-m", "anomaly.cli", "stream", "--model", str(tmp_path / "m"), "--format", "csv", "--hop", "20"],
+                          input=pd.read_parquet(test).to_csv(), capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    floods = [r for r in map(json.loads, done.stdout.splitlines()) if r["type"] == "drift" and "led_by" in r]
+    assert len(floods) == 1, floods  # said once, while the flood lasts
+    assert "set-point channels beyond the span between their level at the run's start" in floods[0]["message"]
+    assert len(floods[0]["led_by"]) >= 2 and set(floods[0]["led_by"]) <= {"ch3", "ch7", "ch11", "ch15", "ch19", "ch23"}

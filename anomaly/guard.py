@@ -30,6 +30,15 @@ one channel the model sees at its level leads (has the largest error of) at leas
     31% of rows flagged, 87% of them led by battery_v, inside its training range: its level or its
     relation to the other channels differs from training (...)
 
+Set-point channels that lead half the flagged rows together are named when two or more are over
+their own limits in a quarter of them (temperatures an ambient drift carries past their training
+level, whose names do not say "temperature", so no common move is taken out of them); one alone
+is an overheating joint and is not (:func:`flood_leaders`)::
+
+    80% of rows flagged, 100% of them led by ch7, ch23, ..., set-point channels beyond the span
+    between their level at the run's start and their training level: ... fit again with
+    --condition auto,ch7,ch23,... (modelled by their change)
+
 Re-centring (:mod:`anomaly.recentring`) also follows a channel that drifts away from what the
 other channels predict while inside its range; the run's line says so (:func:`relation_note`),
 since it decides what is no longer flagged::

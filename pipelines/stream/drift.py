@@ -24,7 +24,9 @@ flagged rows::
     {"type": "drift", ..., "message": "31% of rows flagged, 99% of them led by battery_v, inside its
      training range: ...", "channels": {}, "led_by": {"battery_v": 0.99}}
 
-and no other until a window of scored rows inside the envelope no longer floods.
+and no other until a window of scored rows inside the envelope no longer floods. Set-point
+channels that lead such a flood together are named as :func:`anomaly.guard.flood_leaders` says,
+each with its share under ``"led_by"``.
 
 When re-centring (:mod:`anomaly.recentring`) starts to follow a channel that drifted from what
 the other channels predict while inside its range (a battery discharging further than in the

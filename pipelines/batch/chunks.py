@@ -6,6 +6,7 @@ How the pieces, the NaN policy and the flags carry across blocks: see :mod:`pipe
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -104,7 +105,7 @@ class _Pieces:
 
     def drifts(self) -> list[RelationDrift]:
         """The channels re-centring followed by their relation so far (:meth:`anomaly.base.Detector.relation_drifts`)."""
-        found = {name: RelationDrift(d.channel, d.start, d.rows, d.shift) for name, d in self._drifts.items()}
+        found = {name: replace(d) for name, d in self._drifts.items()}  # copies: the current pass's rows add to them
         self._count_follows(found)
         return list(found.values())
 

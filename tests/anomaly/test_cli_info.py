@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -71,8 +72,6 @@ def test_info_json_holds_the_same(model):
 def test_info_on_a_missing_or_corrupt_model_is_one_error_line(tmp_path, model):
     missing = invoke("info", tmp_path / "nowhere")
     assert missing.exit_code == 2 and missing.output.strip() == f"error: {tmp_path / 'nowhere'}: model directory not found"
-    import shutil
-
     broken = tmp_path / "broken"
     shutil.copytree(model[0], broken)
     (broken / "detector.json").write_text("{")

@@ -763,16 +763,22 @@ class Detector(Params, ABC):
         context = self.scoring_context()
         return context.history + context.span - 1 + int(hop)
 
-    def score_newest(self, values: np.ndarray, n: int = 1, state: ScoringPass | None = None) -> tuple[np.ndarray, np.ndarray]:
-        """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal).
+    def score_newest(self, values: np.ndarray, n: int = 1, state: ScoringPass | None = None, *,
+                     groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Errors and scores of the newest ``n`` rows, computed from ``values`` alone (causal);
+        with ``groups``, of the newest ``groups`` hop groups of ``n`` rows each.
 
         Parameters
         ----------
         values : ndarray of shape (m, n_channels)
             Raw (unscaled) finite rows in schema order, oldest first, with
-            ``m >= stream_rows(n)``; only the last ``stream_rows(n)`` rows are read.
+            ``m >= stream_rows(n) + (groups - 1) * n``; only the last that many rows are read.
         n : int, default=1
-            Rows to score. Window autoencoders need ``n <= window``.
+            Rows to score (a stream's hop). Window autoencoders need ``n <= window``.
+        groups : int, default=1
+            Consecutive groups of ``n`` rows scored in one call, each from the ``stream_rows(n)``
+            rows that end at its last row, as separate calls would score them (to float
+            rounding): a stream that fell behind catches up in one call.
         state : ScoringPass or None
             The stream's pass (:meth:`start_pass`), which adaptation, smoothing and set-point
             channels need: it advances by ``n`` rows, and its first call takes every row of
@@ -781,21 +787,25 @@ class Detector(Params, ABC):
 
         Returns
         -------
-        errors : ndarray of shape (n, n_channels), float32
-        scores : ndarray of shape (n,)
+        errors : ndarray of shape (groups * n, n_channels), float32
+        scores : ndarray of shape (groups * n,)
             Equal (to float rounding) to the last ``n`` values of ``score`` on a frame of the
-            last ``stream_rows(n)`` rows (window autoencoders: of the last ``window`` rows).
+            last ``stream_rows(n)`` rows (window autoencoders: of the last ``window`` rows),
+            group by group.
         """
         self.check_fitted()
-        rows = self.stream_rows(n)
+        span = self.stream_rows(n)
+        rows = span + (groups - 1) * n
         if values.ndim != 2 or values.shape[0] < rows or values.shape[1] != len(self.schema_.channels):
             raise DataError(f"expected at least {rows} rows x {len(self.schema_.channels)} channels, got shape {values.shape}")
         if state is None:
             values, state = values[-rows:], self.start_pass()
-        Z = self.conditions_.transform(self.pass_rows(self.scaler_.transform(values), state, n)[-rows:])
+        Z = self.conditions_.transform(self.pass_rows(self.scaler_.transform(values), state, n * groups)[-rows:])
         for check in [] if state is None else state.sensor_checks():
-            check.skip_to(check.pushed - n)  # the newest n rows are scored
-        return self.scores_of_errors(*self._chunk_errors(Z[None], n), state)
+            check.skip_to(check.pushed - n * groups)  # the newest groups are scored
+        # chunk g ends at group g's last row (the transform dropped the history rows)
+        chunks = Z[None] if groups == 1 else np.ascontiguousarray(sliding_windows(Z, span - self.conditions_.history, n))
+        return self.scores_of_errors(*self._chunk_errors(chunks, n), state)
 
     def score_stream(self, X: pd.DataFrame, *, hop: int = 1, source: str = "input") -> pd.Series:
         """The scores a stream with this ``hop`` emits for ``X``, computed in one batch pass.

@@ -526,16 +526,18 @@ class SupervisedDetector(Params):
         """Threads of the detector's inference engine."""
         self.detector_.set_inference_threads(threads)
 
-    def score_newest(self, values: np.ndarray, n: int = 1, state=None) -> tuple[np.ndarray, np.ndarray]:
-        """Errors (n, c) and the head's scores (n,) of the newest ``n`` of raw rows ``values`` (m, c), causal.
+    def score_newest(self, values: np.ndarray, n: int = 1, state=None, *, groups: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Errors (groups * n, c) and the head's scores (groups * n,) of the newest ``groups``
+        hop groups of ``n`` rows of raw rows ``values`` (m, c), causal (see
+        :meth:`anomaly.base.Detector.score_newest`).
 
-        ``m >= stream_rows(n)``; for a point-wise detector (PCA) they equal the batch values of
-        those rows.
+        ``m >= stream_rows(n) + (groups - 1) * n``; for a point-wise detector (PCA) they equal
+        the batch values of those rows.
         """
         self.check_fitted()
-        values = np.asarray(values, dtype=np.float32)[-self.stream_rows(n):]
-        errors, scores = self.detector_.score_newest(values, n, state)
-        Z = self.detector_.scaler_.transform(values[-(int(self.window) + n):])
+        values = np.asarray(values, dtype=np.float32)[-(self.stream_rows(n) + (groups - 1) * n):]
+        errors, scores = self.detector_.score_newest(values, n, state, groups=groups)
+        Z = self.detector_.scaler_.transform(values[-(int(self.window) + n * groups):])
         return errors, self.head_scores(self._features(errors, scores, Z))
 
     # -- files -------------------------------------------------------------------

@@ -14,6 +14,7 @@ import logging
 import queue
 import socket
 import threading
+from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
 from urllib.parse import parse_qs, urlsplit
@@ -127,6 +128,7 @@ class MqttSource(_Client):
     def __init__(self, endpoint: Endpoint):
         super().__init__(endpoint)
         self._queue: queue.SimpleQueue = queue.SimpleQueue()
+        self._lines: deque = deque()  # lines of a payload not yet yielded
         self._subscribed = threading.Event()
 
     def _callbacks(self) -> dict:
@@ -154,14 +156,19 @@ class MqttSource(_Client):
 
     def __iter__(self) -> Iterator[bytes | None]:
         while True:
+            if self._lines:
+                yield self._lines.popleft()
+                continue
             try:
                 payload = self._queue.get(timeout=POLL_S)
             except queue.Empty:
                 yield None
                 continue
-            for line in payload.splitlines():
-                if line.strip():
-                    yield line
+            self._lines.extend(line for line in payload.splitlines() if line.strip())
+
+    def waiting(self) -> bool:
+        """True when the next line is already here (iterating will not wait for it)."""
+        return bool(self._lines) or not self._queue.empty()
 
 
 class MqttSink(_Client):

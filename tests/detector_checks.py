@@ -297,6 +297,14 @@ def check_stream_equals_batch(name: str, directory: Path) -> None:
     _, group = fitted.score_newest(values[: end + 1], 4)
     np.testing.assert_allclose(group, batch.iloc[end - 3 : end + 1], rtol=1e-5, atol=1e-5)
 
+    # a stream that fell behind scores its waiting groups in one call, each as its own call would
+    for hop, groups in ((1, 7), (4, 3)):
+        errors, scores = fitted.score_newest(values[: end + 1], hop, groups=groups)
+        assert errors.shape == (hop * groups, test.shape[1]) and scores.shape == (hop * groups,)
+        one_by_one = [fitted.score_newest(values[: end + 1 - hop * back], hop) for back in range(groups - 1, -1, -1)]
+        np.testing.assert_allclose(scores, np.concatenate([s for _, s in one_by_one]), rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(errors, np.concatenate([e for e, _ in one_by_one]), rtol=1e-5, atol=1e-5)
+
 
 def check_chunked_equals_whole_file(name: str, directory: Path) -> None:
     fitted = fitted_detector(name)

@@ -26,7 +26,7 @@ from pipelines.mqtt import Endpoint, MqttSink, MqttSource
 from pipelines.stream import mcap_sink
 from pipelines.stream.diagnostics import DiagnosticSink
 from pipelines.stream.metrics import StreamMetrics
-from pipelines.stream.scorer import Step, StreamScorer, jsonable
+from pipelines.stream.scorer import CATCH_UP_GROUPS, Step, StreamScorer, jsonable
 from pipelines.stream.signals import Interrupted, Stop
 from pipelines.stream.sinks import StdoutSink, stdin_lines
 from pipelines.stream.summary import Summary
@@ -36,6 +36,9 @@ __all__ = ["WARNINGS_PER_REASON", "run", "serve"]
 log = logging.getLogger(__name__)
 
 WARNINGS_PER_REASON = 100  # then one "suppressed" line: a flood of bad input must not flood stderr
+#: Rows that arrived while the previous ones were scored, pushed together at most
+#: (:meth:`StreamScorer.push_rows`; sources with a ``waiting()`` method: MQTT, stdin).
+CATCH_UP_ROWS = CATCH_UP_GROUPS
 OUTPUT_FORMATS = ("plain", "diagnostic")
 
 
@@ -52,7 +55,12 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
     ----------
     scorer : StreamScorer
     source : iterable of bytes or str
-        Message lines; None items are idle ticks (a chance to notice a stop request).
+        Message lines; None items are idle ticks (a chance to notice a stop request). A source
+        with a ``waiting()`` method (:class:`pipelines.mqtt.MqttSource`,
+        :class:`~pipelines.stream.sinks.StdinLines`) that says more lines are already there
+        gets them read first and pushed together (at most
+        :data:`CATCH_UP_ROWS`, :meth:`StreamScorer.push_rows`): a stream that fell behind
+        catches up at batch speed, with the same records.
     sink : object with ``send(list_of_dicts)``
         Receives alert records (and score records with ``emit_scores``) as JSON-ready dicts.
     parser : RowParser
@@ -79,6 +87,8 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
     stop = stop or Stop()
     summary = Summary()
     items = iter(source)
+    waiting = getattr(source, "waiting", None)
+    rows: list[tuple] = []  # parsed (timestamp, values) not yet pushed: those that arrived while one was scored
     while True:
         try:
             message = stop.next(items)
@@ -87,42 +97,58 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
             break
         except Interrupted:
             break
-        if message is None or not message.strip():
+        if message is not None and message.strip():
+            parsed = _parsed(parser, message, summary, warn, metrics)
+            if parsed is not None:
+                rows.append(parsed)
+        if not rows or (waiting is not None and waiting() and len(rows) < CATCH_UP_ROWS):
             continue
-        try:
-            parsed = parser.parse(message)
-        except BadMessage as exc:
-            summary.rows_in += 1
-            summary.skipped[exc.reason] += 1
-            if metrics is not None:
-                metrics.received(exc.reason)
-            count = summary.skipped[exc.reason]
-            if count <= WARNINGS_PER_REASON:
-                warn(f"message {summary.rows_in} skipped ({exc.reason}): {exc}")
-            if count == WARNINGS_PER_REASON:
-                warn(f"further {exc.reason!r} warnings suppressed; the summary counts them")
-            continue
-        if parsed is None:  # CSV header
-            continue
-        summary.rows_in += 1
-        if metrics is not None:
-            metrics.received()
-        step = scorer.push(*parsed)
-        if step is None:
-            continue
-        if metrics is not None:
-            metrics.scored(step)
-        summary.alerts += sum(alert.kind == "alert" for alert in step.alerts)
-        records = ((_score_records(scorer, step) if emit_scores else []) + ([step.drift] if step.drift else [])
-                   + [alert.to_dict() for alert in step.alerts])
-        if records and not _send(sink, records, stop):
+        step = scorer.push(*rows[0]) if len(rows) == 1 else scorer.push_rows(*zip(*rows))
+        rows = []
+        if step is not None and not _emitted(step, scorer, sink, stop, summary, emit_scores, metrics):
             break
+    if rows and (step := scorer.push_rows(*zip(*rows))) is not None:  # read before the input ended or a stop
+        _emitted(step, scorer, sink, stop, summary, emit_scores, metrics)
     last = scorer.finish()
     if last is not None:
         _send(sink, [last.to_dict()], stop)
     summary.rows_scored = scorer.rows_scored
     summary.ended_by = summary.ended_by or stop.reason or "stopped"
     return summary
+
+
+def _parsed(parser: RowParser, message, summary: Summary, warn: Callable[[str], None], metrics: StreamMetrics | None) -> tuple | None:
+    """A message's (timestamp, values), counted; None for a CSV header or a skipped message (warned)."""
+    try:
+        parsed = parser.parse(message)
+    except BadMessage as exc:
+        summary.rows_in += 1
+        summary.skipped[exc.reason] += 1
+        if metrics is not None:
+            metrics.received(exc.reason)
+        count = summary.skipped[exc.reason]
+        if count <= WARNINGS_PER_REASON:
+            warn(f"message {summary.rows_in} skipped ({exc.reason}): {exc}")
+        if count == WARNINGS_PER_REASON:
+            warn(f"further {exc.reason!r} warnings suppressed; the summary counts them")
+        return None
+    if parsed is None:  # CSV header
+        return None
+    summary.rows_in += 1
+    if metrics is not None:
+        metrics.received()
+    return parsed
+
+
+def _emitted(step: Step, scorer: StreamScorer, sink, stop: Stop, summary: Summary, emit_scores: bool,
+             metrics: StreamMetrics | None) -> bool:
+    """Send a step's records; False when the output is gone."""
+    if metrics is not None:
+        metrics.scored(step)
+    summary.alerts += sum(alert.kind == "alert" for alert in step.alerts)
+    records = ((_score_records(scorer, step) if emit_scores else []) + list(step.drifts)
+               + [alert.to_dict() for alert in step.alerts])
+    return not records or _send(sink, records, stop)
 
 
 def _send(sink, records: list[dict], stop: Stop) -> bool:

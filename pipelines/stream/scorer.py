@@ -36,7 +36,10 @@ from anomaly.errors import DataError
 from anomaly.pauses import is_pause, pause_length
 from pipelines.stream.drift import EnvelopeWatch, followed_record
 
-__all__ = ["Alert", "Step", "StreamScorer", "jsonable"]
+__all__ = ["CATCH_UP_GROUPS", "Alert", "Step", "StreamScorer", "jsonable"]
+
+#: Hop groups :meth:`StreamScorer.push_rows` scores in one engine call at most.
+CATCH_UP_GROUPS = 64
 
 
 def jsonable(timestamp):
@@ -106,17 +109,18 @@ class Step:
     errors : ndarray of shape (n, n_channels)
         Per-channel errors of the scored rows.
     alerts : tuple of Alert
-    drift : dict or None
-        A ``drift`` record (``type``, ``model``, ``timestamp``, ``message``, ``channels``) when
-        the recent rows have just left the training envelope, or the recent scored rows have
-        just begun to flood inside it (then with ``led_by``) (:mod:`pipelines.stream.drift`).
+    drifts : tuple of dict
+        ``drift`` records (``type``, ``model``, ``timestamp``, ``message``, ``channels``): the
+        recent rows have just left the training envelope, or the recent scored rows have just
+        begun to flood inside it (then with ``led_by``), or a channel is followed (then with
+        ``followed``) (:mod:`pipelines.stream.drift`); usually none, at most one per hop group.
     """
 
     timestamps: tuple
     scores: np.ndarray
     errors: np.ndarray
     alerts: tuple[Alert, ...]
-    drift: dict | None = None
+    drifts: tuple[dict, ...] = ()
 
 
 class StreamScorer:
@@ -165,11 +169,13 @@ class StreamScorer:
         self.rows = detector.stream_rows(hop)
         self.logic.reset()  # checks the rules now, not at the first alert
         self.enter = float(self.logic.enter)
-        # every row is written twice (slots i and i + rows), so the newest `rows` rows are one slice
-        self._buffer = np.zeros((2 * self.rows, len(self.channels)), dtype=np.float32)
+        # every row is written twice (slots i and i + size), so the newest `size` rows are one slice;
+        # `size` holds the rows of CATCH_UP_GROUPS groups, which one engine call scores
+        self._size = self.rows + (CATCH_UP_GROUPS - 1) * hop
+        self._buffer = np.zeros((2 * self._size, len(self.channels)), dtype=np.float32)
         detector.score_newest(self._buffer[: self.rows], hop)  # checks hop, loads the engine
         self._pushed = 0
-        self._times: deque = deque(maxlen=hop)  # timestamps of the current group
+        self._waiting: list = []  # timestamps of the rows pushed after the warm-up and not yet scored
         # (timestamp, errors) of the latest scored rows: an alert's start is at most
         # min_duration + merge_gap rows back when it is raised, its end merge_gap + 1 rows back
         self._recent: deque = deque(maxlen=int(self.logic.min_duration) + int(self.logic.merge_gap) + 2)
@@ -205,38 +211,80 @@ class StreamScorer:
             If ``values`` has the wrong shape or is not finite in float32.
         """
         row = np.asarray(values, dtype=np.float32)
-        if row.shape != (len(self.channels),) or not np.isfinite(row).all():
+        if row.shape != (len(self.channels),):
             raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
-        if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass, and an open alert ends
-            self._pushed, self._pass = 0, self.detector.start_pass()
-            self._times.clear()
-            if (change := self.logic.pause()) is not None:
-                self._ended.append(self._closed(change, self._last))
-        self._last = timestamp
-        slot = self._pushed % self.rows
-        self._buffer[slot] = row
-        self._buffer[slot + self.rows] = row
-        self._pushed += 1
-        self._times.append(timestamp)
-        if (left := self._watch.push(row)) is not None:
-            self._drift = {"type": "drift", "model": self.name, "timestamp": jsonable(timestamp), **left}
-        if self._pushed < self.rows or (self._pushed - self.rows) % self.hop:
+        return self.push_rows([timestamp], row[None])
+
+    def push_rows(self, timestamps, values) -> Step | None:
+        """Add several rows at once (the messages that waited while the previous ones were
+        scored): every hop group they complete is scored, :data:`CATCH_UP_GROUPS` groups per
+        engine call, with the same scores and alerts (to float rounding) as pushing them one by one.
+
+        Parameters
+        ----------
+        timestamps : sequence of length k
+            As :meth:`push`'s, in order.
+        values : array-like of shape (k, n_channels)
+
+        Returns
+        -------
+        Step or None
+            One Step with every row scored (a multiple of ``hop``, possibly of several groups),
+            None when no group was completed.
+
+        Raises
+        ------
+        DataError
+            If ``values`` has the wrong shape or is not finite in float32 (no row is pushed).
+        """
+        rows = np.asarray(values, dtype=np.float32)
+        if rows.shape != (len(timestamps), len(self.channels)) or not np.isfinite(rows).all():
+            raise DataError(f"expected {len(self.channels)} finite values per row, got shape {rows.shape}")
+        steps = []
+        for timestamp, row in zip(timestamps, rows):
+            if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass, and an open alert ends
+                steps.append(self._score_waiting())
+                self._pushed, self._pass, self._waiting = 0, self.detector.start_pass(), []
+                if (change := self.logic.pause()) is not None:
+                    self._ended.append(self._closed(change, self._last))
+            self._last = timestamp
+            slot = self._pushed % self._size
+            self._buffer[slot] = row
+            self._buffer[slot + self._size] = row
+            self._pushed += 1
+            if self._pushed > self.rows - self.hop:  # the warm-up's rows are never scored
+                self._waiting.append(timestamp)
+            if (left := self._watch.push(row)) is not None:
+                self._drift = {"type": "drift", "model": self.name, "timestamp": jsonable(timestamp), **left}
+            if self._pushed == self.rows or len(self._waiting) == CATCH_UP_GROUPS * self.hop:
+                steps.append(self._score_waiting())  # the pass's first group alone: its rows are the pass's first
+        steps.append(self._score_waiting())
+        return _merged([step for step in steps if step is not None])
+
+    def _score_waiting(self) -> Step | None:
+        """Score the complete hop groups among the waiting rows (they end with the newest row
+        pushed but for an incomplete group's rows); None when there is none."""
+        groups = len(self._waiting) // self.hop
+        if not groups:
             return None
-        errors, scores = self.detector.score_newest(self._buffer[slot + 1 : slot + 1 + self.rows], self.hop,
-                                                    self._pass)
+        rows, incomplete = groups * self.hop, len(self._waiting) % self.hop
+        times, self._waiting = self._waiting[:rows], self._waiting[rows:]
+        end = (self._pushed - 1 - incomplete) % self._size + self._size + 1  # one past the last scored row's second slot
+        read = self.rows + (groups - 1) * self.hop
+        errors, scores = self.detector.score_newest(self._buffer[end - read : end], self.hop, self._pass, groups=groups)
         scores = np.nan_to_num(scores.astype(np.float64), nan=sys.float_info.max, posinf=sys.float_info.max)
-        alerts = [alert for t, e, s in zip(self._times, errors, scores) if (alert := self._decide(t, e, float(s)))]
+        alerts = [alert for t, e, s in zip(times, errors, scores) if (alert := self._decide(t, e, float(s)))]
         recentring = None if self._pass is None else self._pass.recentring
         if recentring is not None and (followed := recentring.take_new()):
-            back = min(self._pushed - 1 - followed[0].row, len(self._times) - 1)  # the row that ended the window, in this group
-            record = followed_record(self.detector, followed, self._times[-1 - back])
-            self._drift = ({"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1 - back]), **record} if self._drift is None
+            back = min(self._pushed - 1 - incomplete - followed[0].row, len(times) - 1)  # the row that ended the window, in these groups
+            record = followed_record(self.detector, followed, times[-1 - back])
+            self._drift = ({"type": "drift", "model": self.name, "timestamp": jsonable(times[-1 - back]), **record} if self._drift is None
                            else {**self._drift, "message": f"{self._drift['message']}; {record['message']}", "followed": record["followed"]})
         if (flood := self._watch.push_scored(self.detector.head_.calibrated(errors), scores > self.enter)) is not None:
-            self._drift = self._drift or {"type": "drift", "model": self.name, "timestamp": jsonable(self._times[-1]), **flood}
+            self._drift = self._drift or {"type": "drift", "model": self.name, "timestamp": jsonable(times[-1]), **flood}
         alerts, self._ended = self._ended + alerts, []
         drift, self._drift = self._drift, None
-        return Step(tuple(self._times), scores, errors, tuple(alerts), drift)
+        return Step(tuple(times), scores, errors, tuple(alerts), () if drift is None else (drift,))
 
     def _decide(self, timestamp, errors: np.ndarray, score: float) -> Alert | None:
         """Advance the alert logic by one scored row."""
@@ -277,3 +325,12 @@ class StreamScorer:
     def rows_scored(self) -> int:
         """Rows scored so far."""
         return self._scored
+
+
+def _merged(steps: list[Step]) -> Step | None:
+    """One Step of consecutive steps (their rows, alerts and drift records in order), None for none."""
+    if len(steps) <= 1:
+        return steps[0] if steps else None
+    return Step(sum((step.timestamps for step in steps), ()), np.concatenate([step.scores for step in steps]),
+                np.concatenate([step.errors for step in steps]), sum((step.alerts for step in steps), ()),
+                sum((step.drifts for step in steps), ()))

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 import os
+import select
 import sys
+from collections import deque
 from collections.abc import Iterator
 
-__all__ = ["StdoutSink", "stdin_lines"]
+__all__ = ["StdinLines", "StdoutSink", "stdin_lines"]
 
 
 class StdoutSink:
@@ -32,6 +34,53 @@ class StdoutSink:
         pass
 
 
-def stdin_lines() -> Iterator[bytes]:
-    """Lines of standard input as bytes (decoding is the parser's job, so bad bytes cannot stop us)."""
-    yield from sys.stdin.buffer
+class StdinLines:
+    """Lines of standard input as bytes (decoding is the parser's job, so bad bytes cannot stop us),
+    read from its file descriptor, so that :meth:`waiting` can tell whether the next line is
+    already there (lines written while the previous ones were scored).
+
+    Parameters
+    ----------
+    fd : int or None
+        The descriptor to read (default: standard input's).
+    """
+
+    CHUNK = 1 << 16
+
+    def __init__(self, fd: int | None = None):
+        self.fd = sys.stdin.fileno() if fd is None else fd
+        self._lines: deque[bytes] = deque()
+        self._partial = b""
+        self._ended = False
+
+    def __iter__(self) -> Iterator[bytes]:
+        while self._lines or self._read():
+            yield self._lines.popleft()
+
+    def _read(self) -> bool:
+        """Read what is there, waiting for one chunk; False at the end of input with no line left."""
+        while not self._lines and not self._ended:
+            chunk = os.read(self.fd, self.CHUNK)
+            self._split(chunk)
+        return bool(self._lines)
+
+    def _split(self, chunk: bytes) -> None:
+        if not chunk:  # end of input: a last line without its newline is still a line
+            self._ended = True
+            if self._partial:
+                self._lines.append(self._partial)
+            self._partial = b""
+            return
+        *complete, self._partial = (self._partial + chunk).split(b"\n")
+        self._lines.extend(line + b"\n" for line in complete)
+
+    def waiting(self) -> bool:
+        """True when a whole next line is already here (iterating will not wait for it)."""
+        if not self._lines and not self._ended and select.select([self.fd], [], [], 0)[0]:
+            self._split(os.read(self.fd, self.CHUNK))  # readable: this read does not wait
+        return bool(self._lines)
+
+
+def stdin_lines() -> StdinLines:
+    """Lines of standard input as bytes (:class:`StdinLines`)."""
+    return StdinLines()

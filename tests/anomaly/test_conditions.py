@@ -455,6 +455,8 @@ def test_history_rows_score_zero_and_paths_agree(runs, conditioned, tmp_path):
     assert_allclose(conditioned.score_stream(frame, hop=1).to_numpy()[1000:], scores.to_numpy()[1000:], rtol=1e-5)
     newest = conditioned.score_newest(frame.to_numpy(np.float32), 1)[1]
     assert newest[0] == pytest.approx(scores.iloc[-1], rel=1e-5)
+    waiting = conditioned.score_newest(frame.to_numpy(np.float32), 1, groups=40)[1]  # rows a stream caught up on
+    assert_allclose(waiting, scores.to_numpy()[-40:], rtol=1e-5)
     path = tmp_path / "run.parquet"
     frame.to_parquet(path)
     chunked = np.concatenate([s.to_numpy() for _, s, _ in iter_scores(conditioned, path, chunk_rows=333)])

@@ -144,6 +144,9 @@ def test_stream_scores_equal_batch_scores(fitted):
         errors, probability = fitted.score_newest(values[:end], 5)
         assert errors.shape == (5, 3)
         assert_allclose(probability, batch.to_numpy()[end - 5:end], rtol=1e-5, atol=1e-7)
+    errors, probability = fitted.score_newest(values[:1600], 5, groups=30)  # a stream catching up
+    assert errors.shape == (150, 3)
+    assert_allclose(probability, batch.to_numpy()[1450:1600], rtol=1e-5, atol=1e-7)
     assert flags.equals(fitted.predict(frame).rename("flag"))
 
 

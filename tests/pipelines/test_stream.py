@@ -101,6 +101,56 @@ def test_streamed_scores_equal_batch_scores(models, faulty, name, engine, hop):
     assert any(faulty.index[FAULT.start] <= start < faulty.index[FAULT.stop] for start in opened)
 
 
+def pushed_in_batches(scorer: StreamScorer, frame: pd.DataFrame, sizes: list[int]) -> tuple[list, list, list, list]:
+    """Push the frame's rows in consecutive batches of ``sizes`` (cycled); the scored timestamps,
+    scores, alert records and drift records."""
+    times, scores, alerts, drifts = [], [], [], []
+    start, k = 0, 0
+    while start < len(frame):
+        part = frame.iloc[start : start + sizes[k % len(sizes)]]
+        step = scorer.push_rows(list(part.index), part.to_numpy())
+        start, k = start + len(part), k + 1
+        if step is not None:
+            assert len(step.timestamps) == len(step.scores) == len(step.errors) and len(step.scores) % scorer.hop == 0
+            times += list(step.timestamps)
+            scores += list(step.scores)
+            alerts += [a.to_dict() for a in step.alerts]
+            drifts += list(step.drifts)
+    last = scorer.finish()
+    return times, scores, alerts + ([last.to_dict()] if last else []), drifts
+
+
+@pytest.mark.parametrize("hop", [1, 3])
+@pytest.mark.parametrize("name", ["pca", "dense-ae"])
+def test_rows_pushed_together_score_and_alert_as_rows_pushed_one_by_one(models, faulty, name, hop):
+    """A stream that fell behind pushes the rows that waited together (push_rows): across the
+    warm-up, a pause (a new pass: a new warm-up), incomplete groups and more rows than one engine
+    call scores, every row gets the score, and the alerts the records, of one-by-one pushes."""
+    from pipelines.stream.scorer import CATCH_UP_GROUPS
+
+    frame = faulty.copy()
+    frame.index = frame.index.where(np.arange(len(frame)) < 350, frame.index + pd.Timedelta(minutes=5))
+    det = anomaly.load(models[name])
+    one, together = (pushed_in_batches(StreamScorer(det, hop=hop, logic=AlertLogic.from_threshold(det.thresholder_, 0.8, min_duration=3, merge_gap=5,
+                                                                                             cooldown=10)), frame, sizes)
+                     for sizes in ([1], [5, 1, 2 * CATCH_UP_GROUPS * hop + 7, 40, 333]))
+    assert together[0] == one[0] and len(one[0]) > 600
+    np.testing.assert_allclose(together[1], one[1], rtol=1e-6, atol=1e-6)
+    assert same_records(together[2], one[2]) and any(a["type"] == "alert" for a in one[2])
+    assert same_records(together[3], one[3])
+
+
+def same_records(got: list[dict], expected: list[dict]) -> bool:
+    """The same records, their scores and peaks to float rounding."""
+    def exact(r):
+        return {k: v for k, v in r.items() if k not in ("score", "peak")}
+
+    def approx(r):
+        return [r.get(k) or 0.0 for k in ("score", "peak")]
+
+    return [exact(r) for r in got] == [exact(r) for r in expected] and np.allclose([approx(r) for r in got], [approx(r) for r in expected], rtol=1e-6)
+
+
 def test_alert_names_the_faulty_channel_and_model(models, faulty):
     det = anomaly.load(models["pca"])
     logic = AlertLogic.from_threshold(det.thresholder_, min_duration=3, merge_gap=0, cooldown=0)
@@ -240,6 +290,66 @@ def test_run_counts_and_skips_bad_messages_and_keeps_going(models, faulty):
     assert [r["timestamp"] for r in sent if r["type"] == "score"] == [t.isoformat() for t in faulty.index[:20]]
     assert summary.line() == ("stream ended (end of input): 25 rows in, 20 scored, 5 skipped "
                               f"(malformed 2, bad_timestamp 1, out_of_order 2), {alerts} alerts")
+
+
+class WaitingLines(list):
+    """A source whose lines are all there at once, as a broker's queue after a stall (``waiting()``)."""
+
+    def __iter__(self):
+        self._left = len(self)
+        for line in super().__iter__():
+            self._left -= 1
+            yield line
+
+    def waiting(self) -> bool:
+        return self._left > 0
+
+
+def test_run_pushes_the_lines_that_waited_together_with_the_same_records(models, faulty, monkeypatch):
+    from pipelines.stream.loop import CATCH_UP_ROWS
+
+    det = anomaly.load(models["pca"])
+    lines = [json.dumps({"timestamp": t.isoformat(), **{c: float(v) for c, v in row.items()}}) for t, row in faulty.iterrows()]
+    lines.insert(30, "{")  # a bad message among them is skipped as before
+    batches = []
+    monkeypatch.setattr(StreamScorer, "push_rows", lambda self, t, v, push=StreamScorer.push_rows: batches.append(len(t)) or push(self, t, v))
+
+    def streamed(source) -> tuple[Summary, list]:
+        sent = []
+        sink = type("Sink", (), {"send": lambda self, records: sent.extend(records)})()
+        logic = AlertLogic.from_threshold(det.thresholder_, 0.8, min_duration=3, merge_gap=5, cooldown=10)
+        summary = run(StreamScorer(det, logic=logic), source, sink, RowParser(det.schema_.channels), emit_scores=True, warn=lambda line: None)
+        return summary, sent
+
+    summary, sent = streamed(lines)
+    assert max(batches) == 1
+    batches.clear()
+    caught_up, sent_together = streamed(WaitingLines(lines))
+    assert max(batches) == CATCH_UP_ROWS and sum(batches) == len(faulty)
+    assert (caught_up.rows_in, caught_up.rows_scored, caught_up.alerts) == (summary.rows_in, summary.rows_scored, summary.alerts)
+    for kinds in ({"score"}, {"alert", "end", "drift"}):  # in order; an alert follows the scores of its batch
+        assert same_records([r for r in sent_together if r["type"] in kinds], [r for r in sent if r["type"] in kinds])
+    assert summary.alerts >= 1
+
+
+def test_stdin_lines_say_when_a_whole_line_waits():
+    import os
+
+    from pipelines.stream.sinks import StdinLines
+
+    read, write = os.pipe()
+    lines = StdinLines(read)
+    assert not lines.waiting()  # nothing written: no wait
+    os.write(write, b'{"a": 1}\n{"a": 2')
+    assert lines.waiting()
+    items = iter(lines)
+    assert next(items) == b'{"a": 1}\n'
+    assert not lines.waiting()  # half a line is not a line
+    os.write(write, b'}\n{"a": 3}')
+    assert lines.waiting() and next(items) == b'{"a": 2}\n'
+    os.close(write)
+    assert list(items) == [b'{"a": 3}']  # the last line without its newline
+    os.close(read)
 
 
 # -- the command, through a real pipe ---------------------------------------------------------

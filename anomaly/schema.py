@@ -67,8 +67,8 @@ def unsorted_message(source: str, row: int, value, before, first) -> str:
     it is a file of several runs, each with its own clock: the line says how to read them."""
     line = f"{source}: timestamps are not sorted: {value} at row {row} comes after {before}"
     if value <= first:
-        line += ("; the time restarts (several runs in one file?): write each run to a file of its own (fit and score "
-                 "take several files; windows never cross from one file to the next)")
+        line += ("; the time restarts (several runs in one file?): name the column that tells them apart with --runs COLUMN "
+                 "(fit and score), or write each run to a file of its own")
     return line
 
 
@@ -211,11 +211,16 @@ class Schema:
         Columns of the user's logs that are not channels (a state name, a sequence number, a
         frame id: ``anomaly fit --ignore``): every reader of a model's input drops them where
         present, and :meth:`align` does too.
+    runs : str or None, default None
+        The column that told several runs of one training file apart (``anomaly fit --runs``):
+        ``anomaly score`` splits an input that has it into its runs. It is also one of the
+        :attr:`ignored` columns.
     """
 
     channels: tuple[str, ...]
     sampling_rate: float | None = None
     ignored: tuple[str, ...] = ()
+    runs: str | None = None
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> Schema:
@@ -251,9 +256,9 @@ class Schema:
 
     def to_dict(self) -> dict:
         """JSON-serialisable form."""
-        return {"channels": list(self.channels), "sampling_rate": self.sampling_rate, "ignored": list(self.ignored)}
+        return {"channels": list(self.channels), "sampling_rate": self.sampling_rate, "ignored": list(self.ignored), "runs": self.runs}
 
     @classmethod
     def from_dict(cls, data: dict) -> Schema:
-        """Inverse of :meth:`to_dict` (models saved before ``ignored`` ignore nothing)."""
-        return cls(tuple(data["channels"]), data.get("sampling_rate"), tuple(data.get("ignored", ())))
+        """Inverse of :meth:`to_dict` (models saved before ``ignored`` or ``runs`` have none)."""
+        return cls(tuple(data["channels"]), data.get("sampling_rate"), tuple(data.get("ignored", ())), data.get("runs"))

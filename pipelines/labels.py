@@ -48,7 +48,8 @@ def read_events(path: str | Path) -> pd.DataFrame:
 
     Returns
     -------
-    DataFrame with columns start, end, label (one row per event)
+    DataFrame with columns start, end, label (one row per event), and run when the file has it
+    (the alarms of a file of several runs, ``anomaly score --alarms``)
 
     Raises
     ------
@@ -70,7 +71,7 @@ def read_events(path: str | Path) -> pd.DataFrame:
         raise DataError(f"{path}: events file needs columns start,end,label; missing {missing} (has {list(events.columns)})")
     if events.empty:
         raise DataError(f"{path}: the events file lists no event")
-    events = events[list(EVENT_COLUMNS)].apply(lambda column: column.str.strip())
+    events = events[[*EVENT_COLUMNS, *(["run"] if "run" in events.columns else [])]].apply(lambda column: column.str.strip())
     blank = events["label"] == ""
     if blank.any():
         raise DataError(f"{path}: event {int(blank.to_numpy().argmax()) + 1} has an empty label")

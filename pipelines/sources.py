@@ -366,13 +366,41 @@ def read_table(
         return Table(frame, pd.DataFrame(index=frame.index), str(path), {"alignment": report.to_dict()})
     if topics or rate_hz is not None:
         raise ConfigError(f"{path}: topics and rate apply only to ROS bags, MCAP files, rostopic folders and PX4 ULog files")
+    frame, labels, excluded, _ = _file_parts(path, timestamp, label_columns, exclude)
+    return _checked(frame, labels, str(path), {"excluded": excluded} if excluded else {}, drop_leading)
+
+
+def _checked(frame: pd.DataFrame, labels: pd.DataFrame, source: str, metadata: dict, drop_leading: bool) -> Table:
+    """The Table of a file's (or a run's) channels and labels, its structure checked."""
+    check_structure(frame, source=source)
+    if not drop_leading:
+        return Table(frame, labels, source, metadata)
+    frame, dropped = drop_leading_rows(frame)
+    return Table(frame, labels.iloc[dropped:], source, {**metadata, "leading_rows_dropped": dropped})
+
+
+def _file_parts(path: Path, timestamp: str | None, label_columns, exclude, runs: str | None = None, required: bool = True
+                ) -> tuple[pd.DataFrame, pd.DataFrame, list[str], pd.Series | None]:
+    """A CSV or Parquet file's channels (n, c) and label columns (n, l) on its timestamps (not yet
+    checked), the ``exclude`` columns it had, and its ``runs`` column (n,) when one is named and
+    there (a missing one is an error when ``required``)."""
     if path.is_dir():
         raise DataError(f"{path}: is a folder, not a ROS 2 bag or a folder of rostopic CSV files; name its files")
     raw, stored_index = _read_raw(path)
     if raw.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
-    excluded = [str(c) for c in raw.columns if str(c) in set(exclude)]
+    excluded = [str(c) for c in raw.columns if str(c) in set(exclude) and str(c) != runs]
     raw = raw.drop(columns=excluded)
+    run = None
+    if runs is not None and (required or runs in raw.columns):
+        if runs not in raw.columns:
+            raise DataError(f"{path}: --runs {runs!r}: no such column among {[str(c) for c in raw.columns][:12]}")
+        if runs == timestamp:
+            raise ConfigError(f"--runs {runs!r} is the timestamp column; name the column that tells the runs apart")
+        run = raw[runs].reset_index(drop=True)
+        raw = raw.drop(columns=[runs])
+        if run.isna().any():
+            raise DataError(f"{path}: run column {runs!r} has an empty cell at row {int(run.isna().to_numpy().argmax())}")
     ts = timestamp_column(raw, timestamp, path)
     split = date_and_time(list(raw.columns), lambda name: raw[name].iloc[0]) if timestamp is None else None
     if split:
@@ -384,12 +412,65 @@ def read_table(
     body.index = index
     wanted = {name.lower() for name in label_columns}
     is_label = [str(c).lower() in wanted for c in body.columns]
-    labels = body.loc[:, is_label]
     frame = body.loc[:, [not flag for flag in is_label]]
     frame.columns = [str(c) for c in frame.columns]
-    check_structure(frame, source=str(path))
+    return frame, body.loc[:, is_label], excluded, run
+
+
+@dataclass(frozen=True)
+class Run:
+    """One run of a file that holds several (:func:`read_runs`).
+
+    Attributes
+    ----------
+    value : object
+        The run column's value for this run (a unit number, an episode name).
+    positions : ndarray of int, shape (n_i,)
+        The run's rows' positions in the file, in file order.
+    table : Table
+        The run's channels and labels on its own timestamps; source ``"<file> [<column>=<value>]"``.
+    """
+
+    value: object
+    positions: np.ndarray
+    table: Table
+
+
+def read_runs(path: str | Path, runs: str, *, timestamp: str | None = None, label_columns=LABEL_COLUMNS, exclude=(),
+              drop_leading: bool = False, required: bool = True) -> list[Run]:
+    """Read a CSV or Parquet file that holds several runs, told apart by the column ``runs``: a
+    unit, episode, cycle or session number whose clock restarts (NASA's turbofan files, a
+    test-bench export of several cycles, the logs of several robots interleaved in one file).
+
+    Each run is the file's rows with one value of ``runs``, in file order (its rows need not be
+    contiguous); its timestamps are checked within the run only (sorted, no duplicates). The
+    other parameters are :func:`read_table`'s (``drop_leading`` per run); a file without the
+    column is one run of value None unless ``required``.
+
+    Returns
+    -------
+    list of Run
+        In the order of the runs' first rows.
+
+    Raises
+    ------
+    DataError
+        The column is missing or has an empty cell; a run's rows fail :func:`read_table`'s checks.
+    ConfigError
+        ``runs`` names the timestamp column, or the input is a bag, rostopic folder or ULog file.
+    """
+    path = Path(path)
+    if is_bag(path) or is_rostopic_folder(path) or is_ulog(path):
+        raise ConfigError(f"{path}: --runs applies to CSV and Parquet files (a bag or a topic folder is one run)")
+    frame, labels, excluded, run = _file_parts(path, timestamp, label_columns, exclude, runs, required)
     metadata = {"excluded": excluded} if excluded else {}
-    if not drop_leading:
-        return Table(frame, labels, str(path), metadata)
-    frame, dropped = drop_leading_rows(frame)
-    return Table(frame, labels.iloc[dropped:], str(path), {**metadata, "leading_rows_dropped": dropped})
+    if run is None:
+        return [Run(None, np.arange(len(frame)), _checked(frame, labels, str(path), metadata, drop_leading))]
+    codes, values = pd.factorize(run, sort=False)  # in the order of first appearance
+    found = []
+    for code, value in enumerate(values):
+        positions = np.flatnonzero(codes == code)
+        value = value.item() if hasattr(value, "item") else value
+        source = f"{path} [{runs}={value}]"
+        found.append(Run(value, positions, _checked(frame.iloc[positions], labels.iloc[positions], source, metadata, drop_leading)))
+    return found

@@ -11,11 +11,12 @@ import typer
 
 from anomaly import DataError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_same_channels, load_model, read_log, resolve_logs
+from anomaly.cli.inputs import check_same_channels, load_model, read_log, read_log_runs, resolve_logs
 from anomaly.cli.progress import progress
 from anomaly.feedback import Round, large_raise, large_raise_note, new_round, review, save_round
 from anomaly.guard import describe
 from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events
+from pipelines.sources import Run
 
 
 def feedback(
@@ -31,15 +32,17 @@ def feedback(
         paths = resolve_logs(data)
         step(f"loading model {model}")
         det = load_model(model, "auto")
-        frames, labels = [], []
+        frames, labels, sources = [], [], []
+        covered = np.zeros(len(reviewed), dtype=bool)
         for path in paths:
             step(f"reading {path}")
-            table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None),
-                             ignore=det.schema_.ignored)
-            frames.append(table.frame)
-            labels.append(event_labels(table.frame.index, reviewed, source=str(events)))
-        check_same_channels(frames, [str(p) for p in paths])
-        covered = np.logical_or.reduce([covered_events(f.index, reviewed, source=str(events)) for f in frames])
+            for run in _runs(path, det, timestamp):  # a file of several runs (fit --runs): each run's alarms on its own rows
+                mine = (reviewed["run"] == str(run.value)).to_numpy() if run.value is not None and "run" in reviewed else np.ones(len(reviewed), bool)
+                frames.append(run.table.frame)
+                sources.append(run.table.source)
+                labels.append(event_labels(run.table.frame.index, reviewed[mine], source=str(events)))
+                covered |= mine & covered_events(run.table.frame.index, reviewed, source=str(events))
+        check_same_channels(frames, sources)
         if not covered.all():
             k = int((~covered).argmax())
             raise DataError(f"{events}: alarm {k + 1} ({reviewed['start'].iloc[k]} .. {reviewed['end'].iloc[k]}) covers no row of the logs")
@@ -53,7 +56,7 @@ def feedback(
         save_round(model, det, record)
     err.print(round_line(record, det.schema_.sampling_rate, model), markup=False, highlight=False, soft_wrap=True)
     if large_raise(record.threshold_before, record.threshold_after):  # the guard's line only then: a pass over the logs
-        outside = next((line for line in (describe(det.check_envelope(f, source=str(p))) for f, p in zip(frames, paths)) if line), "")
+        outside = next((line for line in (describe(det.check_envelope(f, source=p)) for f, p in zip(frames, sources)) if line), "")
         err.print(large_raise_note(record.threshold_before, record.threshold_after, outside, [str(p) for p in paths]),
                   markup=False, highlight=False, soft_wrap=True)
 
@@ -80,3 +83,14 @@ def round_line(record: Round, rate: float | None, model: Path) -> str:
 def duration(rows: int, rate: float | None) -> str:
     """An alert on-delay of ``rows`` rows as seconds at ``rate`` (rows per second), or in rows without a rate."""
     return f"{rows} rows" if not rate else f"{rows / rate:.3g} s"
+
+
+def _runs(path: Path, det, timestamp: str | None) -> list[Run]:
+    """The runs of one reviewed log: one per value of the model's run column (``fit --runs``) where
+    the file has it, else the whole file as one run of value None."""
+    label_column = getattr(det, "label_column", None)
+    if det.schema_.runs is not None:
+        return read_log_runs(path, det.schema_.runs, timestamp=timestamp, nan_policy=det.nan_policy, label_column=label_column,
+                             ignore=det.schema_.ignored, required=False)
+    table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=label_column, ignore=det.schema_.ignored)
+    return [Run(None, np.arange(len(table.frame)), table)]

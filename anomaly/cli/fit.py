@@ -29,7 +29,7 @@ from anomaly.cli.inputs import (
     check_same_channels,
     ignored_columns,
     leading_note,
-    read_log,
+    read_logs,
     record_ignored,
     resolve_logs,
 )
@@ -139,37 +139,39 @@ def _log_report(source: str, rows: int, frame: pd.DataFrame, leading: int, anoma
 
 
 def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_policy: str, normal_only: bool,
-                       step, ignore=()) -> tuple[list[pd.DataFrame], list[LogReport]]:
+                       step, ignore=(), runs: str | None = None) -> tuple[list[pd.DataFrame], list[LogReport]]:
     """Read every log, drop leading and (with ``normal_only``) labelled-anomalous rows, check them;
-    the ``ignore`` columns (not channels) are dropped.
+    the ``ignore`` columns (not channels) are dropped; with ``runs``, each run of a file (told
+    apart by that column) is a log of its own.
 
     Returns
     -------
-    frames : list of pandas.DataFrame, one per log
+    frames : list of pandas.DataFrame, one per log (per run)
     reports : list of LogReport
     """
     frames, reports, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
-        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore)
-        tables.append(table)
-        frame = table.frame
-        label = anomaly_labels(table.labels, None, required=False)
-        anomalous = 0
-        if normal_only and label is not None:
-            anomalous = int(label.sum())
-            frame = frame.loc[~label.to_numpy()]
-        leading = table.metadata.get("leading_rows_dropped", 0)
-        frames.append(frame)
-        reports.append(_log_report(str(path), len(table.frame) + leading, frame, leading, anomalous))
+        for table in read_logs(path, runs, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore):
+            tables.append(table)
+            frame = table.frame
+            label = anomaly_labels(table.labels, None, required=False)
+            anomalous = 0
+            if normal_only and label is not None:
+                anomalous = int(label.sum())
+                frame = frame.loc[~label.to_numpy()]
+            leading = table.metadata.get("leading_rows_dropped", 0)
+            frames.append(frame)
+            reports.append(_log_report(table.source, len(table.frame) + leading, frame, leading, anomalous))
+    sources = [table.source for table in tables]
     check_ignored_found(ignore, tables)
-    check_same_channels(frames, [str(p) for p in paths])
+    check_same_channels(frames, sources)
     rate = sampling_rate(frames[0].index)  # the model's
     for frame, report in zip(frames, reports):
         report.pauses = len(pass_slices(frame.index, rate)) - 1
     if len(frames) > 1:  # fit names one source for all logs: find a bad log by its own name first
-        for frame, path in zip(frames, paths):
-            check_frame(fill_missing(frame, nan_policy, source=str(path)), source=str(path))
+        for frame, source in zip(frames, sources):
+            check_frame(fill_missing(frame, nan_policy, source=source), source=source)
     return frames, reports
 
 
@@ -179,6 +181,7 @@ def fit(
     output: Path = typer.Option(..., "-o", "--output", help="Model directory to write."),
     timestamp: str = typer.Option(None, help="Timestamp column (default: detected).", rich_help_panel=DATA),
     ignore: str = typer.Option(None, "--ignore", help="Columns that are not channels (a state name, a sequence number, a frame id), comma-separated: left out of the model; score, stream and feedback drop them too.", rich_help_panel=DATA),
+    runs: str = typer.Option(None, "--runs", help="A column that tells several runs in one file apart (a unit, episode, cycle or session number whose clock restarts): each run is a log of its own, windows never cross runs; the column is no channel, and score splits files that have it into their runs too.", rich_help_panel=DATA),
     labels: str = typer.Option(None, "--labels", help="Learn from labels: a label column of the logs (0/1, or text: normal, false_alarm or a fault type) or an events CSV (start,end,label). Fits a supervised head on the detector's errors and raw window features.", rich_help_panel=LABELS),
     unlabelled: str = typer.Option("ignore", "--unlabelled", help="With --labels: rows without a label (empty cells, rows outside every event) are left out (ignore) or taken as normal (normal).", rich_help_panel=LABELS),
     target_fa_per_hour: float = typer.Option(2.0, "--target-fa-per-hour", help="With --labels: false alarms per hour of normal time the head's threshold allows (chosen on out-of-fold probabilities).", rich_help_panel=LABELS),
@@ -221,27 +224,30 @@ def fit(
     checks_off = sensor_checks_off(sensor_checks)
     with progress() as step:
         paths = resolve_logs(data)
+        if labels is not None and runs is not None:
+            raise ConfigError("--runs does not go with --labels yet: write each run to a file of its own")
         if labels is not None:
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
                                 novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                 step=step, ignore=ignored, checks_off=checks_off, recentre=recentre)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
-                                             normal_only=normal_only, step=step, ignore=ignored)
+                                             normal_only=normal_only, step=step, ignore=ignored, runs=runs)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
         rows = sum(len(f) for f in frames)
         what = f"{rows} rows x {frames[0].shape[1]} channels" + (f" from {len(frames)} logs" if len(frames) > 1 else "")
-        source = str(paths[0]) if len(paths) == 1 else f"{len(paths)} logs"
+        source = str(paths[0]) if len(frames) == 1 else f"{len(frames)} logs"
         start = time.perf_counter()
         fit_with_progress(det, frames if len(frames) > 1 else frames[0], f"fitting {detector} on {what}", step, source=source)
         seconds = time.perf_counter() - start
-        record_ignored(det, ignored)
+        record_ignored(det, ignored, runs)
         det = det.without_sensor_checks(checks_off)
         if not recentre:
             det = det.without_recentring()
         step(f"saving {output}")
         det.save(output)
-        report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1], "ignored": list(ignored)}
+        report = {"logs": [asdict(r) for r in reports], "rows_used": rows, "channels": frames[0].shape[1], "ignored": list(ignored),
+                  "runs": runs}
         write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     _print_report(reports, Path(output))
     if ignored:

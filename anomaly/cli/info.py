@@ -48,6 +48,7 @@ def info(
         "runtime": saved.get("runtime"),
         "channels": list(schema.channels),
         "ignored_columns": list(schema.ignored),
+        "runs_column": schema.runs,
         "sampling_rate_hz": rate,
         "threshold": float(head.threshold_),
         "flag_rule": head_threshold(head, name) if head is not det else f"score > {head.threshold_:.6g}",
@@ -114,6 +115,8 @@ def _lines(d: dict) -> list[str]:
              + ": " + ", ".join(d["channels"])]
     if d["ignored_columns"]:
         lines.append(f"left out, not channels (score, stream and feedback drop them): {', '.join(d['ignored_columns'])}")
+    if d["runs_column"]:
+        lines.append(f"runs told apart by {d['runs_column']}: score and feedback split a file that has it into its runs")
     rules, seconds = d["alert_rules"], d["alert_rules"]["seconds"]
     timing = (f"on-delay {seconds['min_duration']:.3g} s, merge gap {seconds['merge_gap']:.3g} s, cooldown {seconds['cooldown']:.3g} s"
               if seconds else f"on-delay {rules['min_duration']} rows, merge gap {rules['merge_gap']} rows, cooldown {rules['cooldown']} rows")

@@ -4,6 +4,7 @@ line, a table read under a NaN policy, a saved model and the file it scores."""
 from __future__ import annotations
 
 import glob
+import json
 from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
@@ -12,8 +13,9 @@ import pandas as pd
 
 from anomaly import ConfigError, DataError, SchemaError, load
 from anomaly.scaling import NAN_POLICIES
+from anomaly.supervised import is_supervised
 from pipelines.chunk_reader import file_kind
-from pipelines.sources import LABEL_COLUMNS, Table, is_topic_log, read_table
+from pipelines.sources import LABEL_COLUMNS, Run, Table, is_topic_log, read_runs, read_table
 
 #: 0/1 label columns, in the order they are looked for.
 BINARY_LABELS = ("is_anomaly", "anomaly", "label", "labels")
@@ -132,6 +134,38 @@ def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None,
                       exclude=tuple(ignore) if table_file else ())
 
 
+def read_log_runs(path: str | Path, runs: str, *, timestamp: str | None, nan_policy: str | None, label_column: str | None = None,
+                  ignore=(), required: bool = True) -> list[Run]:
+    """:func:`read_log` for a file of several runs told apart by the column ``runs``
+    (:func:`pipelines.sources.read_runs`): one :class:`~pipelines.sources.Run` per run, its
+    leading rows dropped under a filling NaN policy; a file without the column is one run of
+    value None unless ``required``."""
+    labels = LABEL_COLUMNS + ((label_column,) if label_column else ())
+    return read_runs(path, runs, timestamp=timestamp, label_columns=labels, exclude=tuple(ignore),
+                     drop_leading=nan_policy in FILLING_POLICIES, required=required)
+
+
+def model_runs(model: Path) -> str | None:
+    """The run column a saved model was fitted with (``fit --runs``), read from its
+    ``detector.json`` without loading it; None without one (or when the file cannot be read:
+    loading the model reports that)."""
+    path = Path(model) / ("detector" if is_supervised(model) else "") / "detector.json"
+    try:
+        return json.loads(path.read_text())["schema"].get("runs")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
+
+
+def read_logs(path: str | Path, runs: str | None, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None,
+              ignore=()) -> list[Table]:
+    """The tables of one log: the file's, or one per run with ``runs`` (:func:`read_log_runs`)."""
+    if runs is None:
+        return [read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore)]
+    if topics or rate_hz is not None:
+        raise ConfigError("--runs applies to CSV and Parquet files, not to --topic/--rate inputs")
+    return [run.table for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy, ignore=ignore)]
+
+
 def ignored_columns(spec: str | None) -> tuple[str, ...]:
     """The column names of ``fit --ignore a,b`` (none for None).
 
@@ -160,11 +194,14 @@ def check_ignored_found(ignored: tuple[str, ...], tables: list[Table]) -> None:
                         f"{', ...' if len(tables) > 3 else ''})")
 
 
-def record_ignored(model, ignored: tuple[str, ...]) -> None:
-    """Record ``fit --ignore``'s columns in a fitted model's schema (a supervised head's detector's)."""
+def record_ignored(model, ignored: tuple[str, ...], runs: str | None = None) -> None:
+    """Record ``fit --ignore``'s columns and ``fit --runs``'s column in a fitted model's schema
+    (a supervised head's detector's); the run column is one of the ignored ones too."""
+    if runs is not None and runs not in ignored:
+        ignored = (*ignored, runs)
     if ignored:
         fitted = getattr(model, "detector_", model)
-        fitted.schema_ = replace(fitted.schema_, ignored=tuple(ignored))
+        fitted.schema_ = replace(fitted.schema_, ignored=tuple(ignored), runs=runs)
 
 
 def leading_note(source, dropped: int) -> str | None:

@@ -14,12 +14,13 @@ import time
 from dataclasses import asdict
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import typer
 
 from anomaly import AnomalyError, ConfigError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, read_and_score
+from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, model_runs, read_and_score, read_log_runs
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
@@ -53,6 +54,7 @@ def score(
     rate: float = typer.Option(None, "--rate", help="Bags/MCAP/rostopic folders/ULog files: grid rate in Hz for aligning topics (default: the fastest topic's timestamps)."),
     alarms: Path = typer.Option(None, "--alarms", help="With -o: also write the alarms (the alert rules' events) as a start,end,label CSV to review: fill label with false_alarm or a fault label and pass it to `anomaly feedback`."),
     nan_policy: str = typer.Option(None, "--nan-policy", help="raise | ffill | interpolate: replaces the model's NaN policy (default: the model's). ffill/interpolate do not score a file's rows before every channel has a value."),
+    runs: str = typer.Option(None, "--runs", help="A column that tells several runs in one file apart (a unit, episode or cycle number whose clock restarts): each run scored as a log of its own, the output in the input's row order with the run column after the timestamp. Default: the model's (fit --runs) where a file has it. Reads each file whole."),
 ):
     """Score files with a saved detector, one row out per row in, in bounded memory (CSV/Parquet)."""
     if (output is None) == (out is None):
@@ -71,6 +73,18 @@ def score(
     options = {"timestamp": timestamp, "chunk_rows": chunk_rows, "top_k": top_k, "with_errors": with_errors, "drop_leading": None}
     if alarms is not None and output is None:
         raise ConfigError("--alarms goes with -o FILE (one input)")
+    required, runs = runs is not None, runs or model_runs(model)
+    if runs is not None:
+        if on_dask:
+            raise ConfigError(f"files of several runs (--runs {runs}, or the model's) are scored locally; drop --executor dask/--scheduler")
+        if output is not None and len(data) != 1:
+            raise ConfigError(f"-o takes one input, got {len(data)}; use --out FOLDER for several")
+        jobs = [ScoredFile(Path(data[0]), output)] if output is not None else plan(resolve_inputs(data, exclude=out), out, force=force)
+        if output is not None:
+            check_table_path(output)
+        _report(_score_whole_files(jobs, model, engine, nan_policy, timestamp=timestamp, top_k=top_k, with_errors=with_errors,
+                                   runs=runs, required=required), single=output is not None)
+        return _write_alarms(output, alarms, model, runs)
     if output is not None:
         check_table_path(output)
         if len(data) != 1:
@@ -96,19 +110,23 @@ def score(
     _write_alarms(output, alarms, model)
 
 
-def _write_alarms(scored: Path, alarms: Path | None, model: Path) -> None:
-    """The alarms of a written score table as a review file (``start,end,label,peak_score,top_channels``)."""
+def _write_alarms(scored: Path, alarms: Path | None, model: Path, runs: str | None = None) -> None:
+    """The alarms of a written score table as a review file (``start,end,label,peak_score,top_channels``;
+    with a run column in the table, ``run`` after ``end``: each run's alarms found in its own rows)."""
     if alarms is None:
         return
     table = pd.read_parquet(scored) if scored.suffix.lower() == ".parquet" else pd.read_csv(scored)
     table = table.set_index(table.columns[0])  # the input's timestamps (or row numbers), then score, flag, top_channels
     det = load_model(model, "auto")
-    times = timestamp_index(table.index.to_series(), scored)  # a CSV's come back as text
-    found = events(table["flag"].astype(bool), scores=table["score"], threshold=det.threshold_, **asdict(model_rules(det)),
-                   passes=pass_slices(times, det.schema_.sampling_rate))  # an alarm ends at a pause
-    rows = [{"start": e.start, "end": e.end, "label": "", "peak_score": e.score, "top_channels": table["top_channels"].loc[e.peak]}
-            for e in found]
-    columns = ["start", "end", "label", "peak_score", "top_channels"]
+    by_run = runs is not None and runs in table.columns
+    rows = []
+    for value, part in table.groupby(runs, sort=False) if by_run else [(None, table)]:
+        times = timestamp_index(part.index.to_series(), scored)  # a CSV's come back as text
+        found = events(part["flag"].astype(bool), scores=part["score"], threshold=det.threshold_, **asdict(model_rules(det)),
+                       passes=pass_slices(times, det.schema_.sampling_rate))  # an alarm ends at a pause
+        rows += [{"start": e.start, "end": e.end, **({"run": value} if by_run else {}), "label": "", "peak_score": e.score,
+                  "top_channels": part["top_channels"].loc[e.peak]} for e in found]
+    columns = ["start", "end", *(["run"] if by_run else []), "label", "peak_score", "top_channels"]
     write_table(pd.DataFrame(rows, columns=columns), alarms, index=False)
     err.print(f"{len(rows)} alarm(s) to review -> {alarms} (label each false_alarm or a fault label, then `anomaly feedback`)",
               markup=False, highlight=False, soft_wrap=True)
@@ -135,12 +153,43 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
 def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, top_k: int, with_errors: bool):
     """``(table, output table, validity-guard line)`` of one input read whole."""
     table, errors, scores, flags = read_and_score(det, data, timestamp, step=step, topics=topics, rate_hz=rate_hz)
+    return (table, *_table_result(det, table, errors, scores, flags, top_k=top_k, with_errors=with_errors))
+
+
+def _runs_result(det, data: Path, timestamp, runs: str, required: bool, *, step, top_k: int, with_errors: bool):
+    """``(rows dropped before every channel had a value, output table, validity-guard line)`` of
+    one input of several runs told apart by the column ``runs`` (:func:`read_log_runs`): each run
+    scored as a log of its own; the output in the input's row order, the run column first (when
+    the file has it); the guard's lines per run, each after ``[column=value]``."""
+    step(f"reading {data}")
+    found = read_log_runs(data, runs, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None),
+                          ignore=det.schema_.ignored, required=required)
+    parts, positions, lines, dropped = [], [], [], 0
+    for run in found:
+        table = run.table
+        step(f"scoring {table.source}: {len(table.frame)} rows")
+        errors, scores, flags = det.evaluate_frame(table.frame, source=table.source)
+        result, line = _table_result(det, table, errors, scores, flags, top_k=top_k, with_errors=with_errors)
+        leading = table.metadata.get("leading_rows_dropped", 0)
+        dropped += leading
+        if run.value is not None:
+            result.insert(0, runs, run.value)
+            line = line and f"[{runs}={run.value}] {line}"
+        parts.append(result)
+        positions.append(run.positions[leading:])
+        lines.append(line)
+    order = np.argsort(np.concatenate(positions), kind="stable")  # back to the input's row order
+    return dropped, pd.concat(parts).iloc[order], "; ".join(line for line in lines if line)
+
+
+def _table_result(det, table, errors, scores, flags, *, top_k: int, with_errors: bool):
+    """``(output table, validity-guard line)`` of one scored table (a file's, or a run's)."""
     result = score_table(errors, scores, flags, top_k=top_k, with_errors=with_errors, head=det.head_)
     if getattr(det, "types_", None) is not None:
         kinds = det.predict_type(table.frame) if flags.any() else pd.Series("", index=flags.index)
         result.insert(3, "fault_type", kinds.where(flags, ""))
     outside = det.check_envelope(table.frame)
-    return table, result, joined(describe(outside) or run_flood(det, errors, flags)[0],
+    return result, joined(describe(outside) or run_flood(det, errors, flags)[0],
                                  condition_hint(outside, float(flags.mean()) if len(flags) else 0.0, det.schema_.channels,
                                                 det.level_channels(), recentred=bool(det.recentre_rows_),
                                                 declared=det.declared_conditions()),
@@ -148,8 +197,10 @@ def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, 
                                  rate_note(det.schema_.sampling_rate, sampling_rate(table.frame.index)))
 
 
-def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool):
-    """A supervised head's ``--out`` run: each file read whole; a bad file is reported and the others scored."""
+def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool,
+                       runs: str | None = None, required: bool = False):
+    """Each file read whole (a supervised head's ``--out`` run; files of several runs, ``runs``:
+    :func:`_runs_result`); a bad file is reported and the others scored."""
     with progress() as step:
         step(f"loading model {model}")
         det = load_model(model, engine, nan_policy)
@@ -160,13 +211,19 @@ def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp,
                 continue
             start = time.perf_counter()
             try:
-                table, result, outside = _whole_result(det, job.source, timestamp, step=step, top_k=top_k, with_errors=with_errors)
+                if runs is None:
+                    table, result, outside = _whole_result(det, job.source, timestamp, step=step, top_k=top_k, with_errors=with_errors)
+                    leading = table.metadata.get("leading_rows_dropped", 0)
+                else:
+                    leading, result, outside = _runs_result(det, job.source, timestamp, runs, required, step=step, top_k=top_k,
+                                                            with_errors=with_errors)
+                step(f"writing {job.output}")
                 write_table(result, job.output)
             except AnomalyError as exc:
                 results.append(ScoredFile(job.source, job.output, error=exc))
                 continue
             results.append(ScoredFile(job.source, job.output, len(result), int(result["flag"].sum()), time.perf_counter() - start,
-                                      leading_rows_dropped=table.metadata.get("leading_rows_dropped", 0), outside_envelope=outside))
+                                      leading_rows_dropped=leading, outside_envelope=outside))
     return results
 
 

@@ -7,7 +7,7 @@ import os
 import select
 import sys
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 
 __all__ = ["StdinLines", "StdoutSink", "stdin_lines"]
 
@@ -81,6 +81,10 @@ class StdinLines:
         return bool(self._lines)
 
 
-def stdin_lines() -> StdinLines:
-    """Lines of standard input as bytes (:class:`StdinLines`)."""
-    return StdinLines()
+def stdin_lines() -> Iterable[bytes]:
+    """Lines of standard input as bytes: :class:`StdinLines`, or, when standard input has no file
+    descriptor (a test runner's), its lines as they come (no ``waiting``)."""
+    try:
+        return StdinLines(sys.stdin.fileno())
+    except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both
+        return iter(sys.stdin.buffer)

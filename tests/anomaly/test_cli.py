@@ -117,7 +117,7 @@ def test_a_file_of_two_runs_says_to_split_it(workspace, good_rows, tmp_path, chu
     assert result.exit_code == 2, result.output
     line = result.output.strip()
     assert "\n" not in line and "not sorted" in line and "at row 100 " in line, line
-    assert "the time restarts (several runs in one file?): write each run to a file of its own" in line
+    assert "the time restarts (several runs in one file?): name the column that tells them apart with --runs COLUMN" in line
     assert not out.exists()
 
 

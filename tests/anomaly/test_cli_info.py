@@ -63,6 +63,7 @@ def test_info_json_holds_the_same(model):
     described = json.loads(result.output)
     det = load(path)
     assert described["detector"] == "pca" and described["channels"] == ["a", "b", "c", "d"] and described["ignored_columns"] == ["mode"]
+    assert described["runs_column"] is None
     assert described["threshold"] == pytest.approx(det.threshold_) and described["sampling_rate_hz"] == pytest.approx(20.0)
     assert described["alert_rules"]["min_duration"] == 9 and described["alert_rules"]["seconds"]["min_duration"] == pytest.approx(0.45)
     assert described["recentre_rows"] == 1200 and len(described["training_logs"]) == 2

@@ -78,6 +78,15 @@ def read_events(path: str | Path) -> pd.DataFrame:
     return events.reset_index(drop=True)
 
 
+def run_events(events: pd.DataFrame, run) -> np.ndarray:
+    """Which events (k,) belong to the run of value ``run`` (:func:`pipelines.sources.read_runs`):
+    those whose ``run`` cell reads as it; every event when the file has no run column or
+    ``run`` is None (a file of one run)."""
+    if run is None or "run" not in events.columns:
+        return np.ones(len(events), dtype=bool)
+    return (events["run"] == str(run)).to_numpy()
+
+
 def parse_times(events: pd.DataFrame, index: pd.Index, source: str) -> tuple[np.ndarray, np.ndarray]:
     """Start and end times (k,) of ``events`` in the unit of a log's ``index``.
 

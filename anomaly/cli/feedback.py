@@ -15,7 +15,7 @@ from anomaly.cli.inputs import check_same_channels, load_model, read_log, read_l
 from anomaly.cli.progress import progress
 from anomaly.feedback import Round, large_raise, large_raise_note, new_round, review, save_round
 from anomaly.guard import describe
-from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events
+from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events, run_events
 from pipelines.sources import Run
 
 
@@ -37,7 +37,7 @@ def feedback(
         for path in paths:
             step(f"reading {path}")
             for run in _runs(path, det, timestamp):  # a file of several runs (fit --runs): each run's alarms on its own rows
-                mine = (reviewed["run"] == str(run.value)).to_numpy() if run.value is not None and "run" in reviewed else np.ones(len(reviewed), bool)
+                mine = run_events(reviewed, run.value)
                 frames.append(run.table.frame)
                 sources.append(run.table.source)
                 labels.append(event_labels(run.table.frame.index, reviewed[mine], source=str(events)))

@@ -224,13 +224,11 @@ def fit(
     checks_off = sensor_checks_off(sensor_checks)
     with progress() as step:
         paths = resolve_logs(data)
-        if labels is not None and runs is not None:
-            raise ConfigError("--runs does not go with --labels yet: write each run to a file of its own")
         if labels is not None:
             det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))
             return fit_labelled(det, detector, paths, labels, unlabelled=unlabelled, target_fa_per_hour=target_fa_per_hour,
                                 novelty=novelty, output=output, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
-                                step=step, ignore=ignored, checks_off=checks_off, recentre=recentre)
+                                step=step, ignore=ignored, checks_off=checks_off, recentre=recentre, runs=runs)
         frames, reports = read_training_logs(paths, timestamp=timestamp, topics=topic, rate_hz=rate, nan_policy=nan_policy,
                                              normal_only=normal_only, step=step, ignore=ignored, runs=runs)
         det = make_detector(detector, **detector_params(detector, _options(locals()), param, threshold, q))

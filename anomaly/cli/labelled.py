@@ -18,9 +18,9 @@ import pandas as pd
 
 from anomaly import DataError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_ignored_found, check_same_channels, read_log, record_ignored
+from anomaly.cli.inputs import check_ignored_found, check_same_channels, read_log, read_log_runs, record_ignored
 from anomaly.supervised import SupervisedDetector
-from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events
+from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events, run_events
 from pipelines.sinks import write_text
 
 #: File written beside the saved head: rows per label, per log.
@@ -37,24 +37,32 @@ def log_labels(table, spec: str, events: pd.DataFrame | None, source: str) -> np
 
 
 def read_labelled_logs(paths: list[Path], spec: str, unlabelled: str, *, timestamp, topics, rate_hz, nan_policy: str,
-                       step, ignore=()) -> tuple[list[pd.DataFrame], list[np.ndarray]]:
-    """Every log and its labels (n_i,) (object arrays: "normal", a fault label or None); the
-    ``ignore`` columns (not channels) are dropped."""
+                       step, ignore=(), runs: str | None = None) -> tuple[list[pd.DataFrame], list[np.ndarray], list[str]]:
+    """Every log (with ``runs``, every run of a file) and its labels (n_i,) (object arrays:
+    "normal", a fault label or None) and name; the ``ignore`` columns (not channels) are dropped.
+    An events file with a ``run`` column labels each run with its own events."""
     check_unlabelled_policy(unlabelled)  # before any file is read
     events = read_events(spec) if is_events_file(spec) else None
+    label_column = None if events is not None else spec
     frames, labels, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
-        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
-                         label_column=None if events is not None else spec, ignore=ignore)
-        tables.append(table)
-        frames.append(table.frame)
-        labels.append(fill_unlabelled(log_labels(table, spec, events, str(path)), unlabelled))
+        if runs is None:
+            found = [(None, read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
+                                     label_column=label_column, ignore=ignore))]
+        else:
+            found = [(run.value, run.table) for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy,
+                                                                       label_column=label_column, ignore=ignore)]
+        for value, table in found:
+            tables.append(table)
+            frames.append(table.frame)
+            mine = None if events is None else events[run_events(events, value)]
+            labels.append(fill_unlabelled(log_labels(table, spec, mine, table.source), unlabelled))
     check_ignored_found(ignore, tables)
     if events is not None and not any((~pd.isna(y)).any() for y in labels):
         spans = ", ".join(f"{f.index[0]} .. {f.index[-1]}" for f in frames[:3])
         raise DataError(f"{spec}: its events cover no row of the logs (they span {spans})")
-    return frames, labels
+    return frames, labels, [table.source for table in tables]
 
 
 def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
@@ -65,13 +73,14 @@ def label_counts(labels: list[np.ndarray]) -> dict[str, int]:
 
 def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled: str, target_fa_per_hour: float,
                  novelty: bool = True, output: Path, timestamp, topics, rate_hz, nan_policy: str, step, ignore=(),
-                 checks_off=(), recentre: bool = True) -> None:
+                 checks_off=(), recentre: bool = True, runs: str | None = None) -> None:
     """Fit and save a :class:`SupervisedDetector` on ``det``'s errors (``ignore``: columns that
     are not channels; ``checks_off``: sensor checks its detector does not run; ``recentre``
-    False: its detector without re-centring); print what it learnt."""
-    frames, labels = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
-                                        nan_policy=nan_policy, step=step, ignore=ignore)
-    check_same_channels(frames, [str(p) for p in paths])
+    False: its detector without re-centring; ``runs``: the column that tells several runs of a
+    file apart); print what it learnt."""
+    frames, labels, sources = read_labelled_logs(paths, spec, unlabelled, timestamp=timestamp, topics=topics, rate_hz=rate_hz,
+                                                 nan_policy=nan_policy, step=step, ignore=ignore, runs=runs)
+    check_same_channels(frames, sources)
     counts = label_counts(labels)
     head = SupervisedDetector(det, target_fa_per_hour=target_fa_per_hour, novelty=novelty,
                               label_column=None if is_events_file(spec) else spec)
@@ -80,14 +89,14 @@ def fit_labelled(det, detector: str, paths: list[Path], spec: str, *, unlabelled
     start = time.perf_counter()
     head.fit(frames, labels)
     seconds = time.perf_counter() - start
-    record_ignored(head, ignore)
+    record_ignored(head, ignore, runs)
     head.detector_ = head.detector_.without_sensor_checks(checks_off)
     if not recentre:
         head.detector_ = head.detector_.without_recentring()
     step(f"saving {output}")
     head.save(output)
-    report = {"logs": [{"source": str(p), "rows": len(f), "labels": label_counts([y])} for p, f, y in zip(paths, frames, labels)],
-              "labels": counts, "unlabelled": unlabelled, "validation": head.validation_}
+    report = {"logs": [{"source": s, "rows": len(f), "labels": label_counts([y])} for s, f, y in zip(sources, frames, labels)],
+              "labels": counts, "unlabelled": unlabelled, "validation": head.validation_, "runs": runs}
     write_text(Path(output) / REPORT_FILE, json.dumps(report, indent=2))
     shown = ", ".join(f"{name} {n:,}" for name, n in counts.items())
     ignored = " (left out: --unlabelled ignore)" if "unlabelled" in counts else ""

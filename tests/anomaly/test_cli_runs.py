@@ -3,6 +3,7 @@ at each), fitted and scored run by run, the output in the input's row order."""
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -136,12 +137,40 @@ def test_bad_runs_exit_2_with_one_line_and_write_nothing(tmp_path, fitted, chang
     assert message in one_error_line(scored) and not (tmp_path / "s.csv").exists()
 
 
-def test_runs_do_not_go_with_labels_or_dask(tmp_path, fitted):
+def test_runs_are_scored_locally_not_on_dask(tmp_path, fitted):
     root, _ = fitted
-    assert "--runs does not go with --labels" in one_error_line(
-        invoke("fit", root / "train.csv", "--runs", "unit", "--labels", "a", "-o", tmp_path / "m"))
     assert "scored locally" in one_error_line(
         invoke("score", root / "train.csv", "-m", root / "m", "--out", tmp_path / "o", "--executor", "dask"))
+
+
+@pytest.mark.parametrize("source", ["column", "events"])
+def test_a_supervised_head_learns_from_the_labels_of_each_run(tmp_path, source):
+    """Labels from a column of the runs' rows, or from an events file whose run column says which
+    run each event is in (the same times recur in every run)."""
+    frame = pd.concat([runs_frame(8 + k, units=(2 * k + 1, 2 * k + 2), fault_in=2 * k + 2) for k in range(3)], ignore_index=True)
+    frame["label"] = 0
+    faulty = frame["unit"].isin([2, 4, 6]) & frame["time"].between(40.0, 41.95)
+    frame.loc[faulty, "label"] = 1
+    path = tmp_path / "labelled.csv"
+    if source == "column":
+        frame.to_csv(path, index=False)
+        labels = "label"
+    else:
+        frame.drop(columns="label").to_csv(path, index=False)
+        labels = tmp_path / "events.csv"
+        rows = [(0.0, 74.95, unit, "normal") for unit in (1, 3, 5)] + [(40.0, 41.95, unit, "valve") for unit in (2, 4, 6)]
+        pd.DataFrame(rows, columns=["start", "end", "run", "label"]).to_csv(labels, index=False)
+    fit = invoke("fit", path, "--runs", "unit", "--labels", labels, "--unlabelled", "normal", "--condition", "none", "-o", tmp_path / "m")
+    assert fit.exit_code == 0, fit.output
+    report = json.loads((tmp_path / "m" / "training_report.json").read_text())
+    assert [log["source"] for log in report["logs"]] == [f"{path} [unit={u}]" for u in range(1, 7)] and report["runs"] == "unit"
+    fault_rows = {log["source"][-2]: log["labels"].get("valve", log["labels"].get("fault", 0)) for log in report["logs"]}
+    assert fault_rows == {"1": 0, "2": 40, "3": 0, "4": 40, "5": 0, "6": 40}
+    frame.drop(columns="label").to_csv(tmp_path / "again.csv", index=False)
+    scored = invoke("score", tmp_path / "again.csv", "-m", tmp_path / "m", "-o", tmp_path / "s.csv")
+    assert scored.exit_code == 0, scored.output
+    flags = pd.read_csv(tmp_path / "s.csv")["flag"].to_numpy()
+    assert flags[faulty.to_numpy()].mean() > 0.5 and flags[~faulty.to_numpy()].mean() < 0.02
 
 
 def test_feedback_reads_the_reviewed_alarms_of_each_run(tmp_path, fitted):

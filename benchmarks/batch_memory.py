@@ -99,7 +99,7 @@ def child(mode: str, model: str, data: str, output: str, engine: str) -> dict:
         rows = len(scores)
     seconds = time.perf_counter() - start
     memory = _memory_mb()
-    return {"mode": mode, "engine": getattr(det, "engine_", engine), "rows": rows, "seconds": round(seconds, 2),
+    return {"mode": mode, "engine": det.engine_.name, "rows": rows, "seconds": round(seconds, 2),
             "rows_per_s": round(rows / seconds), "peak_rss_mb": round(memory["vm_hwm_mb"], 1),
             "rss_after_model_load_mb": round(after_load, 1)}
 

@@ -67,7 +67,7 @@ def compare(name: str, model: Path, sources: list[Path], root: Path) -> dict:
         raise RuntimeError(f"{name}: {errors[0]}")
     rows = sum(r.rows for r in local)
     result = {
-        "engine": getattr(det, "engine_", "numpy"), "rows": rows,
+        "engine": det.engine_.name, "rows": rows,
         "single_process": {"model_load_s": round(local_load_s, 2), "score_s": round(local_s, 2),
                            "rows_per_s": round(rows / local_s)},
         "dask": {"cluster_startup_s": round(startup_s, 2), "model_load_on_workers_s": round(dask_load_s, 2),

@@ -192,6 +192,19 @@ def test_push_refuses_a_bad_row(models):
         scorer.push(0, [1.0, 2.0])
 
 
+def test_a_score_that_overflows_is_the_largest_float_and_alerts(models):
+    """Readings near float32's limit overflow the score (inf or NaN): the stream goes on, with an alert."""
+    import sys
+
+    det = anomaly.load(models["pca"])
+    scorer = StreamScorer(det, logic=AlertLogic.from_threshold(det.thresholder_, min_duration=1, merge_gap=0, cooldown=0))
+    with np.errstate(over="ignore", invalid="ignore"):
+        step = scorer.push(0.0, [3e38, -3e38, 3e38, -3e38])
+    assert step.scores[0] == sys.float_info.max
+    assert [a.kind for a in step.alerts] == ["alert"]
+    assert np.isfinite(scorer.push(0.01, SERIES.iloc[0].to_numpy()).scores).all()
+
+
 # -- message parsing: every kind of bad input ---------------------------------------------
 GOOD = {"timestamp": "2026-01-01T00:00:01", "a": 1.0, "b": 2}
 

@@ -92,6 +92,11 @@ class RowParser:
         :data:`pipelines.sources.TIMESTAMP_NAMES` (case-insensitive) that is not a channel.
     ignored : sequence of str, default ()
         Fields that are not channels (``det.schema_.ignored``): skipped, not unexpected.
+    runs : str or None
+        The field that tells runs apart (``det.schema_.runs``, ``anomaly fit --runs``): a row
+        whose value differs from the last accepted row's starts a new run, whose clock may
+        restart (no order check against the run before). With it, :meth:`parse` returns the
+        row's run value too (None when the message has none).
 
     Attributes
     ----------
@@ -99,24 +104,26 @@ class RowParser:
         Timestamp of the last accepted row.
     """
 
-    def __init__(self, channels, *, fmt: str = "jsonl", timestamp: str | None = None, ignored=()):
+    def __init__(self, channels, *, fmt: str = "jsonl", timestamp: str | None = None, ignored=(), runs: str | None = None):
         if fmt not in FORMATS:
             raise ConfigError(f"format {fmt!r} is not one of {list(FORMATS)}")
         self.channels = tuple(channels)
         self.fmt = fmt
         self.timestamp = timestamp
         self.last_timestamp = None
-        self._known = frozenset(self.channels) | frozenset(ignored)  # fields that are no unexpected channel
+        self.runs = runs
+        self.last_run = None
+        self._known = frozenset(self.channels) | frozenset(ignored) | frozenset([runs] if runs else [])  # no unexpected channels
         self._key = None  # JSON: the timestamp field found in earlier messages
-        self._header = None  # CSV: (delimiter, timestamp cell index, channel cell indices, n_cells)
+        self._header = None  # CSV: (delimiter, timestamp cell index, channel cell indices, n_cells, run cell index or None)
 
     # -- one message ---------------------------------------------------------------
     def parse(self, message: bytes | str):
-        """Turn one message into ``(timestamp, values)``.
+        """Turn one message into ``(timestamp, values)`` (with ``runs``: ``(timestamp, values, run)``).
 
         Returns
         -------
-        (timestamp, ndarray of shape (n_channels,), float32), or None for a CSV header line.
+        (timestamp, ndarray of shape (n_channels,), float32[, run]), or None for a CSV header line.
 
         Raises
         ------
@@ -129,12 +136,13 @@ class RowParser:
             if self._header is None:
                 self._header = self._read_header(self._text(message).lstrip("\ufeff"))  # a BOM is no column name
                 return None
-            timestamp, values = self._csv_row(self._text(message))
+            timestamp, values, run = self._csv_row(self._text(message))
         else:
-            timestamp, values = self._json_row(message)
-        self._check_order(timestamp)
-        self.last_timestamp = timestamp
-        return timestamp, values
+            timestamp, values, run = self._json_row(message)
+        if self.runs is None or run == self.last_run or self.last_timestamp is None:
+            self._check_order(timestamp)  # a new run's clock may restart
+        self.last_timestamp, self.last_run = timestamp, run
+        return (timestamp, values) if self.runs is None else (timestamp, values, run)
 
     @staticmethod
     def _text(message: bytes | str) -> str:
@@ -200,7 +208,7 @@ class RowParser:
             extra = [name for name in record if name != key and name not in self._known and name.lower() not in _LABELS]
             if extra:
                 raise BadMessage("extra_channels", f"unexpected channels {extra}")
-        return timestamp, self._values(cells, self.channels)
+        return timestamp, self._values(cells, self.channels), record.get(self.runs) if self.runs else None
 
     # -- CSV -------------------------------------------------------------------------
     def _read_header(self, line: str):
@@ -214,10 +222,11 @@ class RowParser:
         if missing or extra:
             parts = ([f"missing channels {missing}"] if missing else []) + ([f"unexpected channels {extra}"] if extra else [])
             raise SchemaError(f"CSV header: {' and '.join(parts)} (the model was fitted on {len(self.channels)} channels)")
-        return delimiter, names.index(key), [names.index(name) for name in self.channels], len(names)
+        return (delimiter, names.index(key), [names.index(name) for name in self.channels], len(names),
+                names.index(self.runs) if self.runs in names else None)
 
     def _csv_row(self, line: str):
-        delimiter, ts_cell, cells_at, n_cells = self._header
+        delimiter, ts_cell, cells_at, n_cells, run_cell = self._header
         try:
             cells = next(csv.reader([line], delimiter=delimiter))
         except (csv.Error, StopIteration):
@@ -233,7 +242,7 @@ class RowParser:
                 numbers.append(float(text.replace(",", ".", 1) if comma and COMMA_NUMBER.match(text) else text))
             except ValueError:
                 numbers.append(text)  # rejected, with the channel named, by _values
-        return timestamp, self._values(numbers, self.channels)
+        return timestamp, self._values(numbers, self.channels), None if run_cell is None else cells[run_cell].strip()
 
 
 def _show(timestamp) -> str:

@@ -250,7 +250,7 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     logic.set_params(enter=logic.enter * threshold_scale, exit=logic.exit * threshold_scale)
     name = Path(model).resolve().name
     scorer = StreamScorer(det, hop=hop, logic=logic, top_k=top_k, name=name)
-    parser = RowParser(det.schema_.channels, fmt=fmt, timestamp=timestamp, ignored=det.schema_.ignored)
+    parser = RowParser(det.schema_.channels, fmt=fmt, timestamp=timestamp, ignored=det.schema_.ignored, runs=det.schema_.runs)
     metrics = None if metrics_port is None else StreamMetrics(scorer)
     recording = isinstance(outlet, Path)  # an MCAP file records every score
     stop = Stop()

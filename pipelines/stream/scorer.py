@@ -184,11 +184,12 @@ class StreamScorer:
         self._watch = EnvelopeWatch(detector)
         self._pass = detector.start_pass()  # the stream is one scoring pass until a pause
         self._last = None  # timestamp of the last row
+        self._run = None  # run of the last row
         self._ended: list[Alert] = []  # "end" of an alert a pause closed, sent with the next step
         self._pause = pause_length(detector.schema_.sampling_rate)
         self._drift = None
 
-    def push(self, timestamp, values) -> Step | None:
+    def push(self, timestamp, values, run=None) -> Step | None:
         """Add one row.
 
         Parameters
@@ -199,6 +200,9 @@ class StreamScorer:
             starts a new pass.
         values : array-like of shape (n_channels,)
             Finite readings in the detector's channel order.
+        run : object, optional
+            The row's run (the value of the model's run column, ``fit --runs``): a row of
+            another run than the previous row's starts a new pass, as a pause does.
 
         Returns
         -------
@@ -213,9 +217,9 @@ class StreamScorer:
         row = np.asarray(values, dtype=np.float32)
         if row.shape != (len(self.channels),):
             raise DataError(f"expected {len(self.channels)} finite values, got shape {row.shape}")
-        return self.push_rows([timestamp], row[None])
+        return self.push_rows([timestamp], row[None], [run])
 
-    def push_rows(self, timestamps, values) -> Step | None:
+    def push_rows(self, timestamps, values, runs=None) -> Step | None:
         """Add several rows at once (the messages that waited while the previous ones were
         scored): every hop group they complete is scored, :data:`CATCH_UP_GROUPS` groups per
         engine call, with the same scores and alerts (to float rounding) as pushing them one by one.
@@ -225,6 +229,8 @@ class StreamScorer:
         timestamps : sequence of length k
             As :meth:`push`'s, in order.
         values : array-like of shape (k, n_channels)
+        runs : sequence of length k, optional
+            As :meth:`push`'s ``run``.
 
         Returns
         -------
@@ -241,8 +247,9 @@ class StreamScorer:
         if rows.shape != (len(timestamps), len(self.channels)) or not np.isfinite(rows).all():
             raise DataError(f"expected {len(self.channels)} finite values per row, got shape {rows.shape}")
         steps = []
-        for timestamp, row in zip(timestamps, rows):
-            if is_pause(self._last, timestamp, self._pause):  # a new session: a new pass, and an open alert ends
+        for timestamp, row, run in zip(timestamps, rows, [None] * len(rows) if runs is None else runs):
+            new_run, self._run = self._pushed > 0 and run != self._run, run
+            if new_run or is_pause(self._last, timestamp, self._pause):  # a new session: a new pass, and an open alert ends
                 steps.append(self._score_waiting())
                 self._pushed, self._pass, self._waiting = 0, self.detector.start_pass(), []
                 if (change := self.logic.pause()) is not None:

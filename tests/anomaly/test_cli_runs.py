@@ -191,3 +191,21 @@ def test_feedback_reads_the_reviewed_alarms_of_each_run(tmp_path, fitted):
     wrong = alarms.assign(run=9)  # an alarm of a run the file does not hold covers no row
     wrong.to_csv(tmp_path / "wrong.csv", index=False)
     assert "covers no row" in one_error_line(invoke("feedback", root / "m", tmp_path / "test.csv", "--events", tmp_path / "wrong.csv"))
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_a_stream_starts_a_new_pass_where_the_run_changes(tmp_path, fitted, fmt):
+    """Messages that carry the model's run field: each run's clock restarts and nothing is skipped
+    as out of order; every row scores as `anomaly score` scores its run."""
+    root, _ = fitted
+    frame = runs_frame(9, units=(7, 8), fault_in=8).iloc[np.r_[0:600, RUN_ROWS:RUN_ROWS + 900]]
+    frame.to_csv(tmp_path / "test.csv", index=False)
+    assert invoke("score", tmp_path / "test.csv", "-m", root / "m", "-o", tmp_path / "s.csv").exit_code == 0
+    text = frame.to_csv(index=False) if fmt == "csv" else "".join(json.dumps(r) + "\n" for r in frame.to_dict(orient="records"))
+    result = invoke("stream", "-m", root / "m", "--format", fmt, "--scores", "--timestamp", "time", input=text)
+    assert result.exit_code == 0, result.output
+    assert "1500 rows in, 1500 scored, 0 skipped" in result.output
+    streamed = [json.loads(line) for line in result.output.splitlines() if line.startswith("{") and '"score"' in line]
+    scores = [r["score"] for r in streamed if r["type"] == "score"]
+    np.testing.assert_allclose(scores, pd.read_csv(tmp_path / "s.csv")["score"], rtol=1e-5, atol=1e-6)
+    assert any(r["type"] == "alert" and 40.0 <= r["start"] <= 42.0 for r in streamed)

@@ -325,7 +325,7 @@ def test_run_pushes_the_lines_that_waited_together_with_the_same_records(models,
     lines = [json.dumps({"timestamp": t.isoformat(), **{c: float(v) for c, v in row.items()}}) for t, row in faulty.iterrows()]
     lines.insert(30, "{")  # a bad message among them is skipped as before
     batches = []
-    monkeypatch.setattr(StreamScorer, "push_rows", lambda self, t, v, push=StreamScorer.push_rows: batches.append(len(t)) or push(self, t, v))
+    monkeypatch.setattr(StreamScorer, "push_rows", lambda self, t, *rest, push=StreamScorer.push_rows: batches.append(len(t)) or push(self, t, *rest))
 
     def streamed(source) -> tuple[Summary, list]:
         sent = []

@@ -33,7 +33,7 @@ from anomaly.cli.inputs import (
     record_ignored,
     resolve_logs,
 )
-from anomaly.cli.labelled import fit_labelled
+from anomaly.cli.labelled import REPORT_FILE, fit_labelled
 from anomaly.cli.options import condition_channels, detector_params, int_tuple
 from anomaly.cli.progress import fit_with_progress, progress
 from anomaly.conditions import auto_and_declared
@@ -62,8 +62,6 @@ PREPROCESSING = "Preprocessing and threshold"
 ARCHITECTURE = "Neural models: architecture"
 TRAINING = "Neural models: training"
 OTHER = "PCA and other detector parameters"
-#: File written beside the saved model.
-REPORT_FILE = "training_report.json"
 #: Gaps listed per log in the report (all are counted).
 LISTED_GAPS = 10
 

@@ -23,7 +23,8 @@ from anomaly.supervised import SupervisedDetector
 from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events, run_events
 from pipelines.sinks import write_text
 
-#: File written beside the saved head: rows per label, per log.
+#: The training report written into a fitted model's directory (`fit`: rows and gaps per log;
+#: a supervised head: rows per label, per log).
 REPORT_FILE = "training_report.json"
 
 

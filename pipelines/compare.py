@@ -31,7 +31,10 @@ Datasets (:func:`dataset_splits`):
     As ``session``, but fitted on logs of two kinds of session: one warming up, two already warm.
 any ``.csv``/``.parquet`` path
     A file with a 0/1 label column: the first ``train_fraction`` of its rows, minus labelled
-    anomalies, are the training data; the rest is the test data.
+    anomalies, are the training data; the rest is the test data. With ``runs`` (a column that
+    tells several runs of the file apart, :func:`pipelines.sources.read_runs`): the first
+    ``train_fraction`` of the runs (at least one, at most all but one), minus their labelled
+    anomalies, are the training logs; each other run is a split of its own.
 """
 
 from __future__ import annotations
@@ -58,7 +61,7 @@ from datasets.alfa import load_alfa
 from datasets.robot_arm import segments_from_faults, simulate
 from datasets.robot_arm.conditions import SCENARIOS, TEST_SEEDS, conditions_scenario, training_runs
 from datasets.skab import TRAIN_ROWS, load_skab
-from pipelines.sources import read_table
+from pipelines.sources import read_runs, read_table
 
 DATASETS = ("robot-arm", "skab", "smd", "asd", "alfa", "conditions", "session", "mixed-sessions")
 
@@ -115,11 +118,12 @@ class DetectorRun:
 
 
 def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, label_column: str | None = None,
-                   train_fraction: float = 0.3, seed: int = 0, ignore: tuple[str, ...] = ()) -> list[Split]:
+                   train_fraction: float = 0.3, seed: int = 0, ignore: tuple[str, ...] = (), runs: str | None = None) -> list[Split]:
     """Splits of a named dataset or of a labelled CSV/Parquet file (see the module docstring);
-    ``ignore``: a file's columns that are not channels (a state name, a sequence number)."""
-    if ignore and dataset in DATASETS:
-        raise ConfigError(f"--ignore is for a labelled file; the {dataset!r} data set has no such columns")
+    ``ignore``: a file's columns that are not channels (a state name, a sequence number);
+    ``runs``: a file's column that tells several runs apart."""
+    if (ignore or runs) and dataset in DATASETS:
+        raise ConfigError(f"--ignore and --runs are for a labelled file; the {dataset!r} data set has no such columns")
     if dataset == "robot-arm":
         train = simulate(300, seed=seed, ambient_c=28.0)
         test = simulate(600, faults="all", seed=seed + 1, ambient_c=28.0, start="2026-01-01T01:00:00")
@@ -142,6 +146,8 @@ def dataset_splits(dataset: str, *, data_dir=None, entity: str | None = None, la
     path = Path(dataset)
     if path.suffix.lower() not in (".csv", ".parquet", ".pq", ".txt", ".tsv"):
         raise ConfigError(f"unknown dataset {dataset!r}; use one of {list(DATASETS)} or a labelled .csv/.parquet file")
+    if runs is not None:
+        return _run_splits(path, runs, label_column, train_fraction, ignore)
     return [_file_split(path, label_column, train_fraction, ignore)]
 
 
@@ -184,23 +190,52 @@ def condition_splits(seed: int = 0, training: str | tuple[str, ...] = SCENARIOS[
 
 
 def _file_split(path: Path, label_column: str | None, train_fraction: float, ignore: tuple[str, ...] = ()) -> Split:
-    if not 0.0 < train_fraction < 1.0:
-        raise ConfigError(f"train_fraction={train_fraction!r} must be in (0, 1)")
+    _check_fraction(train_fraction)
     table = read_table(path, exclude=ignore)
-    missing = [name for name in ignore if name not in table.metadata.get("excluded", ())]
-    if missing:
-        raise DataError(f"--ignore: column(s) {missing} not in {path}")
-    names = [label_column] if label_column else [c for c in table.labels.columns if c.lower() in ("is_anomaly", "anomaly", "label")]
-    if not names or names[0] not in table.labels.columns:
-        raise DataError(f"{path}: no label column (is_anomaly, anomaly or label); pass one")
-    labels = pd.to_numeric(table.labels[names[0]], errors="coerce")
-    if labels.isna().any() or not labels.isin([0, 1]).all():
-        raise DataError(f"{path}: label column {names[0]!r} must hold only 0/1 values")
-    labels = labels.astype(bool).to_numpy()
+    _check_ignored(table, ignore, path)
+    labels = _file_labels(table, label_column, table.source)
     cut = int(len(labels) * train_fraction)
     train = table.frame.iloc[:cut].loc[~labels[:cut]]
     fault = table.labels["fault_type"].iloc[cut:] if "fault_type" in table.labels else None
     return Split(path.name, train, table.frame.iloc[cut:], labels[cut:], fault)
+
+
+def _run_splits(path: Path, runs: str, label_column: str | None, train_fraction: float, ignore: tuple[str, ...] = ()) -> list[Split]:
+    """The splits of a labelled file of several runs: the first runs train (one fitted detector
+    for all splits), each other run is tested as a log of its own."""
+    _check_fraction(train_fraction)
+    found = read_runs(path, runs, exclude=ignore)
+    if len(found) < 2:
+        raise DataError(f"{path}: --runs {runs!r} finds {len(found)} run: nothing to test on beside the training run")
+    _check_ignored(found[0].table, ignore, path)
+    labels = [_file_labels(run.table, label_column, run.table.source) for run in found]
+    cut = min(max(int(len(found) * train_fraction), 1), len(found) - 1)
+    train_logs = [run.table.frame.loc[~y] for run, y in zip(found[:cut], labels[:cut])]
+    train = pd.concat(train_logs)
+    return [Split(Path(run.table.source).name, train, run.table.frame, y, run.table.labels.get("fault_type"), train_logs=train_logs)
+            for run, y in zip(found[cut:], labels[cut:])]
+
+
+def _check_fraction(train_fraction: float) -> None:
+    if not 0.0 < train_fraction < 1.0:
+        raise ConfigError(f"train_fraction={train_fraction!r} must be in (0, 1)")
+
+
+def _check_ignored(table, ignore: tuple[str, ...], path: Path) -> None:
+    missing = [name for name in ignore if name not in table.metadata.get("excluded", ())]
+    if missing:
+        raise DataError(f"--ignore: column(s) {missing} not in {path}")
+
+
+def _file_labels(table, label_column: str | None, source: str) -> np.ndarray:
+    """The 0/1 label column of a labelled file (or run) as booleans (n,)."""
+    names = [label_column] if label_column else [c for c in table.labels.columns if c.lower() in ("is_anomaly", "anomaly", "label")]
+    if not names or names[0] not in table.labels.columns:
+        raise DataError(f"{source}: no label column (is_anomaly, anomaly or label); pass one")
+    labels = pd.to_numeric(table.labels[names[0]], errors="coerce")
+    if labels.isna().any() or not labels.isin([0, 1]).all():
+        raise DataError(f"{source}: label column {names[0]!r} must hold only 0/1 values")
+    return labels.astype(bool).to_numpy()
 
 
 def detector_spec(label: str, spec: dict | tuple[str, dict]) -> tuple[str, dict]:

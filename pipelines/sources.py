@@ -395,7 +395,7 @@ def _file_parts(path: Path, timestamp: str | None, label_columns, exclude, runs:
     if runs is not None and (required or runs in raw.columns):
         if runs not in raw.columns:
             raise DataError(f"{path}: --runs {runs!r}: no such column among {[str(c) for c in raw.columns][:12]}")
-        if runs == timestamp:
+        if runs in (timestamp, timestamp_column(raw, timestamp, path)):
             raise ConfigError(f"--runs {runs!r} is the timestamp column; name the column that tells the runs apart")
         run = raw[runs].reset_index(drop=True)
         raw = raw.drop(columns=[runs])

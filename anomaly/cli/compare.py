@@ -25,7 +25,8 @@ def compare(
     entity: str = typer.Option(None, help="smd/asd: one machine or server (default: all)."),
     label_column: str = typer.Option(None, help="File datasets: the 0/1 label column (default: is_anomaly, anomaly or label)."),
     ignore: str = typer.Option(None, "--ignore", help="File datasets: columns that are not channels (a state name, a sequence number), comma-separated: left out, as anomaly fit --ignore does."),
-    train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training."),
+    train_fraction: float = typer.Option(0.3, help="File datasets: leading fraction of rows used (minus labelled anomalies) for training (with --runs: of the runs)."),
+    runs: str = typer.Option(None, "--runs", help="File datasets: a column that tells several runs apart (a unit or episode number whose clock restarts): the first --train-fraction of the runs train, each other run is tested as a log of its own."),
     window: int = typer.Option(16, help="Window of the neural detectors."),
     epochs: int = typer.Option(10, help="Training epochs of the neural detectors."),
     threshold: str = typer.Option("quiet-logs", help="Threshold rule for all: quiet-logs | percentile | ksigma | skab-ucl | pot."),
@@ -53,7 +54,7 @@ def compare(
     with progress() as step:
         step(f"loading {dataset}")
         splits = dataset_splits(dataset, data_dir=data_dir, entity=entity, label_column=label_column, train_fraction=train_fraction,
-                                seed=seed, ignore=ignored_columns(ignore))
+                                seed=seed, ignore=ignored_columns(ignore), runs=runs)
         attacks = RobustnessCollector() if robustness else None
         runs = run_detectors(splits, chosen, threshold=rule, step=step, on_fit=attacks)
         step("evaluating")

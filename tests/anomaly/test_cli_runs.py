@@ -209,3 +209,20 @@ def test_a_stream_starts_a_new_pass_where_the_run_changes(tmp_path, fitted, fmt)
     scores = [r["score"] for r in streamed if r["type"] == "score"]
     np.testing.assert_allclose(scores, pd.read_csv(tmp_path / "s.csv")["score"], rtol=1e-5, atol=1e-6)
     assert any(r["type"] == "alert" and 40.0 <= r["start"] <= 42.0 for r in streamed)
+
+
+def test_compare_trains_on_the_first_runs_and_tests_each_other_run(tmp_path):
+    frame = runs_frame(10, units=(1, 2, 3, 4), fault_in=4)
+    frame["is_anomaly"] = ((frame["unit"] == 4) & frame["time"].between(40.0, 41.95)).astype(int)
+    frame.to_csv(tmp_path / "labelled.csv", index=False)
+    result = invoke("compare", "--dataset", tmp_path / "labelled.csv", "--runs", "unit", "--train-fraction", "0.5",
+                    "--detectors", "pca", "-o", tmp_path / "out")
+    assert result.exit_code == 0, result.output
+    pca = json.loads((tmp_path / "out" / "results.json").read_text())["metrics"]["pca"]
+    assert pca["tp"] + pca["fp"] + pca["fn"] + pca["tn"] == 2 * RUN_ROWS  # runs 3 and 4 tested, 1 and 2 trained
+    assert pca["tp"] == 40 and pca["recall"] == 1.0
+    timed = invoke("compare", "--dataset", tmp_path / "labelled.csv", "--runs", "time", "--detectors", "pca", "-o", tmp_path / "o2")
+    assert "--runs 'time' is the timestamp column" in one_error_line(timed)
+    frame[frame["unit"] == 1].to_csv(tmp_path / "one.csv", index=False)
+    one = invoke("compare", "--dataset", tmp_path / "one.csv", "--runs", "unit", "--detectors", "pca", "-o", tmp_path / "o3")
+    assert "finds 1 run: nothing to test on" in one_error_line(one)

@@ -82,7 +82,7 @@ def test_a_file_with_a_text_column_compares_with_ignore(tmp_path):
     assert list(split.train.columns) == ["a", "b"] and list(split.test.columns) == ["a", "b"]
     with pytest.raises(DataError, match=r"--ignore: column\(s\) \['moed'\] not in"):
         dataset_splits(str(tmp_path / "f.csv"), ignore=("mode", "moed"))
-    with pytest.raises(ConfigError, match="--ignore is for a labelled file"):
+    with pytest.raises(ConfigError, match="--ignore and --runs are for a labelled file"):
         dataset_splits("skab", ignore=("mode",))
     out = tmp_path / "r"
     result = runner.invoke(app, ["compare", "--dataset", str(tmp_path / "f.csv"), "--detectors", "pca", "--ignore", "mode",

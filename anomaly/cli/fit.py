@@ -328,7 +328,7 @@ def sensors_line(det, off=()) -> str:
 
 def conditions_lines(det) -> list[str]:
     """The lines naming the condition channels a fitted detector models by their change (or
-    none), the set-point channels it takes as normal between the start of each file or stream
+    none), the set-point channels it takes as normal between the start of each log (a file, a run) or stream
     and their training level, the temperatures among them it measures against their common move
     (with a note on warm-ups), those read in steps with a dead band (condition and set-point
     channels) and those it follows when they drift slowly, and the counters it leaves out."""
@@ -352,7 +352,7 @@ def conditions_lines(det) -> list[str]:
                      f"value): {', '.join(counters)}")
     if setpoints:
         lines.append(f"set-point channels, normal between their mean over the first {conditions.reference_rows} rows "
-                     f"of each file or stream and their training level (noise around a steady or slowly drifting level in "
+                     f"of each log (a file, a run) or stream and their training level (noise around a steady or slowly drifting level in "
                      f"every training log, or a temperature that is not slow): {', '.join(setpoints)}")
     if len(conditions.ambient):
         lines.append(f"set-point temperatures, measured against their common move (the ambient: their median change, "

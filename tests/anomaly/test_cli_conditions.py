@@ -44,7 +44,7 @@ def test_condition_channels_stop_the_flood_and_the_guard_says_why(logs):
     # steady temperatures are noise around a set point: auto measures them against each file's start
     steady = invoke("fit", logs / "steady.parquet", "-d", "pca", "-o", logs / "steady")
     assert steady.exit_code == 0 and "condition channels: none is slow in the training logs" in steady.output
-    assert ("set-point channels, normal between their mean over the first 1000 rows of each file or stream and their "
+    assert ("set-point channels, normal between their mean over the first 1000 rows of each log (a file, a run) or stream and their "
             f"training level (noise around a steady or slowly drifting level in every training log, or a temperature that is not slow): {', '.join(TEMPS)}") in steady.output
     assert ("set-point temperatures, measured against their common move (the ambient: their median change, "
             f"averaged over 1000 rows): {', '.join(TEMPS)}") in steady.output

@@ -74,6 +74,8 @@ def score(
     if alarms is not None and output is None:
         raise ConfigError("--alarms goes with -o FILE (one input)")
     required, runs = runs is not None, runs or model_runs(model)
+    if not required and (topic or rate is not None or any(is_topic_log(spec) for spec in data)):
+        runs = None  # the model's run column is a table's: a bag, topic folder or ULog log is one run
     if runs is not None:
         if on_dask:
             raise ConfigError(f"files of several runs (--runs {runs}, or the model's) are scored locally; drop --executor dask/--scheduler")

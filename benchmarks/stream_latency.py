@@ -26,10 +26,15 @@ Then per transport two runs:
 * **flood**: 20,000 messages as fast as the benchmark can send them; *rows/s* = rows scored /
   (last record read - first message sent): the sustained input rate the stream keeps up with.
 
+Reference, **transport alone**: an echo process with the stream's own MQTT source and sink
+(``pipelines.mqtt``) that passes each message's timestamp on as a score record (no parsing into
+rows, no scoring), paced and flooded as above: the latency the two broker hops and the clients
+add by themselves.
+
 Target: sustain 1,000 samples/s at hop 1 with p99 latency under 10 ms. The machine has 2 cores
 shared with other jobs: ``os.getloadavg()`` is recorded before each run.
 
-Run: ``python benchmarks/stream_latency.py [model ...]`` -> ``benchmarks/results/stream_latency.json``.
+Run: ``python benchmarks/stream_latency.py [model ... echo]`` -> ``benchmarks/results/stream_latency.json``.
 """
 
 from __future__ import annotations
@@ -57,6 +62,7 @@ from pipelines.stream import StreamScorer, run
 CHANNELS, WINDOW, TRAIN_ROWS = 32, 64, 8_000
 RATE, PACED_S, FLOOD, SKIP_S = 1_000, 10.0, 20_000, 1.0
 HOPS = (1, 10)
+ECHO = "echo"  # the transport alone (see the docstring)
 MODELS = {
     "pca": None,
     "dense-ae": {"window": WINDOW, "hidden": (64, 32), "latent": 16},
@@ -112,14 +118,14 @@ class Broker:
 class Run:
     """One stream subprocess; ``arrivals`` collects (read time, timestamp) of score records."""
 
-    def __init__(self, model: Path, hop: int, broker: Broker | None):
+    def __init__(self, model: Path | str, hop: int, broker: Broker | None):
         self.hop, self.broker = hop, broker
         self.arrivals: list[tuple[float, int]] = []
         self.stderr: list[str] = []
         cmd = [sys.executable, "-m", "anomaly.cli", "stream", "--model", str(model), "--hop", str(hop), "--scores"]
         if broker is not None:
             url = f"mqtt://127.0.0.1:{broker.port}/bench"
-            cmd += ["--source", f"{url}/in", "--sink", f"{url}/out"]
+            cmd = [sys.executable, __file__, "--echo", url] if model == ECHO else cmd + ["--source", f"{url}/in", "--sink", f"{url}/out"]
             self.subscriber = self._client(subscribe="bench/out")
             self.publisher = self._client()
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -290,7 +296,7 @@ def main(names: list[str]) -> None:
         paths = train(folder)
         broker = Broker(folder)
         try:
-            for name in names:
+            for name in (name for name in names if name != ECHO):
                 span = anomaly.load(paths[name]).stream_rows(1)
                 for hop in HOPS:
                     entry = {"model": name, "transport": "in-process", "hop": hop, "in_process": in_process(paths[name], span, hop)}
@@ -309,6 +315,14 @@ def main(names: list[str]) -> None:
                               f"{p['records']}/{p['expected_records']} records, latency p50 {p['latency_ms']['p50']:.2f} "
                               f"p99 {p['latency_ms']['p99']:.2f} max {p['latency_ms']['max']:.1f} ms | flood {f['rows_per_s']:8,.0f} rows/s "
                               f"({f['records']}/{f['expected_records']}) | load {p['loadavg_before'][0]:.2f}", flush=True)
+            if ECHO in names:
+                entry = {"model": "transport alone (echo)", "transport": "mqtt", "hop": 1,
+                         "paced": paced(ECHO, 1, 1, broker), "flood": flood(ECHO, 1, 1, broker)}
+                results.append(entry)
+                p, f = entry["paced"], entry["flood"]
+                print(f"echo      mqtt  hop  1 | paced {p['input_rate_achieved']:6.0f} msg/s, {p['records']}/{p['expected_records']} records, "
+                      f"latency p50 {p['latency_ms']['p50']:.2f} p99 {p['latency_ms']['p99']:.2f} max {p['latency_ms']['max']:.1f} ms | "
+                      f"flood {f['rows_per_s']:8,.0f} rows/s | load {p['loadavg_before'][0]:.2f}", flush=True)
         finally:
             broker.close()
     settings = {"channels": CHANNELS, "window": WINDOW, "rate": RATE, "paced_seconds": PACED_S, "flood_messages": FLOOD,
@@ -316,11 +330,26 @@ def main(names: list[str]) -> None:
     target = {"rate": RATE, "hop": 1, "p99_ms": 10.0}
     met = {f"{r['model']}/{r['transport']}": (r["paced"]["latency_ms"]["p99"] < 10.0 and r["paced"]["records"] == r["paced"]["expected_records"]
                                              and r["flood"]["rows_per_s"] >= RATE)
-           for r in results if r["hop"] == 1 and "paced" in r}
+           for r in results if r["hop"] == 1 and "paced" in r and r["model"] in MODELS}
     path = write_result("stream_latency", {"protocol": __doc__.split("Run:")[0].strip(), "settings": settings, "target": target,
                                            "target_met_at_hop_1": met, "loadavg_end": os.getloadavg(), "runs": results})
     print(f"-> {path}")
 
 
+def echo(url: str) -> None:
+    """The transport alone: the stream's MQTT source and sink passing each message's timestamp on
+    as a score record (no parsing into rows, no scoring), until SIGTERM."""
+    from pipelines.mqtt import Endpoint, MqttSink, MqttSource
+
+    with MqttSource(Endpoint.parse(f"{url}/in")) as source, MqttSink(Endpoint.parse(f"{url}/out", publish=True)) as sink:
+        print("streaming", file=sys.stderr, flush=True)
+        for line in source:
+            if line is not None:
+                sink.send([{"type": "score", "timestamp": json.loads(line)["timestamp"], "score": 0.0, "flag": False}])
+
+
 if __name__ == "__main__":
-    main(sys.argv[1:] or list(MODELS))
+    if sys.argv[1:2] == ["--echo"]:
+        echo(sys.argv[2])
+    else:
+        main(sys.argv[1:] or [*MODELS, ECHO])

@@ -11,12 +11,11 @@ import typer
 
 from anomaly import DataError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_same_channels, load_model, read_log, read_log_runs, resolve_logs
+from anomaly.cli.inputs import check_same_channels, load_model, read_log_runs, resolve_logs
 from anomaly.cli.progress import progress
 from anomaly.feedback import Round, large_raise, large_raise_note, new_round, review, save_round
 from anomaly.guard import describe
 from pipelines.labels import NORMAL_VALUES, covered_events, event_labels, read_events, run_events
-from pipelines.sources import Run
 
 
 def feedback(
@@ -36,7 +35,9 @@ def feedback(
         covered = np.zeros(len(reviewed), dtype=bool)
         for path in paths:
             step(f"reading {path}")
-            for run in _runs(path, det, timestamp):  # a file of several runs (fit --runs): each run's alarms on its own rows
+            # a file of several runs (the model's fit --runs column): each run's alarms on its own rows
+            for run in read_log_runs(path, det.schema_.runs, timestamp=timestamp, nan_policy=det.nan_policy,
+                                     label_column=getattr(det, "label_column", None), ignore=det.schema_.ignored, required=False):
                 mine = run_events(reviewed, run.value)
                 frames.append(run.table.frame)
                 sources.append(run.table.source)
@@ -84,13 +85,3 @@ def duration(rows: int, rate: float | None) -> str:
     """An alert on-delay of ``rows`` rows as seconds at ``rate`` (rows per second), or in rows without a rate."""
     return f"{rows} rows" if not rate else f"{rows / rate:.3g} s"
 
-
-def _runs(path: Path, det, timestamp: str | None) -> list[Run]:
-    """The runs of one reviewed log: one per value of the model's run column (``fit --runs``) where
-    the file has it, else the whole file as one run of value None."""
-    label_column = getattr(det, "label_column", None)
-    if det.schema_.runs is not None:
-        return read_log_runs(path, det.schema_.runs, timestamp=timestamp, nan_policy=det.nan_policy, label_column=label_column,
-                             ignore=det.schema_.ignored, required=False)
-    table = read_log(path, timestamp=timestamp, nan_policy=det.nan_policy, label_column=label_column, ignore=det.schema_.ignored)
-    return [Run(None, np.arange(len(table.frame)), table)]

@@ -29,7 +29,7 @@ from anomaly.cli.inputs import (
     check_same_channels,
     ignored_columns,
     leading_note,
-    read_logs,
+    read_log_runs,
     record_ignored,
     resolve_logs,
 )
@@ -150,7 +150,8 @@ def read_training_logs(paths: list[Path], *, timestamp, topics, rate_hz, nan_pol
     frames, reports, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
-        for table in read_logs(path, runs, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore):
+        for table in (run.table for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy, topics=topics,
+                                                          rate_hz=rate_hz, ignore=ignore)):
             tables.append(table)
             frame = table.frame
             label = anomaly_labels(table.labels, None, required=False)

@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from dataclasses import replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from anomaly import ConfigError, DataError, SchemaError, load
@@ -134,12 +135,19 @@ def read_log(path: str | Path, *, timestamp: str | None, nan_policy: str | None,
                       exclude=tuple(ignore) if table_file else ())
 
 
-def read_log_runs(path: str | Path, runs: str, *, timestamp: str | None, nan_policy: str | None, label_column: str | None = None,
-                  ignore=(), required: bool = True) -> list[Run]:
-    """:func:`read_log` for a file of several runs told apart by the column ``runs``
-    (:func:`pipelines.sources.read_runs`): one :class:`~pipelines.sources.Run` per run, its
-    leading rows dropped under a filling NaN policy; a file without the column is one run of
-    value None unless ``required``."""
+def read_log_runs(path: str | Path, runs: str | None, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None,
+                  label_column: str | None = None, ignore=(), required: bool = True) -> list[Run]:
+    """One log's runs: with ``runs``, one :class:`~pipelines.sources.Run` per value of that
+    column of a CSV or Parquet file (:func:`pipelines.sources.read_runs`; a file without the
+    column is one run of value None unless ``required``); without, the log :func:`read_log`
+    reads (any input) as one run of value None. Leading rows are dropped per run under a
+    filling NaN policy (``positions`` still count them)."""
+    if runs is None:
+        table = read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
+                         label_column=label_column, ignore=ignore)
+        return [Run(None, np.arange(table.metadata.get("leading_rows_dropped", 0) + len(table.frame)), table)]
+    if topics or rate_hz is not None:
+        raise ConfigError("--runs applies to CSV and Parquet files, not to --topic/--rate inputs")
     labels = LABEL_COLUMNS + ((label_column,) if label_column else ())
     return read_runs(path, runs, timestamp=timestamp, label_columns=labels, exclude=tuple(ignore),
                      drop_leading=nan_policy in FILLING_POLICIES, required=required)
@@ -154,16 +162,6 @@ def model_runs(model: Path) -> str | None:
         return json.loads(path.read_text())["schema"].get("runs")
     except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
-
-
-def read_logs(path: str | Path, runs: str | None, *, timestamp: str | None, nan_policy: str | None, topics=(), rate_hz=None,
-              ignore=()) -> list[Table]:
-    """The tables of one log: the file's, or one per run with ``runs`` (:func:`read_log_runs`)."""
-    if runs is None:
-        return [read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz, ignore=ignore)]
-    if topics or rate_hz is not None:
-        raise ConfigError("--runs applies to CSV and Parquet files, not to --topic/--rate inputs")
-    return [run.table for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy, ignore=ignore)]
 
 
 def ignored_columns(spec: str | None) -> tuple[str, ...]:

@@ -18,7 +18,7 @@ import pandas as pd
 
 from anomaly import DataError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_ignored_found, check_same_channels, read_log, read_log_runs, record_ignored
+from anomaly.cli.inputs import check_ignored_found, check_same_channels, read_log_runs, record_ignored
 from anomaly.supervised import SupervisedDetector
 from pipelines.labels import check_unlabelled_policy, column_labels, event_labels, fill_unlabelled, is_events_file, read_events, run_events
 from pipelines.sinks import write_text
@@ -48,17 +48,12 @@ def read_labelled_logs(paths: list[Path], spec: str, unlabelled: str, *, timesta
     frames, labels, tables = [], [], []
     for path in paths:
         step(f"reading {path}")
-        if runs is None:
-            found = [(None, read_log(path, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
-                                     label_column=label_column, ignore=ignore))]
-        else:
-            found = [(run.value, run.table) for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy,
-                                                                       label_column=label_column, ignore=ignore)]
-        for value, table in found:
-            tables.append(table)
-            frames.append(table.frame)
-            mine = None if events is None else events[run_events(events, value)]
-            labels.append(fill_unlabelled(log_labels(table, spec, mine, table.source), unlabelled))
+        for run in read_log_runs(path, runs, timestamp=timestamp, nan_policy=nan_policy, topics=topics, rate_hz=rate_hz,
+                                 label_column=label_column, ignore=ignore):
+            tables.append(run.table)
+            frames.append(run.table.frame)
+            mine = None if events is None else events[run_events(events, run.value)]
+            labels.append(fill_unlabelled(log_labels(run.table, spec, mine, run.table.source), unlabelled))
     check_ignored_found(ignore, tables)
     if events is not None and not any((~pd.isna(y)).any() for y in labels):
         spans = ", ".join(f"{f.index[0]} .. {f.index[-1]}" for f in frames[:3])

@@ -20,7 +20,7 @@ import typer
 
 from anomaly import AnomalyError, ConfigError
 from anomaly.cli.console import err
-from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, model_runs, read_and_score, read_log_runs
+from anomaly.cli.inputs import check_nan_policy, leading_note, load_model, model_runs, read_log_runs
 from anomaly.cli.progress import progress, rows_progress
 from anomaly.decisions import events, model_rules
 from anomaly.engine import ENGINE_CHOICES
@@ -140,11 +140,11 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
     with progress() as step:
         step(f"loading model {model}")
         det = load_model(model, engine, nan_policy)
-        table, result, outside = _whole_result(det, data, timestamp, step=step, topics=topic, rate_hz=rate, top_k=top_k,
-                                               with_errors=with_errors)
+        dropped, result, outside = _whole_result(det, data, timestamp, step=step, topics=topic, rate_hz=rate, top_k=top_k,
+                                                 with_errors=with_errors)
         step(f"writing {output}")
         write_table(result, output)
-    note = leading_note(data, table.metadata.get("leading_rows_dropped", 0))
+    note = leading_note(data, dropped)
     if note:
         err.print(note, markup=False, highlight=False, soft_wrap=True)
     if outside:
@@ -152,20 +152,16 @@ def _score_whole_file(data: Path, model: Path, output: Path, engine: str, topic,
     err.print(f"scored {len(result)} rows, {int(result['flag'].sum())} flagged -> {output}", highlight=False)
 
 
-def _whole_result(det, data: Path, timestamp, *, step, topics=(), rate_hz=None, top_k: int, with_errors: bool):
-    """``(table, output table, validity-guard line)`` of one input read whole."""
-    table, errors, scores, flags = read_and_score(det, data, timestamp, step=step, topics=topics, rate_hz=rate_hz)
-    return (table, *_table_result(det, table, errors, scores, flags, top_k=top_k, with_errors=with_errors))
-
-
-def _runs_result(det, data: Path, timestamp, runs: str, required: bool, *, step, top_k: int, with_errors: bool):
+def _whole_result(det, data: Path, timestamp, *, step, runs: str | None = None, required: bool = False, topics=(), rate_hz=None,
+                  top_k: int, with_errors: bool):
     """``(rows dropped before every channel had a value, output table, validity-guard line)`` of
-    one input of several runs told apart by the column ``runs`` (:func:`read_log_runs`): each run
-    scored as a log of its own; the output in the input's row order, the run column first (when
-    the file has it); the guard's lines per run, each after ``[column=value]``."""
+    one input read whole; with ``runs``, of its runs told apart by that column
+    (:func:`read_log_runs`): each run scored as a log of its own, the output in the input's row
+    order with the run column first (when the file has it), the guard's lines per run, each
+    after ``[column=value]``."""
     step(f"reading {data}")
-    found = read_log_runs(data, runs, timestamp=timestamp, nan_policy=det.nan_policy, label_column=getattr(det, "label_column", None),
-                          ignore=det.schema_.ignored, required=required)
+    found = read_log_runs(data, runs, timestamp=timestamp, nan_policy=det.nan_policy, topics=topics, rate_hz=rate_hz,
+                          label_column=getattr(det, "label_column", None), ignore=det.schema_.ignored, required=required)
     parts, positions, lines, dropped = [], [], [], 0
     for run in found:
         table = run.table
@@ -180,8 +176,9 @@ def _runs_result(det, data: Path, timestamp, runs: str, required: bool, *, step,
         parts.append(result)
         positions.append(run.positions[leading:])
         lines.append(line)
-    order = np.argsort(np.concatenate(positions), kind="stable")  # back to the input's row order
-    return dropped, pd.concat(parts).iloc[order], "; ".join(line for line in lines if line)
+    if len(parts) > 1:  # back to the input's row order
+        parts = [pd.concat(parts).iloc[np.argsort(np.concatenate(positions), kind="stable")]]
+    return dropped, parts[0], "; ".join(line for line in lines if line)
 
 
 def _table_result(det, table, errors, scores, flags, *, top_k: int, with_errors: bool):
@@ -202,7 +199,7 @@ def _table_result(det, table, errors, scores, flags, *, top_k: int, with_errors:
 def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp, top_k: int, with_errors: bool,
                        runs: str | None = None, required: bool = False):
     """Each file read whole (a supervised head's ``--out`` run; files of several runs, ``runs``:
-    :func:`_runs_result`); a bad file is reported and the others scored."""
+    :func:`_whole_result`); a bad file is reported and the others scored."""
     with progress() as step:
         step(f"loading model {model}")
         det = load_model(model, engine, nan_policy)
@@ -213,12 +210,8 @@ def _score_whole_files(jobs, model: Path, engine: str, nan_policy, *, timestamp,
                 continue
             start = time.perf_counter()
             try:
-                if runs is None:
-                    table, result, outside = _whole_result(det, job.source, timestamp, step=step, top_k=top_k, with_errors=with_errors)
-                    leading = table.metadata.get("leading_rows_dropped", 0)
-                else:
-                    leading, result, outside = _runs_result(det, job.source, timestamp, runs, required, step=step, top_k=top_k,
-                                                            with_errors=with_errors)
+                leading, result, outside = _whole_result(det, job.source, timestamp, step=step, runs=runs, required=required,
+                                                         top_k=top_k, with_errors=with_errors)
                 step(f"writing {job.output}")
                 write_table(result, job.output)
             except AnomalyError as exc:

@@ -103,7 +103,7 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
                 rows.append(parsed)
         if not rows or (waiting is not None and waiting() and len(rows) < CATCH_UP_ROWS):
             continue
-        step = scorer.push(*rows[0]) if len(rows) == 1 else scorer.push_rows(*zip(*rows))
+        step = scorer.push_rows(*zip(*rows))
         rows = []
         if step is not None and not _emitted(step, scorer, sink, stop, summary, emit_scores, metrics):
             break

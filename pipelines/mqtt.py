@@ -3,17 +3,18 @@
 An endpoint is written ``mqtt://HOST[:PORT]/TOPIC[?qos=0|1|2]`` (port 1883 and QoS 1 by
 default). :class:`MqttSource` subscribes to a topic and yields each message's payload lines;
 :class:`MqttSink` publishes each record as one JSON message. Both connect when entered (a
-``with`` block), wait for the broker's acknowledgement, let paho reconnect after a lost
-connection (the source subscribes again), and disconnect when left.
+``with`` block), wait for the broker's acknowledgement, and disconnect when left. They run
+no network thread: the caller's thread services the connection (:meth:`_Client.service`:
+while the source is iterated, when the sink sends, and through :meth:`_Client.tick` between
+records), reconnecting after a lost connection (the source subscribes again).
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import queue
 import socket
-import threading
+import time
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -25,7 +26,11 @@ log = logging.getLogger(__name__)
 
 DEFAULT_PORT = 1883
 CONNECT_TIMEOUT_S = 10.0
+SEND_TIMEOUT_S = 5.0  # a sink waits this long for the broker to confirm its last message when closed
 POLL_S = 0.2  # how often an idle source yields None, so the caller can check for a stop request
+KEEPALIVE_S = 30  # the broker drops a client silent for 1.5 times this: service it more often
+TICK_S = 1.0  # :meth:`_Client.tick` services a connection not serviced for this long
+RECONNECT_S = (1.0, 30.0)  # the first wait before reconnecting, and the longest (it doubles)
 
 
 @dataclass(frozen=True)
@@ -68,12 +73,22 @@ class Endpoint:
 
 
 class _Client:
-    """A paho client connected on ``__enter__`` with its network loop in a background thread."""
+    """A paho client connected on ``__enter__`` and driven from the caller's thread.
+
+    No network thread: :meth:`service` reads and writes the connection (messages,
+    acknowledgements, keep-alive pings) and reconnects after a lost connection. A busy stream
+    process then never waits for the interpreter to hand a network thread its turn (that wait
+    was most of the stream's latency over MQTT, ``benchmarks/stream_latency.py``).
+    """
 
     def __init__(self, endpoint: Endpoint):
         self.endpoint = endpoint
-        self._connected = threading.Event()
+        self._connected = False
         self._refused = None
+        self._lost = False  # the connection was lost: the next connection is a reconnect
+        self._retry_at: float | None = None  # when to try reconnecting (monotonic seconds)
+        self._retry_delay = RECONNECT_S[0]
+        self._serviced = 0.0
 
     def _callbacks(self) -> dict:
         """paho callbacks by attribute name."""
@@ -82,11 +97,15 @@ class _Client:
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
             self._refused = str(reason_code)
-        else:  # paho leaves Nagle's algorithm on: small messages would wait for ACKs (tens of ms)
-            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self._connected.set()
+            return
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # paho leaves Nagle's algorithm on: small messages would wait for ACKs
+        self._connected, self._retry_delay = True, RECONNECT_S[0]
+        if self._lost:
+            log.warning("%s: reconnected", self.endpoint)
+            self._lost = False
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected = False
         if reason_code.is_failure:
             log.warning("%s: connection lost (%s); reconnecting", self.endpoint, reason_code)
 
@@ -98,20 +117,64 @@ class _Client:
         self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
         for name, callback in self._callbacks().items():
             setattr(self.client, name, callback)  # before connecting: the first acknowledgements come at once
-        self.client.reconnect_delay_set(1, 30)
+        # no limit on messages in flight (paho's default is 20): acknowledgements are read when the
+        # caller's thread services the connection, and a limit would hold records back until then
+        self.client.max_inflight_messages_set(0)
         try:
-            self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=30)
+            self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{self.endpoint}: cannot connect to the MQTT broker ({exc})") from None
-        self.client.loop_start()
-        if not self._connected.wait(CONNECT_TIMEOUT_S) or self._refused:
+        if not self._wait_for(lambda: self._connected or self._refused) or self._refused:
             self._stop()
             raise ConfigError(f"{self.endpoint}: the MQTT broker did not accept the connection ({self._refused or 'timed out'})")
         return self
 
+    def _wait_for(self, done, timeout: float = CONNECT_TIMEOUT_S) -> bool:
+        """Service the connection until ``done()`` or ``timeout`` seconds; whether it is done."""
+        deadline = time.monotonic() + timeout
+        while not done():
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return False
+            self.service(min(left, POLL_S))
+        return True
+
+    def service(self, timeout: float = 0.0) -> None:
+        """Read and write what the connection has, waiting up to ``timeout`` seconds for traffic.
+
+        Handles incoming messages and acknowledgements, sends what is queued and the keep-alive
+        pings; after a lost connection, tries to reconnect (after 1 s, the wait doubling up to
+        30 s; a source subscribes again). Call it at least every few seconds.
+        """
+        self._serviced = time.monotonic()
+        if self._retry_at is not None:
+            wait = self._retry_at - self._serviced
+            if wait > 0:
+                time.sleep(min(wait, timeout))
+                return
+            self._retry_at = None
+            try:
+                self.client.reconnect()
+            except OSError as exc:
+                log.warning("%s: cannot reconnect (%s); trying again in %.0f s", self.endpoint, exc, self._retry_delay)
+                self._schedule_retry()
+            return
+        code = self.client.loop(timeout)
+        if code != 0 and not self.client.is_connected():  # MQTT_ERR_SUCCESS; a signal in the wait also returns an error
+            self._schedule_retry()
+
+    def _schedule_retry(self) -> None:
+        self._connected, self._lost = False, True
+        self._retry_at = time.monotonic() + self._retry_delay
+        self._retry_delay = min(2 * self._retry_delay, RECONNECT_S[1])
+
+    def tick(self) -> None:
+        """:meth:`service` without waiting, when it has not run for :data:`TICK_S` (cheap to call often)."""
+        if time.monotonic() - self._serviced >= TICK_S:
+            self.service(0.0)
+
     def _stop(self) -> None:
         self.client.disconnect()
-        self.client.loop_stop()
 
     def __exit__(self, *exc) -> None:
         self._stop()
@@ -121,15 +184,15 @@ class MqttSource(_Client):
     """Messages of one topic, as payload lines.
 
     Iterating yields each non-empty line of each payload (bytes; a payload may hold several
-    JSON lines), or None after ``POLL_S`` seconds without a message. Messages published before
-    ``__enter__`` returned (subscribed) are not seen.
+    JSON lines), or None after up to ``POLL_S`` seconds without a message (an idle tick).
+    Messages published before ``__enter__`` returned (subscribed) are not seen. The connection
+    is serviced while iterating and in :meth:`waiting`.
     """
 
     def __init__(self, endpoint: Endpoint):
         super().__init__(endpoint)
-        self._queue: queue.SimpleQueue = queue.SimpleQueue()
-        self._lines: deque = deque()  # lines of a payload not yet yielded
-        self._subscribed = threading.Event()
+        self._lines: deque = deque()  # lines of the payloads read, not yet yielded
+        self._subscribed = False
 
     def _callbacks(self) -> dict:
         return {**super()._callbacks(), "on_subscribe": self._on_subscribe, "on_message": self._on_message}
@@ -142,51 +205,53 @@ class MqttSource(_Client):
     def _on_subscribe(self, client, userdata, mid, reason_codes, properties) -> None:
         if any(code.is_failure for code in reason_codes):
             self._refused = f"subscription refused ({reason_codes[0]})"
-        self._subscribed.set()
+            if self._subscribed:  # a subscription again after a reconnect
+                log.warning("%s: %s", self.endpoint, self._refused)
+        self._subscribed = True
 
     def _on_message(self, client, userdata, message) -> None:
-        self._queue.put(message.payload)
+        self._lines.extend(line for line in message.payload.splitlines() if line.strip())
 
     def __enter__(self):
         super().__enter__()
-        if not self._subscribed.wait(CONNECT_TIMEOUT_S) or self._refused:
+        if not self._wait_for(lambda: self._subscribed) or self._refused:
             self._stop()
             raise ConfigError(f"{self.endpoint}: cannot subscribe ({self._refused or 'timed out'})")
         return self
 
     def __iter__(self) -> Iterator[bytes | None]:
         while True:
-            if self._lines:
-                yield self._lines.popleft()
-                continue
-            try:
-                payload = self._queue.get(timeout=POLL_S)
-            except queue.Empty:
-                yield None
-                continue
-            self._lines.extend(line for line in payload.splitlines() if line.strip())
+            if not self._lines:
+                self.service(POLL_S)
+            yield self._lines.popleft() if self._lines else None
 
     def waiting(self) -> bool:
         """True when the next line is already here (iterating will not wait for it)."""
-        return bool(self._lines) or not self._queue.empty()
+        if not self._lines:
+            self.service(0.0)
+        return bool(self._lines)
 
 
 class MqttSink(_Client):
-    """Publishes each record as one JSON message on the endpoint's topic."""
+    """Publishes each record as one JSON message on the endpoint's topic.
+
+    Between records, call :meth:`~_Client.tick` (the stream loop does) so that its keep-alive
+    pings and acknowledgements are handled while nothing is sent.
+    """
 
     def __init__(self, endpoint: Endpoint):
         super().__init__(endpoint)
         self._last = None
 
     def send(self, records: list[dict]) -> None:
-        """Publish ``records`` (JSON-ready dicts), one message each."""
+        """Publish ``records`` (JSON-ready dicts), one message each, then read the acknowledgements
+        that have arrived."""
         for record in records:
             self._last = self.client.publish(self.endpoint.topic, json.dumps(record), qos=self.endpoint.qos)
+        self.service(0.0)
 
     def __exit__(self, *exc) -> None:
-        if self._last is not None and self.endpoint.qos > 0:
-            try:
-                self._last.wait_for_publish(timeout=5.0)  # alerts in flight reach the broker before we leave
-            except RuntimeError as exc:  # not connected any more: nothing to wait for
-                log.warning("%s: last message not confirmed (%s)", self.endpoint, exc)
+        last = self._last
+        if last is not None and self.endpoint.qos > 0 and not self._wait_for(last.is_published, SEND_TIMEOUT_S):
+            log.warning("%s: last message not confirmed by the broker", self.endpoint)  # alerts in flight reach it before we leave
         super().__exit__(*exc)

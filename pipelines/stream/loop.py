@@ -48,7 +48,8 @@ def _score_records(scorer: StreamScorer, step: Step) -> list[dict]:
 
 
 def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit_scores: bool = False,
-        warn: Callable[[str], None] | None = None, stop: Stop | None = None, metrics: StreamMetrics | None = None) -> Summary:
+        warn: Callable[[str], None] | None = None, stop: Stop | None = None, metrics: StreamMetrics | None = None,
+        tick: Callable[[], None] | None = None) -> Summary:
     """Stream ``source`` through ``parser`` and ``scorer`` into ``sink`` until the input ends or a stop.
 
     Parameters
@@ -72,6 +73,9 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
         Request object to end the loop from elsewhere (:func:`serve` ties it to SIGINT/SIGTERM).
     metrics : StreamMetrics or None
         Updated per message and per step (:mod:`pipelines.stream.metrics`).
+    tick : callable or None
+        Called once per message or idle tick: services a sink's connection between records
+        (:meth:`pipelines.mqtt.MqttSink.tick`: keep-alive pings, acknowledgements).
 
     Returns
     -------
@@ -97,6 +101,8 @@ def run(scorer: StreamScorer, source: Iterable, sink, parser: RowParser, *, emit
             break
         except Interrupted:
             break
+        if tick is not None:
+            tick()
         if message is not None and message.strip():
             parsed = _parsed(parser, message, summary, warn, metrics)
             if parsed is not None:
@@ -260,6 +266,7 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
             serving = f", metrics on http://0.0.0.0:{stack.enter_context(metrics.serving(metrics_port))}/metrics"
         lines = stack.enter_context(_opened(inlet, sink=False))
         out = stack.enter_context(_opened(outlet, sink=True, hardware_id=hardware_id))
+        tick = out.tick if isinstance(out, MqttSink) else None
         if output_format == "diagnostic" and not recording:
             out = DiagnosticSink(out, hardware_id=hardware_id)
         if ready is not None:
@@ -268,4 +275,5 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
                   f"alert above {scorer.enter:.4g} for {logic.min_duration} rows (merge gap {logic.merge_gap}, cooldown "
                   f"{logic.cooldown}{'' if logic.severe is None else f', at once above {logic.severe:.4g}'}), "
                   f"warm-up {scorer.rows - hop} rows{serving}")
-        return run(scorer, lines, out, parser, emit_scores=emit_scores or recording, warn=warn, stop=stop, metrics=metrics)
+        return run(scorer, lines, out, parser, emit_scores=emit_scores or recording, warn=warn, stop=stop, metrics=metrics,
+                   tick=tick)

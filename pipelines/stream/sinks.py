@@ -11,6 +11,8 @@ from collections.abc import Iterable, Iterator
 
 __all__ = ["StdinLines", "StdoutSink", "stdin_lines"]
 
+IDLE_S = 0.2  # a quiet standard input yields None this often (the stream loop's idle tick)
+
 
 class StdoutSink:
     """Writes each record as one JSON line and flushes at once (latency over throughput)."""
@@ -37,7 +39,8 @@ class StdoutSink:
 class StdinLines:
     """Lines of standard input as bytes (decoding is the parser's job, so bad bytes cannot stop us),
     read from its file descriptor, so that :meth:`waiting` can tell whether the next line is
-    already there (lines written while the previous ones were scored).
+    already there (lines written while the previous ones were scored). Iterating yields None
+    after each :data:`IDLE_S` seconds without input.
 
     Parameters
     ----------
@@ -53,16 +56,16 @@ class StdinLines:
         self._partial = b""
         self._ended = False
 
-    def __iter__(self) -> Iterator[bytes]:
-        while self._lines or self._read():
-            yield self._lines.popleft()
-
-    def _read(self) -> bool:
-        """Read what is there, waiting for one chunk; False at the end of input with no line left."""
-        while not self._lines and not self._ended:
-            chunk = os.read(self.fd, self.CHUNK)
-            self._split(chunk)
-        return bool(self._lines)
+    def __iter__(self) -> Iterator[bytes | None]:
+        while True:
+            if self._lines:
+                yield self._lines.popleft()
+            elif self._ended:
+                return
+            elif select.select([self.fd], [], [], IDLE_S)[0]:
+                self._split(os.read(self.fd, self.CHUNK))  # readable: this read does not wait
+            else:
+                yield None  # an idle tick: the loop services its sink's connection and notices a stop
 
     def _split(self, chunk: bytes) -> None:
         if not chunk:  # end of input: a last line without its newline is still a line

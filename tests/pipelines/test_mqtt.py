@@ -32,32 +32,54 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-@pytest.fixture
-def broker(tmp_path) -> int:
-    """A private mosquitto on 127.0.0.1; yields its port."""
-    exe = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
-    if exe is None:
-        pytest.skip("mosquitto is not installed (.ci/run installs it)")
-    port = free_port()
-    config = tmp_path / "mosquitto.conf"
-    # no cap on queued messages: a test publishes 2,000 rows in a burst, faster than a busy
-    # machine may consume them, and mosquitto would drop those beyond its default 1,000
-    config.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
-    proc = subprocess.Popen([exe, "-c", str(config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    try:
+class Mosquitto:
+    """A private mosquitto on 127.0.0.1 at ``port``, stopped and started again at will."""
+
+    def __init__(self, tmp_path: Path):
+        self.exe = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
+        if self.exe is None:
+            pytest.skip("mosquitto is not installed (.ci/run installs it)")
+        self.port = free_port()
+        self.config = tmp_path / "mosquitto.conf"
+        # no cap on queued messages: a test publishes 2,000 rows in a burst, faster than a busy
+        # machine may consume them, and mosquitto would drop those beyond its default 1,000
+        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+        self.proc = None
+
+    def start(self) -> None:
+        self.proc = subprocess.Popen([self.exe, "-c", str(self.config)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 10
         while True:
             try:
-                socket.create_connection(("127.0.0.1", port), timeout=0.5).close()
-                break
+                socket.create_connection(("127.0.0.1", self.port), timeout=0.5).close()
+                return
             except OSError:
-                if proc.poll() is not None or time.monotonic() > deadline:
-                    pytest.fail(f"mosquitto did not start: {proc.stderr.read().decode(errors='replace')[-500:]}")
+                if self.proc.poll() is not None or time.monotonic() > deadline:
+                    pytest.fail(f"mosquitto did not start: {self.proc.stderr.read().decode(errors='replace')[-500:]}")
                 time.sleep(0.05)
-        yield port
+
+    def stop(self) -> None:
+        if self.proc is not None:
+            self.proc.terminate()
+            self.proc.wait(timeout=10)
+            self.proc = None
+
+
+@pytest.fixture
+def mosquitto(tmp_path) -> Mosquitto:
+    """A started :class:`Mosquitto`, stopped after the test."""
+    server = Mosquitto(tmp_path)
+    server.start()
+    try:
+        yield server
     finally:
-        proc.terminate()
-        proc.wait(timeout=10)
+        server.stop()
+
+
+@pytest.fixture
+def broker(mosquitto) -> int:
+    """The port of a private mosquitto on 127.0.0.1."""
+    return mosquitto.port
 
 
 class Client:
@@ -159,6 +181,101 @@ def test_bad_messages_from_the_broker_are_skipped(broker, arm_model):
     assert stderr.count("warning: ") == 5
     assert stderr.splitlines()[-1] == ("stream ended (SIGINT): 7 rows in, 2 scored, 5 skipped (malformed 1, missing_channels 1, "
                                        "bad_timestamp 1, duplicate_timestamp 2), 0 alerts")
+
+
+class Streaming:
+    """``pipelines.stream.run`` between an MQTT source and sink in a thread (scores emitted), stopped by :meth:`close`."""
+
+    def __init__(self, port: int, model: Path, topic: str):
+        from anomaly.decisions import AlertLogic
+        from pipelines.messages import RowParser
+        from pipelines.mqtt import MqttSink, MqttSource
+        from pipelines.stream import StreamScorer, run
+        from pipelines.stream.signals import Stop
+
+        det = anomaly.load(model)
+        self.stop, self.summary = Stop(), None
+        self.source = MqttSource(Endpoint.parse(f"mqtt://127.0.0.1:{port}/{topic}/in")).__enter__()
+        self.sink = MqttSink(Endpoint.parse(f"mqtt://127.0.0.1:{port}/{topic}/out", publish=True)).__enter__()
+        scorer = StreamScorer(det, logic=AlertLogic.from_threshold(det.thresholder_, 0.8, None))
+
+        def serve():
+            self.summary = run(scorer, self.source, self.sink, RowParser(det.schema_.channels), emit_scores=True,
+                               stop=self.stop, tick=self.sink.tick)
+
+        self.thread = threading.Thread(target=serve, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.stop.request()
+        self.thread.join(timeout=20)
+        self.sink.__exit__(None, None, None)
+        self.source.__exit__(None, None, None)
+        assert not self.thread.is_alive()
+        return self.summary
+
+
+def row_messages(first: float, n: int) -> list[str]:
+    row = simulate(1, seed=3, ambient_c=28).frame.iloc[0]
+    return [json.dumps({"timestamp": first + k, **{c: float(v) for c, v in row.items()}}) for k in range(n)]
+
+
+def test_an_idle_stream_keeps_its_connections_alive(mosquitto, arm_model, monkeypatch, caplog):
+    """No network thread: the loop's idle ticks send the keep-alive pings of both clients (a
+    broker drops a client silent for 1.5 keep-alive periods)."""
+    import pipelines.mqtt
+
+    monkeypatch.setattr(pipelines.mqtt, "KEEPALIVE_S", 1)
+    monkeypatch.setattr(pipelines.mqtt, "TICK_S", 0.25)
+    scores = Client(mosquitto.port, "idle/out")
+    stream = Streaming(mosquitto.port, arm_model, "idle")
+    try:
+        time.sleep(7.0)  # nothing arrives for seven keep-alive periods (mosquitto 2.0 drops a silent client after 4-5 s here)
+        publisher = Client(mosquitto.port)
+        publisher.client.publish("idle/in", row_messages(1.0, 1)[0], qos=1).wait_for_publish(timeout=10)
+        publisher.close()
+        received = scores.next(timeout=10)
+    finally:
+        summary = stream.close()
+        scores.close()
+    assert (received["type"], received["timestamp"]) == ("score", 1.0)
+    assert summary.rows_scored == 1
+    assert not [r.getMessage() for r in caplog.records if r.name == "pipelines.mqtt"]  # never lost, never reconnected
+
+
+def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, caplog):
+    scores = Client(mosquitto.port, "restart/out")
+    stream = Streaming(mosquitto.port, arm_model, "restart")
+    publisher = Client(mosquitto.port)
+    try:
+        publisher.client.publish("restart/in", row_messages(1.0, 1)[0], qos=1).wait_for_publish(timeout=10)
+        assert scores.next(timeout=10)["timestamp"] == 1.0
+        publisher.close()
+        scores.close()
+        mosquitto.stop()
+        time.sleep(0.5)  # the stream notices the lost connections
+        mosquitto.start()
+        scores = Client(mosquitto.port, "restart/out")
+        publisher = Client(mosquitto.port)
+        received, deadline = None, time.monotonic() + 60
+        for message in row_messages(2.0, 600):  # messages before the stream subscribed again are lost: publish until one comes through
+            publisher.client.publish("restart/in", message, qos=1)
+            try:
+                received = scores.next(timeout=0.1)
+                break
+            except queue.Empty:
+                assert time.monotonic() < deadline, "no score after the broker restarted"
+    finally:
+        summary = stream.close()
+        scores.close()
+        publisher.close()
+    assert received is not None and received["type"] == "score" and received["timestamp"] >= 2.0
+    assert summary.rows_scored >= 2
+    logged = [r.getMessage() for r in caplog.records if r.name == "pipelines.mqtt"]
+    for topic in ("restart/in", "restart/out"):
+        url = f"mqtt://127.0.0.1:{mosquitto.port}/{topic}"
+        assert any(m.startswith(f"{url}: connection lost") for m in logged), logged
+        assert f"{url}: reconnected" in logged, logged
 
 
 def test_unreachable_broker_exits_2(arm_model):

@@ -345,10 +345,10 @@ def test_run_pushes_the_lines_that_waited_together_with_the_same_records(models,
     assert summary.alerts >= 1
 
 
-def test_stdin_lines_say_when_a_whole_line_waits():
+def test_stdin_lines_say_when_a_whole_line_waits_and_tick_while_idle():
     import os
 
-    from pipelines.stream.sinks import StdinLines
+    from pipelines.stream.sinks import IDLE_S, StdinLines
 
     read, write = os.pipe()
     lines = StdinLines(read)
@@ -358,6 +358,8 @@ def test_stdin_lines_say_when_a_whole_line_waits():
     items = iter(lines)
     assert next(items) == b'{"a": 1}\n'
     assert not lines.waiting()  # half a line is not a line
+    started = time.monotonic()
+    assert next(items) is None and time.monotonic() - started >= 0.9 * IDLE_S  # an idle tick while nothing comes
     os.write(write, b'}\n{"a": 3}')
     assert lines.waiting() and next(items) == b'{"a": 2}\n'
     os.close(write)

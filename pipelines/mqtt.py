@@ -1,7 +1,8 @@
 """MQTT endpoints of a stream (paho-mqtt >= 2, the ``mqtt`` extra).
 
-An endpoint is written ``mqtt://HOST[:PORT]/TOPIC[?qos=0|1|2]`` (port 1883 and QoS 1 by
-default). :class:`MqttSource` subscribes to a topic and yields each message's payload lines;
+An endpoint is written ``mqtt://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?qos=0|1|2]`` (port 1883 and
+QoS 1 by default), or ``mqtts://...[&ca=FILE]`` over TLS (port 8883; :class:`Endpoint`).
+:class:`MqttSource` subscribes to a topic and yields each message's payload lines;
 :class:`MqttSink` publishes each record as one JSON message. Both connect when entered (a
 ``with`` block), wait for the broker's acknowledgement, and disconnect when left. They run
 no network thread: the caller's thread services the connection (:meth:`_Client.service`:
@@ -13,18 +14,23 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import socket
 import time
 from collections import deque
 from collections.abc import Iterator
-from dataclasses import dataclass
-from urllib.parse import parse_qs, urlsplit
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
 
 from anomaly.errors import ConfigError
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PORT = 1883
+SCHEMES = ("mqtt", "mqtts")
+DEFAULT_PORT, DEFAULT_TLS_PORT = 1883, 8883
+#: The environment variable holding the password of an address that names a user without one.
+PASSWORD_ENV = "ANOMALY_MQTT_PASSWORD"
 CONNECT_TIMEOUT_S = 10.0
 SEND_TIMEOUT_S = 5.0  # a sink waits this long for the broker to confirm its last message when closed
 POLL_S = 0.2  # how often an idle source yields None, so the caller can check for a stop request
@@ -35,12 +41,23 @@ RECONNECT_S = (1.0, 30.0)  # the first wait before reconnecting, and the longest
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A parsed ``mqtt://HOST:PORT/TOPIC?qos=N`` address."""
+    """A parsed ``mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?qos=N][&ca=FILE]`` address.
+
+    ``mqtts://`` connects over TLS (port 8883 by default) and checks the broker's certificate
+    against the system's certificate authorities, or those of ``ca=FILE`` (PEM). A user without
+    a password in the address takes it from the environment variable :data:`PASSWORD_ENV`
+    (kept out of shell histories and process lists). The password is never shown: not by
+    ``str()``, ``repr()`` or any message.
+    """
 
     host: str
     port: int
     topic: str
     qos: int = 1
+    tls: bool = False
+    ca: str | None = None
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, url: str, *, publish: bool = False) -> Endpoint:
@@ -49,27 +66,50 @@ class Endpoint:
         Raises
         ------
         ConfigError
-            Naming what is wrong with the address.
+            Naming what is wrong with the address (the address quoted without its password).
         """
         parts = urlsplit(url, allow_fragments=False)  # "#" is a topic wildcard here, not a fragment
-        if parts.scheme != "mqtt":
-            raise ConfigError(f"{url!r}: expected mqtt://HOST:PORT/TOPIC")
+        shown = repr(_without_password(url, parts))
+        if parts.scheme not in SCHEMES:
+            raise ConfigError(f"{shown}: expected mqtt://HOST:PORT/TOPIC (or mqtts:// for TLS)")
+        tls = parts.scheme == "mqtts"
         try:
-            port = parts.port or DEFAULT_PORT
+            port = parts.port or (DEFAULT_TLS_PORT if tls else DEFAULT_PORT)
         except ValueError:
-            raise ConfigError(f"{url!r}: the port is not a number in 1..65535") from None
+            raise ConfigError(f"{shown}: the port is not a number in 1..65535") from None
         topic = parts.path[1:]
         if not parts.hostname or not topic:
-            raise ConfigError(f"{url!r}: expected mqtt://HOST:PORT/TOPIC (host and topic are required)")
+            raise ConfigError(f"{shown}: expected {parts.scheme}://HOST:PORT/TOPIC (host and topic are required)")
         if publish and ("+" in topic or "#" in topic):
-            raise ConfigError(f"{url!r}: cannot publish to a topic with wildcards")
-        qos = parse_qs(parts.query).get("qos", ["1"])[-1]
+            raise ConfigError(f"{shown}: cannot publish to a topic with wildcards")
+        options = parse_qs(parts.query, keep_blank_values=True)
+        unknown = sorted(set(options) - {"qos", "ca"})
+        if unknown:
+            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, ca)")
+        qos = options.get("qos", ["1"])[-1]
         if qos not in ("0", "1", "2"):
-            raise ConfigError(f"{url!r}: qos must be 0, 1 or 2, got {qos!r}")
-        return cls(parts.hostname, port, topic, int(qos))
+            raise ConfigError(f"{shown}: qos must be 0, 1 or 2, got {qos!r}")
+        ca = options.get("ca", [None])[-1]
+        if ca is not None and not tls:
+            raise ConfigError(f"{shown}: ca= is for TLS: write mqtts://")
+        if ca is not None and not Path(ca).is_file():
+            raise ConfigError(f"{shown}: certificate authority file {ca!r} not found")
+        username = unquote(parts.username) if parts.username is not None else None
+        password = unquote(parts.password) if parts.password is not None else None
+        if username is not None and password is None:
+            password = os.environ.get(PASSWORD_ENV)
+        return cls(parts.hostname, port, topic, int(qos), tls, ca, username, password)
 
     def __str__(self) -> str:
-        return f"mqtt://{self.host}:{self.port}/{self.topic}"
+        user = f"{self.username}@" if self.username is not None else ""
+        return f"{'mqtts' if self.tls else 'mqtt'}://{user}{self.host}:{self.port}/{self.topic}"
+
+
+def _without_password(url: str, parts) -> str:
+    """``url`` with its password, if any, written as ``***``."""
+    if parts.password is None:
+        return url
+    return url.replace(f":{parts.password}@", ":***@", 1)
 
 
 class _Client:
@@ -120,6 +160,13 @@ class _Client:
         # no limit on messages in flight (paho's default is 20): acknowledgements are read when the
         # caller's thread services the connection, and a limit would hold records back until then
         self.client.max_inflight_messages_set(0)
+        if self.endpoint.username is not None:
+            self.client.username_pw_set(self.endpoint.username, self.endpoint.password)
+        if self.endpoint.tls:
+            try:
+                self.client.tls_set(ca_certs=self.endpoint.ca)  # None: the system's certificate authorities
+            except (OSError, ValueError) as exc:
+                raise ConfigError(f"{self.endpoint}: cannot set up TLS ({exc})") from None
         try:
             self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S)
         except (OSError, ValueError) as exc:

@@ -17,9 +17,9 @@ def _say(text: str) -> None:
 
 def stream(
     model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit` (uses model.onnx when present)."),
-    source: str = typer.Option("stdin", help="stdin | mqtt://HOST:PORT/TOPIC"),
+    source: str = typer.Option("stdin", help="stdin | mqtt://[USER@]HOST:PORT/TOPIC (mqtts:// over TLS, ?ca=FILE for a private CA; the password from $ANOMALY_MQTT_PASSWORD)"),
     format: str = typer.Option("jsonl", "--format", help="jsonl (one JSON object per line) | csv (header line first)."),
-    sink: str = typer.Option("stdout", help="stdout | mqtt://HOST:PORT/TOPIC | mcap://PATH: where alerts go, one JSON message each (an MCAP file: alerts as DiagnosticArrays on /diagnostics, every score on /anomaly/score)."),
+    sink: str = typer.Option("stdout", help="stdout | mqtt://HOST:PORT/TOPIC (or mqtts://, as --source) | mcap://PATH: where alerts go, one JSON message each (an MCAP file: alerts as DiagnosticArrays on /diagnostics, every score on /anomaly/score)."),
     hop: int = typer.Option(1, help="Rows per scoring step (window models: at most the window)."),
     threshold_scale: float = typer.Option(1.0, help="Alert above this multiple of the model's fitted threshold."),
     exit_ratio: float = typer.Option(DEFAULT_RULES.exit_ratio, help="An alert holds while the score stays above exit-ratio x that level."),

@@ -168,15 +168,20 @@ def _send(sink, records: list[dict], stop: Stop) -> bool:
 
 
 def _endpoint(spec: str, *, sink: bool):
-    """``"stdin"``/``"stdout"``, the parsed ``mqtt://`` address, or a sink's ``mcap://`` file (a Path)."""
-    if spec.startswith("mqtt://"):
+    """``"stdin"``/``"stdout"``, the parsed ``mqtt://`` or ``mqtts://`` address, or a sink's ``mcap://`` file (a Path)."""
+    if spec.startswith(("mqtt://", "mqtts://")):
         return Endpoint.parse(spec, publish=sink)
     if sink and spec.startswith("mcap:"):
         return mcap_sink.parse_url(spec)
     if spec == ("stdout" if sink else "stdin"):
         return spec
-    raise ConfigError(f"source {spec!r} must be stdin or mqtt://HOST:PORT/TOPIC" if not sink
-                      else f"sink {spec!r} must be stdout, mqtt://HOST:PORT/TOPIC or mcap://PATH")
+    raise ConfigError(f"source {spec!r} must be stdin or mqtt://HOST:PORT/TOPIC (mqtts:// for TLS)" if not sink
+                      else f"sink {spec!r} must be stdout, mqtt://HOST:PORT/TOPIC (mqtts:// for TLS) or mcap://PATH")
+
+
+def _shown(endpoint, spec: str) -> str:
+    """How messages name an endpoint: an MQTT address without its password, else as given."""
+    return str(endpoint) if isinstance(endpoint, Endpoint) else spec
 
 
 @contextmanager
@@ -204,9 +209,9 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     Parameters
     ----------
     model : path of a saved detector (loaded with ``engine``).
-    source : "stdin" or "mqtt://HOST:PORT/TOPIC"
+    source : "stdin" or "mqtt://HOST:PORT/TOPIC" (``mqtts://`` over TLS, with a user and password: :class:`pipelines.mqtt.Endpoint`)
     fmt : {"jsonl", "csv"}
-    sink : "stdout", "mqtt://HOST:PORT/TOPIC" or "mcap://PATH"
+    sink : "stdout", "mqtt://HOST:PORT/TOPIC" (or ``mqtts://``) or "mcap://PATH"
         An MCAP file gets alerts as DiagnosticArrays on ``/diagnostics`` and every score on
         ``/anomaly/score`` (:mod:`pipelines.stream.mcap_sink`).
     hop : rows per scoring step.
@@ -271,7 +276,7 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
             out = DiagnosticSink(out, hardware_id=hardware_id)
         if ready is not None:
             engine_used = det.engine_.name
-            ready(f"streaming {source} -> {sink}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
+            ready(f"streaming {_shown(inlet, source)} -> {_shown(outlet, sink)}: model {name} ({type(det).__name__}, {engine_used}), hop {hop}, "
                   f"alert above {scorer.enter:.4g} for {logic.min_duration} rows (merge gap {logic.merge_gap}, cooldown "
                   f"{logic.cooldown}{'' if logic.severe is None else f', at once above {logic.severe:.4g}'}), "
                   f"warm-up {scorer.rows - hop} rows{serving}")

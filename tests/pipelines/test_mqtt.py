@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import json
 import queue
 import shutil
@@ -35,6 +36,9 @@ def free_port() -> int:
 class Mosquitto:
     """A private mosquitto on 127.0.0.1 at ``port``, stopped and started again at will."""
 
+    #: Started as root, mosquitto runs as user ``mosquitto``, which cannot read the test's files: stay who we are.
+    USER = f"user {getpass.getuser()}\n"
+
     def __init__(self, tmp_path: Path):
         self.exe = shutil.which("mosquitto") or next((p for p in ("/usr/sbin/mosquitto",) if Path(p).exists()), None)
         if self.exe is None:
@@ -43,7 +47,7 @@ class Mosquitto:
         self.config = tmp_path / "mosquitto.conf"
         # no cap on queued messages: a test publishes 2,000 rows in a burst, faster than a busy
         # machine may consume them, and mosquitto would drop those beyond its default 1,000
-        self.config.write_text(f"listener {self.port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
+        self.config.write_text(self.USER + f"listener {self.port} 127.0.0.1\nallow_anonymous true\nmax_queued_messages 0\n")
         self.proc = None
 
     def start(self) -> None:
@@ -184,9 +188,11 @@ def test_bad_messages_from_the_broker_are_skipped(broker, arm_model):
 
 
 class Streaming:
-    """``pipelines.stream.run`` between an MQTT source and sink in a thread (scores emitted), stopped by :meth:`close`."""
+    """``pipelines.stream.run`` between an MQTT source and sink in a thread (scores emitted), stopped by :meth:`close`.
 
-    def __init__(self, port: int, model: Path, topic: str):
+    ``TOPIC/in`` to ``TOPIC/out`` on the broker at ``port``, or the addresses ``source`` and ``sink``."""
+
+    def __init__(self, port: int, model: Path, topic: str, *, source: str | None = None, sink: str | None = None):
         from anomaly.decisions import AlertLogic
         from pipelines.messages import RowParser
         from pipelines.mqtt import MqttSink, MqttSource
@@ -195,8 +201,8 @@ class Streaming:
 
         det = anomaly.load(model)
         self.stop, self.summary = Stop(), None
-        self.source = MqttSource(Endpoint.parse(f"mqtt://127.0.0.1:{port}/{topic}/in")).__enter__()
-        self.sink = MqttSink(Endpoint.parse(f"mqtt://127.0.0.1:{port}/{topic}/out", publish=True)).__enter__()
+        self.source = MqttSource(Endpoint.parse(source or f"mqtt://127.0.0.1:{port}/{topic}/in")).__enter__()
+        self.sink = MqttSink(Endpoint.parse(sink or f"mqtt://127.0.0.1:{port}/{topic}/out", publish=True)).__enter__()
         scorer = StreamScorer(det, logic=AlertLogic.from_threshold(det.thresholder_, 0.8, None))
 
         def serve():
@@ -278,6 +284,73 @@ def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, c
         assert f"{url}: reconnected" in logged, logged
 
 
+@pytest.fixture
+def secured(tmp_path) -> dict:
+    """A mosquitto with three listeners on one broker: ``plain`` (anonymous, for the test's own
+    clients), ``auth`` (user ``robot``, password ``s3cret``) and ``tls`` (a certificate for
+    127.0.0.1 from a test CA, ``ca`` the CA's PEM file); yields the ports and the CA file."""
+    server = Mosquitto(tmp_path)
+    passwd, openssl = shutil.which("mosquitto_passwd"), shutil.which("openssl")
+    if passwd is None or openssl is None:
+        pytest.skip("mosquitto_passwd or openssl is not installed")
+
+    def sh(*args):
+        subprocess.run(args, cwd=tmp_path, check=True, capture_output=True)
+
+    sh(passwd, "-b", "-c", "passwords", "robot", "s3cret")
+    sh(openssl, "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem", "-days", "2", "-subj", "/CN=test-ca")
+    sh(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "server.key", "-out", "server.csr", "-subj", "/CN=127.0.0.1")
+    (tmp_path / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
+    sh(openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
+       "-days", "2", "-extfile", "san.cnf")
+    ports = {"plain": server.port, "auth": free_port(), "tls": free_port()}
+    server.config.write_text(
+        Mosquitto.USER + "per_listener_settings true\n"
+        f"listener {ports['plain']} 127.0.0.1\nallow_anonymous true\n"
+        f"listener {ports['auth']} 127.0.0.1\nallow_anonymous false\npassword_file {tmp_path / 'passwords'}\n"
+        f"listener {ports['tls']} 127.0.0.1\nallow_anonymous true\ncafile {tmp_path / 'ca.pem'}\n"
+        f"certfile {tmp_path / 'server.pem'}\nkeyfile {tmp_path / 'server.key'}\n")
+    server.start()
+    try:
+        yield {**ports, "ca": str(tmp_path / "ca.pem")}
+    finally:
+        server.stop()
+
+
+@pytest.mark.parametrize("listener", ["auth", "tls"])
+def test_a_broker_with_a_password_or_tls(secured, arm_model, listener, monkeypatch):
+    """``mqtt://USER@...`` with the password from the environment, and ``mqtts://...?ca=FILE``: rows in, scores out."""
+    from pipelines.mqtt import PASSWORD_ENV
+
+    monkeypatch.setenv(PASSWORD_ENV, "s3cret")
+    port = secured[listener]
+    base = f"mqtt://robot@127.0.0.1:{port}/{listener}" if listener == "auth" else f"mqtts://127.0.0.1:{port}/{listener}"
+    query = f"?ca={secured['ca']}" if listener == "tls" else ""
+    scores = Client(secured["plain"], f"{listener}/out")  # the same broker, its plain listener
+    stream = Streaming(port, arm_model, listener, source=f"{base}/in{query}", sink=f"{base}/out{query}")
+    try:
+        assert stream.source.endpoint.tls == (listener == "tls")
+        publisher = Client(secured["plain"])
+        publisher.client.publish(f"{listener}/in", row_messages(1.0, 1)[0], qos=1).wait_for_publish(timeout=10)
+        publisher.close()
+        received = scores.next(timeout=10)
+    finally:
+        stream.close()
+        scores.close()
+    assert (received["type"], received["timestamp"]) == ("score", 1.0)
+
+
+def test_a_refused_password_or_certificate_exits_2_without_showing_the_password(secured, arm_model):
+    wrong = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source", f"mqtt://robot:wr0ng@127.0.0.1:{secured['auth']}/in"])
+    assert wrong.exit_code == 2
+    assert wrong.output.startswith(f"error: mqtt://robot@127.0.0.1:{secured['auth']}/in: the MQTT broker did not accept the connection ("), wrong.output
+    assert "wr0ng" not in wrong.output
+    untrusted = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source", f"mqtts://127.0.0.1:{secured['tls']}/in"])
+    assert untrusted.exit_code == 2  # the test CA is not one of the system's
+    assert untrusted.output.startswith(f"error: mqtts://127.0.0.1:{secured['tls']}/in: cannot connect to the MQTT broker ("), untrusted.output
+    assert "CERTIFICATE_VERIFY_FAILED" in untrusted.output
+
+
 def test_unreachable_broker_exits_2(arm_model):
     port = free_port()  # nothing listens there
     result = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source", f"mqtt://127.0.0.1:{port}/in"])
@@ -293,11 +366,30 @@ def test_unreachable_broker_exits_2(arm_model):
         ("mqtt://h/", False, "host and topic are required"),
         ("mqtt://h/robots/+/alerts", True, "cannot publish to a topic with wildcards"),
         ("mqtt://h/t?qos=3", False, "qos must be 0, 1 or 2"),
+        ("mqtt://u:s3cret@h/t?retain=1", False, "'mqtt://u:\\*\\*\\*@h/t\\?retain=1': unknown option 'retain'"),
+        ("mqtt://h/t?ca=ca.pem", False, "ca= is for TLS: write mqtts://"),
+        ("mqtts://h/t?ca=/no/such/ca.pem", False, "certificate authority file '/no/such/ca.pem' not found"),
+        ("tcp://u:s3cret@h/t", False, "'tcp://u:\\*\\*\\*@h/t': expected mqtt://HOST:PORT/TOPIC \\(or mqtts:// for TLS\\)"),
     ],
 )
 def test_endpoint_errors(url, publish, message):
-    with pytest.raises(ConfigError, match=message):
+    with pytest.raises(ConfigError, match=message) as error:
         Endpoint.parse(url, publish=publish)
+    assert "s3cret" not in str(error.value)
+
+
+def test_endpoint_credentials_and_tls(monkeypatch):
+    from pipelines.mqtt import PASSWORD_ENV
+
+    monkeypatch.delenv(PASSWORD_ENV, raising=False)
+    endpoint = Endpoint.parse("mqtts://robot:p%40ss@broker/a/b?qos=2")
+    assert (endpoint.tls, endpoint.port, endpoint.username, endpoint.password, endpoint.qos, endpoint.ca) == (True, 8883, "robot", "p@ss", 2, None)
+    assert str(endpoint) == "mqtts://robot@broker:8883/a/b" and "p@ss" not in repr(endpoint)
+    assert Endpoint.parse("mqtt://robot@broker/a").password is None
+    monkeypatch.setenv(PASSWORD_ENV, "from-env")
+    assert Endpoint.parse("mqtt://robot@broker/a").password == "from-env"
+    assert Endpoint.parse("mqtt://robot:given@broker/a").password == "given"  # the address's own wins
+    assert Endpoint.parse("mqtt://broker/a").username is None
 
 
 def test_endpoint_defaults_and_wildcards():

@@ -188,7 +188,7 @@ def test_mcap_file_is_complete_after_sigint(model, faulty, tmp_path):
         ("mcap:alerts.mcap", "expected mcap://PATH"),
         ("mcap://{tmp}/missing/alerts.mcap", "missing does not exist"),
         ("mcap://{tmp}", "is a folder, not a file"),
-        ("file://alerts.mcap", "must be stdout, mqtt://HOST:PORT/TOPIC or mcap://PATH"),
+        ("file://alerts.mcap", "must be stdout, mqtt://HOST:PORT/TOPIC (mqtts:// for TLS) or mcap://PATH"),
     ],
 )
 def test_bad_mcap_sink_exits_2_with_one_line_and_writes_nothing(model, tmp_path, monkeypatch, sink, message):

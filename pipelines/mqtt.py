@@ -31,6 +31,10 @@ SCHEMES = ("mqtt", "mqtts")
 DEFAULT_PORT, DEFAULT_TLS_PORT = 1883, 8883
 #: The environment variable holding the password of an address that names a user without one.
 PASSWORD_ENV = "ANOMALY_MQTT_PASSWORD"
+#: The environment variable holding the password of an encrypted client key (``key=FILE``).
+KEY_PASSWORD_ENV = "ANOMALY_MQTT_KEY_PASSWORD"
+#: The TLS files an address may name, and what each is.
+TLS_FILES = {"ca": "certificate authority file", "cert": "client certificate file", "key": "client key file"}
 CONNECT_TIMEOUT_S = 10.0
 SEND_TIMEOUT_S = 5.0  # a sink waits this long for the broker to confirm its last message when closed
 POLL_S = 0.2  # how often an idle source yields None, so the caller can check for a stop request
@@ -41,10 +45,13 @@ RECONNECT_S = (1.0, 30.0)  # the first wait before reconnecting, and the longest
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A parsed ``mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?qos=N][&ca=FILE]`` address.
+    """A parsed ``mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?qos=N][&ca=FILE][&cert=FILE[&key=FILE]]`` address.
 
     ``mqtts://`` connects over TLS (port 8883 by default) and checks the broker's certificate
-    against the system's certificate authorities, or those of ``ca=FILE`` (PEM). A user without
+    against the system's certificate authorities, or those of ``ca=FILE`` (PEM). ``cert=FILE``
+    (and ``key=FILE`` unless the certificate's file holds the key) is the client's own
+    certificate, for brokers that ask for one (mutual TLS); an encrypted key's password comes
+    from the environment variable :data:`KEY_PASSWORD_ENV`. A user without
     a password in the address takes it from the environment variable :data:`PASSWORD_ENV`
     (kept out of shell histories and process lists). The password is never shown: not by
     ``str()``, ``repr()`` or any message.
@@ -56,6 +63,8 @@ class Endpoint:
     qos: int = 1
     tls: bool = False
     ca: str | None = None
+    cert: str | None = None
+    key: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -83,22 +92,25 @@ class Endpoint:
         if publish and ("+" in topic or "#" in topic):
             raise ConfigError(f"{shown}: cannot publish to a topic with wildcards")
         options = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(options) - {"qos", "ca"})
+        unknown = sorted(set(options) - {"qos", *TLS_FILES})
         if unknown:
-            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, ca)")
+            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, {', '.join(TLS_FILES)})")
         qos = options.get("qos", ["1"])[-1]
         if qos not in ("0", "1", "2"):
             raise ConfigError(f"{shown}: qos must be 0, 1 or 2, got {qos!r}")
-        ca = options.get("ca", [None])[-1]
-        if ca is not None and not tls:
-            raise ConfigError(f"{shown}: ca= is for TLS: write mqtts://")
-        if ca is not None and not Path(ca).is_file():
-            raise ConfigError(f"{shown}: certificate authority file {ca!r} not found")
+        files = {name: options.get(name, [None])[-1] for name in TLS_FILES}
+        for name, path in files.items():
+            if path is not None and not tls:
+                raise ConfigError(f"{shown}: {name}= is for TLS: write mqtts://")
+            if path is not None and not Path(path).is_file():
+                raise ConfigError(f"{shown}: {TLS_FILES[name]} {path!r} not found")
+        if files["key"] is not None and files["cert"] is None:
+            raise ConfigError(f"{shown}: key= needs cert= (the client certificate)")
         username = unquote(parts.username) if parts.username is not None else None
         password = unquote(parts.password) if parts.password is not None else None
         if username is not None and password is None:
             password = os.environ.get(PASSWORD_ENV)
-        return cls(parts.hostname, port, topic, int(qos), tls, ca, username, password)
+        return cls(parts.hostname, port, topic, int(qos), tls, files["ca"], files["cert"], files["key"], username, password)
 
     def __str__(self) -> str:
         user = f"{self.username}@" if self.username is not None else ""
@@ -128,6 +140,7 @@ class _Client:
         self._lost = False  # the connection was lost: the next connection is a reconnect
         self._retry_at: float | None = None  # when to try reconnecting (monotonic seconds)
         self._retry_delay = RECONNECT_S[0]
+        self._dropped = 0  # paho's error code of the last lost connection
         self._serviced = 0.0
 
     def _callbacks(self) -> dict:
@@ -163,18 +176,39 @@ class _Client:
         if self.endpoint.username is not None:
             self.client.username_pw_set(self.endpoint.username, self.endpoint.password)
         if self.endpoint.tls:
-            try:
-                self.client.tls_set(ca_certs=self.endpoint.ca)  # None: the system's certificate authorities
-            except (OSError, ValueError) as exc:
-                raise ConfigError(f"{self.endpoint}: cannot set up TLS ({exc})") from None
+            self.client.tls_set_context(self._tls_context())
         try:
             self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{self.endpoint}: cannot connect to the MQTT broker ({exc})") from None
-        if not self._wait_for(lambda: self._connected or self._refused) or self._refused:
+        if not self._wait_for(lambda: self._connected or self._refused or self._retry_at is not None) or not self._connected:
             self._stop()
-            raise ConfigError(f"{self.endpoint}: the MQTT broker did not accept the connection ({self._refused or 'timed out'})")
+            raise ConfigError(f"{self.endpoint}: the MQTT broker did not accept the connection ({self._why_not(mqtt)})")
         return self
+
+    def _why_not(self, mqtt) -> str:
+        """Why the first connection failed: the broker's refusal, a connection it closed first, or a time-out."""
+        if self._refused:
+            return self._refused
+        if self._retry_at is None:
+            return "timed out"
+        hint = ": does it want a client certificate (cert=FILE)?" if self.endpoint.tls and self.endpoint.cert is None else ""
+        return f"it closed the connection first, {mqtt.error_string(self._dropped)}{hint}"
+
+    def _tls_context(self):
+        """The TLS context of an ``mqtts://`` endpoint: the broker's certificate checked (against
+        ``ca`` or the system's authorities) and its host name matched; the client's certificate
+        when the endpoint names one (an encrypted key's password from :data:`KEY_PASSWORD_ENV`,
+        never asked for on the terminal)."""
+        import ssl
+
+        try:
+            context = ssl.create_default_context(cafile=self.endpoint.ca)
+            if self.endpoint.cert is not None:
+                context.load_cert_chain(self.endpoint.cert, self.endpoint.key, password=os.environ.get(KEY_PASSWORD_ENV, ""))
+        except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+            raise ConfigError(f"{self.endpoint}: cannot set up TLS ({exc})") from None
+        return context
 
     def _wait_for(self, done, timeout: float = CONNECT_TIMEOUT_S) -> bool:
         """Service the connection until ``done()`` or ``timeout`` seconds; whether it is done."""
@@ -208,6 +242,7 @@ class _Client:
             return
         code = self.client.loop(timeout)
         if code != 0 and not self.client.is_connected():  # MQTT_ERR_SUCCESS; a signal in the wait also returns an error
+            self._dropped = code
             self._schedule_retry()
 
     def _schedule_retry(self) -> None:

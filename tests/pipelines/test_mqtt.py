@@ -286,9 +286,10 @@ def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, c
 
 @pytest.fixture
 def secured(tmp_path) -> dict:
-    """A mosquitto with three listeners on one broker: ``plain`` (anonymous, for the test's own
-    clients), ``auth`` (user ``robot``, password ``s3cret``) and ``tls`` (a certificate for
-    127.0.0.1 from a test CA, ``ca`` the CA's PEM file); yields the ports and the CA file."""
+    """A mosquitto with four listeners on one broker: ``plain`` (anonymous, for the test's own
+    clients), ``auth`` (user ``robot``, password ``s3cret``), ``tls`` (a certificate for
+    127.0.0.1 from a test CA, ``ca`` the CA's PEM file) and ``mtls`` (the same, and a client
+    certificate from that CA required: ``client`` and ``key``); yields the ports and the files."""
     server = Mosquitto(tmp_path)
     passwd, openssl = shutil.which("mosquitto_passwd"), shutil.which("openssl")
     if passwd is None or openssl is None:
@@ -303,33 +304,37 @@ def secured(tmp_path) -> dict:
     (tmp_path / "san.cnf").write_text("subjectAltName=IP:127.0.0.1\n")
     sh(openssl, "x509", "-req", "-in", "server.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "server.pem",
        "-days", "2", "-extfile", "san.cnf")
-    ports = {"plain": server.port, "auth": free_port(), "tls": free_port()}
+    sh(openssl, "req", "-newkey", "rsa:2048", "-nodes", "-keyout", "client.key", "-out", "client.csr", "-subj", "/CN=robot-1")
+    sh(openssl, "x509", "-req", "-in", "client.csr", "-CA", "ca.pem", "-CAkey", "ca.key", "-CAcreateserial", "-out", "client.pem", "-days", "2")
+    ports = {"plain": server.port, "auth": free_port(), "tls": free_port(), "mtls": free_port()}
+    certificates = f"cafile {tmp_path / 'ca.pem'}\ncertfile {tmp_path / 'server.pem'}\nkeyfile {tmp_path / 'server.key'}\n"
     server.config.write_text(
         Mosquitto.USER + "per_listener_settings true\n"
         f"listener {ports['plain']} 127.0.0.1\nallow_anonymous true\n"
         f"listener {ports['auth']} 127.0.0.1\nallow_anonymous false\npassword_file {tmp_path / 'passwords'}\n"
-        f"listener {ports['tls']} 127.0.0.1\nallow_anonymous true\ncafile {tmp_path / 'ca.pem'}\n"
-        f"certfile {tmp_path / 'server.pem'}\nkeyfile {tmp_path / 'server.key'}\n")
+        f"listener {ports['tls']} 127.0.0.1\nallow_anonymous true\n{certificates}"
+        f"listener {ports['mtls']} 127.0.0.1\nallow_anonymous true\n{certificates}require_certificate true\n")
     server.start()
     try:
-        yield {**ports, "ca": str(tmp_path / "ca.pem")}
+        yield {**ports, **{name: str(tmp_path / f"{name}.pem") for name in ("ca", "client")}, "key": str(tmp_path / "client.key")}
     finally:
         server.stop()
 
 
-@pytest.mark.parametrize("listener", ["auth", "tls"])
+@pytest.mark.parametrize("listener", ["auth", "tls", "mtls"])
 def test_a_broker_with_a_password_or_tls(secured, arm_model, listener, monkeypatch):
-    """``mqtt://USER@...`` with the password from the environment, and ``mqtts://...?ca=FILE``: rows in, scores out."""
+    """``mqtt://USER@...`` with the password from the environment, ``mqtts://...?ca=FILE``, and
+    with a client certificate (``&cert=FILE&key=FILE``): rows in, scores out."""
     from pipelines.mqtt import PASSWORD_ENV
 
     monkeypatch.setenv(PASSWORD_ENV, "s3cret")
     port = secured[listener]
     base = f"mqtt://robot@127.0.0.1:{port}/{listener}" if listener == "auth" else f"mqtts://127.0.0.1:{port}/{listener}"
-    query = f"?ca={secured['ca']}" if listener == "tls" else ""
+    query = {"auth": "", "tls": f"?ca={secured['ca']}", "mtls": f"?ca={secured['ca']}&cert={secured['client']}&key={secured['key']}"}[listener]
     scores = Client(secured["plain"], f"{listener}/out")  # the same broker, its plain listener
     stream = Streaming(port, arm_model, listener, source=f"{base}/in{query}", sink=f"{base}/out{query}")
     try:
-        assert stream.source.endpoint.tls == (listener == "tls")
+        assert stream.source.endpoint.tls == (listener != "auth")
         publisher = Client(secured["plain"])
         publisher.client.publish(f"{listener}/in", row_messages(1.0, 1)[0], qos=1).wait_for_publish(timeout=10)
         publisher.close()
@@ -349,6 +354,15 @@ def test_a_refused_password_or_certificate_exits_2_without_showing_the_password(
     assert untrusted.exit_code == 2  # the test CA is not one of the system's
     assert untrusted.output.startswith(f"error: mqtts://127.0.0.1:{secured['tls']}/in: cannot connect to the MQTT broker ("), untrusted.output
     assert "CERTIFICATE_VERIFY_FAILED" in untrusted.output
+    anonymous = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source", f"mqtts://127.0.0.1:{secured['mtls']}/in?ca={secured['ca']}"])
+    assert anonymous.exit_code == 2  # no client certificate where the broker requires one
+    assert anonymous.output.startswith(f"error: mqtts://127.0.0.1:{secured['mtls']}/in: the MQTT broker did not accept the connection (it closed "
+                                       "the connection first"), anonymous.output
+    assert anonymous.output.rstrip().endswith("does it want a client certificate (cert=FILE)?)"), anonymous.output
+    bad = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source",
+                                   f"mqtts://127.0.0.1:{secured['mtls']}/in?ca={secured['ca']}&cert={secured['ca']}&key={secured['key']}"])
+    assert bad.exit_code == 2  # a certificate that does not go with the key
+    assert bad.output.startswith(f"error: mqtts://127.0.0.1:{secured['mtls']}/in: cannot set up TLS ("), bad.output
 
 
 def test_unreachable_broker_exits_2(arm_model):
@@ -369,6 +383,9 @@ def test_unreachable_broker_exits_2(arm_model):
         ("mqtt://u:s3cret@h/t?retain=1", False, "'mqtt://u:\\*\\*\\*@h/t\\?retain=1': unknown option 'retain'"),
         ("mqtt://h/t?ca=ca.pem", False, "ca= is for TLS: write mqtts://"),
         ("mqtts://h/t?ca=/no/such/ca.pem", False, "certificate authority file '/no/such/ca.pem' not found"),
+        ("mqtt://h/t?cert=c.pem", False, "cert= is for TLS: write mqtts://"),
+        ("mqtts://h/t?cert=/no/c.pem", False, "client certificate file '/no/c.pem' not found"),
+        (f"mqtts://h/t?key={__file__}", False, "key= needs cert="),
         ("tcp://u:s3cret@h/t", False, "'tcp://u:\\*\\*\\*@h/t': expected mqtt://HOST:PORT/TOPIC \\(or mqtts:// for TLS\\)"),
     ],
 )

@@ -17,6 +17,7 @@ import logging
 import os
 import socket
 import time
+import uuid
 from collections import deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -35,6 +36,8 @@ PASSWORD_ENV = "ANOMALY_MQTT_PASSWORD"
 KEY_PASSWORD_ENV = "ANOMALY_MQTT_KEY_PASSWORD"
 #: The TLS files an address may name, and what each is.
 TLS_FILES = {"ca": "certificate authority file", "cert": "client certificate file", "key": "client key file"}
+#: The longest session an address may ask a broker to keep (``session=SECONDS``): a day.
+MAX_SESSION_S = 86_400
 CONNECT_TIMEOUT_S = 10.0
 SEND_TIMEOUT_S = 5.0  # a sink waits this long for the broker to confirm its last message when closed
 POLL_S = 0.2  # how often an idle source yields None, so the caller can check for a stop request
@@ -51,7 +54,11 @@ class Endpoint:
     against the system's certificate authorities, or those of ``ca=FILE`` (PEM). ``cert=FILE``
     (and ``key=FILE`` unless the certificate's file holds the key) is the client's own
     certificate, for brokers that ask for one (mutual TLS); an encrypted key's password comes
-    from the environment variable :data:`KEY_PASSWORD_ENV`. A user without
+    from the environment variable :data:`KEY_PASSWORD_ENV`. ``session=SECONDS`` connects with
+    MQTT 5 and asks the broker to keep the client's session that long after a lost connection:
+    the subscription and the QoS 1 and 2 messages that arrive meanwhile, delivered on the
+    reconnect (without it, MQTT 3.1.1 and a clean session: they are lost); the session is
+    removed when the client disconnects at the end. A user without
     a password in the address takes it from the environment variable :data:`PASSWORD_ENV`
     (kept out of shell histories and process lists). The password is never shown: not by
     ``str()``, ``repr()`` or any message.
@@ -65,6 +72,7 @@ class Endpoint:
     ca: str | None = None
     cert: str | None = None
     key: str | None = None
+    session: int | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -92,9 +100,9 @@ class Endpoint:
         if publish and ("+" in topic or "#" in topic):
             raise ConfigError(f"{shown}: cannot publish to a topic with wildcards")
         options = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(options) - {"qos", *TLS_FILES})
+        unknown = sorted(set(options) - {"qos", "session", *TLS_FILES})
         if unknown:
-            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, {', '.join(TLS_FILES)})")
+            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, session, {', '.join(TLS_FILES)})")
         qos = options.get("qos", ["1"])[-1]
         if qos not in ("0", "1", "2"):
             raise ConfigError(f"{shown}: qos must be 0, 1 or 2, got {qos!r}")
@@ -106,11 +114,15 @@ class Endpoint:
                 raise ConfigError(f"{shown}: {TLS_FILES[name]} {path!r} not found")
         if files["key"] is not None and files["cert"] is None:
             raise ConfigError(f"{shown}: key= needs cert= (the client certificate)")
+        session = options.get("session", [None])[-1]
+        if session is not None and not (session.isdigit() and 1 <= int(session) <= MAX_SESSION_S):
+            raise ConfigError(f"{shown}: session must be a whole number of seconds in 1..{MAX_SESSION_S}, got {session!r}")
         username = unquote(parts.username) if parts.username is not None else None
         password = unquote(parts.password) if parts.password is not None else None
         if username is not None and password is None:
             password = os.environ.get(PASSWORD_ENV)
-        return cls(parts.hostname, port, topic, int(qos), tls, files["ca"], files["cert"], files["key"], username, password)
+        return cls(parts.hostname, port, topic, int(qos), tls, files["ca"], files["cert"], files["key"],
+                   None if session is None else int(session), username, password)
 
     def __str__(self) -> str:
         user = f"{self.username}@" if self.username is not None else ""
@@ -167,7 +179,10 @@ class _Client:
             import paho.mqtt.client as mqtt
         except ImportError:
             raise ConfigError("MQTT needs paho-mqtt: pip install 'robot-anomaly[mqtt]'") from None
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2)
+        session = self.endpoint.session is not None
+        # a session is the broker's for one client id: name ours (an empty one gets a new id from the broker on every connection)
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"anomaly-{uuid.uuid4().hex[:16]}" if session else "",
+                                  protocol=mqtt.MQTTv5 if session else mqtt.MQTTv311)
         for name, callback in self._callbacks().items():
             setattr(self.client, name, callback)  # before connecting: the first acknowledgements come at once
         # no limit on messages in flight (paho's default is 20): acknowledgements are read when the
@@ -177,8 +192,9 @@ class _Client:
             self.client.username_pw_set(self.endpoint.username, self.endpoint.password)
         if self.endpoint.tls:
             self.client.tls_set_context(self._tls_context())
-        try:
-            self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S)
+        try:  # MQTT 5: the first connection starts clean, a reconnect resumes the session (paho's default)
+            self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S,
+                                properties=self._session_properties("CONNECT", self.endpoint.session) if session else None)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{self.endpoint}: cannot connect to the MQTT broker ({exc})") from None
         if not self._wait_for(lambda: self._connected or self._refused or self._retry_at is not None) or not self._connected:
@@ -255,8 +271,20 @@ class _Client:
         if time.monotonic() - self._serviced >= TICK_S:
             self.service(0.0)
 
+    @staticmethod
+    def _session_properties(packet: str, seconds: int):
+        """MQTT 5 properties of a ``packet`` ("CONNECT", "DISCONNECT") setting the session's expiry."""
+        from paho.mqtt.packettypes import PacketTypes
+        from paho.mqtt.properties import Properties
+
+        properties = Properties(getattr(PacketTypes, packet))
+        properties.SessionExpiryInterval = seconds
+        return properties
+
     def _stop(self) -> None:
-        self.client.disconnect()
+        """Disconnect; a session kept for reconnects (``session=``) is removed with it."""
+        ending = self.endpoint.session is not None and self.client.is_connected()
+        self.client.disconnect(properties=self._session_properties("DISCONNECT", 0) if ending else None)
 
     def __exit__(self, *exc) -> None:
         self._stop()

@@ -284,6 +284,101 @@ def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, c
         assert f"{url}: reconnected" in logged, logged
 
 
+class Proxy:
+    """A TCP relay from a port of its own to the broker's whose connections can be cut: a network
+    that fails between the stream and a broker that keeps running."""
+
+    def __init__(self, target: int):
+        self.target, self.port = target, free_port()
+        self._sockets: list[socket.socket] = []
+        self.restore()
+
+    def restore(self) -> None:
+        self._server = socket.create_server(("127.0.0.1", self.port))
+        threading.Thread(target=self._accept, args=(self._server,), daemon=True).start()
+
+    def _accept(self, server: socket.socket) -> None:
+        while True:
+            try:
+                near, _ = server.accept()
+            except OSError:  # closed by cut()
+                return
+            far = socket.create_connection(("127.0.0.1", self.target))
+            self._sockets += [near, far]
+            for a, b in ((near, far), (far, near)):
+                threading.Thread(target=self._relay, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _relay(a: socket.socket, b: socket.socket) -> None:
+        try:
+            while data := a.recv(65536):
+                b.sendall(data)
+        except OSError:
+            pass
+
+    def cut(self) -> None:
+        """Close the listening socket and every relayed connection (both ends see it closed)."""
+        for sock in (self._server, *self._sockets):  # shutdown first: it wakes the threads blocked on them
+            try:
+                sock.shutdown(socket.SHUT_RDWR)
+            except OSError:
+                pass
+            sock.close()
+        self._sockets.clear()
+        time.sleep(0.1)  # the accepting thread leaves before the port is bound again
+
+
+def _logged(caplog, text: str, timeout: float = 15.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not any(text in r.getMessage() for r in caplog.records):
+        assert time.monotonic() < deadline, f"not logged: {text!r}"
+        time.sleep(0.05)
+
+
+@pytest.mark.parametrize("session", [True, False])
+def test_a_session_keeps_the_messages_published_while_the_connection_was_lost(mosquitto, arm_model, session, caplog):
+    """``?session=60``: rows published while the network to the broker is down are scored after
+    the reconnect; without it (a clean MQTT 3.1.1 session) they are lost."""
+    proxy = Proxy(mosquitto.port)
+    source = f"mqtt://127.0.0.1:{proxy.port}/blip/in" + ("?session=60" if session else "")
+    scores = Client(mosquitto.port, "blip/out")
+    stream = Streaming(mosquitto.port, arm_model, "blip", source=source)
+    publisher = Client(mosquitto.port)
+    rows = row_messages(1.0, 7)
+    try:
+        assert (stream.source.client.protocol == mqtt.MQTTv5) == session
+        publisher.client.publish("blip/in", rows[0], qos=1).wait_for_publish(timeout=10)
+        assert scores.next(timeout=10)["timestamp"] == 1.0
+        proxy.cut()
+        _logged(caplog, f"127.0.0.1:{proxy.port}/blip/in: connection lost")
+        for row in rows[1:6]:
+            publisher.client.publish("blip/in", row, qos=1).wait_for_publish(timeout=10)
+        proxy.restore()
+        _logged(caplog, f"127.0.0.1:{proxy.port}/blip/in: reconnected")
+        time.sleep(0.5)  # a clean session subscribes again
+        publisher.client.publish("blip/in", rows[6], qos=1).wait_for_publish(timeout=10)
+        received = []
+        while not received or received[-1] < 7.0:
+            received.append(scores.next(timeout=15)["timestamp"])
+    finally:
+        stream.close()
+        scores.close()
+        publisher.close()
+        proxy.cut()
+    assert received == ([2.0, 3.0, 4.0, 5.0, 6.0, 7.0] if session else [7.0])
+    if session:  # the stream's disconnect at the end removed its session from the broker
+        present = queue.Queue()
+        check = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=stream.source.client._client_id.decode(), protocol=mqtt.MQTTv5)
+        check.on_connect = lambda c, u, flags, *args: present.put(flags.session_present)
+        check.connect("127.0.0.1", mosquitto.port, clean_start=False)
+        check.loop_start()
+        try:
+            assert present.get(timeout=10) is False
+        finally:
+            check.disconnect()
+            check.loop_stop()
+
+
 @pytest.fixture
 def secured(tmp_path) -> dict:
     """A mosquitto with four listeners on one broker: ``plain`` (anonymous, for the test's own
@@ -386,6 +481,8 @@ def test_unreachable_broker_exits_2(arm_model):
         ("mqtt://h/t?cert=c.pem", False, "cert= is for TLS: write mqtts://"),
         ("mqtts://h/t?cert=/no/c.pem", False, "client certificate file '/no/c.pem' not found"),
         (f"mqtts://h/t?key={__file__}", False, "key= needs cert="),
+        ("mqtt://h/t?session=0", False, "session must be a whole number of seconds in 1..86400, got '0'"),
+        ("mqtt://h/t?session=1.5", False, "session must be a whole number of seconds"),
         ("tcp://u:s3cret@h/t", False, "'tcp://u:\\*\\*\\*@h/t': expected mqtt://HOST:PORT/TOPIC \\(or mqtts:// for TLS\\)"),
     ],
 )
@@ -407,6 +504,7 @@ def test_endpoint_credentials_and_tls(monkeypatch):
     assert Endpoint.parse("mqtt://robot@broker/a").password == "from-env"
     assert Endpoint.parse("mqtt://robot:given@broker/a").password == "given"  # the address's own wins
     assert Endpoint.parse("mqtt://broker/a").username is None
+    assert (Endpoint.parse("mqtt://broker/a?session=300").session, Endpoint.parse("mqtt://broker/a").session) == (300, None)
 
 
 def test_endpoint_defaults_and_wildcards():

@@ -154,6 +154,18 @@ class _Client:
         self._retry_delay = RECONNECT_S[0]
         self._dropped = 0  # paho's error code of the last lost connection
         self._serviced = 0.0
+        #: Called with ``(connected, again)`` when the connection comes up (``again``: after a
+        #: lost one) or is lost (:meth:`pipelines.stream.metrics.StreamMetrics.watch`).
+        self.on_connection = None
+
+    @property
+    def connected(self) -> bool:
+        """Whether the broker has accepted the connection and it has not been lost since."""
+        return self._connected
+
+    def _changed(self, up: bool, again: bool = False) -> None:
+        if self.on_connection is not None:
+            self.on_connection(up, again)
 
     def _callbacks(self) -> dict:
         """paho callbacks by attribute name."""
@@ -165,12 +177,13 @@ class _Client:
             return
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)  # paho leaves Nagle's algorithm on: small messages would wait for ACKs
         self._connected, self._retry_delay = True, RECONNECT_S[0]
+        self._changed(True, again=self._lost)
         if self._lost:
             log.warning("%s: reconnected", self.endpoint)
             self._lost = False
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
-        self._connected = False
+        self._down()
         if reason_code.is_failure:
             log.warning("%s: connection lost (%s); reconnecting", self.endpoint, reason_code)
 
@@ -261,8 +274,14 @@ class _Client:
             self._dropped = code
             self._schedule_retry()
 
+    def _down(self) -> None:
+        if self._connected:
+            self._connected = False
+            self._changed(False)
+
     def _schedule_retry(self) -> None:
-        self._connected, self._lost = False, True
+        self._down()
+        self._lost = True
         self._retry_at = time.monotonic() + self._retry_delay
         self._retry_delay = min(2 * self._retry_delay, RECONNECT_S[1])
 

@@ -272,6 +272,10 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
         lines = stack.enter_context(_opened(inlet, sink=False))
         out = stack.enter_context(_opened(outlet, sink=True, hardware_id=hardware_id))
         tick = out.tick if isinstance(out, MqttSink) else None
+        if metrics is not None:
+            for endpoint, opened in (("source", lines), ("sink", out)):
+                if isinstance(opened, (MqttSource, MqttSink)):
+                    metrics.watch(endpoint, opened)
         if output_format == "diagnostic" and not recording:
             out = DiagnosticSink(out, hardware_id=hardware_id)
         if ready is not None:

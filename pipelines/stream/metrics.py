@@ -10,7 +10,12 @@ Every metric has the label ``model`` (the scorer's name):
 ``anomaly_stream_score``               gauge    score of the last scored row
 ``anomaly_stream_threshold``           gauge    the level a score must exceed to alert (the alert logic's enter)
 ``anomaly_stream_channel_error``       gauge    calibrated error of the last scored row, label ``channel``
+``anomaly_stream_connected``           gauge    1 while an MQTT endpoint is connected, 0 while it is lost; label ``endpoint``
+``anomaly_stream_reconnects_total``    counter  connections an MQTT endpoint got back after losing one; label ``endpoint``
 =====================================  =======  ==========================================================
+
+The two connection metrics exist for the MQTT endpoints of the stream only (``endpoint``: source,
+sink; :meth:`StreamMetrics.watch`).
 
 The metrics live in their own ``CollectorRegistry``, so several streams (or tests) can run in
 one process; :meth:`StreamMetrics.serving` serves them over HTTP at ``/metrics``. Nothing is
@@ -71,6 +76,30 @@ class StreamMetrics:
         metric(Gauge, "threshold", "Level a score must exceed to raise an alert").labels(**model).set(scorer.enter)
         errors = metric(Gauge, "channel_error", "Calibrated error of the last scored row, per channel", "channel")
         self._errors = [errors.labels(channel=channel, **model) for channel in scorer.channels]
+        self._model = model
+        self._connection = {}  # made by the first watch(): a stream without MQTT has no connection metrics
+
+    def watch(self, endpoint: str, client) -> None:
+        """Follow an MQTT client's connection (:class:`pipelines.mqtt.MqttSource` or ``MqttSink``)
+        as ``endpoint`` ("source", "sink"): ``connected`` now, and each change it reports."""
+        if not self._connection:
+            from prometheus_client import Counter, Gauge
+
+            self._connection = {
+                "connected": Gauge(PREFIX + "connected", "1 while the MQTT endpoint is connected", ["model", "endpoint"], registry=self.registry),
+                "reconnects": Counter(PREFIX + "reconnects", "Connections an MQTT endpoint got back after losing one", ["model", "endpoint"],
+                                      registry=self.registry),
+            }
+        connected = self._connection["connected"].labels(endpoint=endpoint, **self._model)
+        reconnects = self._connection["reconnects"].labels(endpoint=endpoint, **self._model)
+
+        def changed(up: bool, again: bool) -> None:
+            connected.set(1.0 if up else 0.0)
+            if again:
+                reconnects.inc()
+
+        connected.set(1.0 if client.connected else 0.0)
+        client.on_connection = changed
 
     def received(self, reason: str | None = None) -> None:
         """Count one message; ``reason`` (one of :data:`~pipelines.messages.REASONS`) when it was skipped."""

@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pandas as pd
@@ -160,8 +161,9 @@ def test_alert_arrives_on_the_output_topic_with_a_start_inside_the_fault(broker,
 
 def test_bad_messages_from_the_broker_are_skipped(broker, arm_model):
     url = f"mqtt://127.0.0.1:{broker}/robot/2"
+    metrics_port = free_port()
     cmd = [sys.executable, "-m", "anomaly.cli", "stream", "--model", str(arm_model), "--source", f"{url}/in", "--sink", f"{url}/out", "--scores",
-           "--severe-ratio", "0"]  # a lone row far from training would alert at once
+           "--severe-ratio", "0", "--metrics-port", str(metrics_port)]  # a lone row far from training would alert at once
     scores = Client(broker, "robot/2/out")
     proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
@@ -175,6 +177,8 @@ def test_bad_messages_from_the_broker_are_skipped(broker, arm_model):
         info.wait_for_publish(timeout=10)
         publisher.close()
         received = [scores.next(), scores.next()]  # the last one comes after every bad message
+        with urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=10) as response:
+            scraped = response.read().decode()
         proc.send_signal(signal.SIGINT)
         _, stderr = proc.communicate(timeout=20)
     finally:
@@ -182,6 +186,9 @@ def test_bad_messages_from_the_broker_are_skipped(broker, arm_model):
         scores.close()
     assert proc.returncode == 0
     assert [(r["type"], r["timestamp"]) for r in received] == [("score", 1.0), ("score", 2.0)]
+    for endpoint in ("source", "sink"):  # the connection metrics of both MQTT endpoints
+        assert f'anomaly_stream_connected{{endpoint="{endpoint}",model="arm"}} 1.0' in scraped
+        assert f'anomaly_stream_reconnects_total{{endpoint="{endpoint}",model="arm"}} 0.0' in scraped
     assert stderr.count("warning: ") == 5
     assert stderr.splitlines()[-1] == ("stream ended (SIGINT): 7 rows in, 2 scored, 5 skipped (malformed 1, missing_channels 1, "
                                        "bad_timestamp 1, duplicate_timestamp 2), 0 alerts")
@@ -197,17 +204,21 @@ class Streaming:
         from pipelines.messages import RowParser
         from pipelines.mqtt import MqttSink, MqttSource
         from pipelines.stream import StreamScorer, run
+        from pipelines.stream.metrics import StreamMetrics
         from pipelines.stream.signals import Stop
 
         det = anomaly.load(model)
         self.stop, self.summary = Stop(), None
         self.source = MqttSource(Endpoint.parse(source or f"mqtt://127.0.0.1:{port}/{topic}/in")).__enter__()
         self.sink = MqttSink(Endpoint.parse(sink or f"mqtt://127.0.0.1:{port}/{topic}/out", publish=True)).__enter__()
-        scorer = StreamScorer(det, logic=AlertLogic.from_threshold(det.thresholder_, 0.8, None))
+        scorer = StreamScorer(det, logic=AlertLogic.from_threshold(det.thresholder_, 0.8, None), name="arm")
+        self.metrics = StreamMetrics(scorer)
+        self.metrics.watch("source", self.source)
+        self.metrics.watch("sink", self.sink)
 
         def serve():
             self.summary = run(scorer, self.source, self.sink, RowParser(det.schema_.channels), emit_scores=True,
-                               stop=self.stop, tick=self.sink.tick)
+                               stop=self.stop, tick=self.sink.tick, metrics=self.metrics)
 
         self.thread = threading.Thread(target=serve, daemon=True)
         self.thread.start()
@@ -253,13 +264,21 @@ def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, c
     scores = Client(mosquitto.port, "restart/out")
     stream = Streaming(mosquitto.port, arm_model, "restart")
     publisher = Client(mosquitto.port)
+
+    def metric(name: str) -> list[float]:  # source, sink
+        return [stream.metrics.registry.get_sample_value(f"anomaly_stream_{name}", {"model": "arm", "endpoint": end})
+                for end in ("source", "sink")]
+
     try:
         publisher.client.publish("restart/in", row_messages(1.0, 1)[0], qos=1).wait_for_publish(timeout=10)
         assert scores.next(timeout=10)["timestamp"] == 1.0
+        assert metric("connected") == [1.0, 1.0] and metric("reconnects_total") == [0.0, 0.0]
         publisher.close()
         scores.close()
         mosquitto.stop()
         time.sleep(0.5)  # the stream notices the lost connections
+        stream.sink.service()  # the sink hears of it when it next sends or is ticked (at most a second later)
+        assert metric("connected") == [0.0, 0.0]
         mosquitto.start()
         scores = Client(mosquitto.port, "restart/out")
         publisher = Client(mosquitto.port)
@@ -271,12 +290,14 @@ def test_the_stream_reconnects_after_the_broker_restarts(mosquitto, arm_model, c
                 break
             except queue.Empty:
                 assert time.monotonic() < deadline, "no score after the broker restarted"
+        after = metric("connected"), metric("reconnects_total")
     finally:
         summary = stream.close()
         scores.close()
         publisher.close()
     assert received is not None and received["type"] == "score" and received["timestamp"] >= 2.0
     assert summary.rows_scored >= 2
+    assert after == ([1.0, 1.0], [1.0, 1.0])  # connected again, one reconnect each
     logged = [r.getMessage() for r in caplog.records if r.name == "pipelines.mqtt"]
     for topic in ("restart/in", "restart/out"):
         url = f"mqtt://127.0.0.1:{mosquitto.port}/{topic}"

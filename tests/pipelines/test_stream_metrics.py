@@ -11,6 +11,7 @@ import threading
 import time
 import urllib.request
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -199,6 +200,7 @@ def queried_metrics(expr: str) -> set[str]:
 def test_dashboard_parses_and_queries_only_exported_metrics(model):
     dashboard = json.loads(DASHBOARD.read_text())
     metrics = StreamMetrics(scorer_of(model))
+    metrics.watch("source", SimpleNamespace(connected=True, on_connection=None))  # as an MQTT source's client
     exported = {sample.name for family in metrics.registry.collect() for sample in family.samples}
 
     variables = {v["name"]: v for v in dashboard["templating"]["list"]}
@@ -210,4 +212,5 @@ def test_dashboard_parses_and_queries_only_exported_metrics(model):
     models = re.fullmatch(r"label_values\((\w+), *model\)", variables["model"]["query"]["query"])  # the model picker
     queried.add(models.group(1))
     assert queried <= exported, queried - exported
-    assert {PREFIX + "score", PREFIX + "threshold", PREFIX + "alerts_total", PREFIX + "channel_error"} <= queried
+    assert {PREFIX + "score", PREFIX + "threshold", PREFIX + "alerts_total", PREFIX + "channel_error",
+            PREFIX + "connected", PREFIX + "reconnects_total"} <= queried

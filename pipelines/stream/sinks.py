@@ -84,9 +84,10 @@ class StdinLines:
         return bool(self._lines)
 
 
-def stdin_lines() -> Iterable[bytes]:
-    """Lines of standard input as bytes: :class:`StdinLines`, or, when standard input has no file
-    descriptor (a test runner's), its lines as they come (no ``waiting``)."""
+def stdin_lines() -> Iterable[bytes | None]:
+    """Lines of standard input as bytes: :class:`StdinLines` (with idle ticks, None), or, when
+    standard input has no file descriptor (a test runner's), its lines as they come (no
+    ``waiting``, no idle ticks)."""
     try:
         return StdinLines(sys.stdin.fileno())
     except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is both

@@ -58,7 +58,11 @@ class Endpoint:
     MQTT 5 and asks the broker to keep the client's session that long after a lost connection:
     the subscription and the QoS 1 and 2 messages that arrive meanwhile, delivered on the
     reconnect (without it, MQTT 3.1.1 and a clean session: they are lost); the session is
-    removed when the client disconnects at the end. A user without
+    removed when the client disconnects at the end, unless the address names the client:
+    ``client=ID`` (a broker's access rules may ask for a given id, as AWS IoT Core's do) keeps
+    the session for the next process under that id, which resumes it (a restarted stream scores
+    the rows published in between). Two clients with one id on one broker push each other off:
+    give the source and the sink ids of their own. A user without
     a password in the address takes it from the environment variable :data:`PASSWORD_ENV`
     (kept out of shell histories and process lists). The password is never shown: not by
     ``str()``, ``repr()`` or any message.
@@ -73,6 +77,7 @@ class Endpoint:
     cert: str | None = None
     key: str | None = None
     session: int | None = None
+    client_id: str | None = None
     username: str | None = None
     password: str | None = field(default=None, repr=False)
 
@@ -100,9 +105,9 @@ class Endpoint:
         if publish and ("+" in topic or "#" in topic):
             raise ConfigError(f"{shown}: cannot publish to a topic with wildcards")
         options = parse_qs(parts.query, keep_blank_values=True)
-        unknown = sorted(set(options) - {"qos", "session", *TLS_FILES})
+        unknown = sorted(set(options) - {"qos", "session", "client", *TLS_FILES})
         if unknown:
-            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, session, {', '.join(TLS_FILES)})")
+            raise ConfigError(f"{shown}: unknown option {unknown[0]!r} (known: qos, session, client, {', '.join(TLS_FILES)})")
         qos = options.get("qos", ["1"])[-1]
         if qos not in ("0", "1", "2"):
             raise ConfigError(f"{shown}: qos must be 0, 1 or 2, got {qos!r}")
@@ -117,12 +122,15 @@ class Endpoint:
         session = options.get("session", [None])[-1]
         if session is not None and not (session.isdigit() and 1 <= int(session) <= MAX_SESSION_S):
             raise ConfigError(f"{shown}: session must be a whole number of seconds in 1..{MAX_SESSION_S}, got {session!r}")
+        client_id = options.get("client", [None])[-1]
+        if client_id is not None and not client_id.strip():
+            raise ConfigError(f"{shown}: client= needs an id")
         username = unquote(parts.username) if parts.username is not None else None
         password = unquote(parts.password) if parts.password is not None else None
         if username is not None and password is None:
             password = os.environ.get(PASSWORD_ENV)
         return cls(parts.hostname, port, topic, int(qos), tls, files["ca"], files["cert"], files["key"],
-                   None if session is None else int(session), username, password)
+                   None if session is None else int(session), client_id, username, password)
 
     def __str__(self) -> str:
         user = f"{self.username}@" if self.username is not None else ""
@@ -194,8 +202,8 @@ class _Client:
             raise ConfigError("MQTT needs paho-mqtt: pip install 'robot-anomaly[mqtt]'") from None
         session = self.endpoint.session is not None
         # a session is the broker's for one client id: name ours (an empty one gets a new id from the broker on every connection)
-        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=f"anomaly-{uuid.uuid4().hex[:16]}" if session else "",
-                                  protocol=mqtt.MQTTv5 if session else mqtt.MQTTv311)
+        client_id = self.endpoint.client_id or (f"anomaly-{uuid.uuid4().hex[:16]}" if session else "")
+        self.client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5 if session else mqtt.MQTTv311)
         for name, callback in self._callbacks().items():
             setattr(self.client, name, callback)  # before connecting: the first acknowledgements come at once
         # no limit on messages in flight (paho's default is 20): acknowledgements are read when the
@@ -205,9 +213,11 @@ class _Client:
             self.client.username_pw_set(self.endpoint.username, self.endpoint.password)
         if self.endpoint.tls:
             self.client.tls_set_context(self._tls_context())
-        try:  # MQTT 5: the first connection starts clean, a reconnect resumes the session (paho's default)
+        # MQTT 5: a reconnect resumes the session; the first connection too under a named client (the last process's session)
+        resume = {"clean_start": mqtt.MQTT_CLEAN_START_FIRST_ONLY if self.endpoint.client_id is None else False} if session else {}
+        try:
             self.client.connect(self.endpoint.host, self.endpoint.port, keepalive=KEEPALIVE_S,
-                                properties=self._session_properties("CONNECT", self.endpoint.session) if session else None)
+                                properties=self._session_properties("CONNECT", self.endpoint.session) if session else None, **resume)
         except (OSError, ValueError) as exc:
             raise ConfigError(f"{self.endpoint}: cannot connect to the MQTT broker ({exc})") from None
         if not self._wait_for(lambda: self._connected or self._refused or self._retry_at is not None) or not self._connected:
@@ -301,8 +311,9 @@ class _Client:
         return properties
 
     def _stop(self) -> None:
-        """Disconnect; a session kept for reconnects (``session=``) is removed with it."""
-        ending = self.endpoint.session is not None and self.client.is_connected()
+        """Disconnect; a session kept for reconnects (``session=``) is removed with it, unless the
+        client is named (``client=``: the next process under that id resumes it)."""
+        ending = self.endpoint.session is not None and self.endpoint.client_id is None and self.client.is_connected()
         self.client.disconnect(properties=self._session_properties("DISCONNECT", 0) if ending else None)
 
     def __exit__(self, *exc) -> None:

@@ -17,7 +17,7 @@ def _say(text: str) -> None:
 
 def stream(
     model: Path = typer.Option(..., "--model", "-m", help="Model directory from `anomaly fit` (uses model.onnx when present)."),
-    source: str = typer.Option("stdin", help="stdin | mqtt://[USER@]HOST:PORT/TOPIC (mqtts:// over TLS: ?ca=FILE for a private CA, &cert=FILE&key=FILE for a client certificate; ?session=SECONDS keeps the messages of a lost connection; the password from $ANOMALY_MQTT_PASSWORD)"),
+    source: str = typer.Option("stdin", help="stdin | mqtt://[USER@]HOST:PORT/TOPIC (mqtts:// over TLS: ?ca=FILE for a private CA, &cert=FILE&key=FILE for a client certificate; ?session=SECONDS keeps the messages of a lost connection, &client=ID across restarts; the password from $ANOMALY_MQTT_PASSWORD)"),
     format: str = typer.Option("jsonl", "--format", help="jsonl (one JSON object per line) | csv (header line first)."),
     sink: str = typer.Option("stdout", help="stdout | mqtt://HOST:PORT/TOPIC (or mqtts://, as --source) | mcap://PATH: where alerts go, one JSON message each (an MCAP file: alerts as DiagnosticArrays on /diagnostics, every score on /anomaly/score)."),
     hop: int = typer.Option(1, help="Rows per scoring step (window models: at most the window)."),

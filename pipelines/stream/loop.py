@@ -249,6 +249,10 @@ def serve(model: str | Path, *, source: str = "stdin", fmt: str = "jsonl", sink:
     if metrics_port is not None:
         check_number("metrics_port", metrics_port, low=1, high=65535, integer=True)
     inlet, outlet = _endpoint(source, sink=False), _endpoint(sink, sink=True)
+    if (isinstance(inlet, Endpoint) and isinstance(outlet, Endpoint) and inlet.client_id is not None
+            and (inlet.host, inlet.port, inlet.client_id) == (outlet.host, outlet.port, outlet.client_id)):
+        raise ConfigError(f"source and sink name one client id ({inlet.client_id!r}) on one broker: they would push each other off; "
+                          "give each its own client=")
     det = load(model, engine=engine)
     det.set_inference_threads(1)  # one window per call: a second thread only adds waits on a busy machine
     if type(det.thresholder_).__name__ == "Dynamic":

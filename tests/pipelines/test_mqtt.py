@@ -400,6 +400,38 @@ def test_a_session_keeps_the_messages_published_while_the_connection_was_lost(mo
             check.loop_stop()
 
 
+def test_a_named_client_resumes_the_last_streams_session(mosquitto, arm_model):
+    """``?session=60&client=ID``: the session outlives the stream, and the next stream under the
+    same id scores the rows published in between."""
+    source = f"mqtt://127.0.0.1:{mosquitto.port}/resume/in?session=60&client=robot-1-monitor"
+    scores = Client(mosquitto.port, "resume/out")
+    publisher = Client(mosquitto.port)
+    rows = row_messages(1.0, 4)
+    try:
+        first = Streaming(mosquitto.port, arm_model, "resume", source=source)
+        publisher.client.publish("resume/in", rows[0], qos=1).wait_for_publish(timeout=10)
+        assert scores.next(timeout=10)["timestamp"] == 1.0
+        first.close()
+        for row in rows[1:3]:  # no stream runs
+            publisher.client.publish("resume/in", row, qos=1).wait_for_publish(timeout=10)
+        second = Streaming(mosquitto.port, arm_model, "resume", source=source)
+        publisher.client.publish("resume/in", rows[3], qos=1).wait_for_publish(timeout=10)
+        received = [scores.next(timeout=10)["timestamp"] for _ in range(3)]
+        second.close()
+    finally:
+        scores.close()
+        publisher.close()
+    assert received == [2.0, 3.0, 4.0]
+
+
+def test_source_and_sink_under_one_client_id_are_refused(arm_model):
+    url = "mqtt://127.0.0.1:1/x?client=same"  # refused before any connection
+    result = CliRunner().invoke(app, ["stream", "--model", str(arm_model), "--source", f"{url.replace('/x', '/in')}",
+                                      "--sink", f"{url.replace('/x', '/out')}"])
+    assert result.exit_code == 2
+    assert result.output.startswith("error: source and sink name one client id ('same') on one broker"), result.output
+
+
 @pytest.fixture
 def secured(tmp_path) -> dict:
     """A mosquitto with four listeners on one broker: ``plain`` (anonymous, for the test's own
@@ -504,6 +536,7 @@ def test_unreachable_broker_exits_2(arm_model):
         (f"mqtts://h/t?key={__file__}", False, "key= needs cert="),
         ("mqtt://h/t?session=0", False, "session must be a whole number of seconds in 1..86400, got '0'"),
         ("mqtt://h/t?session=1.5", False, "session must be a whole number of seconds"),
+        ("mqtt://h/t?client=", False, "client= needs an id"),
         ("tcp://u:s3cret@h/t", False, "'tcp://u:\\*\\*\\*@h/t': expected mqtt://HOST:PORT/TOPIC \\(or mqtts:// for TLS\\)"),
     ],
 )
@@ -526,6 +559,7 @@ def test_endpoint_credentials_and_tls(monkeypatch):
     assert Endpoint.parse("mqtt://robot:given@broker/a").password == "given"  # the address's own wins
     assert Endpoint.parse("mqtt://broker/a").username is None
     assert (Endpoint.parse("mqtt://broker/a?session=300").session, Endpoint.parse("mqtt://broker/a").session) == (300, None)
+    assert Endpoint.parse("mqtt://broker/a?client=robot-1").client_id == "robot-1"
 
 
 def test_endpoint_defaults_and_wildcards():

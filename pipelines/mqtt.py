@@ -48,7 +48,9 @@ RECONNECT_S = (1.0, 30.0)  # the first wait before reconnecting, and the longest
 
 @dataclass(frozen=True)
 class Endpoint:
-    """A parsed ``mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?qos=N][&ca=FILE][&cert=FILE[&key=FILE]]`` address.
+    """A parsed ``mqtt[s]://[USER[:PASSWORD]@]HOST[:PORT]/TOPIC[?OPTION=VALUE&...]`` address.
+
+    Options: ``qos`` (0, 1 or 2; 1 by default), ``ca``, ``cert``, ``key``, ``session``, ``client``.
 
     ``mqtts://`` connects over TLS (port 8883 by default) and checks the broker's certificate
     against the system's certificate authorities, or those of ``ca=FILE`` (PEM). ``cert=FILE``
@@ -62,10 +64,11 @@ class Endpoint:
     ``client=ID`` (a broker's access rules may ask for a given id, as AWS IoT Core's do) keeps
     the session for the next process under that id, which resumes it (a restarted stream scores
     the rows published in between). Two clients with one id on one broker push each other off:
-    give the source and the sink ids of their own. A user without
-    a password in the address takes it from the environment variable :data:`PASSWORD_ENV`
-    (kept out of shell histories and process lists). The password is never shown: not by
-    ``str()``, ``repr()`` or any message.
+    give the source and the sink ids of their own.
+
+    A user without a password in the address takes it from the environment variable
+    :data:`PASSWORD_ENV` (kept out of shell histories and process lists). The password is never
+    shown: not by ``str()``, ``repr()`` or any message.
     """
 
     host: str

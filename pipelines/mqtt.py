@@ -16,6 +16,7 @@ import json
 import logging
 import os
 import socket
+import ssl
 import time
 import uuid
 from collections import deque
@@ -242,8 +243,6 @@ class _Client:
         ``ca`` or the system's authorities) and its host name matched; the client's certificate
         when the endpoint names one (an encrypted key's password from :data:`KEY_PASSWORD_ENV`,
         never asked for on the terminal)."""
-        import ssl
-
         try:
             context = ssl.create_default_context(cafile=self.endpoint.ca)
             if self.endpoint.cert is not None:
@@ -379,22 +378,31 @@ class MqttSink(_Client):
     """Publishes each record as one JSON message on the endpoint's topic.
 
     Between records, call :meth:`~_Client.tick` (the stream loop does) so that its keep-alive
-    pings and acknowledgements are handled while nothing is sent.
+    pings and acknowledgements are handled while nothing is sent. At QoS 1 and 2 the sink
+    keeps the ids of the messages the broker has not confirmed yet (paho sends them again after
+    a reconnect) and waits for them when it is closed.
     """
 
     def __init__(self, endpoint: Endpoint):
         super().__init__(endpoint)
-        self._last = None
+        self._unconfirmed: set[int] = set()
+
+    def _callbacks(self) -> dict:
+        return {**super()._callbacks(), "on_publish": self._on_publish}
+
+    def _on_publish(self, client, userdata, mid, reason_code, properties) -> None:
+        self._unconfirmed.discard(mid)
 
     def send(self, records: list[dict]) -> None:
         """Publish ``records`` (JSON-ready dicts), one message each, then read the acknowledgements
         that have arrived."""
         for record in records:
-            self._last = self.client.publish(self.endpoint.topic, json.dumps(record), qos=self.endpoint.qos)
+            info = self.client.publish(self.endpoint.topic, json.dumps(record), qos=self.endpoint.qos)
+            if self.endpoint.qos > 0:  # confirmed by the broker's acknowledgement, read in service()
+                self._unconfirmed.add(info.mid)
         self.service(0.0)
 
     def __exit__(self, *exc) -> None:
-        last = self._last
-        if last is not None and self.endpoint.qos > 0 and not self._wait_for(last.is_published, SEND_TIMEOUT_S):
-            log.warning("%s: last message not confirmed by the broker", self.endpoint)  # alerts in flight reach it before we leave
+        if self._unconfirmed and not self._wait_for(lambda: not self._unconfirmed, SEND_TIMEOUT_S):
+            log.warning("%s: %d message(s) not confirmed by the broker", self.endpoint, len(self._unconfirmed))
         super().__exit__(*exc)

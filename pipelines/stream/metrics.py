@@ -63,10 +63,7 @@ class StreamMetrics:
         self.registry = CollectorRegistry()
         self._calibrated = scorer.detector.head_.calibrated
         model = {"model": scorer.name}
-
-        def metric(kind, name: str, text: str, *labels: str):
-            return kind(PREFIX + name, text, ["model", *labels], registry=self.registry)
-
+        metric = self._metric
         self._rows_in = metric(Counter, "rows_in", "Messages received").labels(**model)
         self._rows_scored = metric(Counter, "rows_scored", "Rows that got a score").labels(**model)
         skipped = metric(Counter, "rows_skipped", "Messages skipped, by reason", "reason")
@@ -79,6 +76,11 @@ class StreamMetrics:
         self._model = model
         self._connection = {}  # made by the first watch(): a stream without MQTT has no connection metrics
 
+    def _metric(self, kind, name: str, text: str, *labels: str):
+        """A ``kind`` (prometheus_client's Counter or Gauge) named ``PREFIX + name`` in this stream's
+        registry, with the label ``model`` and ``labels``."""
+        return kind(PREFIX + name, text, ["model", *labels], registry=self.registry)
+
     def watch(self, endpoint: str, client) -> None:
         """Follow an MQTT client's connection (:class:`pipelines.mqtt.MqttSource` or ``MqttSink``)
         as ``endpoint`` ("source", "sink"): ``connected`` now, and each change it reports."""
@@ -86,9 +88,8 @@ class StreamMetrics:
             from prometheus_client import Counter, Gauge
 
             self._connection = {
-                "connected": Gauge(PREFIX + "connected", "1 while the MQTT endpoint is connected", ["model", "endpoint"], registry=self.registry),
-                "reconnects": Counter(PREFIX + "reconnects", "Connections an MQTT endpoint got back after losing one", ["model", "endpoint"],
-                                      registry=self.registry),
+                "connected": self._metric(Gauge, "connected", "1 while the MQTT endpoint is connected", "endpoint"),
+                "reconnects": self._metric(Counter, "reconnects", "Connections an MQTT endpoint got back after losing one", "endpoint"),
             }
         connected = self._connection["connected"].labels(endpoint=endpoint, **self._model)
         reconnects = self._connection["reconnects"].labels(endpoint=endpoint, **self._model)

@@ -25,7 +25,8 @@ Reported per variant: macro-F1, precision/recall/F1 per fault type, the confusio
 true type, columns: predicted, in ``labels`` order), macro-F1 per test condition and split into
 injected faults and after-effects. An after-effect is an extra labelled event the simulator
 adds when a joint heated by a fault (friction, overheating, payload) is still hot after a
-later fault ends: it carries the earlier fault's type though its rows show only a cooling joint.
+later fault ends: it carries the type of the fault that heated that joint, though its rows show
+only a cooling joint.
 
 Run: ``python benchmarks/fault_classifier.py`` -> ``benchmarks/results/fault_classifier.json``.
 """

@@ -123,8 +123,9 @@ def extend_thermal_labels(windows: list[FaultWindow], temps: np.ndarray, clean_t
 
     A fault's own label is extended while its joints are more than :data:`THERMAL_LABEL_C` off
     the fault-free run, up to the row before the next fault. Heat that outlasts a later fault
-    becomes extra events of the same kind on the still-hot temperature channels, so no
-    abnormal row is labelled normal.
+    becomes extra events on the still-hot temperature channels, so no abnormal row is labelled
+    normal, of the kind of the latest fault that heated one of those joints (of the latest
+    thermal fault before them when none named them).
 
     Parameters
     ----------
@@ -154,7 +155,9 @@ def extend_thermal_labels(windows: list[FaultWindow], temps: np.ndarray, clean_t
     tail = hot.any(axis=1) & ~covered & (np.arange(n) > thermal[0].end)
     edges = np.flatnonzero(np.diff(np.concatenate(([0], tail.astype(np.int8), [0]))))
     for start, stop in zip(edges[::2], edges[1::2]):
-        cause = max((w for w in thermal if w.end < start), key=lambda w: w.end)
         joints = np.flatnonzero(hot[start:stop].any(axis=0))
+        before = [w for w in thermal if w.end < start]
+        heated = [w for w in before if any(TEMP[k] in w.channels for k in joints)]
+        cause = max(heated or before, key=lambda w: w.end)
         windows.append(FaultWindow(cause.kind, int(start), int(stop - 1), {TEMP[k] for k in joints}))
     windows.sort(key=lambda w: w.start)

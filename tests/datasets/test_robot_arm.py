@@ -12,6 +12,9 @@ import pytest
 import datasets.robot_arm as ra
 from anomaly.errors import ConfigError
 from datasets.robot_arm import CHANNELS, FAULT_TYPES, FaultEvent, SimulatedRun, simulate
+from datasets.robot_arm.faults import FaultWindow
+from datasets.robot_arm.placement import extend_thermal_labels
+from datasets.robot_arm.sensors import CUR, N_JOINTS, TEMP
 
 DUR = 150.0  # s, single-fault runs
 RATE = 100.0
@@ -191,6 +194,21 @@ def test_thermal_fault_stays_labelled_until_the_heat_is_gone():
     inside = run.frame.loc[event.start : event.end, joint] - clean.loc[event.start : event.end, joint]
     assert inside.iloc[-200:].abs().mean() > 0.15  # still hot at the end of the label
     assert len(after) > 200 and after.iloc[:200].abs().mean() < 0.3  # settled to within the label bound right after it
+
+
+def test_cooling_tail_takes_the_kind_of_the_fault_that_heated_its_joint():
+    """Heat of joint 4 (an overheating) outlasting a later payload change that heated joint 2 is
+    labelled overheating, not the later fault's kind."""
+    n = 100
+    clean = np.zeros((n, N_JOINTS))
+    temps = clean.copy()
+    temps[10:70, 3] = 1.0  # joint 4: hot from its overheating (rows 10-20) to row 69
+    temps[30:45, 1] = 1.0  # joint 2: heated by the payload change (rows 30-40) to row 44
+    windows = [FaultWindow("overheating", 10, 20, {TEMP[3]}), FaultWindow("payload_change", 30, 40, {TEMP[1], CUR[1]})]
+    extend_thermal_labels(windows, temps, clean, n)
+    assert [(w.kind, w.start, w.end) for w in windows] == [("overheating", 10, 29), ("payload_change", 30, 44),
+                                                           ("overheating", 45, 69)]
+    assert windows[-1].channels == {TEMP[3]}
 
 
 def python_lines(call) -> int:

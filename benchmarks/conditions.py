@@ -16,7 +16,7 @@ Datasets
                 also the event recall pooled over the unseen conditions' faulty runs
                 (``unseen.pooled_event_recall``) and over the four that issue 11's targets
                 name, 4 degC cooler, ambient drift, 80 % speed, heavier payload
-                (``issue_conditions``): 3 runs per condition hold 1-6 events of a type, so
+                (``issue_conditions``): 3 runs per condition hold 3 events of most types, so
                 the lowest per-condition recall moves in steps of a third.
 ``session``     the same arm, trained instead on 3 runs of a session that starts cold
                 (``cold-start``: the joints warm up by 0.5-3.5 degC over each 300 s run, so the

@@ -175,7 +175,7 @@ def run_conditions(name: str, variant: dict, training, tests: tuple[str, ...]) -
             calibrated = errors.copy()
             calibrated[:] = det.head_.calibrated(errors.to_numpy())
             hits.append(hit_rate(calibrated, segments_from_faults(run), p=1.5))
-        recall = {k: found[k] / total[k] for k in FAULT_TYPES if total[k]}
+        recall = recall_of(found, total)
         out[condition] = {"false_alarms_per_hour": alarms / hours, "alarm_time_fraction": alarm_rows / rows, "event_recall": recall,
                           "events_found": found, "events": total,
                           "min_event_recall": min(recall.values()), "hitrate@150%": float(np.mean(hits))}
@@ -193,12 +193,15 @@ def run_conditions(name: str, variant: dict, training, tests: tuple[str, ...]) -
     return out
 
 
+def recall_of(found: dict, total: dict) -> dict:
+    """Each fault type's event recall, found / events, for the types with events (both dicts by fault type)."""
+    return {k: found[k] / total[k] for k in FAULT_TYPES if total[k]}
+
+
 def pooled_recall(results: list[dict]) -> dict:
     """Each fault type's event recall over the faulty runs of several conditions' ``results``
     (found / events, summed over them)."""
-    found = {k: sum(r["events_found"].get(k, 0) for r in results) for k in FAULT_TYPES}
-    total = {k: sum(r["events"].get(k, 0) for r in results) for k in FAULT_TYPES}
-    return {k: found[k] / total[k] for k in FAULT_TYPES if total[k]}
+    return recall_of(*({k: sum(r[key][k] for r in results) for k in FAULT_TYPES} for key in ("events_found", "events")))
 
 
 def run_alfa(name: str, variant: dict) -> dict:

@@ -38,6 +38,8 @@ FORMAT_VERSION = 1
 #: Rows walked together: few enough that their buffers stay in the CPU cache.
 CHUNK_ROWS = 16384
 META_FILE = "ensemble.json"
+#: Rows up to which prediction walks every tree at once (:func:`add_leaf_values_of_few_rows`).
+FEW_ROWS = 16
 #: Link from raw scores to probabilities -> the scikit-learn loss that uses it.
 LINKS = {"logistic": "HalfBinomialLoss", "softmax": "HalfMultinomialLoss"}
 #: Saved arrays -> dtype kinds accepted ("i"/"u" integer, "f" float, "b" bool) and the dtype kept.
@@ -148,6 +150,9 @@ class TreeEnsemble:
         X = feature_matrix(X, self.n_features)
         raw = np.empty((len(X), len(self.arrays["baseline"])), order="F")
         raw[:] = self.arrays["baseline"]
+        if len(X) <= FEW_ROWS:
+            add_leaf_values_of_few_rows(self._walk, np.hstack([X, -X]), raw)
+            return raw
         for start in range(0, len(X), CHUNK_ROWS):
             chunk = X[start:start + CHUNK_ROWS]
             add_leaf_values(self._walk, np.hstack([chunk, -chunk]), raw[start:start + CHUNK_ROWS])
@@ -330,6 +335,20 @@ def add_leaf_values(walk: Walk, signed: np.ndarray, raw: np.ndarray) -> None:
     buffers = Buffers.empty(len(signed))
     for tree, (root, depth) in enumerate(zip(walk.roots, walk.depths)):
         raw[:, tree % raw.shape[1]] += walk.value[leaves(walk, flat, row_starts, root, depth, buffers)]
+
+
+def add_leaf_values_of_few_rows(walk: Walk, signed: np.ndarray, raw: np.ndarray) -> None:
+    """:func:`add_leaf_values` for a few rows (a stream step's): the rows go through every tree
+    at once, one level of all trees per step (as many steps as the deepest tree), so the NumPy
+    calls do not grow with the number of trees; the leaf values are summed in the same order."""
+    n, outputs = len(signed), raw.shape[1]
+    node = np.broadcast_to(walk.roots, (n, len(walk.roots))).copy()  # (n, n_trees)
+    row_starts = np.arange(0, signed.size, signed.shape[1])[:, None]
+    flat = signed.ravel()
+    for _ in range(int(walk.depths.max(initial=0))):
+        node = walk.first_child[node] + (flat[walk.feature[node] + row_starts] <= walk.threshold[node])
+    values = walk.value[node].reshape(n, -1, outputs)  # (n, iterations, outputs): tree t adds to output t % outputs
+    raw[:] = np.cumsum(np.concatenate([raw[:, None, :], values], axis=1), axis=1)[:, -1]  # a running sum: tree after tree
 
 
 class Buffers(NamedTuple):

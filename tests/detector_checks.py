@@ -144,7 +144,7 @@ def assert_same_scores(got, expected) -> None:
 
 # -- the checks ----------------------------------------------------------------------------
 def check_fit_returns_self_and_sets_trailing_underscore_attributes(name: str, directory: Path) -> None:
-    detector, returned = _fit_once(name, ())
+    detector, returned = _fit_once(name, tuple(sorted(TINY_PARAMS[name].items())))
     assert returned is detector
     for attribute in ("schema_", "scaler_", "thresholder_", "threshold_", "decision_scores_", "fingerprint_"):
         assert hasattr(detector, attribute), attribute

@@ -46,6 +46,17 @@ def test_window_features_are_causal_and_shaped():
     assert_allclose(full[10, :3], Z[6:11].mean(axis=0), rtol=1e-5)
 
 
+@pytest.mark.parametrize("rows", [2, 5])
+@pytest.mark.parametrize("newest", [1, 3])
+def test_a_stream_steps_newest_window_features_are_those_of_the_whole_log(rows, newest):
+    Z = np.random.default_rng(rows).standard_normal((40, 3)).astype(np.float32)
+    Z[:, 2] = 0.5  # a constant channel: no range, no spread
+    whole = window_features(Z, rows)
+    step = Z[len(Z) - rows - newest:]  # what a stream step reads: the window and one row more
+    assert_allclose(window_features(step, rows, newest=newest), whole[-newest:], rtol=1e-6, atol=1e-7)
+    assert_allclose(window_features(Z, rows, newest=len(Z)), whole)  # too few rows before them: the rolling path
+
+
 def test_flags_an_unseen_fault_and_stays_quiet_on_an_unseen_normal_log(fitted):
     frame, labels = _log(7, (1500, 2200))
     flags = fitted.predict(frame).to_numpy()
@@ -94,6 +105,8 @@ def test_a_fold_that_trains_on_one_class_is_refused():
         SupervisedDetector(folds=3, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
     with pytest.raises(ConfigError, match="folds"):
         SupervisedDetector(folds=1, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
+    with pytest.raises(ConfigError, match="window=1 must be an integer >= 2"):
+        SupervisedDetector(window=1, max_iter=5).fit([f for f, _ in logs], [y for _, y in logs])
 
 
 def test_one_log_is_split_into_time_ordered_folds():

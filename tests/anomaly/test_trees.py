@@ -74,6 +74,15 @@ def test_predict_proba_equals_sklearn(model):
     np.testing.assert_array_equal(ensemble.predict(X), model.predict(X))
 
 
+@pytest.mark.parametrize("rows", [1, 3, anomaly.trees.FEW_ROWS])
+def test_a_few_rows_walk_every_tree_at_once_to_the_same_sums(model, rows):
+    """A stream step's few rows take the all-trees walk: the same leaves, summed in the same order."""
+    X = scoring_rows(model)[:40 * rows]
+    ensemble = TreeEnsemble.from_sklearn(model)
+    few = np.vstack([ensemble.raw_scores(X[i:i + rows]) for i in range(0, len(X), rows)])
+    np.testing.assert_array_equal(few, model._raw_predict(X))
+
+
 def walk_one_row(arrays: dict, x: np.ndarray) -> float:
     """The raw score of one row ``x``, read from the saved arrays node by node: the reference."""
     score, start = float(arrays["baseline"][0]), 0
@@ -98,6 +107,7 @@ def test_infinite_thresholds_either_way_for_missing_values():
     X = np.array([[a, b] for a in (np.nan, -inf, -1.0, 0.0, 1.0, inf) for b in (np.nan, -inf, 0.0, inf)])
     ensemble = TreeEnsemble(arrays, classes=[0, 1], n_features=2, link="logistic")
     np.testing.assert_array_equal(ensemble.raw_scores(X)[:, 0], [walk_one_row(arrays, x) for x in X])
+    np.testing.assert_array_equal([ensemble.raw_scores(x[None])[0, 0] for x in X], [walk_one_row(arrays, x) for x in X])
 
 
 def test_save_load_round_trip(model, tmp_path):

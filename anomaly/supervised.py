@@ -64,7 +64,7 @@ from anomaly.passes import ScoringPass
 from anomaly.pauses import pass_slices
 from anomaly.registry import detector_class, load
 from anomaly.schema import sampling_rate
-from anomaly.trees import TreeEnsemble
+from anomaly.trees import TreeEnsemble, fit_balanced
 
 __all__ = ["FAULT", "NORMAL", "SupervisedDetector", "label_array", "load_supervised", "window_features"]
 
@@ -249,11 +249,9 @@ class SupervisedDetector(Params):
         self.learning_rate = learning_rate
         self.random_state = random_state
 
-    def _classifier(self):
-        from sklearn.ensemble import HistGradientBoostingClassifier  # training only
-
-        return HistGradientBoostingClassifier(max_iter=self.max_iter, learning_rate=self.learning_rate,
-                                              random_state=self.random_state, class_weight="balanced")
+    def _classifier(self, X: np.ndarray, y: np.ndarray) -> TreeEnsemble:
+        """Boosted trees (class-balanced, :func:`anomaly.trees.fit_balanced`) fitted on features ``X`` (n, f) and labels ``y`` (n,)."""
+        return fit_balanced(X, y, max_iter=self.max_iter, learning_rate=self.learning_rate, random_state=self.random_state)
 
     # -- features --------------------------------------------------------------
     def scaled(self, frame: pd.DataFrame, *, source: str = "input") -> np.ndarray:
@@ -378,7 +376,7 @@ class SupervisedDetector(Params):
             y_train = np.concatenate([y[known_mask(y)] for _, y in train]) != NORMAL
             if y_train.all() or not y_train.any():
                 raise DataError(f"fold {k + 1} of {self.folds} trains on one class only: give more labelled data or fewer folds")
-            clf = self._classifier().fit(x_train, y_train)
+            clf = self._classifier(x_train, y_train)
             for i, a, b, g in pieces:
                 if g == k:
                     oof[i][a:b] = clf.predict_proba(X[i][a:b])[:, 1]
@@ -388,9 +386,9 @@ class SupervisedDetector(Params):
         """Fit ``classifier_`` (fault or not) and ``types_`` (which fault) on ``training_``; returns self."""
         X, labels = self.training_["X"], self.training_["labels"]
         faulty = labels != NORMAL
-        self.classifier_ = TreeEnsemble.from_sklearn(self._classifier().fit(X, faulty))
+        self.classifier_ = self._classifier(X, faulty)
         kinds = np.unique(labels[faulty])
-        self.types_ = TreeEnsemble.from_sklearn(self._classifier().fit(X[faulty], labels[faulty])) if len(kinds) > 1 else None
+        self.types_ = self._classifier(X[faulty], labels[faulty]) if len(kinds) > 1 else None
         return self
 
     def rate(self, frame: pd.DataFrame) -> float:

@@ -102,8 +102,9 @@ class TreeEnsemble:
         self._walk = lay_out(self.arrays, n_features)
 
     @classmethod
-    def from_sklearn(cls, model) -> TreeEnsemble:
-        """The trees of a fitted ``HistGradientBoostingClassifier``.
+    def from_sklearn(cls, model, edges: list[np.ndarray] | None = None) -> TreeEnsemble:
+        """The trees of a fitted ``HistGradientBoostingClassifier``; with ``edges``, of one fitted
+        on bin codes (:func:`bin_codes`): each threshold is moved back to the raw feature's edge.
 
         Raises
         ------
@@ -127,8 +128,10 @@ class TreeEnsemble:
         if categorical or any(tree["is_categorical"].any() for tree in nodes):
             raise ConfigError("the model has categorical features, which TreeEnsemble does not reproduce; "
                               "fit it on numeric features only (categorical_features=None)")
-        return cls(sklearn_arrays(nodes, model._baseline_prediction), classes=model.classes_.tolist(),
-                   n_features=int(model.n_features_in_), link=link)
+        arrays = sklearn_arrays(nodes, model._baseline_prediction)
+        if edges is not None:
+            arrays["threshold"] = raw_thresholds(arrays, edges)
+        return cls(arrays, classes=model.classes_.tolist(), n_features=int(model.n_features_in_), link=link)
 
     def predict_proba(self, X) -> np.ndarray:
         """Class probabilities (n, n_classes) of ``X`` (n, n_features); NaN means missing."""
@@ -189,6 +192,69 @@ class TreeEnsemble:
             return cls(arrays, classes=meta["classes"], n_features=meta["n_features"], link=meta["link"])
         except (KeyError, TypeError, ValueError) as exc:  # ConfigError is a ValueError
             raise ModelFileError(f"{directory}: malformed ensemble ({exc.__class__.__name__}: {exc})") from None
+
+
+def fit_balanced(X, y, **params) -> TreeEnsemble:
+    """A ``HistGradientBoostingClassifier(class_weight="balanced", **params)`` fitted on ``X``
+    (n, f) and labels ``y`` (n,), as a :class:`TreeEnsemble`.
+
+    The features are binned here, at the quantiles of the class-balanced weights
+    (:func:`quantile_edges`), and the classifier is fitted on their bin codes: scikit-learn 1.9
+    bins sample-weighted features with one weighted percentile call per bin, which made 93 % of
+    the fit (a classifier of 20,000 rows x 143 features: 29.6 s, unweighted 2.0 s). Its own
+    binning of the codes (at most ``max_bins`` values) is then a copy, the balanced weights
+    still weigh the loss, and the trees' thresholds are moved back to the edges.
+    """
+    from sklearn.ensemble import HistGradientBoostingClassifier  # fitting side only
+    from sklearn.utils.class_weight import compute_sample_weight
+
+    X = np.asarray(X, dtype=np.float64)
+    model = HistGradientBoostingClassifier(class_weight="balanced", **params)
+    edges = quantile_edges(X, compute_sample_weight("balanced", y), model.max_bins)
+    return TreeEnsemble.from_sklearn(model.fit(bin_codes(X, edges), y), edges)
+
+
+def quantile_edges(X: np.ndarray, weights: np.ndarray, max_bins: int) -> list[np.ndarray]:
+    """Per feature of ``X`` (n, f; NaN missing), the edges (at most ``max_bins - 1``, increasing)
+    of its bins: with at most ``max_bins`` distinct values the midpoints between them, else the
+    weighted quantiles at ``k / max_bins`` (``weights`` (n,) > 0; a quantile that falls exactly
+    between two values is their mean), as scikit-learn bins a weighted feature."""
+    edges = []
+    levels = np.arange(1, max_bins) / max_bins
+    for column in X.T:
+        known = ~np.isnan(column)
+        order = np.argsort(column[known], kind="stable")
+        values, cdf = column[known][order], np.cumsum(weights[known][order])
+        distinct = np.unique(values)
+        if len(distinct) <= max_bins:
+            edges.append((distinct[:-1] + distinct[1:]) / 2)
+            continue
+        target = levels * cdf[-1]
+        at = np.minimum(np.searchsorted(cdf, target), len(values) - 1)
+        on_edge = cdf[at] - target <= np.finfo(np.float64).eps
+        quantiles = np.where(on_edge, (values[at] + values[np.minimum(at + 1, len(values) - 1)]) / 2, values[at])
+        edges.append(np.unique(quantiles))
+    return edges
+
+
+def bin_codes(X: np.ndarray, edges: list[np.ndarray]) -> np.ndarray:
+    """The bin code (n, f) of each value of ``X`` (n, f): how many of its feature's ``edges`` lie
+    below it, so ``code <= k`` exactly when ``x <= edges[k]``; NaN stays NaN (missing)."""
+    codes = np.empty(X.shape, dtype=np.float64)
+    for j, (column, edge) in enumerate(zip(X.T, edges)):
+        codes[:, j] = np.where(np.isnan(column), np.nan, np.searchsorted(edge, column, side="left"))
+    return codes
+
+
+def raw_thresholds(arrays: dict[str, np.ndarray], edges: list[np.ndarray]) -> np.ndarray:
+    """The thresholds (n_nodes,) of trees grown on bin codes (:func:`bin_codes`) in raw units:
+    ``code <= t`` is ``code <= floor(t)``, that is ``x <= edges[floor(t)]`` (+inf past the last
+    edge); leaves keep theirs, and so do splits of missing values from all others (an infinite threshold)."""
+    threshold = arrays["threshold"].astype(np.float64).copy()
+    for node in np.flatnonzero(~arrays["is_leaf"].astype(bool) & (threshold < len(max(edges, key=len)) + 1)):
+        edge, k = edges[int(arrays["feature"][node])], int(np.floor(threshold[node]))
+        threshold[node] = edge[k] if k < len(edge) else np.inf  # k >= 0: scikit-learn's thresholds lie between codes
+    return threshold
 
 
 def n_outputs(link: str, n_classes: int) -> int:

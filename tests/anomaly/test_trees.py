@@ -201,3 +201,41 @@ def test_rows_are_walked_together(binary):
     start = time.perf_counter()
     ensemble.predict_proba(X)
     assert time.perf_counter() - start < 5.0
+
+
+def test_trees_grown_on_bin_codes_score_the_raw_features_as_on_their_codes():
+    """fit_balanced bins the features itself: the ensemble, its thresholds moved back to the raw
+    edges, scores raw rows (NaN, +-inf, values on and beside every edge) as scikit-learn scores their codes."""
+    X = features(3000, seed=0)
+    y = np.where(np.nan_to_num(X[:, 0]) + np.nan_to_num(X[:, 1]) ** 2 > 1.5, "fault", "normal")
+    weights = np.where(y == "fault", 3.0, 1.0)
+    edges = anomaly.trees.quantile_edges(X, weights, 32)
+    model = HistGradientBoostingClassifier(max_iter=30, max_bins=32, random_state=0).fit(anomaly.trees.bin_codes(X, edges), y)
+    ensemble = TreeEnsemble.from_sklearn(model, edges)
+    rows = features(2000, seed=5)
+    every = np.concatenate(edges)
+    rows[np.arange(len(every)) % len(rows), np.repeat(np.arange(N_FEATURES), [len(e) for e in edges])] = every  # on the edges
+    rows[:10, 0], rows[10:20, 1], rows[20:30, 2] = np.inf, -np.inf, np.nan
+    np.testing.assert_array_equal(ensemble.raw_scores(rows), model._raw_predict(anomaly.trees.bin_codes(rows, edges)))
+
+
+def test_bins_hold_equal_weight_or_one_distinct_value_each():
+    rng = np.random.default_rng(0)
+    X = np.column_stack([rng.standard_normal(4000), rng.integers(0, 5, 4000).astype(float)])
+    faulty = X[:, 0] > 1.0  # the upper tail weighs 4 x
+    weights = np.where(faulty, 4.0, 1.0)
+    quantiles, steps = anomaly.trees.quantile_edges(X, weights, 16)
+    np.testing.assert_array_equal(steps, [0.5, 1.5, 2.5, 3.5])  # five values: the midpoints
+    held = np.bincount(np.searchsorted(quantiles, X[:, 0]), weights=weights)
+    assert len(quantiles) == 15 and np.allclose(held, weights.sum() / 16, rtol=0.02)
+
+
+def test_fit_balanced_learns_as_scikit_learns_own_balanced_classifier():
+    from sklearn.metrics import average_precision_score
+
+    X, Xt = features(4000, seed=0), features(4000, seed=6)
+    y, yt = (np.nan_to_num(F[:, 0]) + 0.5 * np.nan_to_num(F[:, 1]) ** 2 > 2.0 for F in (X, Xt))  # about 5 % faults
+    ours = anomaly.trees.fit_balanced(X, y, max_iter=50, random_state=0).predict_proba(Xt)[:, 1]
+    theirs = HistGradientBoostingClassifier(max_iter=50, random_state=0, class_weight="balanced").fit(X, y).predict_proba(Xt)[:, 1]
+    assert average_precision_score(yt, ours) > average_precision_score(yt, theirs) - 0.02
+    assert np.corrcoef(ours, theirs)[0, 1] > 0.95

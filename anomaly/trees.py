@@ -251,7 +251,7 @@ def raw_thresholds(arrays: dict[str, np.ndarray], edges: list[np.ndarray]) -> np
     ``code <= t`` is ``code <= floor(t)``, that is ``x <= edges[floor(t)]`` (+inf past the last
     edge); leaves keep theirs, and so do splits of missing values from all others (an infinite threshold)."""
     threshold = arrays["threshold"].astype(np.float64).copy()
-    for node in np.flatnonzero(~arrays["is_leaf"].astype(bool) & (threshold < len(max(edges, key=len)) + 1)):
+    for node in np.flatnonzero(~arrays["is_leaf"].astype(bool) & np.isfinite(threshold)):
         edge, k = edges[int(arrays["feature"][node])], int(np.floor(threshold[node]))
         threshold[node] = edge[k] if k < len(edge) else np.inf  # k >= 0: scikit-learn's thresholds lie between codes
     return threshold

@@ -90,8 +90,8 @@ def window_features(Z: np.ndarray, rows: int, newest: int | None = None) -> np.n
     standard deviation of the first difference.
 
     A stream step asks for its few newest rows with ``rows`` more before them: those are computed
-    on their windows directly (:func:`_newest_window_features`, a tenth of the time pandas'
-    rolling windows take on so few rows), the same values to float rounding.
+    on their windows directly (:func:`_newest_window_features`; pandas' rolling windows, set up
+    afresh for so few rows, were half of a streamed row's time), the same values to float rounding.
     """
     if newest is not None and len(Z) >= rows + newest and newest * rows <= NEWEST_CELLS:
         return _newest_window_features(Z, rows, newest)

@@ -220,7 +220,7 @@ def quantile_edges(X: np.ndarray, weights: np.ndarray, max_bins: int) -> list[np
     weighted quantiles at ``k / max_bins`` (``weights`` (n,) > 0; a quantile that falls exactly
     between two values is their mean), as scikit-learn bins a weighted feature."""
     edges = []
-    levels = np.arange(1, max_bins) / max_bins
+    levels = np.linspace(0, 100, max_bins + 1)[1:-1] / 100  # percentiles, as scikit-learn rounds them (ties fall alike)
     for column in X.T:
         known = ~np.isnan(column)
         order = np.argsort(column[known], kind="stable")

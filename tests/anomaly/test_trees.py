@@ -239,3 +239,12 @@ def test_fit_balanced_learns_as_scikit_learns_own_balanced_classifier():
     theirs = HistGradientBoostingClassifier(max_iter=50, random_state=0, class_weight="balanced").fit(X, y).predict_proba(Xt)[:, 1]
     assert average_precision_score(yt, ours) > average_precision_score(yt, theirs) - 0.02
     assert np.corrcoef(ours, theirs)[0, 1] > 0.95
+
+
+@pytest.mark.parametrize("values", [np.arange(510.0), np.arange(2550) // 2 / 10.0])
+def test_edges_with_equal_weights_are_the_percentiles_scikit_learn_takes_unweighted(values):
+    """Equal weights put many levels exactly on a value's boundary: those take the mean of the two
+    values, where NumPy's "averaged_inverted_cdf" percentiles at scikit-learn's levels put them."""
+    levels = np.linspace(0, 100, 256)[1:-1]
+    expected = np.unique(np.percentile(values, levels, method="averaged_inverted_cdf"))
+    np.testing.assert_array_equal(anomaly.trees.quantile_edges(values[:, None], np.ones(len(values)), 255)[0], expected)
